@@ -1,0 +1,164 @@
+/*
+ * ksmp_state.h - the published state and control ABI between
+ * libksmpreload.so (writer, inside each program) and mergefs (reader and
+ * command sender).
+ *
+ * Each process running the library owns one state block: a memfd named
+ * KSMP_STATE_MEMFD_NAME, created with MFD_CLOEXEC, mapped MAP_SHARED and
+ * then closed, so that the process's fd table is untouched and nothing is
+ * left anywhere once the process is gone, even after SIGKILL. The mapping
+ * is marked MADV_DONTFORK; a forked child creates its own block.
+ *
+ * mergefs (root) finds the block in /proc/PID/maps by its name
+ * ("/memfd:ksmpreload-state (deleted)"), opens it through
+ * /proc/PID/map_files/START-END and maps it too. It checks magic, version,
+ * pid and the process start time (field 22 of /proc/PID/stat) before
+ * trusting it, so a reused pid can never be mistaken for the old process.
+ *
+ * Concurrency: counters are updated with relaxed atomics and read racily
+ * (a reader may see a counter one event behind). Region slots use a
+ * per-slot sequence number (odd while being written); a reader retries or
+ * skips a slot whose sequence changes under it.
+ *
+ * Control protocol (one command at a time; mergefs serialises senders):
+ *   1. sender checks that it is allowed (root or the target's uid), fills
+ *      ctl.cmd, ctl.addr, ctl.len, ctl.sender_uid, then stores
+ *      ctl.req_seq = ctl.ack_seq + 1 (release);
+ *   2. sender signals the target with pidfd_send_signal(pidfd,
+ *      ctl.signo, info with si_code SI_QUEUE and si_value = req_seq);
+ *   3. the library's handler checks that the signal came with SI_QUEUE,
+ *      that si_value equals ctl.req_seq, that req_seq == ack_seq + 1 and
+ *      that the sender's uid (si_uid) is 0 or the process's own; it carries
+ *      the command out, stores ctl.result (0 or -errno), then ack_seq =
+ *      req_seq (release) and FUTEX_WAKEs ack_seq;
+ *   4. sender FUTEX_WAITs on ack_seq with its timeout (ETIMEDOUT if the
+ *      target blocks the signal, is stopped, or does not answer).
+ * All fields are fixed-width; the layout only ever grows at the end, and
+ * any incompatible change bumps KSMP_STATE_VERSION.
+ */
+#ifndef KSMP_STATE_H
+#define KSMP_STATE_H
+
+#include <stdint.h>
+
+#define KSMP_STATE_MAGIC	0x504d534bu	/* "KSMP" little-endian */
+#define KSMP_STATE_VERSION	1u
+#define KSMP_STATE_MEMFD_NAME	"ksmpreload-state"
+
+#define KSMP_STATE_KINDS	8	/* >= KSMP_KIND_COUNT (policy.h) */
+#define KSMP_STATE_RULES	64	/* == KSMP_POLICY_MAX_RULES */
+#define KSMP_STATE_REGIONS	4096	/* region slots */
+#define KSMP_STATE_CALLER_MAX	48	/* basename of the calling object */
+#define KSMP_STATE_POLICY_TEXT	(16 * 1024)
+
+/* Engine actually in use (may differ from the policy's mode). */
+enum ksmp_engine {
+	KSMP_ENGINE_OFF = 0,
+	KSMP_ENGINE_PROCESS = 1,	/* PR_SET_MEMORY_MERGE */
+	KSMP_ENGINE_REGIONS = 2,	/* madvise */
+};
+
+/* Flags in ksmp_state.flags. */
+#define KSMP_STF_PROCESS_FALLBACK 0x1u	/* process mode refused by kernel: regions used */
+#define KSMP_STF_POLICY_ERROR	0x2u	/* the chosen policy had errors: running unmerged */
+#define KSMP_STF_CONTROL	0x4u	/* control agent installed (signo valid) */
+#define KSMP_STF_UNMERGED	0x8u	/* unmerged by command; merge_state == 0 */
+#define KSMP_STF_TABLE_FULL	0x10u	/* some regions were advised but not recorded */
+#define KSMP_STF_HOOKS_BYPASSED	0x20u	/* malloc hooks not in effect (another allocator first) */
+
+/* Control commands. */
+enum ksmp_cmd {
+	KSMP_CMD_NONE = 0,
+	KSMP_CMD_UNMERGE = 1,		/* everything the library advised / prctl 0 */
+	KSMP_CMD_MERGE = 2,		/* apply the policy again */
+	KSMP_CMD_RANGE_MERGE = 3,	/* madvise(addr, len, MADV_MERGEABLE) */
+	KSMP_CMD_RANGE_UNMERGE = 4,	/* madvise(addr, len, MADV_UNMERGEABLE) */
+	KSMP_CMD_PING = 5,		/* answer 0, do nothing */
+};
+
+/* Errno counters for failed madvise/prctl calls. */
+enum ksmp_err_slot {
+	KSMP_ERR_EINVAL = 0,
+	KSMP_ERR_ENOMEM,
+	KSMP_ERR_EAGAIN,
+	KSMP_ERR_EPERM,
+	KSMP_ERR_OTHER,
+	KSMP_ERR_SLOTS
+};
+
+/* Region slot states. */
+enum ksmp_region_state {
+	KSMP_REGION_FREE = 0,
+	KSMP_REGION_MERGEABLE = 1,	/* advised MADV_MERGEABLE */
+	KSMP_REGION_UNMERGED = 2,	/* advised, then unmerged by command */
+	KSMP_REGION_FAILED = 3,		/* madvise failed (see errno counters) */
+};
+
+struct ksmp_region {
+	uint32_t seq;			/* odd while being written */
+	uint8_t state;			/* enum ksmp_region_state */
+	uint8_t kind;			/* enum ksmp_kind (policy.h) */
+	int16_t rule;			/* rule index, -1 = none (e.g. process mode) */
+	uint64_t start;
+	uint64_t len;
+	char caller[KSMP_STATE_CALLER_MAX];	/* NUL-terminated basename, "" = unknown */
+};
+
+struct ksmp_counter {
+	uint64_t regions;		/* regions advised */
+	uint64_t bytes;			/* bytes currently advised */
+};
+
+struct ksmp_ctl {
+	uint32_t req_seq;		/* written by sender */
+	uint32_t ack_seq;		/* written by target; futex word */
+	uint32_t cmd;			/* enum ksmp_cmd */
+	uint32_t sender_uid;
+	uint64_t addr;
+	uint64_t len;
+	int32_t result;			/* 0 or -errno */
+	uint32_t pad_;
+	uint64_t commands;		/* commands carried out */
+	uint64_t rejected;		/* signals ignored: bad seq, uid or code */
+};
+
+struct ksmp_state {
+	/* identity: checked by readers before anything else */
+	uint32_t magic;
+	uint32_t version;
+	uint32_t size;			/* sizeof(struct ksmp_state) */
+	int32_t pid;
+	uint64_t starttime;		/* /proc/self/stat field 22, clock ticks */
+	uint32_t uid;			/* real uid at start */
+	uint32_t flags;			/* KSMP_STF_* */
+
+	/* what runs */
+	uint32_t engine;		/* enum ksmp_engine in use now */
+	uint32_t mode;			/* enum ksmp_mode the policy asked for */
+	uint32_t merge_state;		/* 1 merged (policy applied), 0 unmerged */
+	int32_t signo;			/* control signal, 0 = no control */
+	char policy_name[64];
+	char policy_source[256];	/* path, or "built-in default" */
+	char exe[256];			/* /proc/self/exe at start */
+
+	struct ksmp_ctl ctl;
+
+	/* counters */
+	struct ksmp_counter kind[KSMP_STATE_KINDS];
+	struct ksmp_counter rule[KSMP_STATE_RULES];
+	uint64_t madvise_calls;
+	uint64_t madvise_errors[KSMP_ERR_SLOTS];
+	uint64_t regions_dropped;	/* advised but the table was full */
+	uint64_t vmas_added;		/* estimate of VMAs our advice split off */
+
+	/* the active policy, canonical text (ksmp_policy_format) */
+	uint32_t policy_text_len;
+	char policy_text[KSMP_STATE_POLICY_TEXT];
+
+	/* region table */
+	uint32_t nregions_hint;		/* highest slot index ever used + 1 */
+	uint32_t pad_;
+	struct ksmp_region regions[KSMP_STATE_REGIONS];
+};
+
+#endif

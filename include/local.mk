@@ -1,0 +1,2 @@
+# include: headers shared across components.
+noinst_HEADERS += include/ksmp_state.h

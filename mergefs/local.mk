@@ -1,0 +1,1 @@
+# mergefs: build rules, included from the top Makefile.am

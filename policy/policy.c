@@ -1,0 +1,2 @@
+/* policy.c - placeholder until the parser lands. */
+#include "policy.h"

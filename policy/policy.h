@@ -1,0 +1,193 @@
+/*
+ * policy.h - the ksmpreload policy language: parser, selection and matcher.
+ *
+ * Used by libksmpreload.so (inside arbitrary programs, from its constructor
+ * and from the mmap/malloc hot paths), by mergefs and by the ksmpreload
+ * command. It therefore never allocates: a compiled policy is one flat,
+ * fixed-size struct with no pointers, that can be copied with memcpy, put
+ * in shared memory, and matched against without locks, locale or regex.
+ * File reading uses open/read/close on a caller-provided or stack buffer.
+ *
+ * Error convention: functions return 0 or a positive count of problems, or
+ * -errno for system errors. Every problem in a policy file is reported
+ * through a diagnostic callback as "file:line: message"; the parser goes on
+ * after each bad line so that all of them are reported.
+ *
+ * This library knows nothing of preload/ or mergefs/.
+ */
+#ifndef KSMP_POLICY_H
+#define KSMP_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KSMP_POLICY_MAX_FILE	(64 * 1024)	/* bytes in one policy file */
+#define KSMP_POLICY_MAX_LINE	1024		/* bytes in one line, newline excluded */
+#define KSMP_POLICY_MAX_RULES	64
+#define KSMP_POLICY_MAX_PROGRAMS 16		/* program globs */
+#define KSMP_POLICY_MAX_CALLERS	8		/* caller= globs per rule */
+#define KSMP_POLICY_STRPOOL	4096		/* bytes for all glob strings */
+#define KSMP_POLICY_NAME_MAX	64
+#define KSMP_POLICY_SOURCE_MAX	256
+
+/* Engines. */
+enum ksmp_mode {
+	KSMP_MODE_OFF = 0,	/* load, publish stats, advise nothing */
+	KSMP_MODE_PROCESS,	/* prctl(PR_SET_MEMORY_MERGE, 1) */
+	KSMP_MODE_REGIONS,	/* madvise(MADV_MERGEABLE) on selected regions */
+};
+
+/* Region kinds a rule can select. Stable numbers: also used in the shared
+ * state ABI (include/ksmp_state.h). */
+enum ksmp_kind {
+	KSMP_KIND_HEAP = 0,	/* main brk heap */
+	KSMP_KIND_ARENA,	/* glibc malloc arena heaps (thread arenas) */
+	KSMP_KIND_CHUNK,	/* large malloc chunks (mmapped by malloc) */
+	KSMP_KIND_MMAP,		/* the program's own anonymous private mmaps */
+	KSMP_KIND_FILE,		/* private file-backed mappings (writable or not) */
+	KSMP_KIND_STACK,	/* thread stacks */
+	KSMP_KIND_COUNT
+};
+
+enum ksmp_action {
+	KSMP_ACT_SKIP = 0,
+	KSMP_ACT_MERGE = 1,
+};
+
+enum ksmp_loglevel {
+	KSMP_LOG_NONE = 0,
+	KSMP_LOG_ERROR,
+	KSMP_LOG_INFO,
+	KSMP_LOG_DEBUG,
+};
+
+/* Protection bits used in prot= conditions: same values as PROT_*. */
+#define KSMP_PROT_R	0x1
+#define KSMP_PROT_W	0x2
+#define KSMP_PROT_X	0x4
+
+/* One glob stored in the policy's string pool: offset and length. */
+struct ksmp_str {
+	uint16_t off;
+	uint16_t len;
+};
+
+struct ksmp_rule {
+	uint8_t action;		/* enum ksmp_action */
+	uint8_t ncallers;
+	uint8_t prot_set;	/* prot= given: region prot must equal prot_val */
+	uint8_t prot_val;	/* KSMP_PROT_* bits */
+	uint32_t kinds;		/* bit (1u << enum ksmp_kind); all kinds for "any" */
+	uint64_t min_size;	/* inclusive, 0 = none */
+	uint64_t max_size;	/* inclusive, UINT64_MAX = none */
+	struct ksmp_str callers[KSMP_POLICY_MAX_CALLERS]; /* OR of globs */
+	uint16_t line;		/* source line, for reports */
+};
+
+struct ksmp_policy {
+	char name[KSMP_POLICY_NAME_MAX];	/* "name" keyword, else file stem */
+	char source[KSMP_POLICY_SOURCE_MAX];	/* path, or "built-in default" */
+	uint8_t mode;				/* enum ksmp_mode */
+	uint8_t loglevel;			/* enum ksmp_loglevel */
+	uint8_t strict;				/* parse errors abort the program */
+	uint8_t control;			/* accept control commands */
+	uint8_t nprograms;
+	uint8_t nrules;
+	uint8_t has_caller_rules;		/* any rule has caller= */
+	uint8_t pad_;
+	uint32_t kinds_merged;			/* kinds some merge rule can select */
+	uint64_t heap_step;			/* main heap advice step (M_TOP_PAD) */
+	struct ksmp_str programs[KSMP_POLICY_MAX_PROGRAMS];
+	struct ksmp_rule rules[KSMP_POLICY_MAX_RULES];
+	uint16_t pool_used;
+	char pool[KSMP_POLICY_STRPOOL];
+};
+
+/* What a region looks like to the matcher. */
+struct ksmp_query {
+	enum ksmp_kind kind;
+	uint64_t size;
+	int prot;		/* PROT_* bits of the region */
+	const char *caller;	/* path or name of the calling shared object, or NULL */
+};
+
+/*
+ * Diagnostic callback: one call per problem. file may be NULL for problems
+ * that concern no file. Messages carry no trailing newline.
+ */
+typedef void (*ksmp_diag_fn)(void *ctx, const char *file, unsigned line,
+			     const char *msg);
+
+/* The built-in default: safe for any program (see ksmpreload.policy(5)). */
+void ksmp_policy_default(struct ksmp_policy *p);
+
+/*
+ * Parse len bytes of policy text; name is used in diagnostics. On return p
+ * holds every valid line (bad lines are left out). Returns the number of
+ * problems reported (0 = valid).
+ */
+int ksmp_policy_parse(struct ksmp_policy *p, const char *name,
+		      const char *text, size_t len,
+		      ksmp_diag_fn diag, void *ctx);
+
+/*
+ * Read and parse a file. Returns the number of problems (>= 0), or -errno
+ * when the file cannot be opened or read (reported through diag as well).
+ * Does not allocate: the file is read into buf (at least
+ * KSMP_POLICY_MAX_FILE + 1 bytes), which the caller provides.
+ */
+int ksmp_policy_load(struct ksmp_policy *p, const char *path,
+		     char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx);
+
+/* Does one of the policy's program globs match this program? exe is the
+ * executable's absolute path, argv0 may be NULL. A glob with a '/' is
+ * matched against exe, otherwise against the basenames of exe and argv0.
+ * A policy with no program line matches nothing (except when selected by
+ * KSMP_POLICY). */
+bool ksmp_policy_matches_program(const struct ksmp_policy *p,
+				 const char *exe, const char *argv0);
+
+/*
+ * Policy selection, in order of precedence:
+ *   1. env_policy (KSMP_POLICY): that file, whatever its program line says;
+ *   2. the first file, in byte order of names ending in ".policy", in
+ *      env_dir (KSMP_POLICY_DIR) or else the compiled-in policy directory,
+ *      whose program line matches exe/argv0;
+ *   3. the built-in default.
+ * buf: as for ksmp_policy_load. Returns the number of problems in the file
+ * chosen, or -errno if it could not be read; in both error cases p is
+ * reset to the default with mode off ("run unmerged").
+ */
+int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
+		       const char *env_dir, const char *exe, const char *argv0,
+		       char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx);
+
+/*
+ * The matcher. First matching rule wins; no match means skip. Returns the
+ * rule index (>= 0) of the matching rule and stores its action in *action,
+ * or -1 when no rule matched (*action = KSMP_ACT_SKIP). Async-signal-safe,
+ * no allocation, no locale.
+ */
+int ksmp_policy_match(const struct ksmp_policy *p, const struct ksmp_query *q,
+		      enum ksmp_action *action);
+
+/* Glob match: '*', '?', '[...]' with ranges and '!'/'^' negation, '\\'
+ * escapes. Byte-wise, no locale. '*' matches '/' too. */
+bool ksmp_glob_match(const char *pat, size_t patlen, const char *s);
+
+/* Names, for reports and stats files. */
+const char *ksmp_mode_name(enum ksmp_mode m);
+const char *ksmp_kind_name(enum ksmp_kind k);
+const char *ksmp_loglevel_name(enum ksmp_loglevel l);
+
+/* Write a canonical text form of the compiled policy into buf (snprintf
+ * semantics: returns the length it needed). Re-parsing that text yields
+ * the same compiled policy. */
+size_t ksmp_policy_format(const struct ksmp_policy *p, char *buf, size_t bufsz);
+
+/* Parse a size with an optional K, M, G (or KiB, MiB, GiB) suffix, powers
+ * of 1024. Returns 0 or -EINVAL / -ERANGE. */
+int ksmp_parse_size(const char *s, size_t len, uint64_t *out);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * control.h - the in-process control agent: carries out mergefs commands
+ * (include/ksmp_state.h, "Control protocol") inside the target process.
+ */
+#ifndef KSMP_CONTROL_H
+#define KSMP_CONTROL_H
+
+struct ksmp_state;
+
+/* Called once from the library constructor after the state block is
+ * published, when the policy allows control. Installs the agent, sets
+ * st->signo and KSMP_STF_CONTROL. Returns 0 or -errno; never fatal. */
+int ksmp_control_init(struct ksmp_state *st);
+
+/* Called in the child after fork, once the child's new state block is
+ * published. */
+void ksmp_control_after_fork(struct ksmp_state *st);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * engine.h - what the control agent (control.c) may ask of the advice
+ * engine. Implemented by the library's engine; called from the control
+ * signal handler, so every function here is async-signal-safe: no
+ * allocation, no stdio, no locks that the interrupted code may hold.
+ * All return 0 or -errno.
+ */
+#ifndef KSMP_ENGINE_H
+#define KSMP_ENGINE_H
+
+#include <stdint.h>
+
+/* Undo everything the library advised: prctl(PR_SET_MEMORY_MERGE, 0) in
+ * process mode, MADV_UNMERGEABLE over every recorded region in regions
+ * mode. Marks the regions KSMP_REGION_UNMERGED and sets merge_state 0. */
+int ksmp_engine_unmerge_all(void);
+
+/* Apply the policy again: prctl 1, or MADV_MERGEABLE over the recorded
+ * regions that are still mapped; merge_state 1. */
+int ksmp_engine_merge_all(void);
+
+/* madvise(addr, len, advice) for a range named by the operator, after
+ * checking that it is page-aligned and mapped (else -EINVAL / -ENOMEM);
+ * recorded in the region table. advice: MADV_MERGEABLE/MADV_UNMERGEABLE. */
+int ksmp_engine_range(uint64_t addr, uint64_t len, int advice);
+
+#endif

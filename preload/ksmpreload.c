@@ -1,0 +1,50 @@
+/*
+ * ksmpreload - the command: dispatches to its subcommands.
+ *
+ *   ksmpreload check [--program PATH] FILE...
+ *   ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...\n"
+		"       ksmpreload check [--program PATH] FILE...\n"
+		"\n"
+		"Run COMMAND with libksmpreload.so preloaded, so that the memory its\n"
+		"policy selects is merged by KSM; or check policy files.\n"
+		"\n"
+		"Commands:\n"
+		"  check FILE...     validate policy files, show what they select\n"
+		"\n"
+		"Options:\n"
+		"  -p, --policy P    policy file, or the name of a shipped policy\n"
+		"  -h, --help        show this help and exit\n"
+		"  -V, --version     show the version and exit\n"
+		"\n"
+		"See ksmpreload(1) and ksmpreload.policy(5).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *a = argv[1];
+	if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+		printf("ksmpreload %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (!strcmp(a, "check"))
+		return ksmp_cmd_check(argc - 1, argv + 1);
+	return ksmp_cmd_run(argc, argv);
+}
