@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs what building, testing and the demo need on a fresh Debian
+# machine (run as root). Quiet unless something fails.
+set -eu
+pkgs="build-essential autoconf automake pkg-config libfuse3-dev fuse3
+libelf-dev mandoc clang libclang-rt-14-dev util-linux procps
+python3 nodejs redis-server redis-tools memcached libmemcached-tools
+default-jre-headless libjemalloc2 stress-ng"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Services that packages would start (redis, memcached) are not wanted:
+# the tests start their own instances on loopback.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/tmp/ksmp-apt.log 2>&1 || {
+	tail -20 /tmp/ksmp-apt.log >&2
+	exit 1
+}
