@@ -114,7 +114,9 @@ struct ksmp_query {
 
 /*
  * Diagnostic callback: one call per problem. file may be NULL for problems
- * that concern no file. Messages carry no trailing newline.
+ * that concern no file. line is 0 for problems of the whole file (missing,
+ * unreadable, too big): print those as "file: message". Messages carry no
+ * trailing newline.
  */
 typedef void (*ksmp_diag_fn)(void *ctx, const char *file, unsigned line,
 			     const char *msg);
@@ -157,7 +159,10 @@ bool ksmp_policy_matches_program(const struct ksmp_policy *p,
  *   3. the built-in default.
  * buf: as for ksmp_policy_load. Returns the number of problems in the file
  * chosen, or -errno if it could not be read; in both error cases p is
- * reset to the default with mode off ("run unmerged").
+ * reset to the default with mode off ("run unmerged"), keeping the file's
+ * name, source, log and strict settings so that strict mode can be
+ * honoured. Problems in files whose program line does not match are not
+ * reported.
  */
 int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
 		       const char *env_dir, const char *exe, const char *argv0,
