@@ -100,7 +100,7 @@ static int save_to(const char *path)
 		return -errno;
 	}
 	for (size_t i = 0; i < NKNOBS; i++) {
-		long v;
+		long v = 0;
 		if (read_knob(knobs[i], &v) == 0)
 			fprintf(f, "%s %ld\n", knobs[i], v);
 	}
