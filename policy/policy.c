@@ -1,2 +1,838 @@
-/* policy.c - placeholder until the parser lands. */
-#include "policy.h"
+/*
+ * policy.c - the policy file parser: text in, flat compiled policy out.
+ *
+ * The parser is forgiving: every bad line is reported as file:line and
+ * left out, and parsing goes on, so one run shows every problem. It never
+ * allocates and never reads outside [text, text + len): the preload
+ * library calls it from its constructor, before malloc may be used.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "policy-int.h"
+
+/*
+ * The built-in default, safe for any program: only large malloc chunks
+ * and large anonymous read-write mmaps are merged, never the shared heap
+ * or arenas (other libraries' secrets may live there), never stacks or
+ * file mappings, and nothing a crypto library asked for.
+ * policy/default.policy ships the same rules; a test keeps them equal.
+ */
+const char ksmp_default_policy_text[] =
+	"name default\n"
+	"mode regions\n"
+	"log error\n"
+	"strict no\n"
+	"control yes\n"
+	"heap-step 4M\n"
+	"skip any caller=libcrypto.so* caller=libssl*.so* caller=libgcrypt.so*"
+	" caller=libsodium.so* caller=libgnutls*.so* caller=libnettle.so*"
+	" caller=libhogweed.so* caller=libmbed*.so*\n"
+	"skip any caller=libnss3.so* caller=libnssutil3.so* caller=libsoftokn3.so*"
+	" caller=libfreebl*.so* caller=libsmime3.so* caller=libwolfssl.so*"
+	" caller=libk5crypto.so* caller=libbotan*.so*\n"
+	"skip stack,file\n"
+	"merge chunk min=256K\n"
+	"merge mmap min=1M prot=rw\n";
+
+static const char *const mode_names[] = {
+	[KSMP_MODE_OFF] = "off",
+	[KSMP_MODE_PROCESS] = "process",
+	[KSMP_MODE_REGIONS] = "regions",
+};
+static const char *const kind_names[] = {
+	[KSMP_KIND_HEAP] = "heap",
+	[KSMP_KIND_ARENA] = "arena",
+	[KSMP_KIND_CHUNK] = "chunk",
+	[KSMP_KIND_MMAP] = "mmap",
+	[KSMP_KIND_FILE] = "file",
+	[KSMP_KIND_STACK] = "stack",
+};
+static const char *const log_names[] = {
+	[KSMP_LOG_NONE] = "none",
+	[KSMP_LOG_ERROR] = "error",
+	[KSMP_LOG_INFO] = "info",
+	[KSMP_LOG_DEBUG] = "debug",
+};
+
+const char *ksmp_mode_name(enum ksmp_mode m)
+{
+	return (unsigned)m < sizeof mode_names / sizeof *mode_names ?
+		mode_names[m] : "?";
+}
+
+const char *ksmp_kind_name(enum ksmp_kind k)
+{
+	return (unsigned)k < KSMP_KIND_COUNT ? kind_names[k] : "?";
+}
+
+const char *ksmp_loglevel_name(enum ksmp_loglevel l)
+{
+	return (unsigned)l < sizeof log_names / sizeof *log_names ?
+		log_names[l] : "?";
+}
+
+const char *ksmp_errno_text(int err)
+{
+	switch (err) {
+	case ENOENT: return "No such file or directory";
+	case EACCES: return "Permission denied";
+	case EPERM: return "Operation not permitted";
+	case EISDIR: return "Is a directory";
+	case ENOTDIR: return "Not a directory";
+	case ELOOP: return "Too many levels of symbolic links";
+	case ENAMETOOLONG: return "File name too long";
+	case EFBIG: return "File too large";
+	case EIO: return "Input/output error";
+	case EMFILE: return "Too many open files";
+	case ENFILE: return "Too many open files in system";
+	case ENOMEM: return "Cannot allocate memory";
+	case ENXIO: return "No such device or address";
+	case EINVAL: return "Invalid argument";
+	case ENODEV: return "No such device";
+	default: return "Unknown error";
+	}
+}
+
+/* ---------------------------------------------------------------- sizes */
+
+int ksmp_parse_size(const char *s, size_t len, uint64_t *out)
+{
+	size_t i = 0;
+	uint64_t v = 0;
+
+	if (!s || len == 0)
+		return -EINVAL;
+	while (i < len && s[i] >= '0' && s[i] <= '9') {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+		i++;
+	}
+	if (i == 0)
+		return -EINVAL;
+	unsigned shift = 0;
+	if (i < len) {
+		switch (s[i]) {
+		case 'K': case 'k': shift = 10; break;
+		case 'M': case 'm': shift = 20; break;
+		case 'G': case 'g': shift = 30; break;
+		default: return -EINVAL;
+		}
+		i++;
+		if (i < len) {
+			/* KiB, MiB, GiB */
+			if (len - i != 2 || s[i] != 'i' || s[i + 1] != 'B')
+				return -EINVAL;
+			i += 2;
+		}
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+void ksmp_sb_putsize(struct ksmp_sb *sb, uint64_t v)
+{
+	static const char suffix[] = "GMK";
+	for (int i = 0; i < 3; i++) {
+		unsigned shift = (unsigned)(30 - 10 * i);
+		if (v && (v & ((1ull << shift) - 1)) == 0) {
+			ksmp_sb_putu(sb, v >> shift);
+			ksmp_sb_putc(sb, suffix[i]);
+			return;
+		}
+	}
+	ksmp_sb_putu(sb, v);
+}
+
+/* ---------------------------------------------------------------- parser */
+
+struct tok {
+	const char *s;
+	size_t n;
+};
+
+/* Settings that may appear once; index into parse.first[]. */
+enum { S_NAME, S_PROGRAM, S_MODE, S_LOG, S_STRICT, S_CONTROL, S_HEAPSTEP,
+       S_COUNT };
+
+struct parse {
+	struct ksmp_policy *p;
+	const char *file;
+	ksmp_diag_fn diag;
+	void *ctx;
+	unsigned line;
+	int problems;
+	bool stopped;
+	unsigned first[S_COUNT];	/* line of the first occurrence */
+	/* the rest of the current line, for the tokenizer */
+	const char *cur, *end;
+};
+
+static bool tok_is(struct tok t, const char *w)
+{
+	size_t n = strlen(w);
+	return t.n == n && memcmp(t.s, w, n) == 0;
+}
+
+static bool next_tok(struct parse *ps, struct tok *t)
+{
+	const char *c = ps->cur;
+	while (c < ps->end && (*c == ' ' || *c == '\t'))
+		c++;
+	if (c == ps->end || *c == '#') {	/* '#' after blanks: comment */
+		ps->cur = ps->end;
+		return false;
+	}
+	t->s = c;
+	while (c < ps->end && *c != ' ' && *c != '\t')
+		c++;
+	t->n = (size_t)(c - t->s);
+	ps->cur = c;
+	return true;
+}
+
+/* Append a token to a message, quoted and shortened if long. */
+static void sb_tok(struct ksmp_sb *sb, struct tok t)
+{
+	ksmp_sb_putc(sb, '\'');
+	if (t.n > 48) {
+		ksmp_sb_putn(sb, t.s, 45);
+		ksmp_sb_puts(sb, "...");
+	} else {
+		ksmp_sb_putn(sb, t.s, t.n);
+	}
+	ksmp_sb_putc(sb, '\'');
+}
+
+static void report(struct parse *ps, const char *msg)
+{
+	if (ps->stopped)
+		return;
+	ps->problems++;
+	if (ps->problems > KSMP_POLICY_MAX_PROBLEMS) {
+		ps->stopped = true;
+		msg = "too many problems, giving up on this file";
+	}
+	if (ps->diag)
+		ps->diag(ps->ctx, ps->file, ps->line, msg);
+}
+
+/* Report: A 'tok' B  (a, b may be NULL). */
+static void report3(struct parse *ps, const char *a, const struct tok *t,
+		    const char *b)
+{
+	char msg[256];
+	struct ksmp_sb sb;
+	ksmp_sb_init(&sb, msg, sizeof msg);
+	if (a)
+		ksmp_sb_puts(&sb, a);
+	if (t)
+		sb_tok(&sb, *t);
+	if (b)
+		ksmp_sb_puts(&sb, b);
+	report(ps, msg);
+}
+
+static void report_dup(struct parse *ps, const char *what, unsigned first)
+{
+	char msg[128];
+	struct ksmp_sb sb;
+	ksmp_sb_init(&sb, msg, sizeof msg);
+	ksmp_sb_puts(&sb, what);
+	ksmp_sb_puts(&sb, " (first given on line ");
+	ksmp_sb_putu(&sb, first);
+	ksmp_sb_puts(&sb, ")");
+	report(ps, msg);
+}
+
+/* Store a string in the pool, NUL-terminated. Returns false when full. */
+static bool pool_add(struct ksmp_policy *p, struct tok t, struct ksmp_str *out)
+{
+	if (t.n >= KSMP_POLICY_STRPOOL ||
+	    p->pool_used + t.n + 1 > KSMP_POLICY_STRPOOL)
+		return false;
+	out->off = p->pool_used;
+	out->len = (uint16_t)t.n;
+	memcpy(p->pool + p->pool_used, t.s, t.n);
+	p->pool[p->pool_used + t.n] = '\0';
+	p->pool_used = (uint16_t)(p->pool_used + t.n + 1);
+	return true;
+}
+
+/* A setting that may appear once: true if this is the first time. */
+static bool once(struct parse *ps, int which, const char *kw)
+{
+	if (ps->first[which]) {
+		char what[64];
+		struct ksmp_sb sb;
+		ksmp_sb_init(&sb, what, sizeof what);
+		if (which == S_PROGRAM) {
+			ksmp_sb_puts(&sb, "duplicate program line");
+		} else {
+			ksmp_sb_puts(&sb, "duplicate '");
+			ksmp_sb_puts(&sb, kw);
+			ksmp_sb_puts(&sb, "' setting");
+		}
+		report_dup(ps, what, ps->first[which]);
+		return false;
+	}
+	ps->first[which] = ps->line;
+	return true;
+}
+
+/* Exactly one value after the keyword; reports and returns false if not. */
+static bool one_value(struct parse *ps, struct tok kw, struct tok *v,
+		      const char *hint)
+{
+	char msg[200];
+	struct ksmp_sb sb;
+
+	if (!next_tok(ps, v)) {
+		ksmp_sb_init(&sb, msg, sizeof msg);
+		sb_tok(&sb, kw);
+		ksmp_sb_puts(&sb, " needs a value (");
+		ksmp_sb_puts(&sb, hint);
+		ksmp_sb_puts(&sb, ")");
+		report(ps, msg);
+		return false;
+	}
+	struct tok extra;
+	if (next_tok(ps, &extra)) {
+		ksmp_sb_init(&sb, msg, sizeof msg);
+		sb_tok(&sb, kw);
+		ksmp_sb_puts(&sb, " takes one value; extra argument ");
+		sb_tok(&sb, extra);
+		report(ps, msg);
+		return false;
+	}
+	return true;
+}
+
+static int word_index(struct tok t, const char *const *words, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (words[i] && tok_is(t, words[i]))
+			return i;
+	return -1;
+}
+
+static void kw_name(struct parse *ps, struct tok kw)
+{
+	struct tok v;
+	if (!one_value(ps, kw, &v, "a word"))
+		return;
+	if (!once(ps, S_NAME, "name"))
+		return;
+	if (v.n >= KSMP_POLICY_NAME_MAX) {
+		report3(ps, "name ", &v, " is too long (at most 63 bytes)");
+		return;
+	}
+	/* Zero the tail too: compiled policies are compared with memcmp. */
+	memset(ps->p->name, 0, sizeof ps->p->name);
+	memcpy(ps->p->name, v.s, v.n);
+}
+
+static void kw_program(struct parse *ps, struct tok kw)
+{
+	struct ksmp_policy *p = ps->p;
+	struct ksmp_str globs[KSMP_POLICY_MAX_PROGRAMS];
+	unsigned n = 0, pool_mark = p->pool_used;
+	bool bad = false, dup = !once(ps, S_PROGRAM, "program");
+	struct tok t;
+
+	while (next_tok(ps, &t)) {
+		const char *why = ksmp_glob_check(t.s, t.n);
+		if (why) {
+			char msg[200];
+			struct ksmp_sb sb;
+			ksmp_sb_init(&sb, msg, sizeof msg);
+			ksmp_sb_puts(&sb, "bad glob ");
+			sb_tok(&sb, t);
+			ksmp_sb_puts(&sb, ": ");
+			ksmp_sb_puts(&sb, why);
+			report(ps, msg);
+			bad = true;
+			continue;
+		}
+		if (n == KSMP_POLICY_MAX_PROGRAMS) {
+			if (!bad)
+				report(ps, "too many program globs (at most 16)");
+			bad = true;
+			continue;
+		}
+		if (!dup && !bad && !pool_add(p, t, &globs[n])) {
+			report(ps, "too many globs: all globs together must fit in 4096 bytes");
+			bad = true;
+			continue;
+		}
+		n++;
+	}
+	if (n == 0 && !bad) {
+		report3(ps, NULL, &kw, " needs at least one glob");
+		bad = true;
+	}
+	if (dup || bad) {
+		p->pool_used = (uint16_t)pool_mark;
+		return;
+	}
+	memcpy(p->programs, globs, n * sizeof *globs);
+	p->nprograms = (uint8_t)n;
+}
+
+static void kw_mode(struct parse *ps, struct tok kw)
+{
+	struct tok v;
+	if (!one_value(ps, kw, &v, "process, regions or off"))
+		return;
+	int m = word_index(v, mode_names, 3);
+	if (m < 0) {
+		report3(ps, "unknown mode ", &v, " (process, regions or off)");
+		return;
+	}
+	if (once(ps, S_MODE, "mode"))
+		ps->p->mode = (uint8_t)m;
+}
+
+static void kw_log(struct parse *ps, struct tok kw)
+{
+	struct tok v;
+	if (!one_value(ps, kw, &v, "none, error, info or debug"))
+		return;
+	int l = word_index(v, log_names, 4);
+	if (l < 0) {
+		report3(ps, "unknown log level ", &v,
+			" (none, error, info or debug)");
+		return;
+	}
+	if (once(ps, S_LOG, "log"))
+		ps->p->loglevel = (uint8_t)l;
+}
+
+static void kw_bool(struct parse *ps, struct tok kw, int which, uint8_t *dst)
+{
+	struct tok v;
+	if (!one_value(ps, kw, &v, "yes or no"))
+		return;
+	int b;
+	if (tok_is(v, "yes"))
+		b = 1;
+	else if (tok_is(v, "no"))
+		b = 0;
+	else {
+		char msg[200];
+		struct ksmp_sb sb;
+		ksmp_sb_init(&sb, msg, sizeof msg);
+		sb_tok(&sb, kw);
+		ksmp_sb_puts(&sb, " must be yes or no, not ");
+		sb_tok(&sb, v);
+		report(ps, msg);
+		return;
+	}
+	if (once(ps, which, which == S_STRICT ? "strict" : "control"))
+		*dst = (uint8_t)b;
+}
+
+/* Parse a size value; reports and returns false if bad. */
+static bool size_value(struct parse *ps, const char *what, struct tok v,
+		       uint64_t *out)
+{
+	int r = ksmp_parse_size(v.s, v.n, out);
+	if (r == 0)
+		return true;
+	char msg[200];
+	struct ksmp_sb sb;
+	ksmp_sb_init(&sb, msg, sizeof msg);
+	ksmp_sb_puts(&sb, r == -ERANGE ? "size " : "bad size ");
+	sb_tok(&sb, v);
+	ksmp_sb_puts(&sb, " for ");
+	ksmp_sb_puts(&sb, what);
+	ksmp_sb_puts(&sb, r == -ERANGE ? ": too large" :
+		     " (digits with an optional K, M or G suffix)");
+	report(ps, msg);
+	return false;
+}
+
+static void kw_heapstep(struct parse *ps, struct tok kw)
+{
+	struct tok v;
+	uint64_t sz;
+	if (!one_value(ps, kw, &v, "a size such as 4M"))
+		return;
+	if (!size_value(ps, "heap-step", v, &sz))
+		return;
+	if (sz < KSMP_HEAP_STEP_MIN || sz > KSMP_HEAP_STEP_MAX) {
+		report3(ps, "heap-step ", &v, " out of range (64K to 1G)");
+		return;
+	}
+	if (once(ps, S_HEAPSTEP, "heap-step"))
+		ps->p->heap_step = sz;
+}
+
+/* KIND[,KIND...] or any. Returns the kind bits, 0 after reporting. */
+static uint32_t kind_list(struct parse *ps, struct tok t)
+{
+	uint32_t bits = 0;
+	bool bad = false;
+	size_t i = 0;
+
+	for (;;) {
+		size_t j = i;
+		while (j < t.n && t.s[j] != ',')
+			j++;
+		struct tok k = { t.s + i, j - i };
+		if (k.n == 0) {
+			report3(ps, "empty kind in list ", &t, NULL);
+			bad = true;
+		} else if (tok_is(k, "any")) {
+			bits |= (1u << KSMP_KIND_COUNT) - 1;
+		} else {
+			int idx = word_index(k, kind_names, KSMP_KIND_COUNT);
+			if (idx < 0) {
+				report3(ps, "unknown kind ", &k,
+					" (heap, arena, chunk, mmap, file, stack or any)");
+				bad = true;
+			} else {
+				bits |= 1u << idx;
+			}
+		}
+		if (j >= t.n)
+			break;
+		i = j + 1;
+	}
+	return bad ? 0 : bits;
+}
+
+static bool prot_value(struct parse *ps, struct tok v, uint8_t *out)
+{
+	unsigned bits = 0;
+	bool bad = v.n == 0;
+
+	if (tok_is(v, "none")) {
+		*out = 0;
+		return true;
+	}
+	for (size_t i = 0; i < v.n && !bad; i++) {
+		unsigned b;
+		switch (v.s[i]) {
+		case 'r': b = KSMP_PROT_R; break;
+		case 'w': b = KSMP_PROT_W; break;
+		case 'x': b = KSMP_PROT_X; break;
+		case '-': b = 0; break;
+		default: bad = true; continue;
+		}
+		if (bits & b)
+			bad = true;
+		bits |= b;
+	}
+	if (bad) {
+		report3(ps, "bad prot ", &v,
+			" (letters r, w, x, e.g. rw; or none)");
+		return false;
+	}
+	*out = (uint8_t)bits;
+	return true;
+}
+
+static void kw_rule(struct parse *ps, struct tok kw, uint8_t action)
+{
+	struct ksmp_policy *p = ps->p;
+	struct ksmp_rule r;
+	unsigned pool_mark = p->pool_used;
+	bool bad = false, have_kinds = false, have_min = false,
+	     have_max = false;
+	bool overflow_reported = false;
+	struct tok t;
+
+	memset(&r, 0, sizeof r);
+	r.action = action;
+	r.max_size = UINT64_MAX;
+	r.line = (uint16_t)(ps->line > UINT16_MAX ? UINT16_MAX : ps->line);
+
+	if (!next_tok(ps, &t)) {
+		report3(ps, NULL, &kw,
+			" needs a kind list (heap, arena, chunk, mmap, file, stack or any) or conditions");
+		return;
+	}
+	if (!memchr(t.s, '=', t.n)) {
+		have_kinds = true;
+		r.kinds = kind_list(ps, t);
+		if (!r.kinds)
+			bad = true;
+		if (!next_tok(ps, &t))
+			goto done;
+	} else {
+		r.kinds = (1u << KSMP_KIND_COUNT) - 1;
+	}
+	do {
+		const char *eq = memchr(t.s, '=', t.n);
+		if (!eq) {
+			report3(ps, "unexpected ", &t, have_kinds ?
+				" (conditions are min=, max=, prot=, caller=)" :
+				" (the kind list comes first)");
+			bad = true;
+			continue;
+		}
+		struct tok key = { t.s, (size_t)(eq - t.s) + 1 };
+		struct tok v = { eq + 1, t.n - key.n };
+		if (tok_is(key, "min=") || tok_is(key, "max=")) {
+			bool is_min = key.s[1] == 'i';
+			bool *have = is_min ? &have_min : &have_max;
+			uint64_t sz;
+			if (*have) {
+				report3(ps, "duplicate ", &key, " in one rule");
+				bad = true;
+			} else if (!size_value(ps, is_min ? "min=" : "max=", v, &sz)) {
+				bad = true;
+			} else if (is_min) {
+				r.min_size = sz;
+			} else {
+				r.max_size = sz;
+			}
+			*have = true;
+		} else if (tok_is(key, "prot=")) {
+			if (r.prot_set) {
+				report(ps, "duplicate 'prot=' in one rule");
+				bad = true;
+			} else if (!prot_value(ps, v, &r.prot_val)) {
+				bad = true;
+			}
+			r.prot_set = 1;
+		} else if (tok_is(key, "caller=")) {
+			const char *why = ksmp_glob_check(v.s, v.n);
+			if (why) {
+				char msg[200];
+				struct ksmp_sb sb;
+				ksmp_sb_init(&sb, msg, sizeof msg);
+				ksmp_sb_puts(&sb, "bad caller= glob ");
+				sb_tok(&sb, v);
+				ksmp_sb_puts(&sb, ": ");
+				ksmp_sb_puts(&sb, why);
+				report(ps, msg);
+				bad = true;
+			} else if (r.ncallers == KSMP_POLICY_MAX_CALLERS) {
+				if (!overflow_reported)
+					report(ps, "too many caller= globs in one rule (at most 8; split the rule)");
+				overflow_reported = true;
+				bad = true;
+			} else if (!bad && !pool_add(p, v, &r.callers[r.ncallers])) {
+				if (!overflow_reported)
+					report(ps, "too many globs: all globs together must fit in 4096 bytes");
+				overflow_reported = true;
+				bad = true;
+			} else {
+				r.ncallers++;
+			}
+		} else {
+			report3(ps, "unknown condition ", &t,
+				" (min=, max=, prot= or caller=)");
+			bad = true;
+		}
+	} while (next_tok(ps, &t));
+done:
+	if (!bad && r.min_size > r.max_size) {
+		char msg[128];
+		struct ksmp_sb sb;
+		ksmp_sb_init(&sb, msg, sizeof msg);
+		ksmp_sb_puts(&sb, "min=");
+		ksmp_sb_putsize(&sb, r.min_size);
+		ksmp_sb_puts(&sb, " is larger than max=");
+		ksmp_sb_putsize(&sb, r.max_size);
+		report(ps, msg);
+		bad = true;
+	}
+	if (!bad && p->nrules == KSMP_POLICY_MAX_RULES) {
+		report(ps, "too many rules (at most 64)");
+		bad = true;
+	}
+	if (bad) {
+		p->pool_used = (uint16_t)pool_mark;
+		return;
+	}
+	p->rules[p->nrules++] = r;
+	if (action == KSMP_ACT_MERGE)
+		p->kinds_merged |= r.kinds;
+	if (r.ncallers)
+		p->has_caller_rules = 1;
+}
+
+/* Check that a line is text: no NUL or control bytes, valid UTF-8. */
+static bool line_is_text(struct parse *ps, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = s[i];
+		if (c == '\t' || (c >= 0x20 && c < 0x7f))
+			continue;
+		if (c < 0x80) {
+			char msg[80];
+			struct ksmp_sb sb;
+			static const char hex[] = "0123456789abcdef";
+			ksmp_sb_init(&sb, msg, sizeof msg);
+			ksmp_sb_puts(&sb, c == 0 ? "binary data (NUL byte" :
+				     "binary data (control byte 0x");
+			if (c) {
+				ksmp_sb_putc(&sb, hex[c >> 4]);
+				ksmp_sb_putc(&sb, hex[c & 15]);
+			}
+			ksmp_sb_puts(&sb, " in column ");
+			ksmp_sb_putu(&sb, i + 1);
+			ksmp_sb_puts(&sb, "); not a policy file?");
+			report(ps, msg);
+			return false;
+		}
+		/* UTF-8: lead byte, then continuation bytes; no overlongs,
+		 * surrogates or values above U+10FFFF. */
+		size_t need;
+		uint32_t cp;
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1; cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2; cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3; cp = c & 0x07;
+		} else {
+			goto bad_utf8;
+		}
+		if (n - i - 1 < need)
+			goto bad_utf8;
+		for (size_t k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto bad_utf8;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			goto bad_utf8;
+		i += need;
+		continue;
+bad_utf8:
+		{
+			char msg[80];
+			struct ksmp_sb sb;
+			ksmp_sb_init(&sb, msg, sizeof msg);
+			ksmp_sb_puts(&sb, "binary data (invalid UTF-8 in column ");
+			ksmp_sb_putu(&sb, i + 1);
+			ksmp_sb_puts(&sb, "); not a policy file?");
+			report(ps, msg);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void parse_line(struct parse *ps, const char *s, size_t n)
+{
+	struct tok kw;
+
+	ps->cur = s;
+	ps->end = s + n;
+	if (!next_tok(ps, &kw))
+		return;		/* blank or comment */
+	if (tok_is(kw, "merge"))
+		kw_rule(ps, kw, KSMP_ACT_MERGE);
+	else if (tok_is(kw, "skip"))
+		kw_rule(ps, kw, KSMP_ACT_SKIP);
+	else if (tok_is(kw, "program"))
+		kw_program(ps, kw);
+	else if (tok_is(kw, "mode"))
+		kw_mode(ps, kw);
+	else if (tok_is(kw, "name"))
+		kw_name(ps, kw);
+	else if (tok_is(kw, "log"))
+		kw_log(ps, kw);
+	else if (tok_is(kw, "strict"))
+		kw_bool(ps, kw, S_STRICT, &ps->p->strict);
+	else if (tok_is(kw, "control"))
+		kw_bool(ps, kw, S_CONTROL, &ps->p->control);
+	else if (tok_is(kw, "heap-step"))
+		kw_heapstep(ps, kw);
+	else
+		report3(ps, "unknown keyword ", &kw,
+			" (name, program, mode, log, strict, control, heap-step, merge, skip)");
+}
+
+/* Copy at most cap-1 bytes of s, NUL-terminated. */
+static void copy_str(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* Name from a file name: basename without ".policy", blanks made '_'. */
+static void name_from_file(struct ksmp_policy *p, const char *file)
+{
+	const char *b = ksmp_basename(file);
+	size_t n = strlen(b);
+	if (n > 7 && memcmp(b + n - 7, ".policy", 7) == 0)
+		n -= 7;
+	copy_str(p->name, sizeof p->name, b, n);
+	for (char *c = p->name; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == '#' || *c == 0x7f)
+			*c = '_';
+	if (!p->name[0])
+		copy_str(p->name, sizeof p->name, "unnamed", 7);
+}
+
+/* An empty policy with the defaults of a policy file. */
+static void policy_reset(struct ksmp_policy *p, const char *source)
+{
+	memset(p, 0, sizeof *p);
+	p->mode = KSMP_DEFAULT_MODE;
+	p->loglevel = KSMP_DEFAULT_LOG;
+	p->strict = 0;
+	p->control = 1;
+	p->heap_step = KSMP_DEFAULT_HEAP_STEP;
+	copy_str(p->source, sizeof p->source, source, strlen(source));
+	name_from_file(p, source);
+}
+
+int ksmp_policy_parse(struct ksmp_policy *p, const char *name,
+		      const char *text, size_t len,
+		      ksmp_diag_fn diag, void *ctx)
+{
+	struct parse ps;
+	size_t pos = 0;
+
+	if (!name)
+		name = "(policy)";
+	policy_reset(p, name);
+	memset(&ps, 0, sizeof ps);
+	ps.p = p;
+	ps.file = name;
+	ps.diag = diag;
+	ps.ctx = ctx;
+	if (!text)
+		len = 0;
+	/* A UTF-8 byte order mark at the start is not an error. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len && !ps.stopped) {
+		const char *s = text + pos;
+		const char *nl = memchr(s, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
+		pos += n + (nl ? 1 : 0);
+		ps.line++;
+		if (n && s[n - 1] == '\r')
+			n--;		/* CRLF */
+		if (n > KSMP_POLICY_MAX_LINE) {
+			report(&ps, "line too long (more than 1024 bytes)");
+			continue;
+		}
+		if (!line_is_text(&ps, (const unsigned char *)s, n))
+			continue;
+		parse_line(&ps, s, n);
+	}
+	return ps.problems;
+}
+
+void ksmp_policy_default(struct ksmp_policy *p)
+{
+	ksmp_policy_parse(p, "built-in default", ksmp_default_policy_text,
+			  sizeof ksmp_default_policy_text - 1, NULL, NULL);
+}

@@ -1,8 +1,321 @@
-/* cmd_check.c - placeholder until the checker lands. */
+/*
+ * cmd_check.c - `ksmpreload check`: validate policy files and show what
+ * each would do, and which policy a given program would get.
+ *
+ * Problems go to stderr as "file:line: message" (all of them); summaries
+ * go to stdout. Exit 0 when every file is valid, 1 when one is invalid or
+ * unreadable, 2 on a usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "policy.h"
+
+struct check_ctx {
+	unsigned problems;
+};
+
+static void print_diag(void *ctx, const char *file, unsigned line,
+		       const char *msg)
+{
+	struct check_ctx *c = ctx;
+	if (c)
+		c->problems++;
+	if (!file)
+		fprintf(stderr, "ksmpreload: %s\n", msg);
+	else if (line)
+		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+static void check_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ksmpreload check [OPTION]... FILE...\n"
+		"       ksmpreload check --program PATH [OPTION]... [FILE]...\n"
+		"\n"
+		"Validate ksmpreload policy files. Every problem is printed on stderr\n"
+		"as FILE:LINE: MESSAGE; for each valid file a summary of what it does\n"
+		"is printed on stdout.\n"
+		"\n"
+		"Options:\n"
+		"  -p, --program PATH     also say whether each FILE's program line\n"
+		"                         matches PATH (a path, or a command name\n"
+		"                         looked up in $PATH), and which policy the\n"
+		"                         library would choose for it\n"
+		"  -d, --policy-dir DIR   policy directory for that choice (default:\n"
+		"                         $KSMP_POLICY_DIR, else %s)\n"
+		"  -q, --quiet            print problems only, no summaries\n"
+		"  -h, --help             show this help and exit\n"
+		"  -V, --version          show the version and exit\n"
+		"\n"
+		"Exit status: 0 all files valid, 1 a file is invalid or unreadable,\n"
+		"2 usage error. See ksmpreload.policy(5).\n",
+		KSMP_POLICYDIR);
+}
+
+static void print_rule(const struct ksmp_policy *p, unsigned i)
+{
+	/* Format a one-rule copy to reuse the canonical rule text. */
+	static struct ksmp_policy one;
+	static char text[8192];
+
+	memcpy(&one, p, sizeof one);
+	one.nprograms = 0;
+	one.rules[0] = p->rules[i];
+	one.nrules = 1;
+	ksmp_policy_format(&one, text, sizeof text);
+	const char *r = strstr(text, "\nmerge ");
+	if (!r)
+		r = strstr(text, "\nskip ");
+	printf("    %2u  line %-4u %s", i + 1, p->rules[i].line, r ? r + 1 : "?\n");
+}
+
+static const char *mode_text(unsigned m)
+{
+	switch (m) {
+	case KSMP_MODE_OFF:
+		return "off: nothing is merged (the library only reports)";
+	case KSMP_MODE_PROCESS:
+		return "process: the whole process is merged (PR_SET_MEMORY_MERGE);\n"
+		       "             the rules are not used";
+	default:
+		return "regions: the regions the rules select are advised MADV_MERGEABLE";
+	}
+}
+
+/* Rule j can never match if an earlier rule without caller= matches
+ * everything rule j could. Printed as warnings; they do not fail. */
+static void warn_shadowed(const char *file, const struct ksmp_policy *p)
+{
+	for (unsigned j = 1; j < p->nrules; j++) {
+		const struct ksmp_rule *b = &p->rules[j];
+		for (unsigned i = 0; i < j; i++) {
+			const struct ksmp_rule *a = &p->rules[i];
+			if (a->ncallers || (a->kinds & b->kinds) != b->kinds ||
+			    a->min_size > b->min_size || a->max_size < b->max_size)
+				continue;
+			if (a->prot_set && (!b->prot_set || b->prot_val != a->prot_val))
+				continue;
+			fprintf(stderr, "%s:%u: warning: this rule never matches: "
+				"the rule on line %u matches everything it would\n",
+				file, b->line, a->line);
+			break;
+		}
+	}
+}
+
+static void print_summary(const char *file, const struct ksmp_policy *p,
+			  const char *exe, const char *argv0)
+{
+	printf("%s: valid\n", file);
+	printf("  name       %s\n", p->name);
+	printf("  program   ");
+	if (!p->nprograms)
+		printf(" (none: chosen only through KSMP_POLICY or -p)");
+	for (unsigned i = 0; i < p->nprograms; i++)
+		printf(" %.*s", p->programs[i].len, p->pool + p->programs[i].off);
+	printf("\n  mode       %s\n", mode_text(p->mode));
+	printf("  settings   log %s, strict %s, control %s, heap-step ",
+	       ksmp_loglevel_name(p->loglevel), p->strict ? "yes" : "no",
+	       p->control ? "yes" : "no");
+	unsigned long long hs = p->heap_step;
+	if (hs % (1u << 30) == 0)
+		printf("%lluG\n", hs >> 30);
+	else if (hs % (1u << 20) == 0)
+		printf("%lluM\n", hs >> 20);
+	else if (hs % (1u << 10) == 0)
+		printf("%lluK\n", hs >> 10);
+	else
+		printf("%llu\n", hs);
+	if (p->mode == KSMP_MODE_REGIONS || p->nrules) {
+		printf("  rules      %u, first match wins; no match means skip%s\n",
+		       p->nrules, p->mode == KSMP_MODE_REGIONS ? "" :
+		       " (unused in this mode)");
+		for (unsigned i = 0; i < p->nrules; i++)
+			print_rule(p, i);
+		printf("  merges    ");
+		if (!p->kinds_merged || p->mode != KSMP_MODE_REGIONS)
+			printf(p->mode == KSMP_MODE_PROCESS ? " everything" : " nothing");
+		for (int k = 0; k < KSMP_KIND_COUNT && p->mode == KSMP_MODE_REGIONS; k++)
+			if (p->kinds_merged & (1u << k))
+				printf(" %s", ksmp_kind_name((enum ksmp_kind)k));
+		printf("%s\n", p->kinds_merged && p->mode == KSMP_MODE_REGIONS ?
+		       " (where the rules allow)" : "");
+	}
+	if (exe)
+		printf("  --program  %s%s%s: the program line %s\n", exe,
+		       argv0 && strcmp(argv0, exe) ? " as " : "",
+		       argv0 && strcmp(argv0, exe) ? argv0 : "",
+		       ksmp_policy_matches_program(p, exe, argv0) ?
+		       "matches" : "does not match");
+}
+
+/* Resolve --program: a path as given (made absolute when it exists), or
+ * a name looked up in $PATH, as the loader would see it in
+ * /proc/self/exe. */
+static void resolve_program(const char *arg, char *exe, size_t exesz)
+{
+	char cand[PATH_MAX];
+
+	snprintf(exe, exesz, "%s", arg);
+	if (!strchr(arg, '/')) {
+		const char *path = getenv("PATH");
+		if (!path)
+			return;
+		while (*path) {
+			size_t n = strcspn(path, ":");
+			if (n && (size_t)snprintf(cand, sizeof cand, "%.*s/%s",
+						  (int)n, path, arg) < sizeof cand &&
+			    access(cand, X_OK) == 0) {
+				arg = cand;
+				break;
+			}
+			path += n + (path[n] == ':');
+		}
+		if (arg != cand)
+			return;
+	}
+	char *real = realpath(arg, NULL);
+	if (real) {
+		snprintf(exe, exesz, "%s", real);
+		free(real);
+	}
+}
+
+static int show_selection(const char *exe, const char *argv0,
+			  const char *dir_opt)
+{
+	static struct ksmp_policy p;
+	static char buf[KSMP_POLICY_MAX_FILE + 1];
+	struct check_ctx ctx = { 0 };
+	const char *envp = getenv("KSMP_POLICY");
+	const char *envd = getenv("KSMP_POLICY_DIR");
+	const char *dir = dir_opt ? dir_opt : envd && *envd ? envd : NULL;
+
+	if (envp && !*envp)
+		envp = NULL;
+	printf("selection for %s", exe);
+	if (argv0 && strcmp(argv0, exe))
+		printf(" (run as %s)", argv0);
+	printf(":\n");
+	int r = ksmp_policy_select(&p, envp, dir, exe, argv0, buf, sizeof buf,
+				   print_diag, &ctx);
+	if (envp)
+		printf("  KSMP_POLICY=%s is set: that file is used whatever its "
+		       "program line says\n", envp);
+	else
+		printf("  policy directory %s (%s)\n", dir ? dir : KSMP_POLICYDIR,
+		       dir_opt ? "--policy-dir" : dir ? "KSMP_POLICY_DIR" :
+		       "built in");
+	if (r < 0 || r > 0) {
+		printf("  chosen     %s, which %s: the program would run unmerged%s\n",
+		       p.source, r < 0 ? "cannot be read" : "has problems",
+		       p.strict ? " (strict yes: it would be stopped)" : "");
+		return 1;
+	}
+	if (!envp && !strcmp(p.source, "built-in default"))
+		printf("  chosen     the built-in default (no file's program line "
+		       "matches)\n");
+	else
+		printf("  chosen     %s%s\n", p.source, envp ? "" :
+		       " (the first file, in name order, whose program line matches)");
+	printf("  mode       %s\n", ksmp_mode_name(p.mode));
+	return 0;
+}
+
 int ksmp_cmd_check(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	return 2;
+	static const struct option opts[] = {
+		{ "program", required_argument, NULL, 'p' },
+		{ "policy-dir", required_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct ksmp_policy p;
+	static char buf[KSMP_POLICY_MAX_FILE + 1];
+	static char exe[PATH_MAX];
+	const char *program = NULL, *dir = NULL;
+	bool quiet = false;
+	int c, status = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "p:d:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			program = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			check_usage(stdout);
+			return 0;
+		case 'V':
+			printf("ksmpreload %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			if (optopt)
+				fprintf(stderr, "ksmpreload check: bad option '-%c'%s\n",
+					optopt, strchr("pd", optopt) ?
+					" (needs an argument)" : "");
+			else
+				fprintf(stderr, "ksmpreload check: bad option '%s'\n",
+					argv[optind - 1]);
+			fprintf(stderr, "Try 'ksmpreload check --help'.\n");
+			return 2;
+		}
+	}
+	if (optind >= argc && !program) {
+		fprintf(stderr, "ksmpreload check: no policy file given\n"
+			"Try 'ksmpreload check --help'.\n");
+		return 2;
+	}
+	if (program && !*program) {
+		fprintf(stderr, "ksmpreload check: --program needs a non-empty path\n");
+		return 2;
+	}
+	if (dir && !*dir) {
+		fprintf(stderr, "ksmpreload check: --policy-dir needs a non-empty path\n");
+		return 2;
+	}
+	if (program)
+		resolve_program(program, exe, sizeof exe);
+
+	for (int i = optind; i < argc; i++) {
+		struct check_ctx ctx = { 0 };
+		int r = ksmp_policy_load(&p, argv[i], buf, sizeof buf,
+					 print_diag, &ctx);
+		if (r != 0) {
+			status = 1;
+			continue;
+		}
+		warn_shadowed(argv[i], &p);
+		if (!quiet) {
+			print_summary(argv[i], &p, program ? exe : NULL, program);
+			if (i + 1 < argc || program)
+				printf("\n");
+		}
+	}
+	if (program && show_selection(exe, program, dir) != 0)
+		status = 1;
+	fflush(stdout);
+	if (ferror(stdout)) {
+		fprintf(stderr, "ksmpreload check: write error on stdout\n");
+		return 1;
+	}
+	return status;
 }

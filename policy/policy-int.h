@@ -1,0 +1,92 @@
+/*
+ * policy-int.h - internals shared by the policy library's source files.
+ *
+ * Everything here must stay allocation-free and locale-free: the preload
+ * library runs this code before malloc is usable and inside mmap.
+ */
+#ifndef KSMP_POLICY_INT_H
+#define KSMP_POLICY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+/* Defaults of a policy file for settings it does not give. */
+#define KSMP_DEFAULT_MODE	KSMP_MODE_REGIONS
+#define KSMP_DEFAULT_LOG	KSMP_LOG_ERROR
+#define KSMP_DEFAULT_HEAP_STEP	(4ull << 20)
+#define KSMP_HEAP_STEP_MIN	(64ull << 10)
+#define KSMP_HEAP_STEP_MAX	(1ull << 30)
+/* After this many problems in one file the parser stops (a binary file
+ * would otherwise produce thousands of lines). */
+#define KSMP_POLICY_MAX_PROBLEMS 100
+
+/* A bounded string builder with snprintf-like semantics: len counts what
+ * was needed, buf always stays NUL-terminated when size > 0. */
+struct ksmp_sb {
+	char *buf;
+	size_t size;
+	size_t len;
+};
+
+static inline void ksmp_sb_putc(struct ksmp_sb *sb, char c)
+{
+	if (sb->size && sb->len + 1 < sb->size) {
+		sb->buf[sb->len] = c;
+		sb->buf[sb->len + 1] = '\0';
+	}
+	sb->len++;
+}
+
+static inline void ksmp_sb_putn(struct ksmp_sb *sb, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ksmp_sb_putc(sb, s[i]);
+}
+
+static inline void ksmp_sb_puts(struct ksmp_sb *sb, const char *s)
+{
+	while (*s)
+		ksmp_sb_putc(sb, *s++);
+}
+
+static inline void ksmp_sb_putu(struct ksmp_sb *sb, uint64_t v)
+{
+	char d[24];
+	int n = 0;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		ksmp_sb_putc(sb, d[--n]);
+}
+
+static inline void ksmp_sb_init(struct ksmp_sb *sb, char *buf, size_t size)
+{
+	sb->buf = buf;
+	sb->size = size;
+	sb->len = 0;
+	if (size)
+		buf[0] = '\0';
+}
+
+/* Size with the largest exact K/M/G suffix. */
+void ksmp_sb_putsize(struct ksmp_sb *sb, uint64_t v);
+
+/* NULL if pat[0..len) is a valid glob, else a short reason. */
+const char *ksmp_glob_check(const char *pat, size_t len);
+
+/* Basename of a path (the part after the last '/'). */
+const char *ksmp_basename(const char *path);
+
+/* Text of the built-in default policy (policy/default.policy has the
+ * same rules). */
+extern const char ksmp_default_policy_text[];
+
+/* Short description of an errno value, without strerror (which may
+ * allocate through gettext). */
+const char *ksmp_errno_text(int err);
+
+#endif

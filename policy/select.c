@@ -1,0 +1,237 @@
+/*
+ * select.c - reading policy files and choosing the policy for a program.
+ *
+ * Runs in the preload library's constructor, before malloc is usable:
+ * files are read with open/read/close into the caller's buffer, and the
+ * policy directory is listed with getdents64 into a stack buffer (opendir
+ * would allocate). Names are visited in byte order without sorting into
+ * memory: each pass over the directory picks the smallest name greater
+ * than the previous one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "policy-int.h"
+
+#ifndef KSMP_POLICYDIR
+#define KSMP_POLICYDIR "/etc/ksmpreload/policy.d"
+#endif
+
+static void diag_errno(ksmp_diag_fn diag, void *ctx, const char *file,
+		       const char *what, int err)
+{
+	char msg[160];
+	struct ksmp_sb sb;
+
+	if (!diag)
+		return;
+	ksmp_sb_init(&sb, msg, sizeof msg);
+	ksmp_sb_puts(&sb, what);
+	ksmp_sb_puts(&sb, ": ");
+	if (err == EFBIG) {
+		ksmp_sb_puts(&sb, "file too big (more than ");
+		ksmp_sb_putu(&sb, KSMP_POLICY_MAX_FILE);
+		ksmp_sb_puts(&sb, " bytes)");
+	} else {
+		ksmp_sb_puts(&sb, ksmp_errno_text(err));
+	}
+	diag(ctx, file, 0, msg);
+}
+
+int ksmp_policy_load(struct ksmp_policy *p, const char *path,
+		     char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
+{
+	size_t cap = bufsz < KSMP_POLICY_MAX_FILE + 1 ? bufsz :
+		KSMP_POLICY_MAX_FILE + 1;
+	size_t n = 0;
+	int err = 0, fd;
+
+	if (!path || !*path) {
+		ksmp_policy_parse(p, "(none)", NULL, 0, NULL, NULL);
+		diag_errno(diag, ctx, path ? path : "(null)", "cannot open",
+			   ENOENT);
+		return -ENOENT;
+	}
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		err = errno;
+		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
+		diag_errno(diag, ctx, path, "cannot open", err);
+		return -err;
+	}
+	for (;;) {
+		if (n == cap) {
+			err = EFBIG;
+			break;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (!err && n > KSMP_POLICY_MAX_FILE)
+		err = EFBIG;
+	close(fd);
+	if (err) {
+		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
+		diag_errno(diag, ctx, path, err == EFBIG ? "cannot load" :
+			   "cannot read", err);
+		return -err;
+	}
+	return ksmp_policy_parse(p, path, buf, n, diag, ctx);
+}
+
+/* After a failed load: the built-in default, unmerged, but keeping the
+ * file's strict and log settings (the library must still honour
+ * "strict yes" and know where the failure came from). */
+static void fail_reset(struct ksmp_policy *p)
+{
+	uint8_t strict = p->strict, loglevel = p->loglevel;
+	char source[KSMP_POLICY_SOURCE_MAX], name[KSMP_POLICY_NAME_MAX];
+
+	memcpy(source, p->source, sizeof source);
+	memcpy(name, p->name, sizeof name);
+	ksmp_policy_default(p);
+	p->mode = KSMP_MODE_OFF;
+	p->strict = strict;
+	p->loglevel = loglevel;
+	memcpy(p->source, source, sizeof source);
+	memcpy(p->name, name, sizeof name);
+	p->source[sizeof p->source - 1] = '\0';
+	p->name[sizeof p->name - 1] = '\0';
+}
+
+struct dirent64_ {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+#define DT_REG_ 8
+#define DT_LNK_ 10
+#define DT_UNKNOWN_ 0
+
+/* "*.policy", not hidden (editors leave ".#x.policy" behind). */
+static bool candidate_name(const char *name, size_t n)
+{
+	return n > 7 && name[0] != '.' && memcmp(name + n - 7, ".policy", 7) == 0;
+}
+
+/*
+ * Find the smallest candidate name greater than last (or any, if last is
+ * empty) in the directory. Returns its d_type, or -1 when there is none.
+ */
+static int next_name(int dfd, const char *last, char *best, size_t bestsz)
+{
+	char dbuf[4096] __attribute__((aligned(8)));
+	int type = -1;
+
+	best[0] = '\0';
+	if (lseek(dfd, 0, SEEK_SET) < 0)
+		return -1;
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, dbuf, sizeof dbuf);
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct dirent64_ *d = (struct dirent64_ *)(void *)(dbuf + off);
+			off += d->d_reclen;
+			if (d->d_reclen == 0)
+				return -1;
+			size_t len = strnlen(d->d_name, 256);
+			if (len >= bestsz || !candidate_name(d->d_name, len))
+				continue;
+			if (last[0] && strcmp(d->d_name, last) <= 0)
+				continue;
+			if (type >= 0 && strcmp(d->d_name, best) >= 0)
+				continue;
+			memcpy(best, d->d_name, len + 1);
+			type = d->d_type;
+		}
+	}
+	return type;
+}
+
+int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
+		       const char *env_dir, const char *exe, const char *argv0,
+		       char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
+{
+	if (env_policy && *env_policy) {
+		int r = ksmp_policy_load(p, env_policy, buf, bufsz, diag, ctx);
+		if (r != 0)
+			fail_reset(p);
+		return r;
+	}
+
+	const char *dir = env_dir && *env_dir ? env_dir : KSMP_POLICYDIR;
+	int dfd;
+	do
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (dfd < 0 && errno == EINTR);
+	if (dfd < 0) {
+		int err = errno;
+		/* The compiled-in directory may well not exist; a directory
+		 * the user named must. */
+		if (env_dir && *env_dir) {
+			ksmp_policy_default(p);
+			diag_errno(diag, ctx, dir, "cannot open policy directory",
+				   err);
+			fail_reset(p);
+			return -err;
+		}
+		ksmp_policy_default(p);
+		return 0;
+	}
+
+	char last[256] = "", name[256];
+	char path[4096];
+	size_t dlen = strlen(dir);
+	int type;
+
+	while ((type = next_name(dfd, last, name, sizeof name)) >= 0) {
+		memcpy(last, name, sizeof last);
+		if (type != DT_REG_) {
+			struct stat st;
+			if (type != DT_LNK_ && type != DT_UNKNOWN_)
+				continue;
+			if (fstatat(dfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+				continue;
+		}
+		size_t nlen = strlen(name);
+		if (dlen + 1 + nlen + 1 > sizeof path)
+			continue;
+		memcpy(path, dir, dlen);
+		path[dlen] = '/';
+		memcpy(path + dlen + 1, name, nlen + 1);
+		/* Quietly first: problems in files for other programs are not
+		 * this program's business. */
+		int r = ksmp_policy_load(p, path, buf, bufsz, NULL, NULL);
+		if (r < 0 || !ksmp_policy_matches_program(p, exe, argv0))
+			continue;
+		if (r > 0) {
+			r = ksmp_policy_load(p, path, buf, bufsz, diag, ctx);
+			if (r != 0)
+				fail_reset(p);
+		}
+		close(dfd);
+		return r;
+	}
+	close(dfd);
+	ksmp_policy_default(p);
+	return 0;
+}
