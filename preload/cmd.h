@@ -5,5 +5,6 @@
 
 int ksmp_cmd_check(int argc, char **argv);	/* cmd_check.c */
 int ksmp_cmd_run(int argc, char **argv);	/* cmd_run.c */
+int ksmp_cmd_estimate(int argc, char **argv);	/* cmd_estimate.c */
 
 #endif

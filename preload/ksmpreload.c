@@ -2,6 +2,7 @@
  * ksmpreload - the command: dispatches to its subcommands.
  *
  *   ksmpreload check [--program PATH] FILE...
+ *   ksmpreload estimate [--json] PID|NAME...
  *   ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...
  */
 #include <stdio.h>
@@ -46,5 +47,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(a, "check"))
 		return ksmp_cmd_check(argc - 1, argv + 1);
+	if (!strcmp(a, "estimate"))
+		return ksmp_cmd_estimate(argc - 1, argv + 1);
 	return ksmp_cmd_run(argc, argv);
 }

@@ -1,0 +1,1 @@
+# ksmpreload estimate: tests and benchmarks (sources are in preload/local.mk)
