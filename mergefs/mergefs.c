@@ -1,0 +1,637 @@
+/*
+ * mergefs - see and steer KSM per process through a FUSE filesystem.
+ *
+ *   mergefs [-f] [-o allow_other,timeout=MS,...] MOUNTPOINT
+ *
+ * Layout (mergefs(8)): /stats, /metrics, /ksm/KNOB, /PID/{stats,merge,
+ * regions,regions_ksm,policy} for every process with KSM activity or the
+ * library. Dynamic files use direct_io: content is built at open into the
+ * file handle and served by offset; writes are carried out at once.
+ *
+ * Permissions are ours, not the kernel's (no default_permissions): a
+ * process's files are for root and its owner only, knobs are writable by
+ * root only. The FUSE caller is a thread id, mapped to its process.
+ *
+ * Uses the high-level libfuse 3.14 API; handlers return 0 or -errno.
+ */
+#define FUSE_USE_VERSION 314
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mergefs.h"
+
+#define KSM_SYS "/sys/kernel/mm/ksm/"
+#define MAX_WRITE 256		/* longer writes are bad input */
+
+static struct options {
+	unsigned timeout_ms;
+	int show_help;
+	int show_version;
+} opts = { .timeout_ms = 5000 };
+
+#define OPT(t, p) { t, offsetof(struct options, p), 1 }
+static const struct fuse_opt opt_spec[] = {
+	{ "timeout=%u", offsetof(struct options, timeout_ms), 0 },
+	OPT("-h", show_help),
+	OPT("--help", show_help),
+	OPT("-V", show_version),
+	OPT("--version", show_version),
+	FUSE_OPT_END
+};
+
+/* ---------------------------------------------------------------- paths */
+enum node {
+	N_NONE = 0,
+	N_ROOT,
+	N_STATS,
+	N_METRICS,
+	N_KSMDIR,
+	N_KNOB,
+	N_PIDDIR,
+	N_PIDFILE,
+};
+
+struct where {
+	enum node node;
+	pid_t pid;
+	int idx;		/* knob index or enum pfile */
+};
+
+static int parse_pid(const char *s, size_t n, pid_t *pid)
+{
+	if (n == 0 || n > 10 || s[0] == '0')
+		return -1;
+	long v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v <= 0 || v > INT_MAX)
+		return -1;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static struct where parse_path(const char *path)
+{
+	struct where w = { N_NONE, 0, -1 };
+	if (!strcmp(path, "/")) {
+		w.node = N_ROOT;
+		return w;
+	}
+	if (path[0] != '/')
+		return w;
+	const char *a = path + 1;
+	const char *slash = strchr(a, '/');
+	size_t alen = slash ? (size_t)(slash - a) : strlen(a);
+	const char *rest = slash ? slash + 1 : NULL;
+	if (!rest) {
+		if (!strcmp(a, "stats"))
+			w.node = N_STATS;
+		else if (!strcmp(a, "metrics"))
+			w.node = N_METRICS;
+		else if (!strcmp(a, "ksm"))
+			w.node = N_KSMDIR;
+		else if (parse_pid(a, alen, &w.pid) == 0)
+			w.node = N_PIDDIR;
+		return w;
+	}
+	if (strchr(rest, '/'))
+		return w;
+	if (alen == 3 && !strncmp(a, "ksm", 3)) {
+		int k = knob_index(rest);
+		if (k >= 0) {
+			char p[128];
+			snprintf(p, sizeof(p), KSM_SYS "%s", rest);
+			if (access(p, F_OK) == 0) {
+				w.node = N_KNOB;
+				w.idx = k;
+			}
+		}
+		return w;
+	}
+	if (parse_pid(a, alen, &w.pid) == 0) {
+		for (int i = 0; i < PF_COUNT; i++) {
+			if (!strcmp(rest, pfile_names[i])) {
+				w.node = N_PIDFILE;
+				w.idx = i;
+			}
+		}
+	}
+	return w;
+}
+
+/* Does /PID exist: KSM activity or the library. Fills owner uid, the
+ * target (referenced, or NULL) and the ksm figures. */
+static int pid_lookup(pid_t pid, uid_t *owner, struct target **tp, struct pksm *k)
+{
+	struct pstatus ps;
+	int err;
+	if (proc_status(pid, &ps) < 0 || ps.tgid != pid)
+		return -ENOENT;	/* gone, or a thread id */
+	struct target *t = target_get(pid, &err);
+	if (err == -ENOENT)
+		return -ENOENT;
+	if (proc_ksm(pid, k) < 0)
+		memset(k, 0, sizeof(*k));
+	if (!t && !pksm_active(k))
+		return -ENOENT;
+	*owner = ps.uid;
+	if (tp)
+		*tp = t;
+	else
+		target_put(t);
+	return 0;
+}
+
+/* The calling process (the FUSE caller is a thread id). */
+static pid_t caller_tgid(void)
+{
+	struct fuse_context *ctx = fuse_get_context();
+	struct pstatus ps;
+	if (ctx->pid > 0 && proc_status(ctx->pid, &ps) == 0)
+		return ps.tgid;
+	return ctx->pid;
+}
+
+static int allowed(uid_t owner)
+{
+	uid_t uid = fuse_get_context()->uid;
+	return uid == 0 || uid == owner;
+}
+
+/* ---------------------------------------------------------------- handles */
+struct handle {
+	struct where w;
+	struct target *t;	/* referenced, for writes */
+	struct mbuf content;
+	uid_t owner;
+	mode_t mode;		/* what getattr said at open */
+	struct handle *next;	/* open_lock */
+};
+
+/* Open per-process files, so that fstat of one whose process has gone
+ * still answers (the kernel sends fstat as a path getattr). */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct handle *open_list;	/* open_lock */
+
+static int open_attr(const struct where *w, struct stat *sb)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&open_lock);
+	for (struct handle *h = open_list; h; h = h->next) {
+		if (h->w.node == w->node && h->w.pid == w->pid && h->w.idx == w->idx) {
+			sb->st_mode = h->mode;
+			sb->st_uid = h->owner;
+			r = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&open_lock);
+	return r;
+}
+
+static int m_getattr(const char *path, struct stat *sb, struct fuse_file_info *fi)
+{
+	struct where w = parse_path(path);
+	memset(sb, 0, sizeof(*sb));
+	sb->st_nlink = 1;
+	time_t now = time(NULL);
+	sb->st_atime = sb->st_mtime = sb->st_ctime = now;
+	if (fi && fi->fh) {
+		/* fstat of an open file: answer from the handle, even when
+		 * the process has gone since. */
+		struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+		sb->st_mode = h->mode;
+		sb->st_uid = h->owner;
+		return 0;
+	}
+	switch (w.node) {
+	case N_ROOT:
+	case N_KSMDIR:
+		sb->st_mode = S_IFDIR | 0555;
+		sb->st_nlink = 2;
+		return 0;
+	case N_STATS:
+	case N_METRICS:
+		sb->st_mode = S_IFREG | 0444;
+		return 0;
+	case N_KNOB:
+		sb->st_mode = S_IFREG | 0644;
+		return 0;
+	case N_PIDDIR:
+	case N_PIDFILE: {
+		uid_t owner;
+		struct target *t = NULL;
+		struct pksm k;
+		int r = pid_lookup(w.pid, &owner, &t, &k);
+		if (r < 0)
+			return w.node == N_PIDFILE ? open_attr(&w, sb) : r;
+		sb->st_uid = owner;
+		if (w.node == N_PIDDIR) {
+			sb->st_mode = S_IFDIR | 0555;
+			sb->st_nlink = 2;
+		} else {
+			int steer = steer_reason(t) == NULL;
+			int writable = steer && (w.idx == PF_MERGE || w.idx == PF_REGIONS);
+			sb->st_mode = S_IFREG | (writable ? 0600 : 0400);
+		}
+		target_put(t);
+		return 0;
+	}
+	default:
+		return -ENOENT;
+	}
+}
+
+struct fill_ctx {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static int fill_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *t)
+{
+	(void)k;
+	(void)t;
+	struct fill_ctx *fc = ctx;
+	char name[16];
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	return fc->filler(fc->buf, name, NULL, 0, 0) ? 1 : 0;
+}
+
+static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		     struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	(void)off;
+	(void)fi;
+	(void)flags;
+	struct where w = parse_path(path);
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	switch (w.node) {
+	case N_ROOT: {
+		filler(buf, "stats", NULL, 0, 0);
+		filler(buf, "metrics", NULL, 0, 0);
+		filler(buf, "ksm", NULL, 0, 0);
+		target_sweep();
+		struct fill_ctx fc = { buf, filler };
+		return scan_ksm_pids(fill_pid, &fc, 0);
+	}
+	case N_KSMDIR:
+		for (int i = 0; ksm_knobs[i]; i++) {
+			char p[128];
+			snprintf(p, sizeof(p), KSM_SYS "%s", ksm_knobs[i]);
+			if (access(p, F_OK) == 0)
+				filler(buf, ksm_knobs[i], NULL, 0, 0);
+		}
+		return 0;
+	case N_PIDDIR: {
+		uid_t owner;
+		struct pksm k;
+		int r = pid_lookup(w.pid, &owner, NULL, &k);
+		if (r < 0)
+			return r;
+		for (int i = 0; i < PF_COUNT; i++)
+			filler(buf, pfile_names[i], NULL, 0, 0);
+		return 0;
+	}
+	case N_NONE:
+		return -ENOENT;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static int m_open(const char *path, struct fuse_file_info *fi)
+{
+	struct where w = parse_path(path);
+	int acc = fi->flags & O_ACCMODE;
+	int wr = acc != O_RDONLY;
+	struct handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->w = w;
+	h->mode = S_IFREG | 0444;
+	int r = 0;
+	switch (w.node) {
+	case N_STATS:
+	case N_METRICS:
+		if (wr) {
+			r = -EACCES;
+			break;
+		}
+		if (w.node == N_STATS)
+			render_host_stats(&h->content);
+		else
+			render_metrics(&h->content);
+		break;
+	case N_KNOB: {
+		if (wr && fuse_get_context()->uid != 0) {
+			r = -EACCES;
+			break;
+		}
+		if (acc != O_WRONLY) {
+			char p[128], v[256];
+			snprintf(p, sizeof(p), KSM_SYS "%s", ksm_knobs[w.idx]);
+			ssize_t n = read_small(p, v, sizeof(v));
+			if (n < 0) {
+				r = (int)n;
+				break;
+			}
+			mb_add(&h->content, v, (size_t)n);
+		}
+		break;
+	}
+	case N_PIDFILE: {
+		uid_t owner;
+		struct pksm k;
+		r = pid_lookup(w.pid, &owner, &h->t, &k);
+		if (r < 0)
+			break;
+		if (!allowed(owner)) {
+			r = -EACCES;
+			break;
+		}
+		int writable = !steer_reason(h->t) && (w.idx == PF_MERGE || w.idx == PF_REGIONS);
+		h->owner = owner;
+		h->mode = S_IFREG | (writable ? 0600 : 0400);
+		if (wr && !writable) {
+			r = -EACCES;	/* read-only: stats say why */
+			break;
+		}
+		if (acc != O_WRONLY)
+			render_pid(&h->content, (enum pfile)w.idx, w.pid, h->t, &k);
+		break;
+	}
+	case N_NONE:
+		r = -ENOENT;
+		break;
+	default:
+		r = -EISDIR;
+		break;
+	}
+	if (!r && h->content.oom)
+		r = -ENOMEM;
+	if (r < 0) {
+		target_put(h->t);
+		mb_free(&h->content);
+		free(h);
+		return r;
+	}
+	if (w.node == N_PIDFILE) {
+		pthread_mutex_lock(&open_lock);
+		h->next = open_list;
+		open_list = h;
+		pthread_mutex_unlock(&open_lock);
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fi->nonseekable = 0;
+	return 0;
+}
+
+static int m_read(const char *path, char *buf, size_t size, off_t off,
+		  struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (off < 0)
+		return -EINVAL;
+	if ((size_t)off >= h->content.len)
+		return 0;
+	size_t n = h->content.len - (size_t)off;
+	if (n > size)
+		n = size;
+	memcpy(buf, h->content.p + off, n);
+	return (int)n;
+}
+
+/* One write = one whole command, at offset 0, short, printable. The
+ * returned length is the text (without the newline) or -EINVAL. */
+static int clean_input(const char *buf, size_t size, off_t off, char *out, size_t outsz)
+{
+	if (off != 0 || size == 0 || size >= outsz || size > MAX_WRITE)
+		return -EINVAL;
+	size_t n = size;
+	if (buf[n - 1] == '\n')
+		n--;
+	if (n == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] < 0x20 || buf[i] > 0x7e)
+			return -EINVAL;
+	memcpy(out, buf, n);
+	out[n] = 0;
+	return (int)n;
+}
+
+static int parse_u64(const char *s, uint64_t *v, const char **end)
+{
+	char *e;
+	if (*s == '-' || *s == '+' || *s == ' ' || !*s)
+		return -EINVAL;
+	errno = 0;
+	unsigned long long x = strtoull(s, &e, 0);
+	if (e == s || errno)
+		return -EINVAL;
+	*v = x;
+	*end = e;
+	return 0;
+}
+
+static int do_command(struct handle *h, uint32_t cmd, uint64_t addr, uint64_t len)
+{
+	if (!h->t)
+		return -EACCES;
+	if (caller_tgid() == h->w.pid)
+		return -EDEADLK;	/* the target cannot answer while it waits on us */
+	return target_command(h->t, cmd, addr, len, fuse_get_context()->uid,
+			      (int)opts.timeout_ms);
+}
+
+static int write_merge(struct handle *h, const char *s)
+{
+	if (!strcmp(s, "0"))
+		return do_command(h, KSMP_CMD_UNMERGE, 0, 0);
+	if (!strcmp(s, "1"))
+		return do_command(h, KSMP_CMD_MERGE, 0, 0);
+	return -EINVAL;
+}
+
+static int write_regions(struct handle *h, const char *s)
+{
+	uint32_t cmd;
+	if (!strncmp(s, "merge ", 6)) {
+		cmd = KSMP_CMD_RANGE_MERGE;
+		s += 6;
+	} else if (!strncmp(s, "unmerge ", 8)) {
+		cmd = KSMP_CMD_RANGE_UNMERGE;
+		s += 8;
+	} else {
+		return -EINVAL;
+	}
+	uint64_t addr, len;
+	const char *e;
+	if (parse_u64(s, &addr, &e) < 0 || *e != ' ')
+		return -EINVAL;
+	if (parse_u64(e + 1, &len, &e) < 0 || *e)
+		return -EINVAL;
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (len == 0 || addr % pg || len % pg || addr + len < addr)
+		return -EINVAL;
+	int m = proc_range_mapped(h->w.pid, addr, len);
+	if (m < 0)
+		return m == -EACCES ? m : -ENOENT;
+	if (!m)
+		return -EINVAL;
+	return do_command(h, cmd, addr, len);
+}
+
+static int write_knob(struct handle *h, const char *buf, size_t size, off_t off)
+{
+	char s[MAX_WRITE + 1];
+	int n = clean_input(buf, size, off, s, sizeof(s));
+	if (n < 0)
+		return n;
+	char p[128];
+	snprintf(p, sizeof(p), KSM_SYS "%s", ksm_knobs[h->w.idx]);
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, s, (size_t)n);
+	int e = w < 0 ? -errno : 0;
+	close(fd);
+	return e;
+}
+
+static int m_write(const char *path, const char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	char s[MAX_WRITE + 1];
+	int r;
+	if (h->w.node == N_KNOB) {
+		r = write_knob(h, buf, size, off);
+	} else if (h->w.node == N_PIDFILE && (h->w.idx == PF_MERGE || h->w.idx == PF_REGIONS)) {
+		r = clean_input(buf, size, off, s, sizeof(s));
+		if (r >= 0)
+			r = h->w.idx == PF_MERGE ? write_merge(h, s) : write_regions(h, s);
+	} else {
+		r = -EBADF;
+	}
+	return r < 0 ? r : (int)size;
+}
+
+static int m_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	(void)fi;
+	/* "echo 0 > merge" opens with O_TRUNC: accept it on writable files. */
+	struct where w = parse_path(path);
+	if (size != 0)
+		return -EINVAL;
+	if (w.node == N_KNOB)
+		return fuse_get_context()->uid == 0 ? 0 : -EACCES;
+	if (w.node == N_PIDFILE && (w.idx == PF_MERGE || w.idx == PF_REGIONS)) {
+		uid_t owner;
+		struct target *t = NULL;
+		struct pksm k;
+		int r = pid_lookup(w.pid, &owner, &t, &k);
+		if (r == 0 && (!allowed(owner) || steer_reason(t)))
+			r = -EACCES;
+		target_put(t);
+		return r;
+	}
+	return w.node == N_NONE ? -ENOENT : -EACCES;
+}
+
+static int m_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h) {
+		pthread_mutex_lock(&open_lock);
+		for (struct handle **pp = &open_list; *pp; pp = &(*pp)->next) {
+			if (*pp == h) {
+				*pp = h->next;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&open_lock);
+		target_put(h->t);
+		mb_free(&h->content);
+		free(h);
+	}
+	return 0;
+}
+
+static void *m_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	(void)conn;
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	cfg->direct_io = 1;
+	cfg->use_ino = 0;
+	return NULL;
+}
+
+static const struct fuse_operations ops = {
+	.init = m_init,
+	.getattr = m_getattr,
+	.readdir = m_readdir,
+	.open = m_open,
+	.read = m_read,
+	.write = m_write,
+	.truncate = m_truncate,
+	.release = m_release,
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [options] MOUNTPOINT\n\n"
+	       "See and steer KSM per process (mergefs(8)).\n\n"
+	       "mergefs options:\n"
+	       "    -o timeout=MS          wait for a target's answer (default 5000)\n"
+	       "    -h, --help             this help, then libfuse's options\n"
+	       "    -V, --version          version\n\n", prog);
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	if (fuse_opt_parse(&args, &opts, opt_spec, NULL) == -1)
+		return 1;
+	if (opts.show_version) {
+		printf("mergefs %s\n", PACKAGE_VERSION);
+		fuse_opt_free_args(&args);
+		return 0;
+	}
+	if (opts.show_help) {
+		usage(argv[0]);
+		fuse_opt_add_arg(&args, "--help");
+		args.argv[0][0] = '\0';
+	}
+	if (opts.timeout_ms == 0 || opts.timeout_ms > 600000) {
+		fprintf(stderr, "mergefs: timeout must be 1..600000 ms\n");
+		fuse_opt_free_args(&args);
+		return 1;
+	}
+	/* libfuse 3.14 complains about its own max_idle_threads default:
+	 * give one that a user's own -o max_idle_threads overrides. */
+	fuse_opt_insert_arg(&args, 1, "-omax_idle_threads=10");
+	int r = fuse_main(args.argc, args.argv, &ops, NULL);
+	fuse_opt_free_args(&args);
+	return r;
+}

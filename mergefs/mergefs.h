@@ -1,0 +1,119 @@
+/*
+ * mergefs.h - internal interfaces of the mergefs daemon.
+ *
+ * Error convention: functions return 0 (or a count) or -errno; FUSE
+ * handlers in mergefs.c reply once with that -errno.
+ *
+ *   proc.c    reading /proc (status, stat, ksm_stat, maps) and the table
+ *             of attached targets: the library's state blocks mapped from
+ *             /proc/PID/map_files, checked by identity, held with a pidfd
+ *   sender.c  the control protocol (include/ksmp_state.h) on the mergefs
+ *             side: one command at a time per target, with a timeout
+ *   render.c  the contents of every file, built at open into a buffer
+ */
+#ifndef MERGEFS_H
+#define MERGEFS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ksmp_state.h"
+
+/* ---------------------------------------------------------------- buffers */
+struct mbuf {
+	char *p;
+	size_t len, cap;
+	int oom;		/* an allocation failed: content is unusable */
+};
+
+void mb_printf(struct mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mb_add(struct mbuf *b, const char *s, size_t n);
+void mb_free(struct mbuf *b);
+
+/* ---------------------------------------------------------------- /proc */
+struct pstatus {
+	pid_t tgid;
+	uid_t uid;		/* real uid: the owner */
+	pid_t nspid;		/* innermost pid namespace pid */
+	char name[64];
+};
+
+struct pksm {
+	int valid;		/* ksm_stat was readable */
+	long long rmap_items, zero_pages, merging_pages, process_profit;
+	int merge_any, mergeable;
+};
+
+/* Read a whole small file into buf (NUL-terminated). Returns bytes or -errno. */
+ssize_t read_small(const char *path, char *buf, size_t sz);
+int proc_status(pid_t pid, struct pstatus *ps);
+int proc_starttime(pid_t pid, uint64_t *starttime);
+int proc_ksm(pid_t pid, struct pksm *k);
+/* Does ksm_stat show KSM activity (merge_any, mergeable or rmap_items)? */
+int pksm_active(const struct pksm *k);
+/* Is [addr, addr+len) entirely covered by mappings of pid? 1, 0 or -errno. */
+int proc_range_mapped(pid_t pid, uint64_t addr, uint64_t len);
+
+/* ---------------------------------------------------------------- targets */
+struct target {
+	pid_t pid;
+	uint64_t starttime;
+	struct ksmp_state *st;	/* MAP_SHARED view of the library's block */
+	size_t maplen;
+	int pidfd;		/* the process we checked; never reused */
+	int refs;		/* protected by the table lock (proc.c) */
+	pthread_mutex_t cmd_lock;	/* one command at a time */
+	struct target *next;	/* table chain, table lock */
+};
+
+/*
+ * The attached library state of pid, with a reference, or NULL: *err is
+ * -ENOENT when the process is gone, 0 when it runs without the library
+ * (or its block is unusable), another -errno on system errors.
+ */
+struct target *target_get(pid_t pid, int *err);
+void target_put(struct target *t);
+/* Drop entries of processes that have exited. */
+void target_sweep(void);
+/* Is the target still the process we attached (alive, same start)? */
+int target_alive(const struct target *t);
+
+/* ---------------------------------------------------------------- sender */
+/* Carry out cmd in the target; 0 or -errno (the target's errno, or
+ * -ETIMEDOUT, -ENOENT when it exited, -EOPNOTSUPP without an agent). */
+int target_command(struct target *t, uint32_t cmd, uint64_t addr,
+		   uint64_t len, uid_t sender, int timeout_ms);
+
+/* ---------------------------------------------------------------- render */
+enum pfile {
+	PF_STATS = 0,
+	PF_MERGE,
+	PF_REGIONS,
+	PF_REGIONS_KSM,
+	PF_POLICY,
+	PF_COUNT
+};
+
+extern const char *const pfile_names[PF_COUNT];
+
+void render_host_stats(struct mbuf *b);
+void render_metrics(struct mbuf *b);
+void render_pid(struct mbuf *b, enum pfile f, pid_t pid, struct target *t,
+		const struct pksm *k);
+/* Why a process cannot be steered, or NULL when it can. */
+const char *steer_reason(const struct target *t);
+
+/* KSM knobs under /MNT/ksm: index of name or -1. */
+extern const char *const ksm_knobs[];
+int knob_index(const char *name);
+
+/* Scan /proc: calls fn for every process with KSM activity or the
+ * library. With want_target, t is the attached library state (or NULL);
+ * without it, t is only passed when attaching was needed to decide. A
+ * non-zero return from fn stops the scan. Returns 0 or -errno. */
+typedef int (*pid_fn)(void *ctx, pid_t pid, const struct pksm *k, struct target *t);
+int scan_ksm_pids(pid_fn fn, void *ctx, int want_target);
+
+#endif

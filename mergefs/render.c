@@ -1,0 +1,610 @@
+/*
+ * render.c - the contents of mergefs's files, built once at open (so a
+ * read never blocks on the target and a process that exits mid-read still
+ * gives a clean, complete file). All files are "key value" lines except
+ * the regions tables and metrics (Prometheus text); see mergefs(8).
+ *
+ * Never read smaps except for regions_ksm, which exists to do so.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mergefs.h"
+#include "policy.h"
+
+#define KSM_SYS "/sys/kernel/mm/ksm/"
+
+const char *const pfile_names[PF_COUNT] = {
+	[PF_STATS] = "stats",
+	[PF_MERGE] = "merge",
+	[PF_REGIONS] = "regions",
+	[PF_REGIONS_KSM] = "regions_ksm",
+	[PF_POLICY] = "policy",
+};
+
+/* The scanner's knobs (not the counters), in display order; only those
+ * present on this kernel are shown. NULL-terminated. */
+const char *const ksm_knobs[] = {
+	"run", "pages_to_scan", "sleep_millisecs", "max_page_sharing",
+	"merge_across_nodes", "use_zero_pages", "smart_scan",
+	"stable_node_chains_prune_millisecs", "advisor_mode",
+	"advisor_max_cpu", "advisor_min_pages_to_scan",
+	"advisor_max_pages_to_scan", "advisor_target_scan_time", NULL,
+};
+
+int knob_index(const char *name)
+{
+	for (int i = 0; ksm_knobs[i]; i++)
+		if (!strcmp(ksm_knobs[i], name))
+			return i;
+	return -1;
+}
+
+#define MB_LIT(b, s) mb_add((b), (s), sizeof(s) - 1)
+
+static const char *const kind_names[KSMP_STATE_KINDS] = {
+	[KSMP_KIND_HEAP] = "heap", [KSMP_KIND_ARENA] = "arena",
+	[KSMP_KIND_CHUNK] = "chunk", [KSMP_KIND_MMAP] = "mmap",
+	[KSMP_KIND_FILE] = "file", [KSMP_KIND_STACK] = "stack",
+	[6] = "kind6", [7] = "kind7",
+};
+
+static const char *kind_name(unsigned k)
+{
+	return k < KSMP_STATE_KINDS && kind_names[k] ? kind_names[k] : "unknown";
+}
+
+static const char *engine_name(uint32_t e)
+{
+	switch (e) {
+	case KSMP_ENGINE_OFF: return "off";
+	case KSMP_ENGINE_PROCESS: return "process";
+	case KSMP_ENGINE_REGIONS: return "regions";
+	default: return "unknown";
+	}
+}
+
+static const char *mode_name(uint32_t m)
+{
+	switch (m) {
+	case KSMP_MODE_OFF: return "off";
+	case KSMP_MODE_PROCESS: return "process";
+	case KSMP_MODE_REGIONS: return "regions";
+	default: return "unknown";
+	}
+}
+
+static const char *region_state_name(unsigned s)
+{
+	switch (s) {
+	case KSMP_REGION_MERGEABLE: return "mergeable";
+	case KSMP_REGION_UNMERGED: return "unmerged";
+	case KSMP_REGION_FAILED: return "failed";
+	default: return "unknown";
+	}
+}
+
+/* ---------------------------------------------------------------- mbuf */
+
+static int mb_reserve(struct mbuf *b, size_t n)
+{
+	if (b->oom)
+		return -1;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 1024;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p) {
+		b->oom = 1;
+		return -1;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void mb_add(struct mbuf *b, const char *s, size_t n)
+{
+	if (mb_reserve(b, n) < 0)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void mb_printf(struct mbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256];
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		mb_add(b, small, (size_t)n);
+		return;
+	}
+	if (mb_reserve(b, (size_t)n) < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void mb_free(struct mbuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* A string field of the shared block, which the target may leave
+ * unterminated or change under us: bounded, one line. */
+static void mb_field(struct mbuf *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	if (n == 0) {
+		MB_LIT(b, "-");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '\n' || c == '\r' || c == 0)
+			c = ' ';
+		mb_add(b, &c, 1);
+	}
+}
+
+static long page_size(void)
+{
+	static long pg;
+	if (!pg)
+		pg = sysconf(_SC_PAGESIZE);
+	return pg;
+}
+
+static uint64_t ld64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static uint32_t ld32(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------- host */
+
+struct ksm_sys {
+	char name[64];
+	char value[64];
+};
+
+static int cmp_sys(const void *a, const void *b)
+{
+	return strcmp(((const struct ksm_sys *)a)->name, ((const struct ksm_sys *)b)->name);
+}
+
+/* Every file of /sys/kernel/mm/ksm, sorted; returns the count. */
+static int read_ksm_sys(struct ksm_sys *out, int max)
+{
+	DIR *d = opendir(KSM_SYS);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *de;
+	while (n < max && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[sizeof(KSM_SYS) + 64];
+		if (strlen(de->d_name) >= sizeof(out[n].name))
+			continue;
+		snprintf(path, sizeof(path), KSM_SYS "%.63s", de->d_name);
+		char buf[64];
+		if (read_small(path, buf, sizeof(buf)) < 0)
+			continue;
+		buf[strcspn(buf, "\n")] = 0;
+		snprintf(out[n].name, sizeof(out[n].name), "%.63s", de->d_name);
+		snprintf(out[n].value, sizeof(out[n].value), "%s", buf);
+		n++;
+	}
+	closedir(d);
+	qsort(out, (size_t)n, sizeof(*out), cmp_sys);
+	return n;
+}
+
+static long long sys_val(const struct ksm_sys *s, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s[i].name, name))
+			return strtoll(s[i].value, NULL, 10);
+	return 0;
+}
+
+struct counts {
+	long library, ksm;
+	struct mbuf *metrics;
+};
+
+static void metric_labels(struct mbuf *b, pid_t pid, const char *comm)
+{
+	mb_printf(b, "{pid=\"%d\",comm=\"", (int)pid);
+	for (const char *p = comm; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			MB_LIT(b, "\\");
+		if (*p == '\n')
+			MB_LIT(b, "\\n");
+		else
+			mb_add(b, p, 1);
+	}
+	MB_LIT(b, "\"}");
+}
+
+struct pmetric {
+	const char *name, *help;
+};
+
+static const struct pmetric pmetrics[] = {
+	{ "mergefs_process_merging_pages", "Pages of the process mapped to KSM pages (ksm_merging_pages)." },
+	{ "mergefs_process_zero_pages", "Pages of the process merged with the zero page (ksm_zero_pages)." },
+	{ "mergefs_process_rmap_items", "KSM reverse-map items of the process (ksm_rmap_items)." },
+	{ "mergefs_process_profit_bytes", "KSM profit of the process (ksm_process_profit)." },
+	{ "mergefs_process_saved_bytes", "Bytes of the process backed by shared KSM pages." },
+	{ "mergefs_process_advised_bytes", "Bytes libksmpreload advised mergeable (0 without the library)." },
+	{ "mergefs_process_merge_state", "1 when merging is on for the process, 0 when unmerged." },
+};
+
+static int count_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *t)
+{
+	struct counts *c = ctx;
+	if (t)
+		c->library++;
+	if (pksm_active(k))
+		c->ksm++;
+	return 0;
+}
+
+void render_host_stats(struct mbuf *b)
+{
+	struct ksm_sys sys[64];
+	int n = read_ksm_sys(sys, 64);
+	for (int i = 0; i < n; i++)
+		mb_printf(b, "%s %s\n", sys[i].name, sys[i].value);
+	long long shared = sys_val(sys, n, "pages_shared");
+	long long sharing = sys_val(sys, n, "pages_sharing");
+	long long unshared = sys_val(sys, n, "pages_unshared");
+	long long zero = sys_val(sys, n, "ksm_zero_pages");
+	mb_printf(b, "saved_bytes %lld\n", (sharing + zero) * page_size());
+	mb_printf(b, "sharing_ratio %.3f\n", shared ? (double)sharing / (double)shared : 0.0);
+	mb_printf(b, "wasted_effort_ratio %.3f\n", sharing ? (double)unshared / (double)sharing : 0.0);
+	struct counts c = { 0, 0, NULL };
+	scan_ksm_pids(count_pid, &c, 1);
+	mb_printf(b, "processes_ksm %ld\n", c.ksm);
+	mb_printf(b, "processes_library %ld\n", c.library);
+}
+
+struct mrow {
+	pid_t pid;
+	char comm[64];
+	long long v[sizeof(pmetrics) / sizeof(pmetrics[0])];
+};
+
+struct mrows {
+	struct mrow *rows;
+	size_t n, cap;
+	long library, ksm;
+};
+
+static int collect_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *t)
+{
+	struct mrows *m = ctx;
+	if (t)
+		m->library++;
+	if (pksm_active(k))
+		m->ksm++;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct mrow *r = realloc(m->rows, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		m->rows = r;
+		m->cap = cap;
+	}
+	struct mrow *r = &m->rows[m->n++];
+	struct pstatus ps;
+	r->pid = pid;
+	if (proc_status(pid, &ps) == 0)
+		snprintf(r->comm, sizeof(r->comm), "%s", ps.name);
+	else
+		r->comm[0] = 0;
+	long long adv = 0;
+	int merged = k->merge_any || k->mergeable;
+	if (t) {
+		for (int i = 0; i < KSMP_STATE_KINDS; i++)
+			adv += (long long)ld64(&t->st->kind[i].bytes);
+		merged = ld32(&t->st->merge_state) != 0;
+	}
+	r->v[0] = k->merging_pages;
+	r->v[1] = k->zero_pages;
+	r->v[2] = k->rmap_items;
+	r->v[3] = k->process_profit;
+	r->v[4] = (k->merging_pages + k->zero_pages) * page_size();
+	r->v[5] = adv;
+	r->v[6] = merged;
+	return 0;
+}
+
+void render_metrics(struct mbuf *b)
+{
+	struct ksm_sys sys[64];
+	int n = read_ksm_sys(sys, 64);
+	for (int i = 0; i < n; i++) {
+		char *e;
+		long long v = strtoll(sys[i].value, &e, 10);
+		if (e == sys[i].value)
+			continue;
+		int counter = !strcmp(sys[i].name, "full_scans") ||
+			      !strcmp(sys[i].name, "pages_scanned");
+		mb_printf(b, "# HELP mergefs_ksm_%s /sys/kernel/mm/ksm/%s\n", sys[i].name, sys[i].name);
+		mb_printf(b, "# TYPE mergefs_ksm_%s %s\n", sys[i].name, counter ? "counter" : "gauge");
+		mb_printf(b, "mergefs_ksm_%s %lld\n", sys[i].name, v);
+	}
+	long long sharing = sys_val(sys, n, "pages_sharing");
+	long long zero = sys_val(sys, n, "ksm_zero_pages");
+	mb_printf(b, "# HELP mergefs_saved_bytes Memory saved by KSM on the host.\n"
+		  "# TYPE mergefs_saved_bytes gauge\nmergefs_saved_bytes %lld\n",
+		  (sharing + zero) * page_size());
+	struct mrows m = { NULL, 0, 0, 0, 0 };
+	scan_ksm_pids(collect_pid, &m, 1);
+	mb_printf(b, "# HELP mergefs_processes_ksm Processes with KSM activity.\n"
+		  "# TYPE mergefs_processes_ksm gauge\nmergefs_processes_ksm %ld\n", m.ksm);
+	mb_printf(b, "# HELP mergefs_processes_library Processes running libksmpreload.\n"
+		  "# TYPE mergefs_processes_library gauge\nmergefs_processes_library %ld\n", m.library);
+	for (size_t j = 0; j < sizeof(pmetrics) / sizeof(pmetrics[0]); j++) {
+		mb_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", pmetrics[j].name,
+			  pmetrics[j].help, pmetrics[j].name);
+		for (size_t i = 0; i < m.n; i++) {
+			mb_printf(b, "%s", pmetrics[j].name);
+			metric_labels(b, m.rows[i].pid, m.rows[i].comm);
+			mb_printf(b, " %lld\n", m.rows[i].v[j]);
+		}
+	}
+	free(m.rows);
+}
+
+/* ---------------------------------------------------------------- per pid */
+
+const char *steer_reason(const struct target *t)
+{
+	if (!t)
+		return "library not loaded: merging was set up by the program itself (prctl or madvise)";
+	uint32_t flags = ld32(&t->st->flags);
+	if (!(flags & KSMP_STF_CONTROL) || t->st->signo <= 0)
+		return "control agent not running (disabled by the policy, or no free signal)";
+	return NULL;
+}
+
+static void flags_str(struct mbuf *b, uint32_t f)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+		{ KSMP_STF_PROCESS_FALLBACK, "process_fallback" },
+		{ KSMP_STF_POLICY_ERROR, "policy_error" },
+		{ KSMP_STF_CONTROL, "control" },
+		{ KSMP_STF_UNMERGED, "unmerged" },
+		{ KSMP_STF_TABLE_FULL, "table_full" },
+		{ KSMP_STF_HOOKS_BYPASSED, "hooks_bypassed" },
+	};
+	int any = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (f & names[i].bit) {
+			mb_printf(b, "%s%s", any ? "," : "", names[i].name);
+			any = 1;
+		}
+	}
+	if (!any)
+		MB_LIT(b, "none");
+}
+
+/* Read slot i consistently; 0 when it is in use and copied. */
+static int read_slot(const struct ksmp_region *src, struct ksmp_region *dst)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		uint32_t s1 = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1)
+			continue;
+		memcpy(dst, src, sizeof(*dst));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		uint32_t s2 = __atomic_load_n(&src->seq, __ATOMIC_RELAXED);
+		if (s1 != s2)
+			continue;
+		dst->caller[sizeof(dst->caller) - 1] = 0;
+		return dst->state == KSMP_REGION_FREE ? -1 : 0;
+	}
+	return -1;
+}
+
+static uint32_t slot_count(const struct ksmp_state *st)
+{
+	uint32_t n = ld32(&st->nregions_hint);
+	return n > KSMP_STATE_REGIONS ? KSMP_STATE_REGIONS : n;
+}
+
+static void render_stats(struct mbuf *b, pid_t pid, struct target *t, const struct pksm *k)
+{
+	struct pstatus ps;
+	if (proc_status(pid, &ps) < 0)
+		memset(&ps, 0, sizeof(ps));
+	const char *why = steer_reason(t);
+	mb_printf(b, "pid %d\nname %s\nuid %u\nlibrary %d\nsteerable %d\nreason %s\n",
+		  (int)pid, ps.name[0] ? ps.name : "-", (unsigned)ps.uid, t != NULL,
+		  why == NULL, why ? why : "-");
+	if (t) {
+		const struct ksmp_state *st = t->st;
+		mb_printf(b, "engine %s\nmode %s\npolicy ", engine_name(ld32(&st->engine)),
+			  mode_name(ld32(&st->mode)));
+		mb_field(b, st->policy_name, sizeof(st->policy_name));
+		MB_LIT(b, "\npolicy_source ");
+		mb_field(b, st->policy_source, sizeof(st->policy_source));
+		MB_LIT(b, "\nexe ");
+		mb_field(b, st->exe, sizeof(st->exe));
+		mb_printf(b, "\nmerge_state %u\nflags ", ld32(&st->merge_state));
+		flags_str(b, ld32(&st->flags));
+		uint64_t total = 0, nreg = 0;
+		for (int i = 0; i < KSMP_STATE_KINDS; i++) {
+			total += ld64(&st->kind[i].bytes);
+			nreg += ld64(&st->kind[i].regions);
+		}
+		mb_printf(b, "\ncontrol_signal %d\ncommands %llu\ncommands_rejected %llu\n"
+			  "regions %llu\nadvised_bytes %llu\n", st->signo,
+			  (unsigned long long)ld64(&st->ctl.commands),
+			  (unsigned long long)ld64(&st->ctl.rejected),
+			  (unsigned long long)nreg, (unsigned long long)total);
+		for (int i = 0; i < KSMP_KIND_COUNT; i++)
+			mb_printf(b, "%s_regions %llu\n%s_bytes %llu\n", kind_name((unsigned)i),
+				  (unsigned long long)ld64(&st->kind[i].regions), kind_name((unsigned)i),
+				  (unsigned long long)ld64(&st->kind[i].bytes));
+		static const char *const errs[KSMP_ERR_SLOTS] = {
+			"einval", "enomem", "eagain", "eperm", "other"
+		};
+		mb_printf(b, "madvise_calls %llu\n", (unsigned long long)ld64(&st->madvise_calls));
+		for (int i = 0; i < KSMP_ERR_SLOTS; i++)
+			mb_printf(b, "madvise_errors_%s %llu\n", errs[i],
+				  (unsigned long long)ld64(&st->madvise_errors[i]));
+		mb_printf(b, "regions_dropped %llu\nvmas_added %llu\n",
+			  (unsigned long long)ld64(&st->regions_dropped),
+			  (unsigned long long)ld64(&st->vmas_added));
+	}
+	mb_printf(b, "ksm_rmap_items %lld\nksm_zero_pages %lld\nksm_merging_pages %lld\n"
+		  "ksm_process_profit %lld\nksm_merge_any %d\nksm_mergeable %d\nsaved_bytes %lld\n",
+		  k->rmap_items, k->zero_pages, k->merging_pages, k->process_profit,
+		  k->merge_any, k->mergeable, (k->merging_pages + k->zero_pages) * page_size());
+}
+
+static void render_regions(struct mbuf *b, struct target *t)
+{
+	MB_LIT(b, "# start-end kind rule caller bytes state\n");
+	if (!t) {
+		MB_LIT(b, "# library not loaded: no regions recorded (see regions_ksm)\n");
+		return;
+	}
+	uint32_t n = slot_count(t->st);
+	for (uint32_t i = 0; i < n; i++) {
+		struct ksmp_region r;
+		if (read_slot(&t->st->regions[i], &r) < 0)
+			continue;
+		mb_printf(b, "%#llx-%#llx %s %d ", (unsigned long long)r.start,
+			  (unsigned long long)(r.start + r.len), kind_name(r.kind), r.rule);
+		mb_field(b, r.caller, sizeof(r.caller));
+		mb_printf(b, " %llu %s\n", (unsigned long long)r.len, region_state_name(r.state));
+	}
+}
+
+/* Which recorded region holds [s, e)? Its kind name, or "-". */
+static const char *owner_of(struct target *t, uint64_t s, uint64_t e)
+{
+	if (!t)
+		return "-";
+	uint32_t n = slot_count(t->st);
+	for (uint32_t i = 0; i < n; i++) {
+		struct ksmp_region r;
+		if (read_slot(&t->st->regions[i], &r) < 0)
+			continue;
+		if (r.start <= s && e <= r.start + r.len)
+			return kind_name(r.kind);
+	}
+	return "-";
+}
+
+/* Per-mapping KSM figures from smaps: only here, because reading smaps
+ * stalls the target. */
+static void render_regions_ksm(struct mbuf *b, pid_t pid, struct target *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	FILE *f = fopen(path, "re");
+	MB_LIT(b, "# start-end size_kb ksm_kb mg region\n");
+	if (!f)
+		return;
+	char line[512];
+	unsigned long long s = 0, e = 0, size = 0, ksm = 0;
+	int in = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a, z;
+		char c;
+		if (sscanf(line, "%llx-%llx %c", &a, &z, &c) == 3 && strchr(line, '-') &&
+		    line[strcspn(line, "-")] == '-' && line[0] != 'V') {
+			s = a;
+			e = z;
+			size = ksm = 0;
+			in = 1;
+		} else if (in && !strncmp(line, "Size:", 5)) {
+			size = strtoull(line + 5, NULL, 10);
+		} else if (in && !strncmp(line, "KSM:", 4)) {
+			ksm = strtoull(line + 4, NULL, 10);
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			int mg = strstr(line, " mg") != NULL;
+			if (mg || ksm)
+				mb_printf(b, "%#llx-%#llx %llu %llu %d %s\n", s, e, size, ksm, mg,
+					  owner_of(t, s, e));
+			in = 0;
+		}
+	}
+	fclose(f);
+}
+
+static void render_policy(struct mbuf *b, struct target *t)
+{
+	if (!t) {
+		MB_LIT(b, "name -\nsource -\n");
+		return;
+	}
+	const struct ksmp_state *st = t->st;
+	MB_LIT(b, "name ");
+	mb_field(b, st->policy_name, sizeof(st->policy_name));
+	MB_LIT(b, "\nsource ");
+	mb_field(b, st->policy_source, sizeof(st->policy_source));
+	MB_LIT(b, "\n\n");
+	uint32_t len = ld32(&st->policy_text_len);
+	if (len > KSMP_STATE_POLICY_TEXT)
+		len = KSMP_STATE_POLICY_TEXT;
+	size_t n = strnlen(st->policy_text, len);
+	mb_add(b, st->policy_text, n);
+	if (n && st->policy_text[n - 1] != '\n')
+		MB_LIT(b, "\n");
+}
+
+void render_pid(struct mbuf *b, enum pfile f, pid_t pid, struct target *t,
+		const struct pksm *k)
+{
+	switch (f) {
+	case PF_STATS:
+		render_stats(b, pid, t, k);
+		break;
+	case PF_MERGE:
+		mb_printf(b, "%d\n", t ? ld32(&t->st->merge_state) != 0 :
+			  (k->merge_any || k->mergeable));
+		break;
+	case PF_REGIONS:
+		render_regions(b, t);
+		break;
+	case PF_REGIONS_KSM:
+		render_regions_ksm(b, pid, t);
+		break;
+	case PF_POLICY:
+		render_policy(b, t);
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,110 @@
+/*
+ * sender.c - the mergefs side of the control protocol
+ * (include/ksmp_state.h): fill the command, queue the target's control
+ * signal through its pidfd, wait on ack_seq with a timeout.
+ *
+ * A target that blocks the signal, is stopped or does not answer makes the
+ * write fail with ETIMEDOUT after the timeout; the request is then
+ * withdrawn (req_seq put back) so that the signal, if it is delivered
+ * later, is rejected by the handler instead of running a stale command.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mergefs.h"
+
+/* Slice of one futex wait: how soon an exited target is noticed. */
+#define SLICE_MS 20
+
+static int send_queued(int pidfd, int sig, uint32_t value)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = (int)value;
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, &si, 0) == 0 ? 0 : -errno;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int target_command(struct target *t, uint32_t cmd, uint64_t addr,
+		   uint64_t len, uid_t sender, int timeout_ms)
+{
+	struct ksmp_state *st = t->st;
+	struct ksmp_ctl *c = &st->ctl;
+	int r;
+
+	pthread_mutex_lock(&t->cmd_lock);
+	if (!target_alive(t)) {
+		r = -ENOENT;
+		goto out;
+	}
+	int sig = __atomic_load_n(&st->signo, __ATOMIC_ACQUIRE);
+	uint32_t flags = __atomic_load_n(&st->flags, __ATOMIC_ACQUIRE);
+	if (!(flags & KSMP_STF_CONTROL) || sig <= 0 || sig > 64) {
+		r = -EOPNOTSUPP;
+		goto out;
+	}
+	uint32_t ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE);
+	uint32_t req = ack + 1;
+	c->cmd = cmd;
+	c->addr = addr;
+	c->len = len;
+	c->sender_uid = (uint32_t)sender;
+	c->result = 0;
+	__atomic_store_n(&c->req_seq, req, __ATOMIC_RELEASE);
+	r = send_queued(t->pidfd, sig, req);
+	if (r < 0) {
+		__atomic_store_n(&c->req_seq, ack, __ATOMIC_RELEASE);
+		r = r == -ESRCH ? -ENOENT : r;
+		goto out;
+	}
+	long long deadline = mono_ms() + timeout_ms;
+	for (;;) {
+		uint32_t now_ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE);
+		if (now_ack == req) {
+			r = __atomic_load_n(&c->result, __ATOMIC_ACQUIRE);
+			if (r > 0 || r < -4095)
+				r = -EIO;
+			break;
+		}
+		long long left = deadline - mono_ms();
+		if (left <= 0) {
+			/* Withdraw, then look once more: it may just have
+			 * answered. */
+			uint32_t expect = req;
+			__atomic_compare_exchange_n(&c->req_seq, &expect, ack, 0,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE) == req) {
+				r = __atomic_load_n(&c->result, __ATOMIC_ACQUIRE);
+				break;
+			}
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (!target_alive(t)) {
+			r = -ENOENT;
+			break;
+		}
+		if (left > SLICE_MS)
+			left = SLICE_MS;
+		struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 };
+		syscall(SYS_futex, &c->ack_seq, FUTEX_WAIT, now_ack, &ts, NULL, 0);
+	}
+out:
+	pthread_mutex_unlock(&t->cmd_lock);
+	return r;
+}
