@@ -1,0 +1,1 @@
+# Issue 5: real programs' test suites, stress with verification, security tests
