@@ -105,8 +105,8 @@ struct ksmp_region {
 };
 
 struct ksmp_counter {
-	uint64_t regions;		/* regions advised */
-	uint64_t bytes;			/* bytes currently advised */
+	uint64_t regions;		/* regions advised since start (cumulative) */
+	uint64_t bytes;			/* bytes advised now (gauge) */
 };
 
 struct ksmp_ctl {

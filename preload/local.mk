@@ -3,3 +3,28 @@ bin_PROGRAMS += preload/ksmpreload
 preload_ksmpreload_SOURCES = preload/ksmpreload.c preload/cmd.h \
 	preload/cmd_check.c preload/cmd_run.c preload/cmd_estimate.c
 preload_ksmpreload_LDADD = policy/libksmppolicy.a
+
+# The preloaded library. Built as a "program" linked with -shared so that
+# it is a plain file in the build tree. Only the interposed functions are
+# exported (default visibility on them, -fvisibility=hidden for the rest);
+# -z nodelete because interposers and atfork handlers must outlive any
+# dlclose of a program that dlopens us.
+ksmplib_PROGRAMS += preload/libksmpreload.so
+preload_libksmpreload_so_SOURCES = preload/lib.h \
+	preload/symbols.c preload/log.c preload/state.c preload/regions.c \
+	preload/caller.c preload/engine.c preload/malloc.c preload/mmap.c \
+	preload/thread.c preload/init.c \
+	preload/engine.h preload/control.h preload/control.c
+preload_libksmpreload_so_CFLAGS = $(AM_CFLAGS) -fPIC $(KSMP_VIS_CFLAGS) \
+	-ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free \
+	-fno-builtin-calloc -fno-builtin-realloc
+preload_libksmpreload_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC \
+	-Wl,-z,nodelete -Wl,--exclude-libs,ALL
+preload_libksmpreload_so_LDADD = policy/libksmppolicy.a $(DL_LIBS) \
+	$(PTHREAD_LIBS)
+
+dist_man_MANS += man/libksmpreload.7
+
+# The library's exported symbols: interposers only.
+TESTS += preload/exports.sh
+EXTRA_DIST += preload/exports.sh

@@ -1,0 +1,484 @@
+/*
+ * engine.c - the advice engine: decides, with the policy's matcher, which
+ * memory to mark MADV_MERGEABLE, and does it once per region, as a whole:
+ *
+ *   heap   the main brk heap, advised ahead in big steps: glibc's M_TOP_PAD
+ *          is raised to the policy's heap step, so brk grows rarely; each
+ *          growth is advised when the first allocation sees the new break
+ *   arena  a thread arena's whole 64 MiB-aligned heap reservation, once,
+ *          while most of it is still PROT_NONE
+ *   chunk  a large mmapped malloc chunk: its whole mapping, once; forgotten
+ *          on free/realloc
+ *   mmap / file   the program's own private mmaps (by size, prot, caller)
+ *   stack  thread stacks (see thread.c)
+ *
+ * Also the process engine (PR_SET_MEMORY_MERGE) and engine.h, which the
+ * control agent calls from its signal handler: those functions only use
+ * syscalls and lock-free slot flips.
+ *
+ * Never: allocate, use stdio, or leave errno changed.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "lib.h"
+
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE 67
+#define PR_GET_MEMORY_MERGE 68
+#endif
+#ifndef MADV_MERGEABLE
+#define MADV_MERGEABLE 12
+#define MADV_UNMERGEABLE 13
+#endif
+
+struct ksmp_engine_cfg ksmp_cfg;
+struct ksmp_policy ksmp_policy;
+KSMP_TLS int ksmp_busy;
+uintptr_t ksmp_heap_seen;
+
+static uintptr_t pagesize;
+static uintptr_t heap_adv_end;	/* main heap advised up to here */
+static uintptr_t heap_base;
+static int heap_lock;
+
+#define MAX_ARENA_HEAPS 512
+static uintptr_t arena_heaps[MAX_ARENA_HEAPS];
+static unsigned narena_heaps;
+static int arena_lock;
+KSMP_TLS uintptr_t ksmp_tls_arena;
+
+static uintptr_t page_down(uintptr_t a)
+{
+	return a & ~(pagesize - 1);
+}
+
+static uintptr_t page_up(uintptr_t a)
+{
+	return (a + pagesize - 1) & ~(pagesize - 1);
+}
+
+/* madvise; 0 or -errno, counted either way. */
+static int advise(uintptr_t start, size_t len, int advice)
+{
+	__atomic_fetch_add(&ksmp_st->madvise_calls, 1, __ATOMIC_RELAXED);
+	if (madvise((void *)start, len, advice) == 0)
+		return 0;
+	int e = errno;
+	ksmp_state_count_error(e);
+	return -e;
+}
+
+/* The matcher's verdict: the rule index when a merge rule selects the
+ * region, -1 when it is skipped. caller receives the caller's name. */
+static int decide(int kind, uint64_t size, int prot, const void *ret,
+		  char *caller, size_t csize)
+{
+	struct ksmp_query q = { .kind = (enum ksmp_kind)kind, .size = size,
+				.prot = prot, .caller = NULL };
+	caller[0] = '\0';
+	if (ksmp_cfg.callers && ret) {
+		ksmp_caller_name(ret, caller, csize);
+		if (caller[0])
+			q.caller = caller;
+	}
+	enum ksmp_action act = KSMP_ACT_SKIP;
+	int rule = ksmp_policy_match(&ksmp_policy, &q, &act);
+	return act == KSMP_ACT_MERGE && rule >= 0 ? rule : -1;
+}
+
+static const char *kname(int kind)
+{
+	return ksmp_kind_name((enum ksmp_kind)kind);
+}
+
+/* Advise (unless unmerged by command) and record. */
+static void advise_region(uintptr_t start, size_t len, int kind, int rule,
+			  const char *caller)
+{
+	int state = KSMP_REGION_UNMERGED;
+	if (__atomic_load_n(&ksmp_st->merge_state, __ATOMIC_ACQUIRE)) {
+		int e = advise(start, len, MADV_MERGEABLE);
+		if (e && e != -ENOMEM) {
+			ksmp_logf(KSMP_LOG_INFO, "madvise %s %p+%zu: error %d",
+				  kname(kind), (void *)start, len, -e);
+			return;
+		}
+		state = KSMP_REGION_MERGEABLE;
+	}
+	ksmp_logf(KSMP_LOG_DEBUG, "advised %s %p+%zu rule %d caller %s",
+		  kname(kind), (void *)start, len, rule, caller ? caller : "");
+	ksmp_regions_add(start, len, kind, rule, caller, state);
+}
+
+/* ------------------------------------------------------------- main heap
+ * The heap VMA is kept as [advised: heap_base, heap_adv_end) followed by a
+ * small un-advised tail [heap_adv_end, brk) of at least one page. Both
+ * halves come from one VMA split after it was written to, so they share
+ * one anon_vma: when brk grows, the kernel extends the tail in place (same
+ * flags), and advising the grown part merges it back into the advised VMA.
+ * The heap thus costs one extra VMA however often it grows. (Advising the
+ * whole heap instead would make each growth a new VMA: touched before it
+ * is advised, it gets its own anon_vma and never merges again.)
+ */
+static void touch(uintptr_t a)
+{
+	/* A write fault gives the VMA its anon_vma before we split it; a
+	 * compare-and-swap of a word with itself writes without changing it. */
+	long *w = (long *)a;
+	long v = __atomic_load_n(w, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(w, &v, v, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+void ksmp_engine_heap_changed(uintptr_t b)
+{
+	if (!ksmp_cfg.want_heap || !b)
+		return;
+	int saved = errno;
+	/* Waiting is safe: the holder runs with its recursion guard set (so
+	 * a signal handler's malloc does not come back here) and calls
+	 * nothing that waits for us. */
+	ksmp_busy++;
+	while (__atomic_exchange_n(&heap_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	if (b == ksmp_heap_seen) {	/* another thread did it meanwhile */
+		__atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+		ksmp_busy--;
+		errno = saved;
+		return;
+	}
+	uintptr_t base = page_down(heap_base);
+	uintptr_t end = page_up(b);
+	uintptr_t target = end > base + pagesize ? end - pagesize : base;
+	if (target > heap_adv_end) {
+		if (heap_adv_end == base) {
+			touch(base);
+			__atomic_fetch_add(&ksmp_st->vmas_added, 1, __ATOMIC_RELAXED);
+		}
+		advise_region(heap_adv_end, target - heap_adv_end, KSMP_KIND_HEAP,
+			      ksmp_cfg.heap_rule, NULL);
+		heap_adv_end = target;
+	} else if (target < heap_adv_end) {
+		/* trimmed: re-split so that the tail can grow in place again */
+		if (target > base && end > target)
+			advise(target, heap_adv_end < end ? heap_adv_end - target :
+			       end - target, MADV_UNMERGEABLE);
+		ksmp_regions_forget(target, heap_adv_end - target);
+		heap_adv_end = target;
+	}
+	__atomic_store_n(&ksmp_heap_seen, b, __ATOMIC_RELAXED);
+	ksmp_busy--;
+	errno = saved;
+	__atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* ---------------------------------------------------------- arenas, chunks */
+__attribute__((no_sanitize_address))
+static size_t chunk_prev_size(const void *p)
+{
+	return ((const size_t *)p)[-2];
+}
+
+static void arena_seen(uintptr_t p)
+{
+	uintptr_t base = p & ~(KSMP_ARENA_HEAP_MAX - 1);
+	if (base == ksmp_tls_arena)
+		return;
+	unsigned n = __atomic_load_n(&narena_heaps, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++) {
+		if (arena_heaps[i] == base) {
+			ksmp_tls_arena = base;
+			return;
+		}
+	}
+	while (__atomic_exchange_n(&arena_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	n = narena_heaps;
+	bool known = false;
+	for (unsigned i = 0; i < n; i++)
+		known |= arena_heaps[i] == base;
+	if (!known && n < MAX_ARENA_HEAPS) {
+		arena_heaps[n] = base;
+		__atomic_store_n(&narena_heaps, n + 1, __ATOMIC_RELEASE);
+		advise_region(base, KSMP_ARENA_HEAP_MAX, KSMP_KIND_ARENA,
+			      ksmp_cfg.arena_rule, NULL);
+	}
+	ksmp_tls_arena = base;
+	__atomic_store_n(&arena_lock, 0, __ATOMIC_RELEASE);
+}
+
+void ksmp_engine_alloc_slow(void *p, size_t head, const void *ret)
+{
+	int saved = errno;
+	ksmp_busy++;
+	if (head & KSMP_CHUNK_MMAPPED) {
+		if (ksmp_cfg.want_chunk) {
+			size_t prev = chunk_prev_size(p);
+			uintptr_t start = (uintptr_t)p - 2 * sizeof(size_t) - prev;
+			size_t len = (head & ~(size_t)KSMP_CHUNK_FLAGS) + prev;
+			char caller[KSMP_STATE_CALLER_MAX];
+			int rule = decide(KSMP_KIND_CHUNK, len,
+					  PROT_READ | PROT_WRITE, ret, caller,
+					  sizeof(caller));
+			if (rule >= 0 && !(start & (pagesize - 1)))
+				advise_region(start, len, KSMP_KIND_CHUNK, rule, caller);
+		}
+	} else if (ksmp_cfg.want_arena) {
+		arena_seen((uintptr_t)p);
+	}
+	ksmp_busy--;
+	errno = saved;
+}
+
+void ksmp_engine_chunk_gone(void *p, size_t head)
+{
+	int saved = errno;
+	ksmp_busy++;
+	size_t prev = chunk_prev_size(p);
+	uintptr_t start = (uintptr_t)p - 2 * sizeof(size_t) - prev;
+	size_t len = (head & ~(size_t)KSMP_CHUNK_FLAGS) + prev;
+	ksmp_regions_forget(start, len);
+	ksmp_busy--;
+	errno = saved;
+}
+
+/* ----------------------------------------------------------- mmap, stacks */
+void ksmp_engine_mmap(void *p, size_t len, int prot, int flags, int fd,
+		      const void *ret)
+{
+	int saved = errno;
+	ksmp_busy++;
+	uintptr_t a = (uintptr_t)p;
+	if (flags & MAP_FIXED)
+		ksmp_regions_forget(a, len);	/* whatever was there is gone */
+	if ((flags & MAP_TYPE) != MAP_PRIVATE || (flags & MAP_HUGETLB) || !len)
+		goto out;
+	int kind = (flags & MAP_ANONYMOUS) || fd < 0 ? KSMP_KIND_MMAP : KSMP_KIND_FILE;
+	if (kind == KSMP_KIND_MMAP ? !ksmp_cfg.want_mmap : !ksmp_cfg.want_file)
+		goto out;
+	char caller[KSMP_STATE_CALLER_MAX];
+	int rule = decide(kind, len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC),
+			  ret, caller, sizeof(caller));
+	if (rule >= 0)
+		advise_region(a, len, kind, rule, caller);
+out:
+	ksmp_busy--;
+	errno = saved;
+}
+
+void ksmp_engine_stack(uintptr_t lo, size_t len, const void *ret)
+{
+	int saved = errno;
+	ksmp_busy++;
+	char caller[KSMP_STATE_CALLER_MAX];
+	int rule = decide(KSMP_KIND_STACK, len, PROT_READ | PROT_WRITE, ret,
+			  caller, sizeof(caller));
+	if (rule >= 0 && !ksmp_regions_has_start(lo))
+		advise_region(lo, len, KSMP_KIND_STACK, rule, caller);
+	ksmp_busy--;
+	errno = saved;
+}
+
+/* ------------------------------------------------------------------ start */
+static bool want(int kind)
+{
+	return (ksmp_policy.kinds_merged >> kind) & 1;
+}
+
+static void start_regions(void)
+{
+	struct ksmp_engine_cfg c = ksmp_cfg;
+	char caller[KSMP_STATE_CALLER_MAX];
+	bool bypassed = !ksmp_malloc_reached();
+	if (bypassed)
+		ksmp_state_set_flag(KSMP_STF_HOOKS_BYPASSED);
+	c.glibc = !bypassed && ksmp_real.libc_malloc &&
+		  (void *)ksmp_real.malloc == ksmp_real.libc_malloc;
+	c.callers = ksmp_policy.has_caller_rules;
+	c.heap_step = ksmp_policy.heap_step ? ksmp_policy.heap_step : (64ul << 20);
+	c.heap_rule = c.arena_rule = -1;
+	if (c.glibc && want(KSMP_KIND_HEAP)) {
+		c.heap_rule = decide(KSMP_KIND_HEAP, c.heap_step,
+				     PROT_READ | PROT_WRITE, NULL, caller,
+				     sizeof(caller));
+		c.want_heap = c.heap_rule >= 0;
+	}
+	if (c.glibc && want(KSMP_KIND_ARENA)) {
+		c.arena_rule = decide(KSMP_KIND_ARENA, KSMP_ARENA_HEAP_MAX,
+				      PROT_READ | PROT_WRITE, NULL, caller,
+				      sizeof(caller));
+		c.want_arena = c.arena_rule >= 0;
+	}
+	c.want_chunk = c.glibc && want(KSMP_KIND_CHUNK);
+	c.want_mmap = want(KSMP_KIND_MMAP);
+	c.want_file = want(KSMP_KIND_FILE);
+	c.want_stack = want(KSMP_KIND_STACK);
+	bool hooks = c.want_heap || c.want_arena || c.want_chunk;
+	c.alloc_hooks = false;
+	c.engine = KSMP_ENGINE_OFF;
+	if (c.want_heap) {
+		size_t step = c.heap_step > (1ul << 30) ? (1ul << 30) : c.heap_step;
+		mallopt(M_TOP_PAD, (int)step);
+		heap_base = ksmp_start_brk ? ksmp_start_brk : (uintptr_t)__curbrk;
+		heap_adv_end = page_down(heap_base);
+		/* make sure the heap exists (and is written) before its split */
+		ksmp_real.free(ksmp_real.malloc(1));
+	}
+	ksmp_logf(KSMP_LOG_DEBUG, "regions: glibc %d bypassed %d heap %d arena %d chunk %d "
+		  "mmap %d file %d stack %d callers %d", c.glibc, bypassed,
+		  c.want_heap, c.want_arena, c.want_chunk, c.want_mmap,
+		  c.want_file, c.want_stack, c.callers);
+	ksmp_st->engine = KSMP_ENGINE_REGIONS;
+	ksmp_cfg = c;
+	/* the interposers test these two: everything else is in place first */
+	__atomic_store_n(&ksmp_cfg.engine, KSMP_ENGINE_REGIONS, __ATOMIC_RELEASE);
+	__atomic_store_n(&ksmp_cfg.alloc_hooks, hooks, __ATOMIC_RELEASE);
+	if (c.want_heap)
+		ksmp_engine_heap_changed((uintptr_t)__curbrk);
+}
+
+void ksmp_engine_start(void)
+{
+	pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+	struct ksmp_state *st = ksmp_st;
+	st->mode = ksmp_policy.mode;
+	st->merge_state = 1;
+	/* PR_SET_MEMORY_MERGE survives execve: a parent's process mode must
+	 * not leak into a program whose policy says otherwise. */
+	if (ksmp_policy.mode != KSMP_MODE_PROCESS &&
+	    prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1) {
+		prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0);
+		ksmp_logf(KSMP_LOG_INFO, "inherited whole-process merging turned off");
+	}
+	switch (ksmp_policy.mode) {
+	case KSMP_MODE_PROCESS:
+		if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) == 0) {
+			st->engine = KSMP_ENGINE_PROCESS;
+			ksmp_cfg.engine = KSMP_ENGINE_PROCESS;
+			break;
+		}
+		ksmp_state_count_error(errno);
+		ksmp_state_set_flag(KSMP_STF_PROCESS_FALLBACK);
+		ksmp_logf(KSMP_LOG_INFO, "PR_SET_MEMORY_MERGE refused (errno %d): using regions",
+			  errno);
+		start_regions();
+		break;
+	case KSMP_MODE_REGIONS:
+		start_regions();
+		break;
+	default:
+		st->engine = KSMP_ENGINE_OFF;
+		break;
+	}
+	ksmp_logf(KSMP_LOG_INFO, "policy %s (%s): engine %s", ksmp_policy.name,
+		  ksmp_policy.source,
+		  st->engine == KSMP_ENGINE_PROCESS ? "process" :
+		  st->engine == KSMP_ENGINE_REGIONS ? "regions" : "off");
+}
+
+/* --------------------------------------------------------------- engine.h */
+static int do_unmerge(uintptr_t start, size_t len)
+{
+	return advise(start, len, MADV_UNMERGEABLE);
+}
+
+static int do_merge(uintptr_t start, size_t len)
+{
+	return advise(start, len, MADV_MERGEABLE);
+}
+
+static int nothing(uintptr_t start, size_t len)
+{
+	(void)start;
+	(void)len;
+	return 0;
+}
+
+int ksmp_engine_unmerge_all(void)
+{
+	struct ksmp_state *st = ksmp_st;
+	int saved = errno, ret = 0;
+	__atomic_store_n(&st->merge_state, 0, __ATOMIC_RELEASE);
+	ksmp_state_set_flag(KSMP_STF_UNMERGED);
+	if (st->engine == KSMP_ENGINE_PROCESS) {
+		if (prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0) != 0) {
+			ret = -errno;
+			ksmp_state_count_error(errno);
+		}
+	} else if (st->engine == KSMP_ENGINE_REGIONS) {
+		ret = ksmp_regions_walk(0, UINTPTR_MAX, KSMP_REGION_MERGEABLE,
+					KSMP_REGION_UNMERGED, do_unmerge, NULL);
+		if (ret == -ENOMEM)
+			ret = 0;
+	}
+	errno = saved;
+	return ret;
+}
+
+int ksmp_engine_merge_all(void)
+{
+	struct ksmp_state *st = ksmp_st;
+	int saved = errno, ret = 0;
+	if (st->engine == KSMP_ENGINE_PROCESS) {
+		if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0) {
+			ret = -errno;
+			ksmp_state_count_error(errno);
+		}
+	} else if (st->engine == KSMP_ENGINE_REGIONS) {
+		ret = ksmp_regions_walk(0, UINTPTR_MAX, KSMP_REGION_UNMERGED,
+					KSMP_REGION_MERGEABLE, do_merge, NULL);
+		if (ret == -ENOMEM)
+			ret = 0;
+	}
+	if (!ret) {
+		__atomic_store_n(&st->merge_state, 1, __ATOMIC_RELEASE);
+		ksmp_state_clear_flag(KSMP_STF_UNMERGED);
+	}
+	errno = saved;
+	return ret;
+}
+
+int ksmp_engine_range(uint64_t addr, uint64_t len, int advice)
+{
+	if (!pagesize)
+		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+	if ((advice != MADV_MERGEABLE && advice != MADV_UNMERGEABLE) ||
+	    (addr & (pagesize - 1)) || !len || addr + len < addr)
+		return -EINVAL;
+	int saved = errno;
+	int ret = advise((uintptr_t)addr, (size_t)len, advice);
+	if (!ret) {
+		bool any = false;
+		uintptr_t hi = (uintptr_t)(addr + len);
+		if (advice == MADV_MERGEABLE) {
+			ksmp_regions_walk((uintptr_t)addr, hi, KSMP_REGION_UNMERGED,
+					  KSMP_REGION_MERGEABLE, nothing, &any);
+			ksmp_regions_walk((uintptr_t)addr, hi, KSMP_REGION_MERGEABLE,
+					  KSMP_REGION_MERGEABLE, nothing, &any);
+			if (!any)
+				ksmp_regions_add_nowait((uintptr_t)addr, (size_t)len,
+							KSMP_KIND_MMAP, -1, "control",
+							KSMP_REGION_MERGEABLE);
+		} else {
+			ksmp_regions_walk((uintptr_t)addr, hi, KSMP_REGION_MERGEABLE,
+					  KSMP_REGION_UNMERGED, nothing, &any);
+		}
+	}
+	errno = saved;
+	return ret;
+}
+
+void ksmp_engine_after_fork(void)
+{
+	/* the threads that may have held these do not exist in the child */
+	heap_lock = 0;
+	arena_lock = 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * init.c - the library constructor: read the environment (getenv does not
+ * allocate), choose the policy (ksmp_policy_select, into a static buffer),
+ * publish the state block, start the engine and the control agent.
+ *
+ * Environment (secure_getenv: ignored in setuid programs):
+ *   KSMP_POLICY      policy file, whatever its program line says
+ *   KSMP_POLICY_DIR  directory searched for NAME.policy files
+ *   KSMP_LOG         none | error | info | debug; overrides the policy
+ *   KSMP_STRICT      1: a policy with errors ends the program (exit 127)
+ *
+ * A policy that cannot be read or has errors never breaks the program: one
+ * line on stderr (the first problem, as file:line: message, and how many
+ * more), then the program runs unmerged. Nothing else is written unless
+ * the log level asks for it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "lib.h"
+
+static char policy_buf[KSMP_POLICY_MAX_FILE + 1];
+static struct ksmp_policy strict_probe;
+
+struct diag {
+	char first[512];
+	unsigned n;
+};
+
+static void diag_cb(void *ctx, const char *file, unsigned line, const char *msg)
+{
+	struct diag *d = ctx;
+	if (d->n++)
+		return;
+	if (file && line)
+		ksmp_fmt(d->first, sizeof(d->first), "%s:%u: %s", file, line, msg);
+	else if (file)
+		ksmp_fmt(d->first, sizeof(d->first), "%s: %s", file, msg);
+	else
+		ksmp_fmt(d->first, sizeof(d->first), "%s", msg);
+}
+
+static void quiet_cb(void *ctx, const char *file, unsigned line, const char *msg)
+{
+	(void)ctx;
+	(void)file;
+	(void)line;
+	(void)msg;
+}
+
+static int parse_level(const char *s)
+{
+	static const char *const names[] = { "none", "error", "info", "debug" };
+	if (!s || !*s)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	if (s[0] >= '0' && s[0] <= '3' && !s[1])
+		return s[0] - '0';
+	return -1;
+}
+
+static void say(const char *text)
+{
+	if (ksmp_loglevel < KSMP_LOG_ERROR)
+		return;
+	char line[700];
+	size_t n = ksmp_fmt(line, sizeof(line) - 1, "ksmpreload: %s", text);
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	ssize_t r = write(2, line, n);
+	(void)r;
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = 0;
+	for (; src && src[n] && n + 1 < size; n++)
+		dst[n] = src[n];
+	dst[n] = '\0';
+}
+
+__attribute__((constructor))
+static void ksmp_init(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	int saved = errno;
+	ksmp_busy++;
+	ksmp_need_real();
+	const char *env_policy = secure_getenv("KSMP_POLICY");
+	const char *env_dir = secure_getenv("KSMP_POLICY_DIR");
+	int env_level = parse_level(secure_getenv("KSMP_LOG"));
+	const char *env_strict = secure_getenv("KSMP_STRICT");
+	if (env_policy && !*env_policy)
+		env_policy = NULL;
+	if (env_dir && !*env_dir)
+		env_dir = NULL;
+	ksmp_loglevel = env_level >= 0 ? env_level : KSMP_LOG_ERROR;
+
+	ksmp_state_fill_identity();
+	struct ksmp_state *st = ksmp_st;
+	const char *argv0 = argc > 0 && argv ? argv[0] : NULL;
+	struct diag d = { .n = 0 };
+	int r = ksmp_policy_select(&ksmp_policy, env_policy, env_dir, st->exe,
+				   argv0, policy_buf, sizeof(policy_buf),
+				   diag_cb, &d);
+	if (r != 0) {
+		bool strict = env_strict && !strcmp(env_strict, "1");
+		if (!strict && env_policy && r > 0 &&
+		    ksmp_policy_load(&strict_probe, env_policy, policy_buf,
+				     sizeof(policy_buf), quiet_cb, NULL) >= 0)
+			strict = strict_probe.strict;
+		char msg[640];
+		if (!d.n)
+			ksmp_fmt(d.first, sizeof(d.first), "%s: cannot use policy (error %d)",
+				 env_policy ? env_policy : "policy", r < 0 ? -r : r);
+		if (d.n > 1)
+			ksmp_fmt(msg, sizeof(msg), "%s (and %u more problems); %s",
+				 d.first, d.n - 1,
+				 strict ? "strict mode: exiting" : "running without merging");
+		else
+			ksmp_fmt(msg, sizeof(msg), "%s; %s", d.first,
+				 strict ? "strict mode: exiting" : "running without merging");
+		say(msg);
+		if (strict)
+			_exit(127);
+		ksmp_state_set_flag(KSMP_STF_POLICY_ERROR);
+		ksmp_policy.mode = KSMP_MODE_OFF;
+	} else if (env_level < 0) {
+		ksmp_loglevel = ksmp_policy.loglevel;
+	}
+
+	copy_str(st->policy_name, sizeof(st->policy_name), ksmp_policy.name);
+	copy_str(st->policy_source, sizeof(st->policy_source),
+		 r != 0 && env_policy ? env_policy : ksmp_policy.source);
+	size_t n = ksmp_policy_format(&ksmp_policy, st->policy_text,
+				      sizeof(st->policy_text));
+	st->policy_text_len = (uint32_t)(n < sizeof(st->policy_text) ?
+					 n : sizeof(st->policy_text) - 1);
+
+	if (ksmp_state_publish() < 0)
+		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", errno);
+	ksmp_state_atfork_register();
+	ksmp_engine_start();
+	if (ksmp_policy.control) {
+		int e = ksmp_control_init(ksmp_st);
+		if (e < 0)
+			ksmp_logf(KSMP_LOG_DEBUG, "no control agent: error %d", -e);
+	}
+	ksmp_busy--;
+	errno = saved;
+}

@@ -1,0 +1,205 @@
+/*
+ * lib.h - internal interfaces between the parts of libksmpreload.so.
+ *
+ * Layers, bottom up:
+ *   symbols.c  the real functions (dlsym RTLD_NEXT), bootstrap allocator
+ *   log.c      write(2)-only logging with a tiny formatter
+ *   state.c    the published state block (memfd), counters, fork handling
+ *   regions.c  the region table inside the state block
+ *   caller.c   return address -> calling object's basename
+ *   engine.c   the decisions: what to advise, heap/arena/chunk tracking,
+ *              implements engine.h
+ *   malloc.c, mmap.c, thread.c   the interposers
+ *   init.c     the constructor
+ *
+ * Error convention: internal functions return 0 or -errno. Interposers
+ * return exactly what the real call returned and leave errno as it left
+ * it. Nothing in a hot path allocates, uses stdio or takes a lock that
+ * re-entry could deadlock on.
+ */
+#ifndef KSMP_LIB_H
+#define KSMP_LIB_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ksmp_state.h"
+#include "policy.h"
+
+#define KSMP_EXPORT __attribute__((visibility("default")))
+#define KSMP_TLS __thread __attribute__((tls_model("initial-exec")))
+#define KSMP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define KSMP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ------------------------------------------------------------ symbols.c */
+struct ksmp_real {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*reallocarray)(void *, size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	void *(*mmap64)(void *, size_t, int, int, int, off64_t);
+	int (*munmap)(void *, size_t);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+	int (*brk)(void *);
+	void *(*sbrk)(intptr_t);
+	int (*pthread_create)(pthread_t *, const pthread_attr_t *,
+			      void *(*)(void *), void *);
+	int (*dlclose)(void *);
+	void *libc_malloc;	/* glibc's own malloc, to recognise it */
+};
+extern struct ksmp_real ksmp_real;
+extern volatile int ksmp_resolved;
+
+/* Look every real function up (idempotent, safe to race). */
+void ksmp_symbols_resolve(void);
+static inline void ksmp_need_real(void)
+{
+	if (KSMP_UNLIKELY(!ksmp_resolved))
+		ksmp_symbols_resolve();
+}
+/* True while this thread is inside dlsym: allocations come from the pool. */
+bool ksmp_in_dlsym(void);
+void *ksmp_pool_alloc(size_t size, size_t align);
+bool ksmp_pool_owns(const void *p);
+size_t ksmp_pool_size(const void *p);
+
+/* ---------------------------------------------------------------- log.c */
+extern int ksmp_loglevel;	/* enum ksmp_loglevel */
+void ksmp_logf(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Format into buf (subset of printf: %s %d %u %ld %lu %zu %x %lx %p %c %%
+ * and %-Ns); always NUL-terminates; returns the length. */
+size_t ksmp_vfmt(char *buf, size_t size, const char *fmt, __builtin_va_list ap);
+size_t ksmp_fmt(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* -------------------------------------------------------------- state.c */
+extern struct ksmp_state *ksmp_st;	/* never NULL */
+int ksmp_state_publish(void);		/* create the memfd block */
+void ksmp_state_fill_identity(void);
+void ksmp_state_count_error(int err);	/* madvise/prctl failure */
+void ksmp_state_set_flag(uint32_t f);
+void ksmp_state_clear_flag(uint32_t f);
+void ksmp_state_atfork_register(void);
+/* Parsed at start from /proc/self/stat. */
+extern uint64_t ksmp_start_brk;
+
+/* ------------------------------------------------------------ regions.c */
+/* Record an advised range; coalesces with an adjacent record of the same
+ * kind, rule and caller. Returns 0, or -ENOSPC when the table is full
+ * (counted, flagged). */
+int ksmp_regions_add(uintptr_t start, size_t len, int kind, int rule,
+		     const char *caller, int state);
+/* Same, from a signal handler: -EBUSY instead of waiting for the lock. */
+int ksmp_regions_add_nowait(uintptr_t start, size_t len, int kind, int rule,
+			    const char *caller, int state);
+/* The range [start, start+len) is gone (munmap, MAP_FIXED, free of an
+ * mmapped chunk): drop or trim every record that intersects it. */
+void ksmp_regions_forget(uintptr_t start, size_t len);
+/* mremap moved/resized [old, old+oldlen) to [new, new+newlen). */
+void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw,
+			size_t newlen);
+/* Does a record start exactly at start? */
+bool ksmp_regions_has_start(uintptr_t start);
+/* Quick test: could any record intersect [start, start+len)? */
+bool ksmp_regions_maybe(uintptr_t start, size_t len);
+/* Async-signal-safe walk used by the engine's unmerge/merge: calls fn for
+ * each stable slot in state from_state that lies inside [lo, hi), and sets
+ * it to to_state when fn returns 0 (or -ENOMEM: partly unmapped). Sets
+ * *any when such a slot exists. Returns the first error fn returned. */
+int ksmp_regions_walk(uintptr_t lo, uintptr_t hi, int from_state, int to_state,
+		      int (*fn)(uintptr_t start, size_t len), bool *any);
+/* After fork: rebuild the private index from the (copied) state block. */
+void ksmp_regions_after_fork(void);
+
+/* ------------------------------------------------------------- caller.c */
+/* Basename of the object containing addr into buf ("" when unknown).
+ * Lock-free reads; refreshes its cache when addr is in no known object and
+ * objects were loaded since (dl_iterate_phdr). */
+void ksmp_caller_name(const void *addr, char *buf, size_t size);
+void ksmp_caller_invalidate(void);	/* after dlclose */
+void ksmp_caller_after_fork(void);
+
+/* ------------------------------------------------------------- malloc.c */
+bool ksmp_malloc_reached(void);	/* do malloc calls reach our malloc? */
+
+/* ------------------------------------------------------------- engine.c */
+struct ksmp_engine_cfg {
+	int engine;			/* enum ksmp_engine */
+	bool glibc;			/* real malloc is glibc's: headers readable */
+	bool alloc_hooks;		/* malloc family does work */
+	bool want_heap, want_arena, want_chunk;
+	bool want_mmap, want_file, want_stack;
+	bool callers;			/* policy has caller= rules */
+	int heap_rule, arena_rule;	/* decided once */
+	uint64_t heap_step;
+};
+extern struct ksmp_engine_cfg ksmp_cfg;
+extern struct ksmp_policy ksmp_policy;
+extern KSMP_TLS int ksmp_busy;		/* recursion guard */
+
+/* Choose the engine for the loaded policy and start it. */
+void ksmp_engine_start(void);
+/* After a malloc-family call returned p (non-NULL, glibc chunk). */
+void ksmp_engine_alloc_slow(void *p, size_t head, const void *ret);
+/* Before free(p) / realloc(p) of a glibc mmapped chunk. */
+void ksmp_engine_chunk_gone(void *p, size_t head);
+/* Main heap may have moved (brk). */
+void ksmp_engine_heap_changed(uintptr_t brk_now);
+/* The program's own mmap succeeded. */
+void ksmp_engine_mmap(void *p, size_t len, int prot, int flags, int fd,
+		      const void *ret);
+/* In the child after fork: locks held by vanished threads are free. */
+void ksmp_engine_after_fork(void);
+/* Thread stack [lo, lo+len) of a new thread created from ret. */
+void ksmp_engine_stack(uintptr_t lo, size_t len, const void *ret);
+
+extern void *__curbrk;			/* glibc: current program break */
+extern KSMP_TLS uintptr_t ksmp_tls_arena;	/* this thread's last arena heap */
+extern uintptr_t ksmp_heap_seen;	/* last __curbrk the engine saw */
+
+/* glibc malloc chunk header bits (malloc/malloc.c) */
+#define KSMP_CHUNK_MMAPPED	0x2u
+#define KSMP_CHUNK_NONMAIN	0x4u
+#define KSMP_CHUNK_FLAGS	0x7u
+#define KSMP_ARENA_HEAP_MAX	(64ul << 20)
+
+/* Read the size word in front of a glibc chunk. */
+__attribute__((no_sanitize_address))
+static inline size_t ksmp_chunk_head(const void *p)
+{
+	return ((const size_t *)p)[-1];
+}
+
+/* The fast path after every allocation: one load and a few compares. */
+static inline void ksmp_after_alloc(void *p, const void *ret)
+{
+	if (!p || ksmp_busy)
+		return;
+	size_t head = ksmp_chunk_head(p);
+	if (head & KSMP_CHUNK_MMAPPED) {
+		if (ksmp_cfg.want_chunk)
+			ksmp_engine_alloc_slow(p, head, ret);
+	} else if (head & KSMP_CHUNK_NONMAIN) {
+		if (ksmp_cfg.want_arena &&
+		    ((uintptr_t)p & ~(KSMP_ARENA_HEAP_MAX - 1)) != ksmp_tls_arena)
+			ksmp_engine_alloc_slow(p, head, ret);
+	} else if (ksmp_cfg.want_heap) {
+		uintptr_t b = (uintptr_t)__atomic_load_n(&__curbrk, __ATOMIC_RELAXED);
+		if (KSMP_UNLIKELY(b != __atomic_load_n(&ksmp_heap_seen, __ATOMIC_RELAXED)))
+			ksmp_engine_heap_changed(b);
+	}
+}
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * malloc.c - the malloc family interposers. Each forwards to the next
+ * allocator (glibc's, or jemalloc/tcmalloc when loaded after us) and
+ * returns exactly what it returned, errno included. When the allocator is
+ * glibc's and the policy selects heap, arena or chunk memory, the returned
+ * chunk's header tells which region it lies in (ksmp_after_alloc): the
+ * cost is one load and a few compares unless a region is new.
+ *
+ * While dlsym runs (symbols.c) allocations come from the bootstrap pool;
+ * free/realloc/malloc_usable_size recognise pool blocks.
+ *
+ * Never: advise per chunk, allocate, use stdio or locks here.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib.h"
+
+#define RET __builtin_return_address(0)
+
+static inline bool hooks(void)
+{
+	return __atomic_load_n(&ksmp_cfg.alloc_hooks, __ATOMIC_RELAXED);
+}
+
+/* Before the real functions are known (only while dlsym runs). */
+static inline bool bootstrap(void)
+{
+	if (KSMP_LIKELY(ksmp_resolved))
+		return false;
+	ksmp_symbols_resolve();
+	return !ksmp_resolved;
+}
+
+static inline void *done(void *p, const void *ret)
+{
+	if (hooks())
+		ksmp_after_alloc(p, ret);
+	return p;
+}
+
+/* Forget an mmapped chunk that free/realloc is about to give back. */
+static inline void chunk_leaving(void *p)
+{
+	if (p && hooks() && ksmp_cfg.want_chunk && !ksmp_busy) {
+		size_t h = ksmp_chunk_head(p);
+		if (h & KSMP_CHUNK_MMAPPED)
+			ksmp_engine_chunk_gone(p, h);
+	}
+}
+
+static KSMP_TLS int probing;
+
+/* Do the program's malloc calls reach us? Not when another allocator
+ * (jemalloc, ASan) comes first in lookup order. Comparing addresses is not
+ * enough (a non-PIE executable's canonical PLT entry stands for malloc),
+ * so call malloc the way everybody does and see if we get it. */
+bool ksmp_malloc_reached(void)
+{
+	void *(*volatile fn)(size_t) = malloc;
+	void (*volatile fr)(void *) = free;
+	probing = 1;
+	void *p = fn(1);
+	bool reached = probing == 2;
+	probing = 0;
+	fr(p);
+	return reached;
+}
+
+KSMP_EXPORT void *malloc(size_t size)
+{
+	if (KSMP_UNLIKELY(probing))
+		probing = 2;
+	if (bootstrap()) {
+		void *p = ksmp_pool_alloc(size, 16);
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	return done(ksmp_real.malloc(size), RET);
+}
+
+KSMP_EXPORT void free(void *p)
+{
+	if (!p || KSMP_UNLIKELY(ksmp_pool_owns(p)))
+		return;
+	if (bootstrap() && !ksmp_real.free)
+		return;		/* cannot happen with a sane libc: leak */
+	chunk_leaving(p);
+	ksmp_real.free(p);
+}
+
+KSMP_EXPORT void *calloc(size_t n, size_t size)
+{
+	if (bootstrap()) {
+		size_t total;
+		void *p = NULL;
+		if (!__builtin_mul_overflow(n, size, &total))
+			p = ksmp_pool_alloc(total, 16);	/* pool memory is zero */
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	return done(ksmp_real.calloc(n, size), RET);
+}
+
+static void *pool_realloc(void *p, size_t size)
+{
+	void *q = malloc(size);
+	if (q) {
+		size_t old = ksmp_pool_size(p);
+		memcpy(q, p, old < size ? old : size);
+	}
+	return q;
+}
+
+KSMP_EXPORT void *realloc(void *p, size_t size)
+{
+	if (KSMP_UNLIKELY(p && ksmp_pool_owns(p)))
+		return pool_realloc(p, size);
+	if (bootstrap()) {
+		void *q = ksmp_pool_alloc(size, 16);
+		if (!q)
+			errno = ENOMEM;
+		return q;
+	}
+	chunk_leaving(p);
+	return done(ksmp_real.realloc(p, size), RET);
+}
+
+KSMP_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+	if (KSMP_UNLIKELY((p && ksmp_pool_owns(p)) || bootstrap() ||
+			  !ksmp_real.reallocarray)) {
+		if (__builtin_mul_overflow(n, size, &total)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return realloc(p, total);
+	}
+	/* glibc leaves p alone when the product overflows: no chunk leaves */
+	if (!__builtin_mul_overflow(n, size, &total))
+		chunk_leaving(p);
+	return done(ksmp_real.reallocarray(p, n, size), RET);
+}
+
+KSMP_EXPORT void *memalign(size_t align, size_t size)
+{
+	if (bootstrap() || !ksmp_real.memalign) {
+		void *p = ksmp_pool_alloc(size, align);
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	return done(ksmp_real.memalign(align, size), RET);
+}
+
+KSMP_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (bootstrap() || !ksmp_real.aligned_alloc) {
+		void *p = ksmp_pool_alloc(size, align);
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	return done(ksmp_real.aligned_alloc(align, size), RET);
+}
+
+KSMP_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (bootstrap() || !ksmp_real.posix_memalign) {
+		if (!align || align & (align - 1) || align % sizeof(void *))
+			return EINVAL;
+		void *p = ksmp_pool_alloc(size, align);
+		if (!p)
+			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	int r = ksmp_real.posix_memalign(out, align, size);
+	if (r == 0)
+		done(*out, RET);
+	return r;
+}
+
+KSMP_EXPORT void *valloc(size_t size)
+{
+	if (bootstrap() || !ksmp_real.valloc) {
+		void *p = ksmp_pool_alloc(size, 4096);
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	return done(ksmp_real.valloc(size), RET);
+}
+
+KSMP_EXPORT void *pvalloc(size_t size)
+{
+	if (bootstrap() || !ksmp_real.pvalloc) {
+		void *p = ksmp_pool_alloc((size + 4095) & ~(size_t)4095, 4096);
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	return done(ksmp_real.pvalloc(size), RET);
+}
+
+KSMP_EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (KSMP_UNLIKELY(ksmp_pool_owns(p)))
+		return ksmp_pool_size(p);
+	if (bootstrap() || !ksmp_real.malloc_usable_size)
+		return 0;
+	return ksmp_real.malloc_usable_size(p);
+}

@@ -1,0 +1,176 @@
+/*
+ * state.c - the per-process state block mergefs reads
+ * (include/ksmp_state.h): a memfd mapped MAP_SHARED then closed, marked
+ * MADV_DONTFORK; a forked child builds its own from a snapshot the parent
+ * took just before fork. Until the block exists (and if it cannot be
+ * created, e.g. under a seccomp filter), ksmp_st points at a private
+ * static block, so writers never test for NULL.
+ *
+ * Never: allocate, use stdio, or take locks here; the counters are relaxed
+ * atomics because the control signal handler and every thread update them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "lib.h"
+
+static struct ksmp_state private_state;
+struct ksmp_state *ksmp_st = &private_state;
+uint64_t ksmp_start_brk;
+
+/* Snapshot taken by the fork prepare handler (private memory). */
+static struct ksmp_state fork_snap;
+
+static struct ksmp_state *map_block(void)
+{
+	int fd = memfd_create(KSMP_STATE_MEMFD_NAME, MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, sizeof(struct ksmp_state)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	void *p = ksmp_real.mmap(NULL, sizeof(struct ksmp_state),
+				 PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, sizeof(struct ksmp_state), MADV_DONTFORK);
+	return p;
+}
+
+/* Read /proc/self/stat: field 22 (starttime) and 47 (start_brk). */
+static void read_stat(uint64_t *starttime, uint64_t *start_brk)
+{
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')');
+	if (!s)
+		return;
+	int field = 2;
+	for (; *s; s++) {
+		if (*s != ' ')
+			continue;
+		field++;
+		if (field != 22 && field != 47)
+			continue;
+		uint64_t v = 0;
+		for (char *d = s + 1; *d >= '0' && *d <= '9'; d++)
+			v = v * 10 + (uint64_t)(*d - '0');
+		if (field == 22)
+			*starttime = v;
+		else
+			*start_brk = v;
+	}
+}
+
+void ksmp_state_fill_identity(void)
+{
+	struct ksmp_state *st = ksmp_st;
+	uint64_t start = 0, sbrk0 = 0;
+	read_stat(&start, &sbrk0);
+	ksmp_start_brk = sbrk0;
+	st->size = sizeof(*st);
+	st->version = KSMP_STATE_VERSION;
+	st->pid = (int32_t)getpid();
+	st->starttime = start;
+	st->uid = (uint32_t)getuid();
+	if (!st->exe[0]) {
+		ssize_t n = readlink("/proc/self/exe", st->exe, sizeof(st->exe) - 1);
+		st->exe[n > 0 ? n : 0] = '\0';
+	}
+	/* magic last: readers check it first */
+	__atomic_store_n(&st->magic, KSMP_STATE_MAGIC, __ATOMIC_RELEASE);
+}
+
+int ksmp_state_publish(void)
+{
+	struct ksmp_state *blk = map_block();
+	if (!blk)
+		return -errno;
+	/* carry over what was recorded before the block existed */
+	memcpy(blk, ksmp_st, sizeof(*blk));
+	ksmp_st = blk;
+	return 0;
+}
+
+void ksmp_state_count_error(int err)
+{
+	int slot;
+	switch (err) {
+	case EINVAL: slot = KSMP_ERR_EINVAL; break;
+	case ENOMEM: slot = KSMP_ERR_ENOMEM; break;
+	case EAGAIN: slot = KSMP_ERR_EAGAIN; break;
+	case EPERM: slot = KSMP_ERR_EPERM; break;
+	default: slot = KSMP_ERR_OTHER; break;
+	}
+	__atomic_fetch_add(&ksmp_st->madvise_errors[slot], 1, __ATOMIC_RELAXED);
+}
+
+void ksmp_state_set_flag(uint32_t f)
+{
+	__atomic_fetch_or(&ksmp_st->flags, f, __ATOMIC_RELAXED);
+}
+
+void ksmp_state_clear_flag(uint32_t f)
+{
+	__atomic_fetch_and(&ksmp_st->flags, ~f, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ fork */
+static void snap_copy(struct ksmp_state *dst, const struct ksmp_state *src)
+{
+	uint32_t n = __atomic_load_n(&src->nregions_hint, __ATOMIC_RELAXED);
+	if (n > KSMP_STATE_REGIONS)
+		n = KSMP_STATE_REGIONS;
+	memcpy(dst, src, offsetof(struct ksmp_state, regions) +
+	       n * sizeof(struct ksmp_region));
+}
+
+static void prepare(void)
+{
+	if (ksmp_st != &private_state)
+		snap_copy(&fork_snap, ksmp_st);
+}
+
+static void child(void)
+{
+	int saved = errno;
+	ksmp_engine_after_fork();
+	ksmp_caller_after_fork();
+	if (ksmp_st == &private_state) {
+		ksmp_regions_after_fork();
+		goto out;
+	}
+	/* the parent's block is not mapped here (MADV_DONTFORK) */
+	struct ksmp_state *blk = map_block();
+	if (!blk)
+		blk = &private_state;
+	snap_copy(blk, &fork_snap);
+	blk->flags &= ~KSMP_STF_CONTROL;
+	blk->signo = 0;
+	memset(&blk->ctl, 0, sizeof(blk->ctl));
+	ksmp_st = blk;
+	ksmp_state_fill_identity();
+	ksmp_regions_after_fork();
+	if (ksmp_policy.control && blk != &private_state)
+		ksmp_control_after_fork(blk);
+out:
+	errno = saved;
+}
+
+void ksmp_state_atfork_register(void)
+{
+	pthread_atfork(prepare, NULL, child);
+}

@@ -1,0 +1,123 @@
+/*
+ * symbols.c - the real functions behind every interposer, and the
+ * bootstrap allocator that answers allocations made while dlsym runs.
+ *
+ * Lookups use dlsym(RTLD_NEXT): the next definition in lookup order, which
+ * is glibc's, or another preloaded allocator's (jemalloc, tcmalloc) when
+ * it comes after us. Required functions missing is fatal (a message via
+ * write(2), then abort); optional ones fall back in the interposer.
+ *
+ * Never: call malloc here (dlsym is the only caller that can), use stdio.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib.h"
+
+struct ksmp_real ksmp_real;
+volatile int ksmp_resolved;
+static KSMP_TLS int in_dlsym;
+
+bool ksmp_in_dlsym(void)
+{
+	return in_dlsym != 0;
+}
+
+/* ---------------------------------------------------------- bootstrap pool
+ * A bump allocator over a static array. Only dlsym's own allocations (a
+ * failing lookup's dlerror buffer) land here; they are never given back.
+ * Each block carries its size in front of it, for realloc and
+ * malloc_usable_size. */
+#define POOL_SIZE (64 * 1024)
+static _Alignas(64) unsigned char pool[POOL_SIZE];
+static size_t pool_used;
+
+void *ksmp_pool_alloc(size_t size, size_t align)
+{
+	if (align < 16)
+		align = 16;
+	if (align & (align - 1) || size > POOL_SIZE)
+		return NULL;
+	size_t old = __atomic_load_n(&pool_used, __ATOMIC_RELAXED);
+	for (;;) {
+		size_t start = (old + 16 + align - 1) & ~(align - 1);
+		size_t end = start + ((size + 15) & ~(size_t)15);
+		if (end > POOL_SIZE)
+			return NULL;
+		if (__atomic_compare_exchange_n(&pool_used, &old, end, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			size_t *hdr = (size_t *)(pool + start) - 1;
+			*hdr = size;
+			return pool + start;
+		}
+	}
+}
+
+bool ksmp_pool_owns(const void *p)
+{
+	const unsigned char *c = p;
+	return c >= pool && c < pool + POOL_SIZE;
+}
+
+size_t ksmp_pool_size(const void *p)
+{
+	return ((const size_t *)p)[-1];
+}
+
+/* ------------------------------------------------------------------ lookup */
+static void die_missing(const char *name)
+{
+	static const char a[] = "ksmpreload: cannot find the real ";
+	static const char b[] = "(); aborting\n";
+	ssize_t r;
+	r = write(2, a, sizeof(a) - 1);
+	r = write(2, name, strlen(name));
+	r = write(2, b, sizeof(b) - 1);
+	(void)r;
+	abort();
+}
+
+static void *next(const char *name, bool required)
+{
+	in_dlsym++;
+	void *f = dlsym(RTLD_NEXT, name);
+	in_dlsym--;
+	if (!f && required)
+		die_missing(name);
+	return f;
+}
+
+#define GET(field, name, req) \
+	__atomic_store_n((void **)&ksmp_real.field, next(name, req), __ATOMIC_RELAXED)
+
+void ksmp_symbols_resolve(void)
+{
+	int saved = errno;
+	if (in_dlsym)
+		return;
+	GET(malloc, "malloc", true);
+	GET(free, "free", true);
+	GET(calloc, "calloc", true);
+	GET(realloc, "realloc", true);
+	GET(reallocarray, "reallocarray", false);
+	GET(memalign, "memalign", false);
+	GET(posix_memalign, "posix_memalign", false);
+	GET(aligned_alloc, "aligned_alloc", false);
+	GET(valloc, "valloc", false);
+	GET(pvalloc, "pvalloc", false);
+	GET(malloc_usable_size, "malloc_usable_size", false);
+	GET(mmap, "mmap", true);
+	GET(mmap64, "mmap64", false);
+	GET(munmap, "munmap", true);
+	GET(mremap, "mremap", true);
+	GET(brk, "brk", false);
+	GET(sbrk, "sbrk", false);
+	GET(pthread_create, "pthread_create", false);
+	GET(dlclose, "dlclose", false);
+	GET(libc_malloc, "__libc_malloc", false);
+	__atomic_store_n(&ksmp_resolved, 1, __ATOMIC_RELEASE);
+	errno = saved;
+}
