@@ -42,7 +42,7 @@
 #include <stdint.h>
 
 #define KSMP_STATE_MAGIC	0x504d534bu	/* "KSMP" little-endian */
-#define KSMP_STATE_VERSION	1u
+#define KSMP_STATE_VERSION	2u
 #define KSMP_STATE_MEMFD_NAME	"ksmpreload-state"
 
 #define KSMP_STATE_KINDS	8	/* >= KSMP_KIND_COUNT (policy.h) */
@@ -102,6 +102,9 @@ struct ksmp_region {
 	uint64_t start;
 	uint64_t len;
 	char caller[KSMP_STATE_CALLER_MAX];	/* NUL-terminated basename, "" = unknown */
+	uint64_t caller_pc;		/* return address the caller was found from, 0 = none
+					 * (version 2; recorded when KSMP_PROFILE=1 or the
+					 * policy has caller= rules) */
 };
 
 struct ksmp_counter {

@@ -3,8 +3,16 @@
 #ifndef KSMP_CMD_H
 #define KSMP_CMD_H
 
+#include <stddef.h>
+
 int ksmp_cmd_check(int argc, char **argv);	/* cmd_check.c */
 int ksmp_cmd_run(int argc, char **argv);	/* cmd_run.c */
 int ksmp_cmd_estimate(int argc, char **argv);	/* cmd_estimate.c */
+int ksmp_cmd_profile(int argc, char **argv);	/* cmd_profile.c */
+
+/* Shared by the subcommands that start programs under the library
+ * (cmd_run.c): KSMP_LIBRARY, else next to this executable, else the
+ * installed one. Returns 0, or -1 after saying why on stderr. */
+int ksmp_find_library(char *out, size_t size);
 
 #endif

@@ -30,8 +30,9 @@ static bool readable_file(const char *path)
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, R_OK) == 0;
 }
 
-/* The library to preload, as an absolute path, into out. */
-static int find_library(char *out, size_t size)
+/* The library to preload, as an absolute path, into out; says why not on
+ * stderr. */
+int ksmp_find_library(char *out, size_t size)
 {
 	const char *env = getenv("KSMP_LIBRARY");
 	if (env && *env) {
@@ -230,7 +231,7 @@ int ksmp_cmd_run(int argc, char **argv)
 		return usage_error("no command given");
 
 	char lib[PATH_MAX];
-	if (find_library(lib, sizeof(lib)) < 0)
+	if (ksmp_find_library(lib, sizeof(lib)) < 0)
 		return 1;
 	if (policy) {
 		char pol[PATH_MAX];

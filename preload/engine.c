@@ -100,7 +100,7 @@ static const char *kname(int kind)
 
 /* Advise (unless unmerged by command) and record. */
 static void advise_region(uintptr_t start, size_t len, int kind, int rule,
-			  const char *caller)
+			  const char *caller, const void *ret)
 {
 	int state = KSMP_REGION_UNMERGED;
 	if (__atomic_load_n(&ksmp_st->merge_state, __ATOMIC_ACQUIRE)) {
@@ -114,7 +114,8 @@ static void advise_region(uintptr_t start, size_t len, int kind, int rule,
 	}
 	ksmp_logf(KSMP_LOG_DEBUG, "advised %s %p+%zu rule %d caller %s",
 		  kname(kind), (void *)start, len, rule, caller ? caller : "");
-	ksmp_regions_add(start, len, kind, rule, caller, state);
+	uint64_t pc = ksmp_cfg.callers ? (uint64_t)(uintptr_t)ret : 0;
+	ksmp_regions_add_pc(start, len, kind, rule, caller, pc, state);
 }
 
 /* ------------------------------------------------------------- main heap
@@ -164,7 +165,7 @@ void ksmp_engine_heap_changed(uintptr_t b)
 			__atomic_fetch_add(&ksmp_st->vmas_added, 1, __ATOMIC_RELAXED);
 		}
 		advise_region(heap_adv_end, target - heap_adv_end, KSMP_KIND_HEAP,
-			      ksmp_cfg.heap_rule, NULL);
+			      ksmp_cfg.heap_rule, NULL, NULL);
 		heap_adv_end = target;
 	} else if (target < heap_adv_end) {
 		/* trimmed: re-split so that the tail can grow in place again */
@@ -209,7 +210,7 @@ static void arena_seen(uintptr_t p)
 		arena_heaps[n] = base;
 		__atomic_store_n(&narena_heaps, n + 1, __ATOMIC_RELEASE);
 		advise_region(base, KSMP_ARENA_HEAP_MAX, KSMP_KIND_ARENA,
-			      ksmp_cfg.arena_rule, NULL);
+			      ksmp_cfg.arena_rule, NULL, NULL);
 	}
 	ksmp_tls_arena = base;
 	__atomic_store_n(&arena_lock, 0, __ATOMIC_RELEASE);
@@ -229,7 +230,7 @@ void ksmp_engine_alloc_slow(void *p, size_t head, const void *ret)
 					  PROT_READ | PROT_WRITE, ret, caller,
 					  sizeof(caller));
 			if (rule >= 0 && !(start & (pagesize - 1)))
-				advise_region(start, len, KSMP_KIND_CHUNK, rule, caller);
+				advise_region(start, len, KSMP_KIND_CHUNK, rule, caller, ret);
 		}
 	} else if (ksmp_cfg.want_arena) {
 		arena_seen((uintptr_t)p);
@@ -268,7 +269,7 @@ void ksmp_engine_mmap(void *p, size_t len, int prot, int flags, int fd,
 	int rule = decide(kind, len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC),
 			  ret, caller, sizeof(caller));
 	if (rule >= 0)
-		advise_region(a, len, kind, rule, caller);
+		advise_region(a, len, kind, rule, caller, ret);
 out:
 	ksmp_busy--;
 	errno = saved;
@@ -282,7 +283,7 @@ void ksmp_engine_stack(uintptr_t lo, size_t len, const void *ret)
 	int rule = decide(KSMP_KIND_STACK, len, PROT_READ | PROT_WRITE, ret,
 			  caller, sizeof(caller));
 	if (rule >= 0 && !ksmp_regions_has_start(lo))
-		advise_region(lo, len, KSMP_KIND_STACK, rule, caller);
+		advise_region(lo, len, KSMP_KIND_STACK, rule, caller, ret);
 	ksmp_busy--;
 	errno = saved;
 }
@@ -302,7 +303,7 @@ static void start_regions(void)
 		ksmp_state_set_flag(KSMP_STF_HOOKS_BYPASSED);
 	c.glibc = !bypassed && ksmp_real.libc_malloc &&
 		  (void *)ksmp_real.malloc == ksmp_real.libc_malloc;
-	c.callers = ksmp_policy.has_caller_rules;
+	c.callers = ksmp_policy.has_caller_rules || ksmp_profile;
 	c.heap_step = ksmp_policy.heap_step ? ksmp_policy.heap_step : (64ul << 20);
 	c.heap_rule = c.arena_rule = -1;
 	if (c.glibc && want(KSMP_KIND_HEAP)) {

@@ -8,6 +8,8 @@
  *   KSMP_POLICY_DIR  directory searched for NAME.policy files
  *   KSMP_LOG         none | error | info | debug; overrides the policy
  *   KSMP_STRICT      1: a policy with errors ends the program (exit 127)
+ *   KSMP_PROFILE     1: record every region's calling PC and object, even
+ *                    when no rule has caller= (ksmpreload profile)
  *
  * A policy that cannot be read or has errors never breaks the program: one
  * line on stderr (the first problem, as file:line: message, and how many
@@ -24,6 +26,7 @@
 
 static char policy_buf[KSMP_POLICY_MAX_FILE + 1];
 static struct ksmp_policy strict_probe;
+bool ksmp_profile;
 
 struct diag {
 	char first[512];
@@ -96,6 +99,8 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	const char *env_dir = secure_getenv("KSMP_POLICY_DIR");
 	int env_level = parse_level(secure_getenv("KSMP_LOG"));
 	const char *env_strict = secure_getenv("KSMP_STRICT");
+	const char *env_profile = secure_getenv("KSMP_PROFILE");
+	ksmp_profile = env_profile && env_profile[0] == '1' && !env_profile[1];
 	if (env_policy && !*env_policy)
 		env_policy = NULL;
 	if (env_dir && !*env_dir)

@@ -3,6 +3,8 @@
  *
  *   ksmpreload check [--program PATH] FILE...
  *   ksmpreload estimate [--json] PID|NAME...
+ *   ksmpreload profile [-o POLICY] [-n N] [--settle S] [--json]
+ *                      [--report FILE] -- COMMAND [ARG]...
  *   ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...
  */
 #include <stdio.h>
@@ -16,6 +18,8 @@ static void usage(FILE *out)
 		"Usage: ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...\n"
 		"       ksmpreload check [--program PATH] FILE...\n"
 		"       ksmpreload estimate [--json] [--by kind|process] PID|NAME...\n"
+		"       ksmpreload profile [-o POLICY] [-n N] [--settle S] [--json]\n"
+		"                          [--report FILE] -- COMMAND [ARG]...\n"
 		"\n"
 		"Run COMMAND with libksmpreload.so preloaded, so that the memory its\n"
 		"policy selects is merged by KSM; or check policy files.\n"
@@ -23,6 +27,7 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  check FILE...     validate policy files, show what they select\n"
 		"  estimate PID|NAME...  what KSM merging could save on running processes\n"
+		"  profile -- COMMAND    run COMMAND recording what merges, suggest a policy\n"
 		"\n"
 		"Options:\n"
 		"  -p, --policy P    policy file, or the name of a shipped policy\n"
@@ -51,5 +56,7 @@ int main(int argc, char **argv)
 		return ksmp_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(a, "estimate"))
 		return ksmp_cmd_estimate(argc - 1, argv + 1);
+	if (!strcmp(a, "profile"))
+		return ksmp_cmd_profile(argc - 1, argv + 1);
 	return ksmp_cmd_run(argc, argv);
 }

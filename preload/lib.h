@@ -101,6 +101,10 @@ extern uint64_t ksmp_start_brk;
  * (counted, flagged). */
 int ksmp_regions_add(uintptr_t start, size_t len, int kind, int rule,
 		     const char *caller, int state);
+/* Same, also recording the calling PC (records with different PCs are
+ * never coalesced). */
+int ksmp_regions_add_pc(uintptr_t start, size_t len, int kind, int rule,
+			const char *caller, uint64_t pc, int state);
 /* Same, from a signal handler: -EBUSY instead of waiting for the lock. */
 int ksmp_regions_add_nowait(uintptr_t start, size_t len, int kind, int rule,
 			    const char *caller, int state);
@@ -141,11 +145,12 @@ struct ksmp_engine_cfg {
 	bool alloc_hooks;		/* malloc family does work */
 	bool want_heap, want_arena, want_chunk;
 	bool want_mmap, want_file, want_stack;
-	bool callers;			/* policy has caller= rules */
+	bool callers;			/* policy has caller= rules, or profiling */
 	int heap_rule, arena_rule;	/* decided once */
 	uint64_t heap_step;
 };
 extern struct ksmp_engine_cfg ksmp_cfg;
+extern bool ksmp_profile;		/* KSMP_PROFILE=1: always record callers */
 extern struct ksmp_policy ksmp_policy;
 extern KSMP_TLS int ksmp_busy;		/* recursion guard */
 

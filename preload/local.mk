@@ -1,8 +1,9 @@
 # preload: libksmpreload.so and the ksmpreload command.
 bin_PROGRAMS += preload/ksmpreload
 preload_ksmpreload_SOURCES = preload/ksmpreload.c preload/cmd.h \
-	preload/cmd_check.c preload/cmd_run.c preload/cmd_estimate.c
-preload_ksmpreload_LDADD = policy/libksmppolicy.a
+	preload/cmd_check.c preload/cmd_run.c preload/cmd_estimate.c \
+	preload/cmd_profile.c
+preload_ksmpreload_LDADD = policy/libksmppolicy.a $(ELF_LIBS)
 
 # The preloaded library. Built as a "program" linked with -shared so that
 # it is a plain file in the build tree. Only the interposed functions are
@@ -28,3 +29,4 @@ dist_man_MANS += man/libksmpreload.7
 # The library's exported symbols: interposers only.
 TESTS += preload/exports.sh
 EXTRA_DIST += preload/exports.sh
+

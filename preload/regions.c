@@ -97,7 +97,7 @@ static void set_range(uint32_t i, uintptr_t start, uintptr_t end)
 }
 
 static int new_slot(uintptr_t start, uintptr_t end, int kind, int rule,
-		    const char *caller, int state)
+		    const char *caller, uint64_t pc, int state)
 {
 	uint32_t i;
 	for (i = first_free; i < KSMP_STATE_REGIONS && used[i]; i++)
@@ -118,6 +118,7 @@ static int new_slot(uintptr_t start, uintptr_t end, int kind, int rule,
 		for (; caller[n] && n < sizeof(r->caller) - 1; n++)
 			r->caller[n] = caller[n];
 	r->caller[n] = '\0';
+	r->caller_pc = pc;
 	r->start = start;
 	r->len = end - start;
 	r->state = (uint8_t)state;
@@ -149,15 +150,17 @@ static void free_slot(uint32_t i)
 		first_free = i;
 }
 
-static bool same_owner(uint32_t i, int kind, int rule, const char *caller, int state)
+static bool same_owner(uint32_t i, int kind, int rule, const char *caller,
+		       uint64_t pc, int state)
 {
 	const struct ksmp_region *r = &ksmp_st->regions[i];
 	return r->kind == kind && r->rule == rule && r->state == state &&
+	       (!ksmp_profile || r->caller_pc == pc) &&
 	       !strncmp(r->caller, caller ? caller : "", sizeof(r->caller) - 1);
 }
 
 static int add(uintptr_t start, size_t len, int kind, int rule,
-	       const char *caller, int state, bool wait)
+	       const char *caller, uint64_t pc, int state, bool wait)
 {
 	uintptr_t end = start + round_len(len);
 	int ret = 0;
@@ -176,7 +179,7 @@ static int add(uintptr_t start, size_t len, int kind, int rule,
 		    ksmp_st->regions[i].kind == kind)
 			goto out;
 		if (grow < 0 && (idx[i].end == start || idx[i].start == end) &&
-		    same_owner(i, kind, rule, caller, state)) {
+		    same_owner(i, kind, rule, caller, pc, state)) {
 			grow = i;
 			forward = idx[i].end == start;
 		}
@@ -191,7 +194,7 @@ static int add(uintptr_t start, size_t len, int kind, int rule,
 			set_range(i, start, idx[i].end);
 		goto out;
 	}
-	if (new_slot(start, end, kind, rule, caller, state) < 0) {
+	if (new_slot(start, end, kind, rule, caller, pc, state) < 0) {
 		ksmp_state_set_flag(KSMP_STF_TABLE_FULL);
 		__atomic_fetch_add(&ksmp_st->regions_dropped, 1, __ATOMIC_RELAXED);
 		ret = -ENOSPC;
@@ -204,13 +207,19 @@ out:
 int ksmp_regions_add(uintptr_t start, size_t len, int kind, int rule,
 		     const char *caller, int state)
 {
-	return add(start, len, kind, rule, caller, state, true);
+	return add(start, len, kind, rule, caller, 0, state, true);
+}
+
+int ksmp_regions_add_pc(uintptr_t start, size_t len, int kind, int rule,
+			const char *caller, uint64_t pc, int state)
+{
+	return add(start, len, kind, rule, caller, pc, state, true);
 }
 
 int ksmp_regions_add_nowait(uintptr_t start, size_t len, int kind, int rule,
 			    const char *caller, int state)
 {
-	return add(start, len, kind, rule, caller, state, false);
+	return add(start, len, kind, rule, caller, 0, state, false);
 }
 
 bool ksmp_regions_maybe(uintptr_t start, size_t len)
@@ -234,8 +243,9 @@ static void forget_locked(uintptr_t start, uintptr_t end)
 		if (s < start && e > end) {
 			char caller[KSMP_STATE_CALLER_MAX];
 			memcpy(caller, r->caller, sizeof(caller));
+			uint64_t pc = r->caller_pc;
 			set_range(i, s, start);
-			if (new_slot(end, e, kind, rule, caller, r->state) < 0) {
+			if (new_slot(end, e, kind, rule, caller, pc, r->state) < 0) {
 				ksmp_state_set_flag(KSMP_STF_TABLE_FULL);
 				__atomic_fetch_add(&ksmp_st->regions_dropped, 1,
 						   __ATOMIC_RELAXED);
