@@ -57,14 +57,25 @@ int ksmp_policy_load(struct ksmp_policy *p, const char *path,
 			   ENOENT);
 		return -ENOENT;
 	}
+	/* O_NONBLOCK: a FIFO or a device must not stop the program in its
+	 * constructor; anything but a regular file (or a directory, which
+	 * read() reports as EISDIR) is refused before it is read. */
 	do
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) {
 		err = errno;
 		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
 		diag_errno(diag, ctx, path, "cannot open", err);
 		return -err;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+		close(fd);
+		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
+		if (diag)
+			diag(ctx, path, 0, "cannot open: not a regular file");
+		return -EINVAL;
 	}
 	for (;;) {
 		if (n == cap) {

@@ -80,6 +80,23 @@ static void test_load(void)
 	ok(r == -EISDIR && ndiags == 1 && strstr(diags, "cannot read: Is a directory"),
 	   "directory: -EISDIR, one report");
 
+	/* A FIFO would block open() and read() for ever: refused at once. */
+	if (mkfifo(at("fifo.policy"), 0600) == 0) {
+		reset_diags();
+		r = ksmp_policy_load(&P, at("fifo.policy"), buf, sizeof buf, collect, NULL);
+		ok(r == -EINVAL && ndiags == 1 &&
+		   strstr(diags, "fifo.policy:0: cannot open: not a regular file") &&
+		   P.mode == KSMP_MODE_REGIONS,
+		   "FIFO: refused without blocking, one report");
+		unlink(at("fifo.policy"));
+	} else {
+		ok(0, "mkfifo for the FIFO test: %s", strerror(errno));
+	}
+	reset_diags();
+	r = ksmp_policy_load(&P, "/dev/zero", buf, sizeof buf, collect, NULL);
+	ok(r == -EINVAL && ndiags == 1 && strstr(diags, "not a regular file"),
+	   "character device: refused, one report");
+
 	/* Exactly the limit is fine; one byte more is not. */
 	static char big[KSMP_POLICY_MAX_FILE + 3];
 	memset(big, '#', sizeof big);
