@@ -319,3 +319,10 @@ KSMP_EXPORT sighandler_fn sigset(int sig, sighandler_fn h)
 	}
 	return set_handler("sigset", &real_sigset, sig, h);
 }
+
+/* A control signal taken synchronously (wait.c: while the program waits
+ * in pause() or sigsuspend()) is carried out exactly as if delivered. */
+void ksmp_control_deliver(int sig, siginfo_t *si)
+{
+	handler(sig, si, NULL);
+}

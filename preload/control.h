@@ -16,4 +16,9 @@ int ksmp_control_init(struct ksmp_state *st);
  * published. */
 void ksmp_control_after_fork(struct ksmp_state *st);
 
+/* Carry out a control signal that was taken synchronously (sigwaitinfo)
+ * instead of delivered to the handler: same checks, same effects. */
+#include <signal.h>
+void ksmp_control_deliver(int sig, siginfo_t *si);
+
 #endif

@@ -9,7 +9,8 @@ command -v nm >/dev/null 2>&1 || skip_all "nm not installed"
 syms=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TWiV]$/ { print $3 }' | sed 's/@.*//')
 want="malloc free calloc realloc reallocarray memalign posix_memalign
 aligned_alloc valloc pvalloc malloc_usable_size mmap mmap64 munmap mremap
-brk sbrk pthread_create dlclose"
+brk sbrk pthread_create dlclose sigaction signal bsd_signal sysv_signal sigset
+pause sigsuspend"
 plan 3
 missing=""
 for s in $want; do

@@ -27,6 +27,8 @@
 #include <sys/types.h>
 
 #include "ksmp_state.h"
+#include <signal.h>
+
 #include "policy.h"
 
 #define KSMP_EXPORT __attribute__((visibility("default")))
@@ -56,6 +58,8 @@ struct ksmp_real {
 	int (*pthread_create)(pthread_t *, const pthread_attr_t *,
 			      void *(*)(void *), void *);
 	int (*dlclose)(void *);
+	int (*pause)(void);
+	int (*sigsuspend)(const sigset_t *);
 	void *libc_malloc;	/* glibc's own malloc, to recognise it */
 };
 extern struct ksmp_real ksmp_real;

@@ -14,7 +14,7 @@ ksmplib_PROGRAMS += preload/libksmpreload.so
 preload_libksmpreload_so_SOURCES = preload/lib.h \
 	preload/symbols.c preload/log.c preload/state.c preload/regions.c \
 	preload/caller.c preload/engine.c preload/malloc.c preload/mmap.c \
-	preload/thread.c preload/init.c \
+	preload/thread.c preload/wait.c preload/init.c \
 	preload/engine.h preload/control.h preload/control.c
 preload_libksmpreload_so_CFLAGS = $(AM_CFLAGS) -fPIC $(KSMP_VIS_CFLAGS) \
 	-ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free \
@@ -30,3 +30,7 @@ dist_man_MANS += man/libksmpreload.7
 TESTS += preload/exports.sh
 EXTRA_DIST += preload/exports.sh
 
+
+# The control signal never ends the program's own pause()/sigsuspend().
+TESTS += tests/control_pause.sh
+EXTRA_DIST += tests/control_pause.sh

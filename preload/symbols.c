@@ -117,6 +117,8 @@ void ksmp_symbols_resolve(void)
 	GET(sbrk, "sbrk", false);
 	GET(pthread_create, "pthread_create", false);
 	GET(dlclose, "dlclose", false);
+	GET(pause, "pause", false);
+	GET(sigsuspend, "sigsuspend", false);
 	GET(libc_malloc, "__libc_malloc", false);
 	__atomic_store_n(&ksmp_resolved, 1, __ATOMIC_RELEASE);
 	errno = saved;
