@@ -1,1 +1,16 @@
 # bench: build rules, included from the top Makefile.am
+# libksmpreload.so benchmarks (issue 3): `make bench` runs bench/ksmp-bench,
+# which measures side by side (none / whole-process merging / policy) and
+# writes bench/results.md. The helper programs are built with the tests.
+check_PROGRAMS += bench/ksmp-watch bench/ksmp-mbench
+bench_ksmp_watch_SOURCES = bench/ksmp-watch.c
+bench_ksmp_watch_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+bench_ksmp_mbench_SOURCES = bench/ksmp-mbench.c
+bench_ksmp_mbench_LDADD = -lpthread
+BENCHES += bench/ksmp-bench
+EXTRA_DIST += bench/ksmp-bench.sh bench/results.md
+CLEANFILES += bench/ksmp-bench
+bench/ksmp-bench: $(srcdir)/bench/ksmp-bench.sh tests/ksm-hold \
+		tests/progs/ksmp-alloc tests/progs/ksmp-probe \
+		bench/ksmp-watch bench/ksmp-mbench
+	$(AM_V_GEN)$(MKDIR_P) bench && cp $(srcdir)/bench/ksmp-bench.sh $@ && chmod +x $@
