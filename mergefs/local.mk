@@ -7,9 +7,11 @@ mergefs_mergefs_SOURCES = mergefs/mergefs.c mergefs/mergefs.h \
 mergefs_mergefs_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
 mergefs_mergefs_LDADD = $(FUSE3_LIBS) $(PTHREAD_LIBS)
 
-check_PROGRAMS += tests/progs/mergefs_write tests/progs/mergefs_fuzz
+check_PROGRAMS += tests/progs/mergefs_write tests/progs/mergefs_fuzz \
+	tests/progs/mergefs_promcheck
 tests_progs_mergefs_write_SOURCES = tests/progs/mergefs_write.c
 tests_progs_mergefs_fuzz_SOURCES = tests/progs/mergefs_fuzz.c
+tests_progs_mergefs_promcheck_SOURCES = tests/progs/mergefs_promcheck.c
 
 # A stand-in for the library: a state block + the real control agent.
 check_PROGRAMS += tests/progs/mergefs_target
@@ -28,9 +30,13 @@ tests_mergefs_agent_CPPFLAGS = $(tests_progs_mergefs_target_CPPFLAGS) -I$(top_sr
 tests_mergefs_agent_LDADD = $(DL_LIBS)
 
 # Real FUSE mounts: with the stand-in target, with real KSM (under
-# tests/ksm-hold), and with the real library.
-TESTS += tests/mergefs_basic.sh tests/mergefs_ksm.sh tests/mergefs_lib.sh
-EXTRA_DIST += tests/mergefs_basic.sh tests/mergefs_ksm.sh tests/mergefs_lib.sh
+# tests/ksm-hold), with the real library, and hostile targets, formats
+# and the man page against real files; mergefs_common.sh is their
+# shared, sourced helper.
+TESTS += tests/mergefs_basic.sh tests/mergefs_ksm.sh tests/mergefs_lib.sh \
+	tests/mergefs_robust.sh tests/mergefs_formats.sh
+EXTRA_DIST += tests/mergefs_basic.sh tests/mergefs_ksm.sh tests/mergefs_lib.sh \
+	tests/mergefs_robust.sh tests/mergefs_formats.sh tests/mergefs_common.sh
 
 # bench: run by `make bench` (a check program, so only built on demand)
 check_PROGRAMS += bench/mergefs_bench

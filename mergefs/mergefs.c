@@ -1,7 +1,7 @@
 /*
  * mergefs - see and steer KSM per process through a FUSE filesystem.
  *
- *   mergefs [-f] [-o allow_other,timeout=MS,...] MOUNTPOINT
+ *   mergefs [-f] [-o allow_other,timeout=MS,...] [SOURCE] MOUNTPOINT
  *
  * Layout (mergefs(8)): /stats, /metrics, /ksm/KNOB, /PID/{stats,merge,
  * regions,regions_ksm,policy} for every process with KSM activity or the
@@ -146,7 +146,7 @@ static int pid_lookup(pid_t pid, uid_t *owner, struct target **tp, struct pksm *
 		memset(k, 0, sizeof(*k));
 	if (!t && !pksm_active(k))
 		return -ENOENT;
-	*owner = ps.uid;
+	*owner = ps.owner;
 	if (tp)
 		*tp = t;
 	else
@@ -371,6 +371,8 @@ static int m_open(const char *path, struct fuse_file_info *fi)
 		}
 		if (acc != O_WRONLY)
 			render_pid(&h->content, (enum pfile)w.idx, w.pid, h->t, &k);
+		if (target_hit(h->t))
+			r = -EIO;	/* its block shrank under us (proc.c) */
 		break;
 	}
 	case N_NONE:
@@ -441,6 +443,8 @@ static int parse_u64(const char *s, uint64_t *v, const char **end)
 	char *e;
 	if (*s == '-' || *s == '+' || *s == ' ' || !*s)
 		return -EINVAL;
+	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+		return -EINVAL;	/* not octal: decimal or 0x only (mergefs(8)) */
 	errno = 0;
 	unsigned long long x = strtoull(s, &e, 0);
 	if (e == s || errno)
@@ -600,7 +604,7 @@ static const struct fuse_operations ops = {
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [options] MOUNTPOINT\n\n"
+	printf("usage: %s [options] [SOURCE] MOUNTPOINT\n\n"
 	       "See and steer KSM per process (mergefs(8)).\n\n"
 	       "mergefs options:\n"
 	       "    -o timeout=MS          wait for a target's answer (default 5000)\n"
@@ -608,8 +612,33 @@ static void usage(const char *prog)
 	       "    -V, --version          version\n\n", prog);
 }
 
+/*
+ * mount(8) and fstab run "mergefs SOURCE MOUNTPOINT -o ..." (through
+ * mount.fuse3, SOURCE being fstab's first field): with two positional
+ * arguments, drop the first. Returns the new argc.
+ */
+static int drop_source(int argc, char **argv)
+{
+	int pos[3], n = 0;
+	for (int i = 1; i < argc && n < 3; i++) {
+		if (!strcmp(argv[i], "-o")) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] != '-')
+			pos[n++] = i;
+	}
+	if (n != 2)
+		return argc;
+	for (int i = pos[0]; i + 1 < argc; i++)
+		argv[i] = argv[i + 1];
+	argv[argc - 1] = NULL;
+	return argc - 1;
+}
+
 int main(int argc, char **argv)
 {
+	argc = drop_source(argc, argv);
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&args, &opts, opt_spec, NULL) == -1)
 		return 1;
@@ -628,10 +657,23 @@ int main(int argc, char **argv)
 		fuse_opt_free_args(&args);
 		return 1;
 	}
+	if (!opts.show_help && geteuid() != 0) {
+		/* Without root it can attach no target (map_files needs
+		 * CAP_SYS_ADMIN) nor read other users' ksm_stat; a half-working
+		 * mount, above all with allow_other, is worse than none. */
+		fprintf(stderr, "mergefs: must run as root (it maps /proc/PID/map_files)\n");
+		fuse_opt_free_args(&args);
+		return 1;
+	}
+	if (bus_guard_init() < 0) {
+		perror("mergefs: sigaction(SIGBUS)");
+		fuse_opt_free_args(&args);
+		return 1;
+	}
 	/* libfuse 3.14 complains about its own max_idle_threads default:
 	 * give one that a user's own -o max_idle_threads overrides. */
 	fuse_opt_insert_arg(&args, 1, "-omax_idle_threads=10");
 	int r = fuse_main(args.argc, args.argv, &ops, NULL);
 	fuse_opt_free_args(&args);
-	return r;
+	return r ? 1 : 0;	/* libfuse's 1..7 all mean "did not run" */
 }

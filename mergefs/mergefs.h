@@ -35,7 +35,12 @@ void mb_free(struct mbuf *b);
 /* ---------------------------------------------------------------- /proc */
 struct pstatus {
 	pid_t tgid;
-	uid_t uid;		/* real uid: the owner */
+	uid_t uid;		/* real uid */
+	/* Who may see and steer it besides root: the real uid when all four
+	 * uids (real, effective, saved, fs) are that uid and the kernel
+	 * shows /proc/PID/status as theirs (dumpable); else root (0), as the
+	 * kernel does for ptrace and for /proc/PID's own files. */
+	uid_t owner;
 	pid_t nspid;		/* innermost pid namespace pid */
 	char name[64];
 };
@@ -63,6 +68,7 @@ struct target {
 	struct ksmp_state *st;	/* MAP_SHARED view of the library's block */
 	size_t maplen;
 	int pidfd;		/* the process we checked; never reused */
+	int guard;		/* SIGBUS registry slot (proc.c) */
 	int refs;		/* protected by the table lock (proc.c) */
 	pthread_mutex_t cmd_lock;	/* one command at a time */
 	struct target *next;	/* table chain, table lock */
@@ -75,6 +81,11 @@ struct target {
  */
 struct target *target_get(pid_t pid, int *err);
 void target_put(struct target *t);
+/* Catch SIGBUS from a block the target shrank (proc.c); 0 or -errno. */
+int bus_guard_init(void);
+/* Did a read of t's block fault (its memfd shrank)? Its content is then
+ * partly zeros: the caller should not trust what it read. */
+int target_hit(const struct target *t);
 /* Drop entries of processes that have exited. */
 void target_sweep(void);
 /* Is the target still the process we attached (alive, same start)? */

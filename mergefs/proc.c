@@ -11,6 +11,17 @@
  * Entries of exited processes are unmapped by target_sweep(), so a dead
  * process's block does not outlive it for long in mergefs either.
  *
+ * A target running with privileges can shrink its memfd (it may reopen
+ * it through its own map_files), which would make our reads of the
+ * mapping fault with SIGBUS and kill the whole filesystem. Every mapped
+ * block is recorded in a lock-free registry; the SIGBUS handler, for a
+ * fault inside a registered block only, puts a zero page over the
+ * faulting page (so the access completes, reading zeros) and marks the
+ * block "hit". A hit target is dropped at its next lookup and attached
+ * again only if its memfd is whole again (fstat before mmap); the open
+ * that saw the fault fails with EIO (target_hit()). Any other SIGBUS
+ * keeps its default action.
+ *
  * Never: read smaps here (it stalls the target); follow a block whose
  * identity does not match.
  */
@@ -19,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +60,11 @@ ssize_t read_small(const char *path, char *buf, size_t sz)
 		if (n == 0)
 			break;
 		got += (size_t)n;
+		/* Every file read here (/proc/PID/{stat,status,ksm_stat},
+		 * sysfs) is produced in one piece: a short read is its end,
+		 * which saves a second read per file when listing thousands. */
+		if (got + 1 < sz)
+			break;
 	}
 	close(fd);
 	buf[got] = 0;
@@ -107,18 +124,34 @@ int proc_status(pid_t pid, struct pstatus *ps)
 		return n == -EACCES ? -EACCES : -ENOENT;
 	memset(ps, 0, sizeof(*ps));
 	ps->tgid = -1;
-	int have_uid = 0;
+	int have_uid = 0, same = 0;
 	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		if (!strncmp(l, "Name:\t", 6)) {
 			size_t i = 0;
-			for (char *p = l + 6; *p && *p != '\n' && i + 1 < sizeof(ps->name); p++)
-				ps->name[i++] = *p;
+			/* the kernel escapes \ and newline in Name: undo it */
+			for (char *p = l + 6; *p && *p != '\n' && i + 1 < sizeof(ps->name); p++) {
+				if (p[0] == '\\' && (p[1] == '\\' || p[1] == 'n'))
+					ps->name[i++] = *++p == 'n' ? '\n' : '\\';
+				else
+					ps->name[i++] = *p;
+			}
 			ps->name[i] = 0;
 		} else if (!strncmp(l, "Tgid:", 5)) {
 			ps->tgid = (pid_t)strtol(l + 5, NULL, 10);
 		} else if (!strncmp(l, "Uid:", 4)) {
-			ps->uid = (uid_t)strtoul(l + 4, NULL, 10);
-			have_uid = 1;
+			/* real, effective, saved, fs */
+			char *p = l + 4, *end;
+			unsigned long u[4];
+			int i = 0;
+			for (; i < 4; i++) {
+				u[i] = strtoul(p, &end, 10);
+				if (end == p)
+					break;
+				p = end;
+			}
+			ps->uid = (uid_t)u[0];
+			have_uid = i == 4;
+			same = have_uid && u[1] == u[0] && u[2] == u[0] && u[3] == u[0];
 		} else if (!strncmp(l, "NSpid:", 6)) {
 			char *p = l + 6, *end;
 			for (;;) {
@@ -130,7 +163,14 @@ int proc_status(pid_t pid, struct pstatus *ps)
 			}
 		}
 	}
-	return ps->tgid > 0 && have_uid ? 0 : -ENOENT;
+	if (ps->tgid <= 0 || !have_uid)
+		return -ENOENT;
+	/* /proc/PID's files belong to root when the process is not
+	 * dumpable (PR_SET_DUMPABLE 0, or it changed credentials, e.g.
+	 * setuid); the directory itself keeps the euid. */
+	struct stat sb;
+	ps->owner = same && stat(path, &sb) == 0 && sb.st_uid == ps->uid ? ps->uid : 0;
+	return 0;
 }
 
 int proc_starttime(pid_t pid, uint64_t *starttime)
@@ -245,6 +285,84 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* ---------------------------------------------------------------- SIGBUS */
+
+#define GUARD_SLOTS 8192
+
+/* Mapped blocks: start address (0 = free) and length; written with
+ * atomics by attach/free, read by the signal handler. */
+static struct guard_slot {
+	uintptr_t start;
+	size_t len;
+	int hit;		/* a fault happened inside */
+} guard[GUARD_SLOTS];
+
+static long guard_page;
+
+static void bus_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	uintptr_t a = (uintptr_t)si->si_addr;
+	for (int i = 0; i < GUARD_SLOTS; i++) {
+		uintptr_t s = __atomic_load_n(&guard[i].start, __ATOMIC_ACQUIRE);
+		size_t len = __atomic_load_n(&guard[i].len, __ATOMIC_RELAXED);
+		if (s <= 1 || a < s || a - s >= len)
+			continue;
+		void *pg = (void *)(a & ~((uintptr_t)guard_page - 1));
+		int e = errno;
+		void *p = mmap(pg, (size_t)guard_page, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		errno = e;
+		if (p == pg) {
+			__atomic_store_n(&guard[i].hit, 1, __ATOMIC_RELEASE);
+			return;	/* the access is retried on the zero page */
+		}
+		break;
+	}
+	/* Not ours: the default action, on return the fault repeats. */
+	signal(sig, SIG_DFL);
+}
+
+int bus_guard_init(void)
+{
+	guard_page = sysconf(_SC_PAGESIZE);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = bus_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, NULL) == 0 ? 0 : -errno;
+}
+
+/* Register a block; its slot or -1 when the registry is full. A slot is
+ * reserved with start = 1 (never matched) while it is filled in. */
+static int guard_add(void *p, size_t len)
+{
+	for (int i = 0; i < GUARD_SLOTS; i++) {
+		uintptr_t zero = 0;
+		if (__atomic_load_n(&guard[i].start, __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&guard[i].start, &zero, 1, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		__atomic_store_n(&guard[i].len, len, __ATOMIC_RELAXED);
+		__atomic_store_n(&guard[i].hit, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&guard[i].start, (uintptr_t)p, __ATOMIC_RELEASE);
+		return i;
+	}
+	return -1;
+}
+
+static void guard_del(int slot)
+{
+	if (slot >= 0)
+		__atomic_store_n(&guard[slot].start, 0, __ATOMIC_RELEASE);
+}
+
+int target_hit(const struct target *t)
+{
+	return t && t->guard >= 0 && __atomic_load_n(&guard[t->guard].hit, __ATOMIC_ACQUIRE);
+}
+
 static int pidfd_open_(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
@@ -259,6 +377,7 @@ int target_alive(const struct target *t)
 
 static void target_free(struct target *t)
 {
+	guard_del(t->guard);
 	if (t->st)
 		munmap(t->st, t->maplen);
 	if (t->pidfd >= 0)
@@ -298,7 +417,7 @@ void target_sweep(void)
 		struct target **pp = &table[i];
 		while (*pp) {
 			struct target *t = *pp;
-			if (!target_alive(t)) {
+			if (!target_alive(t) || target_hit(t)) {
 				*pp = t->next;
 				if (--t->refs == 0) {
 					t->next = dead;
@@ -327,16 +446,15 @@ static int identity_ok(const struct ksmp_state *st, size_t maplen, pid_t pid,
 }
 
 /* Find and map the block; NULL with *err = 0 when there is none. */
+static const char block_name[] = "/memfd:" KSMP_STATE_MEMFD_NAME " (deleted)";
+
+/* Find the block in buf (pid's maps, which it consumes) and map it; NULL
+ * with *err = 0 when there is none. */
 static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
-				    size_t *maplen, int *err)
+				    char *buf, size_t *maplen, int *slot, int *err)
 {
 	char path[96];
-	size_t n;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	char *buf = read_all(path, &n, err);
-	if (!buf)
-		return NULL;
-	static const char name[] = "/memfd:" KSMP_STATE_MEMFD_NAME " (deleted)";
+	const char *name = block_name;
 	struct ksmp_state *found = NULL;
 	*err = 0;
 	for (char *l = buf; l && *l && !found;) {
@@ -344,7 +462,8 @@ static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
 		if (nl)
 			*nl = 0;
 		size_t ll = strlen(l);
-		if (ll > sizeof(name) - 1 && !strcmp(l + ll - (sizeof(name) - 1), name)) {
+		if (ll > sizeof(block_name) - 1 &&
+		    !strcmp(l + ll - (sizeof(block_name) - 1), name)) {
 			char *e;
 			unsigned long long s = strtoull(l, &e, 16), f = 0;
 			if (*e == '-')
@@ -359,13 +478,17 @@ static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
 					size_t len = (size_t)sb.st_size;
 					void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 						       MAP_SHARED, fd, 0);
-					if (p != MAP_FAILED) {
-						if (identity_ok(p, len, pid, nspid, starttime)) {
-							found = p;
-							*maplen = len;
-						} else {
-							munmap(p, len);
-						}
+					/* guarded before the first read: the
+					 * target may shrink it at any time */
+					int g = p != MAP_FAILED ? guard_add(p, len) : -1;
+					if (g >= 0 && identity_ok(p, len, pid, nspid, starttime) &&
+					    !__atomic_load_n(&guard[g].hit, __ATOMIC_ACQUIRE)) {
+						found = p;
+						*maplen = len;
+						*slot = g;
+					} else if (p != MAP_FAILED) {
+						guard_del(g);
+						munmap(p, len);
 					}
 				}
 				if (fd >= 0)
@@ -374,7 +497,6 @@ static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
 		}
 		l = nl ? nl + 1 : NULL;
 	}
-	free(buf);
 	return found;
 }
 
@@ -397,7 +519,7 @@ struct target *target_get(pid_t pid, int *err)
 	struct target *stale = NULL;
 	pthread_mutex_lock(&table_lock);
 	struct target *t = lookup_locked(pid);
-	if (t && t->starttime == start && target_alive(t) &&
+	if (t && t->starttime == start && target_alive(t) && !target_hit(t) &&
 	    t->st->starttime == start) {
 		t->refs++;
 		pthread_mutex_unlock(&table_lock);
@@ -417,24 +539,37 @@ struct target *target_get(pid_t pid, int *err)
 	if (stale)
 		target_free(stale);
 
+	/* Most processes have no block: say so from maps alone, before any
+	 * pidfd (this is what a first listing of /MNT pays per process). */
+	char path[64];
+	size_t mlen;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	char *maps = read_all(path, &mlen, err);
+	struct pstatus ps;
+	int pidfd = -1;
+	struct ksmp_state *st = NULL;
+	size_t maplen = 0;
+	int slot = -1;
+	if (!maps || !strstr(maps, block_name))
+		goto none;
 	/* The pidfd first, then the identity: if the start time still matches
 	 * once the pidfd is open, the pidfd names the same process. */
-	struct pstatus ps;
-	int pidfd = pidfd_open_(pid);
+	pidfd = pidfd_open_(pid);
 	if (pidfd < 0) {
 		*err = errno == ESRCH ? -ENOENT : -errno;
-		return NULL;
+		goto none;
 	}
 	uint64_t start2;
 	if (proc_status(pid, &ps) < 0 || proc_starttime(pid, &start2) < 0 || start2 != start) {
-		close(pidfd);
 		*err = -ENOENT;
-		return NULL;
+		goto none;
 	}
-	size_t maplen = 0;
-	struct ksmp_state *st = map_state(pid, ps.nspid, start, &maplen, err);
+	st = map_state(pid, ps.nspid, start, maps, &maplen, &slot, err);
+none:
+	free(maps);
 	if (!st) {
-		close(pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
 		if (*err == 0 || *err == -EACCES || *err == -EPERM) {
 			*err = 0;
 			pthread_mutex_lock(&table_lock);
@@ -447,6 +582,7 @@ struct target *target_get(pid_t pid, int *err)
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
+		guard_del(slot);
 		munmap(st, maplen);
 		close(pidfd);
 		*err = -ENOMEM;
@@ -457,6 +593,7 @@ struct target *target_get(pid_t pid, int *err)
 	t->st = st;
 	t->maplen = maplen;
 	t->pidfd = pidfd;
+	t->guard = slot;
 	t->refs = 2;	/* the table's and the caller's */
 	pthread_mutex_init(&t->cmd_lock, NULL);
 	if (!target_alive(t)) {

@@ -446,8 +446,10 @@ static void render_stats(struct mbuf *b, pid_t pid, struct target *t, const stru
 	if (proc_status(pid, &ps) < 0)
 		memset(&ps, 0, sizeof(ps));
 	const char *why = steer_reason(t);
-	mb_printf(b, "pid %d\nname %s\nuid %u\nlibrary %d\nsteerable %d\nreason %s\n",
-		  (int)pid, ps.name[0] ? ps.name : "-", (unsigned)ps.uid, t != NULL,
+	mb_printf(b, "pid %d\nname ", (int)pid);
+	mb_field(b, ps.name, sizeof(ps.name));	/* a comm may hold a newline */
+	mb_printf(b, "\nuid %u\nowner %u\nlibrary %d\nsteerable %d\nreason %s\n",
+		  (unsigned)ps.uid, (unsigned)ps.owner, t != NULL,
 		  why == NULL, why ? why : "-");
 	if (t) {
 		const struct ksmp_state *st = t->st;

@@ -105,6 +105,8 @@ int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 		syscall(SYS_futex, &c->ack_seq, FUTEX_WAIT, now_ack, &ts, NULL, 0);
 	}
 out:
+	if (target_hit(t))
+		r = -EIO;	/* the block shrank: nothing we read is real */
 	pthread_mutex_unlock(&t->cmd_lock);
 	return r;
 }

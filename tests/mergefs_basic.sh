@@ -6,44 +6,9 @@
 # run. Targets are tests/progs/mergefs_target (a state block and the real
 # control agent), plus the real library when it is built.
 . "${KSMP_SRCDIR:-$(dirname "$0")/..}/tests/tap.sh"
-need_root
-need_fuse
-command -v setpriv >/dev/null 2>&1 || skip_all_env "setpriv (util-linux) not installed"
-B=$KSMP_BUILDDIR
-P=$B/tests/progs
-W=$P/mergefs_write
-
-MNT=$(mktemp -d /tmp/mergefs-test.XXXXXX)
-OUT=$(mktemp -d /tmp/mergefs-out.XXXXXX)
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
-	rmdir "$MNT" 2>/dev/null
-	rm -rf "$OUT"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-mount_fs() {
-	"$B/mergefs/mergefs" -o allow_other,timeout=400 "$MNT"
-}
-# start NAME ARGS...: a target, its pid in $NAME_pid, "ready" line in OUT/NAME
-start() {
-	name=$1; shift
-	"$P/mergefs_target" "$@" > "$OUT/$name" &
-	pid=$!
-	PIDS="$PIDS $pid"
-	eval "${name}_pid=$pid"
-	i=0; while [ ! -s "$OUT/$name" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
-}
-field() { # field FILE KEY
-	sed -n "s/^$2 //p" "$1" | head -n 1
-}
-has_mg() { # has_mg PID ADDR: is the VMA at ADDR mergeable (mg)?
-	a=$(printf '%x' "$2")
-	awk -v a="$a" '$1 ~ "^"a"-" {f=1; next} f && /^VmFlags:/ {print (/ mg/ ? "yes" : "no"); exit}' "/proc/$1/smaps"
-}
+. "$KSMP_SRCDIR/tests/mergefs_common.sh"
+mfs_init root fuse setpriv
+mount_fs() { mfs_mount allow_other,timeout=400; }
 
 plan 57
 
@@ -149,7 +114,7 @@ ok "control works after the program took its signal" sh -c "echo 0 > '$MNT/$own_
 # the caller is a thread: a target writing to its own merge file from a
 # second thread is recognised (EDEADLK = 35), not left to time out
 start selfw -s 107 -m 1 -w "$MNT"
-i=0; while ! grep -q '^self' "$OUT/selfw" && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
+wait_line "$OUT/selfw" '^self'
 is "$(sed -n 's/^self //p' "$OUT/selfw")" 35 "a thread of the target writing its own merge file: EDEADLK"
 
 # a process that exits while its file is open: the read is complete
@@ -169,7 +134,7 @@ ok "randomised writes, seed $t1_pid: all answered, none wrongly accepted ($(cat 
 	grep -q '^answered [0-9]* unexpected 0$' "$OUT/fuzz"
 
 # a dead target's block is unmapped from mergefs (nothing outlives it)
-mfs=$(pgrep -f "mergefs/mergefs -o allow_other,timeout=400 $MNT" | head -n 1)
+mfs=$(mfs_pid)
 ino=$(awk '/ksmpreload-state/ {print $5; exit}' "/proc/$selfw_pid/maps")
 cat "$MNT/$selfw_pid/stats" > /dev/null
 ok "mergefs maps the block of a live target" grep -q " $ino .*ksmpreload-state" "/proc/$mfs/maps"

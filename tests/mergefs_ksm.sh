@@ -6,35 +6,14 @@
 # a root write reaches sysfs, the kernel's own EINVAL comes back.
 # Runs under tests/ksm-hold (fast ksmd, knobs restored; never run=2).
 . "${KSMP_SRCDIR:-$(dirname "$0")/..}/tests/tap.sh"
+. "$KSMP_SRCDIR/tests/mergefs_common.sh"
 need_root
 need_ksm
 need_fuse
 [ -r /proc/self/ksm_stat ] || skip_all_env "kernel has no /proc/PID/ksm_stat"
 ksm_fast "$@"
-B=$KSMP_BUILDDIR
-P=$B/tests/progs
-W=$P/mergefs_write
+mfs_init
 
-MNT=$(mktemp -d /tmp/mergefs-test.XXXXXX)
-OUT=$(mktemp -d /tmp/mergefs-out.XXXXXX)
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
-	rmdir "$MNT" 2>/dev/null
-	rm -rf "$OUT"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-start() {
-	name=$1; shift
-	"$P/mergefs_target" "$@" > "$OUT/$name" &
-	pid=$!
-	PIDS="$PIDS $pid"
-	eval "${name}_pid=$pid"
-	i=0; while [ ! -s "$OUT/$name" ] && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
-}
 mpages() { sed -n 's/^ksm_merging_pages //p' "$MNT/$1/stats"; }
 scans() { cat /sys/kernel/mm/ksm/full_scans; }
 wait_scans() { # wait_scans N: full_scans advanced by N (10 s at most)
@@ -52,7 +31,7 @@ wait_for() {
 }
 
 plan 13
-"$B/mergefs/mergefs" -o allow_other,timeout=2000 "$MNT" || { echo "1..0 # mount failed"; exit 1; }
+mfs_mount allow_other,timeout=2000 || { echo "1..0 # mount failed"; exit 1; }
 seed=$(( $$ % 100000 + 424242 ))
 start a -s "$seed" -m 8
 start b -s "$seed" -m 8
@@ -65,8 +44,8 @@ ok "target b merges" wait_for "$b_pid" -ge "$pages"
 kb=$(awk -v a="$(printf '%#x' "$a_addr")" 'index($1, a"-") == 1 {print $3}' "$MNT/$a_pid/regions_ksm")
 is "$kb" "$(( pages * $(getconf PAGESIZE) / 1024 ))" "regions_ksm shows the mapping's KSM kB"
 ok "echo 0 > a/merge" sh -c "echo 0 > '$MNT/$a_pid/merge'"
-a=$(printf '%x' "$a_addr")
-mg=$(awk -v a="$a" '$1 ~ "^"a"-" {f=1; next} f && /^VmFlags:/ {print (/ mg/ ? "yes" : "no"); exit}' "/proc/$a_pid/smaps")
+
+mg=$(has_mg "$a_pid" "$a_addr")
 is "$mg" no "a lost mg at once"
 wait_scans 2
 ok "a's ksm_merging_pages drops to 0" wait_for "$a_pid" -eq 0

@@ -4,26 +4,10 @@
 # re-merge reach it (mg in smaps); a process owned by another uid can be
 # steered by that uid but not by a third one.
 . "${KSMP_SRCDIR:-$(dirname "$0")/..}/tests/tap.sh"
-need_root
-need_fuse
-command -v setpriv >/dev/null 2>&1 || skip_all_env "setpriv (util-linux) not installed"
-B=$KSMP_BUILDDIR
-P=$B/tests/progs
-W=$P/mergefs_write
+. "$KSMP_SRCDIR/tests/mergefs_common.sh"
+mfs_init root fuse setpriv
 [ -f "$(ksmp_lib)" ] || skip_all "libksmpreload.so not built"
-
-MNT=$(mktemp -d /tmp/mergefs-test.XXXXXX)
-OUT=$(mktemp -d /tmp/mergefs-out.XXXXXX)
 chmod 755 "$OUT"
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
-	rmdir "$MNT" 2>/dev/null
-	rm -rf "$OUT"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
 
 cat > "$OUT/t.policy" <<'POL'
 name    mergefs-libtest
@@ -35,21 +19,12 @@ chmod 644 "$OUT/t.policy"
 
 # start NAME [setpriv args --] ARGS...: the target under the library
 start() {
-	name=$1; shift
-	env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" "$@" > "$OUT/$name" &
-	pid=$!
-	PIDS="$PIDS $pid"
-	eval "${name}_pid=$pid"
-	i=0; while [ ! -s "$OUT/$name" ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
+	lname=$1; shift
+	spawn "$lname" env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" "$@"
 }
-has_mg() {
-	a=$(printf '%x' "$2")
-	awk -v a="$a" '$1 ~ "^"a"-" {f=1; next} f && /^VmFlags:/ {print (/ mg/ ? "yes" : "no"); exit}' "/proc/$1/smaps"
-}
-field() { sed -n "s/^$2 //p" "$1" | head -n 1; }
 
-plan 12
-"$B/mergefs/mergefs" -o allow_other,timeout=2000 "$MNT" || { echo "1..0 # mount failed"; exit 1; }
+plan 21
+mfs_mount allow_other,timeout=2000 || { echo "1..0 # mount failed"; exit 1; }
 start a "$P/mergefs_target" -n -A -s 201 -m 8
 addr=$(awk '{print $2}' "$OUT/a")
 S=$MNT/$a_pid
@@ -63,6 +38,23 @@ ok "echo 0 > merge" sh -c "echo 0 > '$S/merge'"
 is "$(has_mg "$a_pid" "$addr")/$(cat "$S/merge")" no/0 "unmerged inside the program"
 ok "echo 1 > merge" sh -c "echo 1 > '$S/merge'"
 is "$(has_mg "$a_pid" "$addr")/$(cat "$S/merge")" yes/1 "merged again"
+
+# operator ranges through the library's engine: recorded in regions
+len=$(awk '{print $3}' "$OUT/a")
+hex=$(printf '%#x' "$addr")
+is "$("$W" "$S/regions" "unmerge $addr $len")" OK "unmerge ADDR LEN"
+ok "regions shows the range unmerged" grep -q "^$hex-.* unmerged\$" "$S/regions"
+is "$(has_mg "$a_pid" "$addr")" no "and the kernel agrees (no mg)"
+is "$("$W" "$S/regions" "merge $addr $len")" OK "merge ADDR LEN"
+ok "regions shows it mergeable again" grep -q "^$hex-.* mergeable\$" "$S/regions"
+# a mapping the policy left alone (mmap min=1M): the range is added
+start sm "$P/mergefs_target" -n -A -s 203 -K 512
+sa=$(awk '{print $2}' "$OUT/sm")
+is "$(has_mg "$sm_pid" "$sa")" no "a 512 KiB mmap is not advised by the policy"
+is "$("$W" "$MNT/$sm_pid/regions" "merge $sa 524288")" OK "merge ADDR LEN on it"
+ok "regions records it (caller control)" \
+	grep -q "^$(printf '%#x' "$sa")-.* control 524288 mergeable\$" "$MNT/$sm_pid/regions"
+is "$(has_mg "$sm_pid" "$sa")" yes "and it is mergeable"
 
 # ownership: uid 65534 owns the target
 start b setpriv --reuid 65534 --regid 65534 --clear-groups "$P/mergefs_target" -n -A -s 202 -m 2

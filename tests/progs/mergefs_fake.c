@@ -19,6 +19,7 @@
 #endif
 
 static struct ksmp_state *fake_st;
+int fake_fail_errno;
 
 static uint64_t self_starttime(void)
 {
@@ -120,6 +121,8 @@ static int all(int advice, int newstate)
 	struct ksmp_state *st = fake_st;
 	if (!st)
 		return -ENOSYS;
+	if (fake_fail_errno)
+		return -fake_fail_errno;
 	if (st->engine == KSMP_ENGINE_PROCESS) {
 		if (prctl(PR_SET_MEMORY_MERGE, advice == MADV_MERGEABLE, 0, 0, 0) != 0)
 			return -errno;

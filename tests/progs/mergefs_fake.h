@@ -21,4 +21,8 @@ struct ksmp_state *fake_state_create(int process);
 void fake_region_add(struct ksmp_state *st, uint64_t start, uint64_t len,
 		     int kind, int rule, const char *caller);
 
+/* When non-zero, unmerge/merge of everything fail with this errno (as
+ * the real engine does when the kernel cannot get memory). */
+extern int fake_fail_errno;
+
 #endif

@@ -2,7 +2,8 @@
  * mergefs_target - a target process for mergefs tests and benchmarks.
  *
  *   mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n]
- *                  [-A] [-X] [-w MNT]
+ *                  [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO]
+ *                  [-U UID]
  *
  * Publishes a state block like libksmpreload.so (mergefs_fake.c), runs the
  * real control agent (preload/control.c), fills MIB MiB (default 8) with a
@@ -14,7 +15,13 @@
  * -X: publish a wrong start time (mergefs must not trust the block).
  * -w MNT: from a second thread, write "0" to MNT/OWNPID/merge and print
  * the outcome as "self OK" or "self ERRNO-NUMBER" (mergefs must see
- * through the thread id). Prints "ready ADDR LEN SIGNO" on stdout, then
+ * through the thread id). -T BYTES: on SIGUSR2, shrink the state memfd
+ * to BYTES (reopened through /proc/self/map_files, which needs root) and
+ * print "shrunk" (mergefs must survive the SIGBUS it gets). -D: make the
+ * process non-dumpable (prctl PR_SET_DUMPABLE 0). -F ERRNO: writes to
+ * merge fail inside the target with ERRNO (mergefs must pass it on).
+ * -U UID: started as root, drop to UID (setresuid/setresgid) before
+ * "ready", as a daemon does (the kernel then makes it non-dumpable). Prints "ready ADDR LEN SIGNO" on stdout, then
  * sleeps until killed.
  */
 #include <errno.h>
@@ -25,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "ksmtest.h"
@@ -37,6 +45,31 @@ static void own_handler(int sig)
 }
 
 static const char *self_mnt;
+static volatile sig_atomic_t shrink_now;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	shrink_now = 1;
+}
+
+/* Shrink the memfd behind st to bytes, as a privileged program could. */
+static void shrink_block(const struct ksmp_state *st, long bytes)
+{
+	char path[128];
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len = (sizeof(*st) + (size_t)pg - 1) & ~((size_t)pg - 1);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+		 (unsigned long)(uintptr_t)st, (unsigned long)((uintptr_t)st + len));
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)bytes) != 0)
+		printf("shrink failed %d\n", errno);
+	else
+		printf("shrunk\n");
+	fflush(stdout);
+	if (fd >= 0)
+		close(fd);
+}
 
 static void *self_writer(void *arg)
 {
@@ -63,7 +96,10 @@ int main(int argc, char **argv)
 {
 	unsigned long seed = 1, kib = 8192, vmas = 0;
 	int process = 0, block = 0, own = 0, nolib = 0, noadvise = 0, badid = 0, opt;
-	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:")) != -1) {
+	int nodump = 0;
+	long drop_uid = -1;
+	long shrink = -1;
+	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoul(optarg, NULL, 0); break;
 		case 'm': kib = strtoul(optarg, NULL, 0) * 1024; break;
@@ -76,8 +112,12 @@ int main(int argc, char **argv)
 		case 'A': noadvise = 1; break;
 		case 'X': badid = 1; break;
 		case 'w': self_mnt = optarg; break;
+		case 'T': shrink = strtol(optarg, NULL, 0); break;
+		case 'D': nodump = 1; break;
+		case 'F': fake_fail_errno = atoi(optarg); break;
+		case 'U': drop_uid = strtol(optarg, NULL, 0); break;
 		default:
-			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT]\n");
+			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID]\n");
 			return 2;
 		}
 	}
@@ -135,11 +175,23 @@ int main(int argc, char **argv)
 	}
 	if (st && badid)
 		st->starttime += 1;
+	if (drop_uid >= 0 && (setresgid((gid_t)drop_uid, (gid_t)drop_uid, (gid_t)drop_uid) != 0 ||
+			      setresuid((uid_t)drop_uid, (uid_t)drop_uid, (uid_t)drop_uid) != 0))
+		perror("mergefs_target: setresuid");
+	if (nodump && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		perror("mergefs_target: prctl");
+	if (shrink >= 0)
+		signal(SIGUSR2, on_usr2);
 	printf("ready %#lx %zu %d\n", (unsigned long)(uintptr_t)buf, len, st ? st->signo : 0);
 	fflush(stdout);
 	pthread_t th;
 	if (self_mnt && pthread_create(&th, NULL, self_writer, NULL) == 0)
 		pthread_join(th, NULL);
-	for (;;)
+	for (;;) {
 		pause();
+		if (shrink_now && st) {
+			shrink_now = 0;
+			shrink_block(st, shrink);
+		}
+	}
 }
