@@ -3,9 +3,10 @@
 # machine (run as root). Quiet unless something fails.
 set -eu
 pkgs="build-essential autoconf automake pkg-config libfuse3-dev fuse3
-libelf-dev mandoc clang libclang-rt-14-dev util-linux procps
-python3 nodejs redis-server redis-tools memcached libmemcached-tools
-default-jre-headless libjemalloc2 stress-ng"
+libelf-dev mandoc clang libclang-rt-14-dev util-linux procps binutils
+coreutils strace python3 libpython3.11-testsuite nodejs redis-server
+redis-tools memcached libmemcached-tools default-jre-headless libjemalloc2
+stress-ng sqlite3"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
