@@ -34,3 +34,7 @@ EXTRA_DIST += preload/exports.sh
 # The control signal never ends the program's own pause()/sigsuspend().
 TESTS += tests/control_pause.sh
 EXTRA_DIST += tests/control_pause.sh
+
+# The state block's size is sealed.
+TESTS += tests/state_seal.sh
+EXTRA_DIST += tests/state_seal.sh

@@ -27,13 +27,16 @@ static struct ksmp_state fork_snap;
 
 static struct ksmp_state *map_block(void)
 {
-	int fd = memfd_create(KSMP_STATE_MEMFD_NAME, MFD_CLOEXEC);
+	int fd = memfd_create(KSMP_STATE_MEMFD_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return NULL;
 	if (ftruncate(fd, sizeof(struct ksmp_state)) < 0) {
 		close(fd);
 		return NULL;
 	}
+	/* Its size can never change again: a reader that maps the block
+	 * (mergefs) cannot be made to fault by a shrunk file. Best effort. */
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	void *p = ksmp_real.mmap(NULL, sizeof(struct ksmp_state),
 				 PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
