@@ -35,11 +35,12 @@ static uint64_t rnd(void)
 	return rng;
 }
 
+/* Replay one file; keep the first MAXSEEDS as seeds for the mutations. */
 static int add_file(const char *path)
 {
 	int fd = open(path, O_RDONLY);
-	if (fd < 0 || nseeds == MAXSEEDS)
-		return fd < 0 ? -1 : 0;
+	if (fd < 0)
+		return -1;
 	uint8_t *b = malloc(MAXIN);
 	ssize_t n = b ? read(fd, b, MAXIN) : -1;
 	close(fd);
@@ -47,9 +48,13 @@ static int add_file(const char *path)
 		free(b);
 		return -1;
 	}
+	LLVMFuzzerTestOneInput(b, (size_t)n);
+	if (nseeds == MAXSEEDS) {
+		free(b);
+		return 1;
+	}
 	seeds[nseeds] = b;
 	seedlen[nseeds++] = (size_t)n;
-	LLVMFuzzerTestOneInput(b, (size_t)n);
 	return 1;
 }
 
