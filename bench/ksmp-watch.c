@@ -39,12 +39,8 @@ static long ksmd_ticks(void)
 			if (de->d_name[0] < '0' || de->d_name[0] > '9')
 				continue;
 			snprintf(p, sizeof(p), "/proc/%s/comm", de->d_name);
-			int fd = open(p, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			ssize_t n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n == 5 && !memcmp(buf, "ksmd\n", 5)) {
+			if (ksmt_read_small(p, buf, sizeof(buf)) == 5 &&
+			    !memcmp(buf, "ksmd\n", 5)) {
 				snprintf(path, sizeof(statpath), "/proc/%.20s/stat", de->d_name);
 				break;
 			}
@@ -54,14 +50,8 @@ static long ksmd_ticks(void)
 		if (!path[0])
 			return -1;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ksmt_read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	char *p = strrchr(buf, ')');
 	unsigned long ut = 0, st = 0;
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
@@ -78,14 +68,8 @@ static long long ksmd_ns(void)
 	if (!statpath[0])
 		return -1;
 	snprintf(p, sizeof(p), "%.*sschedstat", (int)(strlen(statpath) - 4), statpath);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ksmt_read_small(p, buf, sizeof(buf)) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	return strtoll(buf, NULL, 10);
 }
 

@@ -26,17 +26,26 @@
 #include <time.h>
 #include <unistd.h>
 
-static inline long ksmt_read_long(const char *path)
+/* Read a small file (one read) into buf, NUL-terminated; bytes read, or
+ * -1 when it cannot be opened or is empty. */
+static inline ssize_t ksmt_read_small(const char *path, char *buf, size_t size)
 {
-	char buf[64];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
+	return n;
+}
+
+static inline long ksmt_read_long(const char *path)
+{
+	char buf[64];
+	if (ksmt_read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
 	return strtol(buf, NULL, 10);
 }
 
@@ -73,14 +82,8 @@ static inline long ksmt_stat(pid_t pid, const char *key)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ksmt_read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	size_t kl = strlen(key);
 	for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
