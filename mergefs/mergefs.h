@@ -42,6 +42,7 @@ struct pstatus {
 	 * kernel does for ptrace and for /proc/PID's own files. */
 	uid_t owner;
 	pid_t nspid;		/* innermost pid namespace pid */
+	uint64_t sigcgt;	/* signals it catches: bit (sig - 1) */
 	char name[64];
 };
 

@@ -152,6 +152,8 @@ int proc_status(pid_t pid, struct pstatus *ps)
 			ps->uid = (uid_t)u[0];
 			have_uid = i == 4;
 			same = have_uid && u[1] == u[0] && u[2] == u[0] && u[3] == u[0];
+		} else if (!strncmp(l, "SigCgt:", 7)) {
+			ps->sigcgt = strtoull(l + 7, NULL, 16);
 		} else if (!strncmp(l, "NSpid:", 6)) {
 			char *p = l + 6, *end;
 			for (;;) {

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,8 +147,26 @@ void mb_free(struct mbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Bytes of the shared block that a reader's terminal or a line parser
+ * must never see raw go out as \xHH: control bytes and DEL, the
+ * backslash itself (so the escape is unambiguous), and, in a field that is
+ * one column of a line, the space. keep_nl lets newlines through (policy
+ * text). */
+static void mb_escaped(struct mbuf *b, const char *s, size_t n, int space, int keep_nl)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && !(keep_nl && c == '\n')) || c == 0x7f || c == '\\' ||
+		    (space && c == ' ')) {
+			mb_printf(b, "\\x%02x", c);
+			continue;
+		}
+		mb_add(b, (const char *)&c, 1);
+	}
+}
+
 /* A string field of the shared block, which the target may leave
- * unterminated or change under us: bounded, one line. */
+ * unterminated or change under us: bounded, one line, escaped. */
 static void mb_field(struct mbuf *b, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
@@ -155,12 +174,18 @@ static void mb_field(struct mbuf *b, const char *s, size_t max)
 		MB_LIT(b, "-");
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '\n' || c == '\r' || c == 0)
-			c = ' ';
-		mb_add(b, &c, 1);
+	mb_escaped(b, s, n, 0, 0);
+}
+
+/* The same for a field that is one space-separated column. */
+static void mb_word(struct mbuf *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	if (n == 0) {
+		MB_LIT(b, "-");
+		return;
 	}
+	mb_escaped(b, s, n, 1, 0);
 }
 
 static long page_size(void)
@@ -179,6 +204,21 @@ static uint64_t ld64(const uint64_t *p)
 static uint32_t ld32(const uint32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* Sums of the block's counters: they are the target's own words, so the
+ * sums saturate instead of wrapping (or overflowing a signed metric). */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t advised_bytes(const struct ksmp_state *st)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < KSMP_STATE_KINDS; i++)
+		total = sat_add(total, ld64(&st->kind[i].bytes));
+	return total;
 }
 
 /* ---------------------------------------------------------------- host */
@@ -328,8 +368,8 @@ static int collect_pid(void *ctx, pid_t pid, const struct pksm *k, struct target
 	long long adv = 0;
 	int merged = k->merge_any || k->mergeable;
 	if (t) {
-		for (int i = 0; i < KSMP_STATE_KINDS; i++)
-			adv += (long long)ld64(&t->st->kind[i].bytes);
+		uint64_t a = advised_bytes(t->st);
+		adv = a > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)a;
 		merged = ld32(&t->st->merge_state) != 0;
 	}
 	r->v[0] = k->merging_pages;
@@ -462,11 +502,9 @@ static void render_stats(struct mbuf *b, pid_t pid, struct target *t, const stru
 		mb_field(b, st->exe, sizeof(st->exe));
 		mb_printf(b, "\nmerge_state %u\nflags ", ld32(&st->merge_state));
 		flags_str(b, ld32(&st->flags));
-		uint64_t total = 0, nreg = 0;
-		for (int i = 0; i < KSMP_STATE_KINDS; i++) {
-			total += ld64(&st->kind[i].bytes);
-			nreg += ld64(&st->kind[i].regions);
-		}
+		uint64_t total = advised_bytes(st), nreg = 0;
+		for (int i = 0; i < KSMP_STATE_KINDS; i++)
+			nreg = sat_add(nreg, ld64(&st->kind[i].regions));
 		mb_printf(b, "\ncontrol_signal %d\ncommands %llu\ncommands_rejected %llu\n"
 			  "regions %llu\nadvised_bytes %llu\n", st->signo,
 			  (unsigned long long)ld64(&st->ctl.commands),
@@ -507,7 +545,7 @@ static void render_regions(struct mbuf *b, struct target *t)
 			continue;
 		mb_printf(b, "%#llx-%#llx %s %d ", (unsigned long long)r.start,
 			  (unsigned long long)(r.start + r.len), kind_name(r.kind), r.rule);
-		mb_field(b, r.caller, sizeof(r.caller));
+		mb_word(b, r.caller, sizeof(r.caller));
 		mb_printf(b, " %llu %s\n", (unsigned long long)r.len, region_state_name(r.state));
 	}
 }
@@ -581,7 +619,7 @@ static void render_policy(struct mbuf *b, struct target *t)
 	if (len > KSMP_STATE_POLICY_TEXT)
 		len = KSMP_STATE_POLICY_TEXT;
 	size_t n = strnlen(st->policy_text, len);
-	mb_add(b, st->policy_text, n);
+	mb_escaped(b, st->policy_text, n, 0, 1);
 	if (n && st->policy_text[n - 1] != '\n')
 		MB_LIT(b, "\n");
 }

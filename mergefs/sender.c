@@ -40,6 +40,17 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The block names the signal, and the block is the target's own memory:
+ * send only a real-time signal that the target really catches, so that a
+ * corrupt block can never get its process killed or stopped by a command. */
+static int signal_caught(pid_t pid, int sig)
+{
+	struct pstatus ps;
+	if (sig < SIGRTMIN || sig > SIGRTMAX || proc_status(pid, &ps) < 0)
+		return 0;
+	return (ps.sigcgt >> (sig - 1)) & 1;
+}
+
 int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 		   uint64_t len, uid_t sender, int timeout_ms)
 {
@@ -54,7 +65,7 @@ int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 	}
 	int sig = __atomic_load_n(&st->signo, __ATOMIC_ACQUIRE);
 	uint32_t flags = __atomic_load_n(&st->flags, __ATOMIC_ACQUIRE);
-	if (!(flags & KSMP_STF_CONTROL) || sig <= 0 || sig > 64) {
+	if (!(flags & KSMP_STF_CONTROL) || !signal_caught(t->pid, sig)) {
 		r = -EOPNOTSUPP;
 		goto out;
 	}

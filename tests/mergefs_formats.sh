@@ -68,7 +68,7 @@ ok "a comm with \" and \\ is escaped once in its labels" \
 	grep -qF "mergefs_process_advised_bytes{pid=\"$odd_pid\",comm=\"q\\\"b\\\\s\"} " "$OUT/metrics"
 ok "a comm with a newline: \\n in labels" \
 	grep -qF "mergefs_process_advised_bytes{pid=\"$nl_pid\",comm=\"n\\nl\"} " "$OUT/metrics"
-is "$(field "$MNT/$nl_pid/stats" name)" "n l" "and one line in stats"
+is "$(field "$MNT/$nl_pid/stats" name)" 'n\x0al' "and one line in stats (escaped)"
 ok "every library process has its series" sh -c \
 	"for p in $lib_pid $pro_pid $nol_pid $odd_pid; do grep -q \"^mergefs_process_saved_bytes{pid=\\\"\$p\\\",\" '$OUT/metrics' || exit 1; done"
 
