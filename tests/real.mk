@@ -43,3 +43,31 @@ tests_progs_stress_load_LDADD = $(PTHREAD_LIBS)
 STRESS_TESTS += tests/stress_load.sh
 TESTS += $(STRESS_TESTS)
 EXTRA_DIST += $(STRESS_TESTS)
+
+# ---------------------------------------------------------------- safety 2
+# mergefs under load (200 real processes under the library, 8 workers),
+# writes racing exiting processes and reused pids (in a new pid namespace),
+# a corrupted state block. All fast: make check.
+check_PROGRAMS += tests/progs/safety_load tests/progs/safety_reuse \
+	tests/progs/safety_corrupt
+noinst_HEADERS += tests/progs/safety_util.h
+tests_progs_safety_load_SOURCES = tests/progs/safety_load.c
+tests_progs_safety_load_LDADD = $(PTHREAD_LIBS)
+tests_progs_safety_reuse_SOURCES = tests/progs/safety_reuse.c
+tests_progs_safety_reuse_LDADD = $(PTHREAD_LIBS)
+tests_progs_safety_corrupt_SOURCES = tests/progs/safety_corrupt.c \
+	tests/progs/mergefs_fake.c tests/progs/mergefs_fake.h \
+	preload/control.c preload/control.h preload/engine.h
+tests_progs_safety_corrupt_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/preload \
+	-I$(top_srcdir)/tests -I$(top_srcdir)/tests/progs
+tests_progs_safety_corrupt_LDADD = $(DL_LIBS) $(PTHREAD_LIBS)
+SAFETY2_TESTS = tests/safety_load.sh tests/safety_reuse.sh tests/safety_corrupt.sh
+# Regression tests of the three mergefs bugs this pass found (all fixed,
+# bugs-mergefs.md "[safety2]"): control bytes (terminal escapes) from a
+# block reached readers (safety_escape.sh); a block naming a signal its
+# process does not catch got it killed by a merge write (safety_signo.sh);
+# a signed sum of a block's advised bytes overflowed in /metrics, aborting
+# the sanitizer build (safety_advsum.sh).
+SAFETY2_TESTS += tests/safety_escape.sh tests/safety_signo.sh tests/safety_advsum.sh
+TESTS += $(SAFETY2_TESTS)
+EXTRA_DIST += $(SAFETY2_TESTS)

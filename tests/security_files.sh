@@ -3,7 +3,8 @@
 # could pre-create, replace or hijack (SECURITY.md, "Files"):
 #  - under strace, a program running the library makes no file-creating or
 #    socket system call at all, opens nothing for writing, and its one
-#    memfd_create is "ksmpreload-state" with MFD_CLOEXEC;
+#    memfd_create is "ksmpreload-state" with MFD_CLOEXEC (and sealing
+#    allowed: its size is sealed);
 #  - with fresh private tmpfs mounts on /tmp, /dev/shm and /run (a private
 #    mount namespace), programs under the library (fork, threads, exec,
 #    a policy error, debug logging) leave those directories and the
@@ -41,13 +42,13 @@ if command -v strace >/dev/null 2>&1; then
 	strace -f -qq -o "$OUT/trace0" -e trace="$CALLS" \
 		sh -c "echo x | cat >/dev/null; '$H' kill \$\$ 0 >/dev/null" 2>/dev/null
 	[ -s "$OUT/trace" ] && [ -s "$OUT/trace0" ] || echo "Bail out! strace produced no trace"
-	n=$(grep -c 'memfd_create("ksmpreload-state", MFD_CLOEXEC)' "$OUT/trace")
+	n=$(grep -c 'memfd_create("ksmpreload-state", MFD_CLOEXEC|MFD_ALLOW_SEALING)' "$OUT/trace")
 	ok "each process under the library makes its memfd with MFD_CLOEXEC ($n)" test "$n" -ge 3
 	bad=$(grep -E 'creat\(|mkdir|symlink|link\(|linkat|rename|mknod|socket\(|bind\(|shm_open|O_CREAT|O_WRONLY|O_RDWR|O_TRUNC' "$OUT/trace" | grep -v '^[0-9]* +++' | grep -v '/dev/null' || true)
 	bad0=$(grep -E 'creat\(|mkdir|symlink|link\(|linkat|rename|mknod|socket\(|bind\(|shm_open|O_CREAT|O_WRONLY|O_RDWR|O_TRUNC' "$OUT/trace0" | grep -v '/dev/null' | wc -l)
 	[ -n "$bad" ] && printf '# %s\n' "$bad"
 	is "$(printf '%s' "$bad" | grep -c .)" "$bad0" "no file created, linked, renamed or opened for writing, no socket (beyond what the program does)"
-	other=$(grep 'memfd_create(' "$OUT/trace" | grep -vc '"ksmpreload-state", MFD_CLOEXEC)')
+	other=$(grep 'memfd_create(' "$OUT/trace" | grep -vc '"ksmpreload-state", MFD_CLOEXEC|MFD_ALLOW_SEALING)')
 	is "$other" 0 "no other memfd"
 else
 	skip_env 3 "strace not installed"
