@@ -74,24 +74,7 @@ static int spawn(char **argv, char **env)
 /* Wait until MNT/PID/stats contains want; 0 or -1. */
 static int wait_stats(int pid, const char *want)
 {
-	char path[4096], buf[16384];
-	double end = sft_now() + 10;
-	snprintf(path, sizeof(path), "%s/%d/stats", mnt, pid);
-	/* first the block in its maps: asked before the library's
-	 * constructor ran, mergefs would remember it as without the
-	 * library for a while (its negative cache) */
-	char maps[64];
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	static __thread char mbuf[65536];
-	while (sft_now() < end && !(sft_slurp(maps, mbuf, sizeof(mbuf)) > 0 &&
-				strstr(mbuf, "ksmpreload-state")))
-		usleep(2000);
-	while (sft_now() < end) {
-		if (sft_slurp(path, buf, sizeof(buf)) > 0 && strstr(buf, want))
-			return 0;
-		usleep(5000);
-	}
-	return -1;
+	return sft_wait_stats(mnt, pid, want, 10);
 }
 
 static void reap(int pid)

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +42,29 @@ static inline ssize_t sft_slurp(const char *path, char *buf, size_t sz)
 	close(fd);
 	buf[got] = 0;
 	return (ssize_t)got;
+}
+
+/* Wait until MNT/PID/stats contains want; 0, or -1 after secs. The state
+ * block is looked for in the maps first: asked before the library's
+ * constructor ran, mergefs would remember the process as one without the
+ * library for a while (its negative cache). */
+static inline int sft_wait_stats(const char *mnt, int pid, const char *want,
+				 double secs)
+{
+	char path[4096], buf[16384], maps[64];
+	static __thread char mbuf[65536];
+	double end = sft_now() + secs;
+	snprintf(path, sizeof(path), "%s/%d/stats", mnt, pid);
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	while (sft_now() < end && !(sft_slurp(maps, mbuf, sizeof(mbuf)) > 0 &&
+				    strstr(mbuf, "ksmpreload-state")))
+		usleep(2000);
+	while (sft_now() < end) {
+		if (sft_slurp(path, buf, sizeof(buf)) > 0 && strstr(buf, want))
+			return 0;
+		usleep(5000);
+	}
+	return -1;
 }
 
 #endif
