@@ -23,6 +23,9 @@ for (let i = 0; i < n; i += 4) {
 }
 const objs = [];
 for (let i = 0; i < 50000; i++) objs.push({ k: "key" + i, v: "v".repeat(i % 64) });
+// Keep both alive: once the script body ends they are garbage, and V8's
+// collector would free the buffer in some instances and not others.
+globalThis.keep = { b, objs };
 console.log("ready", b.length, objs.length);
 setTimeout(() => {}, 300000);
 JSEOF
