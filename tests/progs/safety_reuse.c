@@ -209,11 +209,33 @@ static void *inflight_writer(void *arg)
 	return NULL;
 }
 
+/* Wait until pid blocks some signal (the blocker's control signal). */
+static int wait_sigblk(int pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	for (double end = sft_now() + 10; sft_now() < end; usleep(2000)) {
+		if (sft_slurp(path, buf, sizeof(buf)) <= 0)
+			continue;
+		const char *p = strstr(buf, "\nSigBlk:");
+		if (p && strtoull(p + 9, NULL, 16) != 0)
+			return 0;
+	}
+	return -1;
+}
+
 static int round_inflight(double timeout)
 {
 	int a = spawn(blocker_argv, plain_env);
 	if (wait_stats(a, "\nlibrary 1\n") < 0) {
 		WRONG("inflight: blocker %d never attached\n", a);
+		reap(a);
+		return 0;
+	}
+	/* The block is published before the blocker blocks the signal: wait
+	 * for the block too, or a command could still be answered. */
+	if (wait_sigblk(a) < 0) {
+		WRONG("inflight: blocker %d never blocked its signal\n", a);
 		reap(a);
 		return 0;
 	}
