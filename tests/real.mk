@@ -23,14 +23,15 @@ EXTRA_DIST += $(ENV_TESTS)
 # ---------------------------------------------------------------- real suites
 # Real programs' own test suites with and without the library, and with
 # mergefs toggling merge/unmerge meanwhile (tests/real_lib.sh). The short
-# subset runs in make check; make check-real runs the long one (about 8
-# minutes on 2 cores; each suite has its own time limit).
+# subset runs in make check; make check-real runs the long one and
+# numpy's own test suite (about 12 minutes on 2 cores).
 REAL_QUICK_TESTS = tests/real_quick.sh
 TESTS += $(REAL_QUICK_TESTS)
-EXTRA_DIST += $(REAL_QUICK_TESTS) tests/real_full.sh tests/real_lib.sh
+EXTRA_DIST += $(REAL_QUICK_TESTS) tests/real_full.sh tests/real_lib.sh \
+	tests/real_numpy.sh
 .PHONY: check-real
 check-real:
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS='tests/real_full.sh'
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='tests/real_full.sh tests/real_numpy.sh'
 
 # ---------------------------------------------------------------- stress
 check_PROGRAMS += tests/progs/stress_nothing_lost

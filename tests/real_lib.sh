@@ -112,7 +112,13 @@ real_python() {
 		> "$d/out" 2>&1)
 	echo $? > "$RO/$label.$m.rc"
 	[ "$m" = toggle ] && toggle_stop
-	"$PY" - "$d/junit.xml" > "$RO/$label.$m.sum" <<'PYEOF'
+	junit_summary "$d/junit.xml" > "$RO/$label.$m.sum"
+}
+
+# junit_summary FILE: every test case of a junit report with its outcome
+# (pass, failure, error, skipped), sorted.
+junit_summary() {
+	"$PY" - "$1" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
 try:
     root = ET.parse(sys.argv[1]).getroot()
@@ -129,6 +135,21 @@ for tc in root.iter("testcase"):
 out.sort()
 print("\n".join(out))
 PYEOF
+}
+
+# real_pytest LABEL MODE PACKAGE-TESTS...: a packaged pytest suite (numpy's
+# own tests) with a junit report; the summary is every test case with its
+# outcome, as for real_python.
+real_pytest() {
+	label=$1; m=$2; shift 2
+	d=$RO/$label.$m.d
+	mkdir -p "$d"
+	[ "$m" = toggle ] && toggle_start
+	(cd "$d" && with "$m" "$PY" -m pytest -q -p no:cacheprovider --junitxml "$d/junit.xml" \
+		--pyargs "$@" > "$d/out" 2>&1)
+	echo $? > "$RO/$label.$m.rc"
+	[ "$m" = toggle ] && toggle_stop
+	junit_summary "$d/junit.xml" > "$RO/$label.$m.sum"
 }
 
 # real_stress LABEL MODE SECS STRESSORS...: each stressor in turn with
