@@ -166,26 +166,22 @@ static void mb_escaped(struct mbuf *b, const char *s, size_t n, int space, int k
 }
 
 /* A string field of the shared block, which the target may leave
- * unterminated or change under us: bounded, one line, escaped. */
-static void mb_field(struct mbuf *b, const char *s, size_t max)
+ * unterminated or change under us: bounded, one line, escaped ("-" when
+ * empty). column: the field is one space-separated column of a line, so
+ * spaces are escaped too. */
+static void mb_str(struct mbuf *b, const char *s, size_t max, int column)
 {
 	size_t n = strnlen(s, max);
 	if (n == 0) {
 		MB_LIT(b, "-");
 		return;
 	}
-	mb_escaped(b, s, n, 0, 0);
+	mb_escaped(b, s, n, column, 0);
 }
 
-/* The same for a field that is one space-separated column. */
-static void mb_word(struct mbuf *b, const char *s, size_t max)
+static void mb_field(struct mbuf *b, const char *s, size_t max)
 {
-	size_t n = strnlen(s, max);
-	if (n == 0) {
-		MB_LIT(b, "-");
-		return;
-	}
-	mb_escaped(b, s, n, 1, 0);
+	mb_str(b, s, max, 0);
 }
 
 static long page_size(void)
@@ -545,7 +541,7 @@ static void render_regions(struct mbuf *b, struct target *t)
 			continue;
 		mb_printf(b, "%#llx-%#llx %s %d ", (unsigned long long)r.start,
 			  (unsigned long long)(r.start + r.len), kind_name(r.kind), r.rule);
-		mb_word(b, r.caller, sizeof(r.caller));
+		mb_str(b, r.caller, sizeof(r.caller), 1);
 		mb_printf(b, " %llu %s\n", (unsigned long long)r.len, region_state_name(r.state));
 	}
 }

@@ -337,6 +337,23 @@ static void kw_name(struct parse *ps, struct tok kw)
 	memcpy(ps->p->name, v.s, v.n);
 }
 
+/* Is t a valid glob? If not, report "WHAT'glob': why" and say no. */
+static bool glob_ok(struct parse *ps, const char *what, struct tok t)
+{
+	const char *why = ksmp_glob_check(t.s, t.n);
+	if (!why)
+		return true;
+	char msg[200];
+	struct ksmp_sb sb;
+	ksmp_sb_init(&sb, msg, sizeof msg);
+	ksmp_sb_puts(&sb, what);
+	sb_tok(&sb, t);
+	ksmp_sb_puts(&sb, ": ");
+	ksmp_sb_puts(&sb, why);
+	report(ps, msg);
+	return false;
+}
+
 static void kw_program(struct parse *ps, struct tok kw)
 {
 	struct ksmp_policy *p = ps->p;
@@ -346,16 +363,7 @@ static void kw_program(struct parse *ps, struct tok kw)
 	struct tok t;
 
 	while (next_tok(ps, &t)) {
-		const char *why = ksmp_glob_check(t.s, t.n);
-		if (why) {
-			char msg[200];
-			struct ksmp_sb sb;
-			ksmp_sb_init(&sb, msg, sizeof msg);
-			ksmp_sb_puts(&sb, "bad glob ");
-			sb_tok(&sb, t);
-			ksmp_sb_puts(&sb, ": ");
-			ksmp_sb_puts(&sb, why);
-			report(ps, msg);
+		if (!glob_ok(ps, "bad glob ", t)) {
 			bad = true;
 			continue;
 		}
@@ -603,16 +611,7 @@ static void kw_rule(struct parse *ps, struct tok kw, uint8_t action)
 			}
 			r.prot_set = 1;
 		} else if (tok_is(key, "caller=")) {
-			const char *why = ksmp_glob_check(v.s, v.n);
-			if (why) {
-				char msg[200];
-				struct ksmp_sb sb;
-				ksmp_sb_init(&sb, msg, sizeof msg);
-				ksmp_sb_puts(&sb, "bad caller= glob ");
-				sb_tok(&sb, v);
-				ksmp_sb_puts(&sb, ": ");
-				ksmp_sb_puts(&sb, why);
-				report(ps, msg);
+			if (!glob_ok(ps, "bad caller= glob ", v)) {
 				bad = true;
 			} else if (r.ncallers == KSMP_POLICY_MAX_CALLERS) {
 				if (!overflow_reported)
