@@ -127,7 +127,12 @@ static int all(int advice, int newstate)
 		if (prctl(PR_SET_MEMORY_MERGE, advice == MADV_MERGEABLE, 0, 0, 0) != 0)
 			return -errno;
 	} else {
-		for (uint32_t i = 0; i < st->nregions_hint; i++) {
+		/* the block may be scribbled (safety_corrupt): clamp, as the
+		 * library does */
+		uint32_t n = st->nregions_hint;
+		if (n > KSMP_STATE_REGIONS)
+			n = KSMP_STATE_REGIONS;
+		for (uint32_t i = 0; i < n; i++) {
 			struct ksmp_region *r = &st->regions[i];
 			if (r->state != KSMP_REGION_MERGEABLE && r->state != KSMP_REGION_UNMERGED)
 				continue;
