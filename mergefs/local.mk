@@ -3,7 +3,8 @@
 # preload/local.mk).
 sbin_PROGRAMS += mergefs/mergefs
 mergefs_mergefs_SOURCES = mergefs/mergefs.c mergefs/mergefs.h \
-	mergefs/proc.c mergefs/sender.c mergefs/render.c
+	mergefs/files.c mergefs/proc.c mergefs/target.c mergefs/sender.c \
+	mergefs/render.c
 mergefs_mergefs_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
 mergefs_mergefs_LDADD = $(FUSE3_LIBS) $(PTHREAD_LIBS)
 

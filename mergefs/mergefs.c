@@ -29,7 +29,6 @@
 
 #include "mergefs.h"
 
-#define KSM_SYS "/sys/kernel/mm/ksm/"
 #define MAX_WRITE 256		/* longer writes are bad input */
 
 static struct options {
@@ -52,18 +51,16 @@ static const struct fuse_opt opt_spec[] = {
 enum node {
 	N_NONE = 0,
 	N_ROOT,
-	N_STATS,
-	N_METRICS,
 	N_KSMDIR,
-	N_KNOB,
 	N_PIDDIR,
-	N_PIDFILE,
+	N_FILE,
 };
 
 struct where {
 	enum node node;
-	pid_t pid;
-	int idx;		/* knob index or enum pfile */
+	const struct mfile *f;	/* N_FILE */
+	pid_t pid;		/* per-process: its pid; else 0 */
+	int knob;		/* ksm/ files: knob index; else -1 */
 };
 
 static int parse_pid(const char *s, size_t n, pid_t *pid)
@@ -84,7 +81,7 @@ static int parse_pid(const char *s, size_t n, pid_t *pid)
 
 static struct where parse_path(const char *path)
 {
-	struct where w = { N_NONE, 0, -1 };
+	struct where w = { N_NONE, NULL, 0, -1 };
 	if (!strcmp(path, "/")) {
 		w.node = N_ROOT;
 		return w;
@@ -96,10 +93,8 @@ static struct where parse_path(const char *path)
 	size_t alen = slash ? (size_t)(slash - a) : strlen(a);
 	const char *rest = slash ? slash + 1 : NULL;
 	if (!rest) {
-		if (!strcmp(a, "stats"))
-			w.node = N_STATS;
-		else if (!strcmp(a, "metrics"))
-			w.node = N_METRICS;
+		if ((w.f = mfile_find(host_files, a)))
+			w.node = N_FILE;
 		else if (!strcmp(a, "ksm"))
 			w.node = N_KSMDIR;
 		else if (parse_pid(a, alen, &w.pid) == 0)
@@ -110,24 +105,17 @@ static struct where parse_path(const char *path)
 		return w;
 	if (alen == 3 && !strncmp(a, "ksm", 3)) {
 		int k = knob_index(rest);
-		if (k >= 0) {
-			char p[128];
-			snprintf(p, sizeof(p), KSM_SYS "%s", rest);
-			if (access(p, F_OK) == 0) {
-				w.node = N_KNOB;
-				w.idx = k;
-			}
+		if (k >= 0 && knob_present(k)) {
+			w.node = N_FILE;
+			w.f = &knob_file;
+			w.knob = k;
 		}
 		return w;
 	}
-	if (parse_pid(a, alen, &w.pid) == 0) {
-		for (int i = 0; i < PF_COUNT; i++) {
-			if (!strcmp(rest, pfile_names[i])) {
-				w.node = N_PIDFILE;
-				w.idx = i;
-			}
-		}
-	}
+	if (parse_pid(a, alen, &w.pid) == 0 && (w.f = mfile_find(pid_files, rest)))
+		w.node = N_FILE;
+	else
+		w.pid = 0;
 	return w;
 }
 
@@ -154,6 +142,24 @@ static int pid_lookup(pid_t pid, uid_t *owner, struct target **tp, struct pksm *
 	return 0;
 }
 
+/* The file at w: its context (c->t referenced: target_put it), owner and
+ * mode. 0 or -errno. */
+static int file_lookup(const struct where *w, struct fctx *c, mode_t *mode)
+{
+	memset(c, 0, sizeof(*c));
+	c->pid = w->pid;
+	c->knob = w->knob;
+	if (!w->pid) {
+		*mode = mfile_mode(w->f, 1);
+		return 0;
+	}
+	int r = pid_lookup(w->pid, &c->owner, &c->t, &c->k);
+	if (r < 0)
+		return r;
+	*mode = mfile_mode(w->f, steer_reason(c->t) == NULL);
+	return 0;
+}
+
 /* The calling process (the FUSE caller is a thread id). */
 static pid_t caller_tgid(void)
 {
@@ -164,18 +170,11 @@ static pid_t caller_tgid(void)
 	return ctx->pid;
 }
 
-static int allowed(uid_t owner)
-{
-	uid_t uid = fuse_get_context()->uid;
-	return uid == 0 || uid == owner;
-}
-
 /* ---------------------------------------------------------------- handles */
 struct handle {
 	struct where w;
-	struct target *t;	/* referenced, for writes */
+	struct fctx c;		/* c.t referenced, for writes */
 	struct mbuf content;
-	uid_t owner;
 	mode_t mode;		/* what getattr said at open */
 	struct handle *next;	/* open_lock */
 };
@@ -190,9 +189,9 @@ static int open_attr(const struct where *w, struct stat *sb)
 	int r = -ENOENT;
 	pthread_mutex_lock(&open_lock);
 	for (struct handle *h = open_list; h; h = h->next) {
-		if (h->w.node == w->node && h->w.pid == w->pid && h->w.idx == w->idx) {
+		if (h->w.f == w->f && h->w.pid == w->pid && h->w.knob == w->knob) {
 			sb->st_mode = h->mode;
-			sb->st_uid = h->owner;
+			sb->st_uid = h->c.owner;
 			r = 0;
 			break;
 		}
@@ -213,7 +212,7 @@ static int m_getattr(const char *path, struct stat *sb, struct fuse_file_info *f
 		 * the process has gone since. */
 		struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 		sb->st_mode = h->mode;
-		sb->st_uid = h->owner;
+		sb->st_uid = h->c.owner;
 		return 0;
 	}
 	switch (w.node) {
@@ -222,31 +221,26 @@ static int m_getattr(const char *path, struct stat *sb, struct fuse_file_info *f
 		sb->st_mode = S_IFDIR | 0555;
 		sb->st_nlink = 2;
 		return 0;
-	case N_STATS:
-	case N_METRICS:
-		sb->st_mode = S_IFREG | 0444;
-		return 0;
-	case N_KNOB:
-		sb->st_mode = S_IFREG | 0644;
-		return 0;
-	case N_PIDDIR:
-	case N_PIDFILE: {
+	case N_PIDDIR: {
 		uid_t owner;
-		struct target *t = NULL;
 		struct pksm k;
-		int r = pid_lookup(w.pid, &owner, &t, &k);
+		int r = pid_lookup(w.pid, &owner, NULL, &k);
 		if (r < 0)
-			return w.node == N_PIDFILE ? open_attr(&w, sb) : r;
+			return r;
 		sb->st_uid = owner;
-		if (w.node == N_PIDDIR) {
-			sb->st_mode = S_IFDIR | 0555;
-			sb->st_nlink = 2;
-		} else {
-			int steer = steer_reason(t) == NULL;
-			int writable = steer && (w.idx == PF_MERGE || w.idx == PF_REGIONS);
-			sb->st_mode = S_IFREG | (writable ? 0600 : 0400);
-		}
-		target_put(t);
+		sb->st_mode = S_IFDIR | 0555;
+		sb->st_nlink = 2;
+		return 0;
+	}
+	case N_FILE: {
+		struct fctx c;
+		mode_t mode;
+		int r = file_lookup(&w, &c, &mode);
+		if (r < 0)
+			return w.pid ? open_attr(&w, sb) : r;
+		sb->st_mode = mode;
+		sb->st_uid = c.owner;
+		target_put(c.t);
 		return 0;
 	}
 	default:
@@ -269,6 +263,12 @@ static int fill_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *t
 	return fc->filler(fc->buf, name, NULL, 0, 0) ? 1 : 0;
 }
 
+static void fill_files(void *buf, fuse_fill_dir_t filler, const struct mfile *dir)
+{
+	for (const struct mfile *f = dir; f->name; f++)
+		filler(buf, f->name, NULL, 0, 0);
+}
+
 static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		     struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -280,20 +280,16 @@ static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t 
 	filler(buf, "..", NULL, 0, 0);
 	switch (w.node) {
 	case N_ROOT: {
-		filler(buf, "stats", NULL, 0, 0);
-		filler(buf, "metrics", NULL, 0, 0);
+		fill_files(buf, filler, host_files);
 		filler(buf, "ksm", NULL, 0, 0);
 		target_sweep();
 		struct fill_ctx fc = { buf, filler };
 		return scan_ksm_pids(fill_pid, &fc, 0);
 	}
 	case N_KSMDIR:
-		for (int i = 0; ksm_knobs[i]; i++) {
-			char p[128];
-			snprintf(p, sizeof(p), KSM_SYS "%s", ksm_knobs[i]);
-			if (access(p, F_OK) == 0)
-				filler(buf, ksm_knobs[i], NULL, 0, 0);
-		}
+		for (int i = 0; i < knob_count(); i++)
+			if (knob_present(i))
+				filler(buf, knob_name(i), NULL, 0, 0);
 		return 0;
 	case N_PIDDIR: {
 		uid_t owner;
@@ -301,8 +297,7 @@ static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t 
 		int r = pid_lookup(w.pid, &owner, NULL, &k);
 		if (r < 0)
 			return r;
-		for (int i = 0; i < PF_COUNT; i++)
-			filler(buf, pfile_names[i], NULL, 0, 0);
+		fill_files(buf, filler, pid_files);
 		return 0;
 	}
 	case N_NONE:
@@ -312,85 +307,43 @@ static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t 
 	}
 }
 
+static void handle_free(struct handle *h)
+{
+	target_put(h->c.t);
+	mb_free(&h->content);
+	free(h);
+}
+
 static int m_open(const char *path, struct fuse_file_info *fi)
 {
 	struct where w = parse_path(path);
 	int acc = fi->flags & O_ACCMODE;
 	int wr = acc != O_RDONLY;
+	if (w.node == N_NONE)
+		return -ENOENT;
+	if (w.node != N_FILE)
+		return -EISDIR;
 	struct handle *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->w = w;
-	h->mode = S_IFREG | 0444;
-	int r = 0;
-	switch (w.node) {
-	case N_STATS:
-	case N_METRICS:
-		if (wr) {
-			r = -EACCES;
-			break;
-		}
-		if (w.node == N_STATS)
-			render_host_stats(&h->content);
-		else
-			render_metrics(&h->content);
-		break;
-	case N_KNOB: {
-		if (wr && fuse_get_context()->uid != 0) {
-			r = -EACCES;
-			break;
-		}
-		if (acc != O_WRONLY) {
-			char p[128], v[256];
-			snprintf(p, sizeof(p), KSM_SYS "%s", ksm_knobs[w.idx]);
-			ssize_t n = read_small(p, v, sizeof(v));
-			if (n < 0) {
-				r = (int)n;
-				break;
-			}
-			mb_add(&h->content, v, (size_t)n);
-		}
-		break;
-	}
-	case N_PIDFILE: {
-		uid_t owner;
-		struct pksm k;
-		r = pid_lookup(w.pid, &owner, &h->t, &k);
-		if (r < 0)
-			break;
-		if (!allowed(owner)) {
-			r = -EACCES;
-			break;
-		}
-		int writable = !steer_reason(h->t) && (w.idx == PF_MERGE || w.idx == PF_REGIONS);
-		h->owner = owner;
-		h->mode = S_IFREG | (writable ? 0600 : 0400);
-		if (wr && !writable) {
-			r = -EACCES;	/* read-only: stats say why */
-			break;
-		}
-		if (acc != O_WRONLY)
-			render_pid(&h->content, (enum pfile)w.idx, w.pid, h->t, &k);
-		if (target_hit(h->t))
-			r = -EIO;	/* its block shrank under us (proc.c) */
-		break;
-	}
-	case N_NONE:
-		r = -ENOENT;
-		break;
-	default:
-		r = -EISDIR;
-		break;
-	}
+	int r = file_lookup(&w, &h->c, &h->mode);
+	uid_t uid = fuse_get_context()->uid;
+	if (!r && !mfile_may(h->mode, h->c.owner, uid, acc == O_WRONLY ? 0 : 4))
+		r = -EACCES;
+	if (!r && wr && !mfile_may(h->mode, h->c.owner, uid, 2))
+		r = -EACCES;	/* read-only: stats say why */
+	if (!r && acc != O_WRONLY)
+		r = w.f->render(&h->content, &h->c);
+	if (!r && target_hit(h->c.t))
+		r = -EIO;	/* its block shrank under us (target.c) */
 	if (!r && h->content.oom)
 		r = -ENOMEM;
 	if (r < 0) {
-		target_put(h->t);
-		mb_free(&h->content);
-		free(h);
+		handle_free(h);
 		return r;
 	}
-	if (w.node == N_PIDFILE) {
+	if (w.pid) {
 		pthread_mutex_lock(&open_lock);
 		h->next = open_list;
 		open_list = h;
@@ -438,103 +391,21 @@ static int clean_input(const char *buf, size_t size, off_t off, char *out, size_
 	return (int)n;
 }
 
-static int parse_u64(const char *s, uint64_t *v, const char **end)
-{
-	char *e;
-	if (*s == '-' || *s == '+' || *s == ' ' || !*s)
-		return -EINVAL;
-	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
-		return -EINVAL;	/* not octal: decimal or 0x only (mergefs(8)) */
-	errno = 0;
-	unsigned long long x = strtoull(s, &e, 0);
-	if (e == s || errno)
-		return -EINVAL;
-	*v = x;
-	*end = e;
-	return 0;
-}
-
-static int do_command(struct handle *h, uint32_t cmd, uint64_t addr, uint64_t len)
-{
-	if (!h->t)
-		return -EACCES;
-	if (caller_tgid() == h->w.pid)
-		return -EDEADLK;	/* the target cannot answer while it waits on us */
-	return target_command(h->t, cmd, addr, len, fuse_get_context()->uid,
-			      (int)opts.timeout_ms);
-}
-
-static int write_merge(struct handle *h, const char *s)
-{
-	if (!strcmp(s, "0"))
-		return do_command(h, KSMP_CMD_UNMERGE, 0, 0);
-	if (!strcmp(s, "1"))
-		return do_command(h, KSMP_CMD_MERGE, 0, 0);
-	return -EINVAL;
-}
-
-static int write_regions(struct handle *h, const char *s)
-{
-	uint32_t cmd;
-	if (!strncmp(s, "merge ", 6)) {
-		cmd = KSMP_CMD_RANGE_MERGE;
-		s += 6;
-	} else if (!strncmp(s, "unmerge ", 8)) {
-		cmd = KSMP_CMD_RANGE_UNMERGE;
-		s += 8;
-	} else {
-		return -EINVAL;
-	}
-	uint64_t addr, len;
-	const char *e;
-	if (parse_u64(s, &addr, &e) < 0 || *e != ' ')
-		return -EINVAL;
-	if (parse_u64(e + 1, &len, &e) < 0 || *e)
-		return -EINVAL;
-	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
-	if (len == 0 || addr % pg || len % pg || addr + len < addr)
-		return -EINVAL;
-	int m = proc_range_mapped(h->w.pid, addr, len);
-	if (m < 0)
-		return m == -EACCES ? m : -ENOENT;
-	if (!m)
-		return -EINVAL;
-	return do_command(h, cmd, addr, len);
-}
-
-static int write_knob(struct handle *h, const char *buf, size_t size, off_t off)
-{
-	char s[MAX_WRITE + 1];
-	int n = clean_input(buf, size, off, s, sizeof(s));
-	if (n < 0)
-		return n;
-	char p[128];
-	snprintf(p, sizeof(p), KSM_SYS "%s", ksm_knobs[h->w.idx]);
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t w = write(fd, s, (size_t)n);
-	int e = w < 0 ? -errno : 0;
-	close(fd);
-	return e;
-}
-
 static int m_write(const char *path, const char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	(void)path;
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	char s[MAX_WRITE + 1];
-	int r;
-	if (h->w.node == N_KNOB) {
-		r = write_knob(h, buf, size, off);
-	} else if (h->w.node == N_PIDFILE && (h->w.idx == PF_MERGE || h->w.idx == PF_REGIONS)) {
-		r = clean_input(buf, size, off, s, sizeof(s));
-		if (r >= 0)
-			r = h->w.idx == PF_MERGE ? write_merge(h, s) : write_regions(h, s);
-	} else {
-		r = -EBADF;
-	}
+	if (!h->w.f->write)
+		return -EBADF;
+	int r = clean_input(buf, size, off, s, sizeof(s));
+	if (r < 0)
+		return r;
+	h->c.caller_uid = fuse_get_context()->uid;
+	h->c.caller_tgid = caller_tgid();
+	h->c.timeout_ms = (int)opts.timeout_ms;
+	r = h->w.f->write(&h->c, s, (size_t)r);
 	return r < 0 ? r : (int)size;
 }
 
@@ -545,19 +416,17 @@ static int m_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	struct where w = parse_path(path);
 	if (size != 0)
 		return -EINVAL;
-	if (w.node == N_KNOB)
-		return fuse_get_context()->uid == 0 ? 0 : -EACCES;
-	if (w.node == N_PIDFILE && (w.idx == PF_MERGE || w.idx == PF_REGIONS)) {
-		uid_t owner;
-		struct target *t = NULL;
-		struct pksm k;
-		int r = pid_lookup(w.pid, &owner, &t, &k);
-		if (r == 0 && (!allowed(owner) || steer_reason(t)))
-			r = -EACCES;
-		target_put(t);
-		return r;
-	}
-	return w.node == N_NONE ? -ENOENT : -EACCES;
+	if (w.node == N_NONE)
+		return -ENOENT;
+	if (w.node != N_FILE || !w.f->write)
+		return -EACCES;
+	struct fctx c;
+	mode_t mode;
+	int r = file_lookup(&w, &c, &mode);
+	if (r == 0 && !mfile_may(mode, c.owner, fuse_get_context()->uid, 2))
+		r = -EACCES;
+	target_put(c.t);
+	return r;
 }
 
 static int m_release(const char *path, struct fuse_file_info *fi)
@@ -573,9 +442,7 @@ static int m_release(const char *path, struct fuse_file_info *fi)
 			}
 		}
 		pthread_mutex_unlock(&open_lock);
-		target_put(h->t);
-		mb_free(&h->content);
-		free(h);
+		handle_free(h);
 	}
 	return 0;
 }

@@ -4,9 +4,13 @@
  * Error convention: functions return 0 (or a count) or -errno; FUSE
  * handlers in mergefs.c reply once with that -errno.
  *
- *   proc.c    reading /proc (status, stat, ksm_stat, maps) and the table
- *             of attached targets: the library's state blocks mapped from
- *             /proc/PID/map_files, checked by identity, held with a pidfd
+ *   mergefs.c the FUSE operations, driven by the file table (files.c)
+ *   files.c   the file table: every file's name, mode, renderer and
+ *             writer; the KSM knobs; the parsing of writes
+ *   proc.c    reading /proc (status, stat, ksm_stat, maps)
+ *   target.c  the table of attached targets: the library's state blocks
+ *             mapped from /proc/PID/map_files, checked by identity, held
+ *             with a pidfd, guarded against SIGBUS
  *   sender.c  the control protocol (include/ksmp_state.h) on the mergefs
  *             side: one command at a time per target, with a timeout
  *   render.c  the contents of every file, built at open into a buffer
@@ -20,6 +24,8 @@
 #include <sys/types.h>
 
 #include "ksmp_state.h"
+
+#define KSM_SYS "/sys/kernel/mm/ksm/"
 
 /* ---------------------------------------------------------------- buffers */
 struct mbuf {
@@ -54,6 +60,8 @@ struct pksm {
 
 /* Read a whole small file into buf (NUL-terminated). Returns bytes or -errno. */
 ssize_t read_small(const char *path, char *buf, size_t sz);
+/* Read a whole file of any size (NUL-terminated); caller frees. */
+char *read_all(const char *path, size_t *lenp, int *err);
 int proc_status(pid_t pid, struct pstatus *ps);
 int proc_starttime(pid_t pid, uint64_t *starttime);
 int proc_ksm(pid_t pid, struct pksm *k);
@@ -69,8 +77,8 @@ struct target {
 	struct ksmp_state *st;	/* MAP_SHARED view of the library's block */
 	size_t maplen;
 	int pidfd;		/* the process we checked; never reused */
-	int guard;		/* SIGBUS registry slot (proc.c) */
-	int refs;		/* protected by the table lock (proc.c) */
+	int guard;		/* SIGBUS registry slot (target.c) */
+	int refs;		/* protected by the table lock (target.c) */
 	pthread_mutex_t cmd_lock;	/* one command at a time */
 	struct target *next;	/* table chain, table lock */
 };
@@ -82,7 +90,7 @@ struct target {
  */
 struct target *target_get(pid_t pid, int *err);
 void target_put(struct target *t);
-/* Catch SIGBUS from a block the target shrank (proc.c); 0 or -errno. */
+/* Catch SIGBUS from a block the target shrank (target.c); 0 or -errno. */
 int bus_guard_init(void);
 /* Did a read of t's block fault (its memfd shrank)? Its content is then
  * partly zeros: the caller should not trust what it read. */
@@ -98,28 +106,68 @@ int target_alive(const struct target *t);
 int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 		   uint64_t len, uid_t sender, int timeout_ms);
 
-/* ---------------------------------------------------------------- render */
-enum pfile {
-	PF_STATS = 0,
-	PF_MERGE,
-	PF_REGIONS,
-	PF_REGIONS_KSM,
-	PF_POLICY,
-	PF_COUNT
+/* ---------------------------------------------------------------- files */
+/* What a file's renderer and writer work on. */
+struct fctx {
+	pid_t pid;		/* per-process files; 0 otherwise */
+	int knob;		/* ksm/ files: index in the knob list; else -1 */
+	struct target *t;	/* attached library state (referenced) or NULL */
+	struct pksm k;		/* the process's ksm_stat figures */
+	uid_t owner;		/* who may see it besides root (struct pstatus) */
+	/* the writer's side */
+	uid_t caller_uid;
+	pid_t caller_tgid;
+	int timeout_ms;
 };
 
-extern const char *const pfile_names[PF_COUNT];
+/*
+ * One file of the mount. The mode's permission bits say who may read it
+ * (user bits: root and the owner; other bits: everyone); a file with a
+ * writer is writable by root and the owner (S_IWUSR is added), and a
+ * per-process one only while its process can be steered. Everything else
+ * (getattr, access checks, listings, dispatch) derives from this table.
+ */
+struct mfile {
+	const char *name;
+	mode_t mode;		/* read bits only */
+	/* Content at open (0 or -errno); the buffer reports allocation
+	 * failure itself (mbuf.oom). */
+	int (*render)(struct mbuf *b, const struct fctx *c);
+	/* One whole command, cleaned (printable, no newline): 0 or -errno. */
+	int (*write)(const struct fctx *c, const char *s, size_t n);
+};
 
-void render_host_stats(struct mbuf *b);
-void render_metrics(struct mbuf *b);
-void render_pid(struct mbuf *b, enum pfile f, pid_t pid, struct target *t,
-		const struct pksm *k);
+/* The files of a directory: NULL-name-terminated. */
+extern const struct mfile host_files[];	/* /MNT */
+extern const struct mfile pid_files[];	/* /MNT/PID */
+extern const struct mfile knob_file;	/* /MNT/ksm/KNOB (name: knob_name) */
+
+/* Mode bits (with S_IFREG) of f for a process that can (steer = 1) or
+ * cannot be steered. */
+mode_t mfile_mode(const struct mfile *f, int steer);
+/* May uid read (want 4) or write (want 2) a file of this mode and owner? */
+int mfile_may(mode_t mode, uid_t owner, uid_t uid, int want);
+const struct mfile *mfile_find(const struct mfile *dir, const char *name);
+
+/* The KSM knobs under /MNT/ksm, in display order: their count, name, and
+ * whether this kernel has it. */
+int knob_count(void);
+const char *knob_name(int i);
+int knob_index(const char *name);
+int knob_present(int i);
+void knob_path(int i, char *buf, size_t sz);
+
+/* ---------------------------------------------------------------- render */
+int render_host_stats(struct mbuf *b, const struct fctx *c);
+int render_metrics(struct mbuf *b, const struct fctx *c);
+int render_stats(struct mbuf *b, const struct fctx *c);
+int render_merge(struct mbuf *b, const struct fctx *c);
+int render_regions(struct mbuf *b, const struct fctx *c);
+int render_regions_ksm(struct mbuf *b, const struct fctx *c);
+int render_policy(struct mbuf *b, const struct fctx *c);
+int render_knob(struct mbuf *b, const struct fctx *c);
 /* Why a process cannot be steered, or NULL when it can. */
 const char *steer_reason(const struct target *t);
-
-/* KSM knobs under /MNT/ksm: index of name or -1. */
-extern const char *const ksm_knobs[];
-int knob_index(const char *name);
 
 /* Scan /proc: calls fn for every process with KSM activity or the
  * library. With want_target, t is the attached library state (or NULL);

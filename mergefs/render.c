@@ -18,34 +18,6 @@
 #include "mergefs.h"
 #include "policy.h"
 
-#define KSM_SYS "/sys/kernel/mm/ksm/"
-
-const char *const pfile_names[PF_COUNT] = {
-	[PF_STATS] = "stats",
-	[PF_MERGE] = "merge",
-	[PF_REGIONS] = "regions",
-	[PF_REGIONS_KSM] = "regions_ksm",
-	[PF_POLICY] = "policy",
-};
-
-/* The scanner's knobs (not the counters), in display order; only those
- * present on this kernel are shown. NULL-terminated. */
-const char *const ksm_knobs[] = {
-	"run", "pages_to_scan", "sleep_millisecs", "max_page_sharing",
-	"merge_across_nodes", "use_zero_pages", "smart_scan",
-	"stable_node_chains_prune_millisecs", "advisor_mode",
-	"advisor_max_cpu", "advisor_min_pages_to_scan",
-	"advisor_max_pages_to_scan", "advisor_target_scan_time", NULL,
-};
-
-int knob_index(const char *name)
-{
-	for (int i = 0; ksm_knobs[i]; i++)
-		if (!strcmp(ksm_knobs[i], name))
-			return i;
-	return -1;
-}
-
 #define MB_LIT(b, s) mb_add((b), (s), sizeof(s) - 1)
 
 static const char *const kind_names[KSMP_STATE_KINDS] = {
@@ -308,8 +280,9 @@ static int count_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *
 	return 0;
 }
 
-void render_host_stats(struct mbuf *b)
+int render_host_stats(struct mbuf *b, const struct fctx *c)
 {
+	(void)c;
 	struct ksm_sys sys[64];
 	int n = read_ksm_sys(sys, 64);
 	for (int i = 0; i < n; i++)
@@ -321,10 +294,11 @@ void render_host_stats(struct mbuf *b)
 	mb_printf(b, "saved_bytes %lld\n", (sharing + zero) * page_size());
 	mb_printf(b, "sharing_ratio %.3f\n", shared ? (double)sharing / (double)shared : 0.0);
 	mb_printf(b, "wasted_effort_ratio %.3f\n", sharing ? (double)unshared / (double)sharing : 0.0);
-	struct counts c = { 0, 0, NULL };
-	scan_ksm_pids(count_pid, &c, 1);
-	mb_printf(b, "processes_ksm %ld\n", c.ksm);
-	mb_printf(b, "processes_library %ld\n", c.library);
+	struct counts cnt = { 0, 0, NULL };
+	scan_ksm_pids(count_pid, &cnt, 1);
+	mb_printf(b, "processes_ksm %ld\n", cnt.ksm);
+	mb_printf(b, "processes_library %ld\n", cnt.library);
+	return 0;
 }
 
 struct mrow {
@@ -378,8 +352,9 @@ static int collect_pid(void *ctx, pid_t pid, const struct pksm *k, struct target
 	return 0;
 }
 
-void render_metrics(struct mbuf *b)
+int render_metrics(struct mbuf *b, const struct fctx *c)
 {
+	(void)c;
 	struct ksm_sys sys[64];
 	int n = read_ksm_sys(sys, 64);
 	for (int i = 0; i < n; i++) {
@@ -414,6 +389,7 @@ void render_metrics(struct mbuf *b)
 		}
 	}
 	free(m.rows);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- per pid */
@@ -476,8 +452,11 @@ static uint32_t slot_count(const struct ksmp_state *st)
 	return n > KSMP_STATE_REGIONS ? KSMP_STATE_REGIONS : n;
 }
 
-static void render_stats(struct mbuf *b, pid_t pid, struct target *t, const struct pksm *k)
+int render_stats(struct mbuf *b, const struct fctx *c)
 {
+	pid_t pid = c->pid;
+	const struct target *t = c->t;
+	const struct pksm *k = &c->k;
 	struct pstatus ps;
 	if (proc_status(pid, &ps) < 0)
 		memset(&ps, 0, sizeof(ps));
@@ -525,14 +504,23 @@ static void render_stats(struct mbuf *b, pid_t pid, struct target *t, const stru
 		  "ksm_process_profit %lld\nksm_merge_any %d\nksm_mergeable %d\nsaved_bytes %lld\n",
 		  k->rmap_items, k->zero_pages, k->merging_pages, k->process_profit,
 		  k->merge_any, k->mergeable, (k->merging_pages + k->zero_pages) * page_size());
+	return 0;
 }
 
-static void render_regions(struct mbuf *b, struct target *t)
+int render_merge(struct mbuf *b, const struct fctx *c)
 {
+	mb_printf(b, "%d\n", c->t ? ld32(&c->t->st->merge_state) != 0 :
+		  (c->k.merge_any || c->k.mergeable));
+	return 0;
+}
+
+int render_regions(struct mbuf *b, const struct fctx *c)
+{
+	const struct target *t = c->t;
 	MB_LIT(b, "# start-end kind rule caller bytes state\n");
 	if (!t) {
 		MB_LIT(b, "# library not loaded: no regions recorded (see regions_ksm)\n");
-		return;
+		return 0;
 	}
 	uint32_t n = slot_count(t->st);
 	for (uint32_t i = 0; i < n; i++) {
@@ -544,10 +532,11 @@ static void render_regions(struct mbuf *b, struct target *t)
 		mb_str(b, r.caller, sizeof(r.caller), 1);
 		mb_printf(b, " %llu %s\n", (unsigned long long)r.len, region_state_name(r.state));
 	}
+	return 0;
 }
 
 /* Which recorded region holds [s, e)? Its kind name, or "-". */
-static const char *owner_of(struct target *t, uint64_t s, uint64_t e)
+static const char *owner_of(const struct target *t, uint64_t s, uint64_t e)
 {
 	if (!t)
 		return "-";
@@ -564,21 +553,22 @@ static const char *owner_of(struct target *t, uint64_t s, uint64_t e)
 
 /* Per-mapping KSM figures from smaps: only here, because reading smaps
  * stalls the target. */
-static void render_regions_ksm(struct mbuf *b, pid_t pid, struct target *t)
+int render_regions_ksm(struct mbuf *b, const struct fctx *c)
 {
+	const struct target *t = c->t;
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)c->pid);
 	FILE *f = fopen(path, "re");
 	MB_LIT(b, "# start-end size_kb ksm_kb mg region\n");
 	if (!f)
-		return;
+		return 0;
 	char line[512];
 	unsigned long long s = 0, e = 0, size = 0, ksm = 0;
 	int in = 0;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long a, z;
-		char c;
-		if (sscanf(line, "%llx-%llx %c", &a, &z, &c) == 3 && strchr(line, '-') &&
+		char ch;
+		if (sscanf(line, "%llx-%llx %c", &a, &z, &ch) == 3 && strchr(line, '-') &&
 		    line[strcspn(line, "-")] == '-' && line[0] != 'V') {
 			s = a;
 			e = z;
@@ -597,13 +587,15 @@ static void render_regions_ksm(struct mbuf *b, pid_t pid, struct target *t)
 		}
 	}
 	fclose(f);
+	return 0;
 }
 
-static void render_policy(struct mbuf *b, struct target *t)
+int render_policy(struct mbuf *b, const struct fctx *c)
 {
+	const struct target *t = c->t;
 	if (!t) {
 		MB_LIT(b, "name -\nsource -\n");
-		return;
+		return 0;
 	}
 	const struct ksmp_state *st = t->st;
 	MB_LIT(b, "name ");
@@ -618,29 +610,16 @@ static void render_policy(struct mbuf *b, struct target *t)
 	mb_escaped(b, st->policy_text, n, 0, 1);
 	if (n && st->policy_text[n - 1] != '\n')
 		MB_LIT(b, "\n");
+	return 0;
 }
 
-void render_pid(struct mbuf *b, enum pfile f, pid_t pid, struct target *t,
-		const struct pksm *k)
+int render_knob(struct mbuf *b, const struct fctx *c)
 {
-	switch (f) {
-	case PF_STATS:
-		render_stats(b, pid, t, k);
-		break;
-	case PF_MERGE:
-		mb_printf(b, "%d\n", t ? ld32(&t->st->merge_state) != 0 :
-			  (k->merge_any || k->mergeable));
-		break;
-	case PF_REGIONS:
-		render_regions(b, t);
-		break;
-	case PF_REGIONS_KSM:
-		render_regions_ksm(b, pid, t);
-		break;
-	case PF_POLICY:
-		render_policy(b, t);
-		break;
-	default:
-		break;
-	}
+	char p[128], v[256];
+	knob_path(c->knob, p, sizeof(p));
+	ssize_t n = read_small(p, v, sizeof(v));
+	if (n < 0)
+		return (int)n;
+	mb_add(b, v, (size_t)n);
+	return 0;
 }

@@ -1,0 +1,182 @@
+/*
+ * files.c - the file table of mergefs: every file's name, mode, renderer
+ * and writer, the KSM knobs under ksm/, and the parsing of writes.
+ *
+ * To add a file: write its renderer (render.c) and, if it takes
+ * commands, its writer here, then add one row to host_files[] or
+ * pid_files[] and a paragraph to mergefs(8). Listings, getattr, access
+ * checks and dispatch in mergefs.c follow the table.
+ *
+ * Writers get one whole command, already checked by mergefs.c to be
+ * short and printable; they return 0 or -errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mergefs.h"
+
+/* ---------------------------------------------------------------- knobs */
+
+/* The scanner's knobs (not the counters), in display order; only those
+ * present on this kernel are shown. */
+static const char *const ksm_knobs[] = {
+	"run", "pages_to_scan", "sleep_millisecs", "max_page_sharing",
+	"merge_across_nodes", "use_zero_pages", "smart_scan",
+	"stable_node_chains_prune_millisecs", "advisor_mode",
+	"advisor_max_cpu", "advisor_min_pages_to_scan",
+	"advisor_max_pages_to_scan", "advisor_target_scan_time",
+};
+
+int knob_count(void)
+{
+	return (int)(sizeof(ksm_knobs) / sizeof(ksm_knobs[0]));
+}
+
+const char *knob_name(int i)
+{
+	return ksm_knobs[i];
+}
+
+int knob_index(const char *name)
+{
+	for (int i = 0; i < knob_count(); i++)
+		if (!strcmp(ksm_knobs[i], name))
+			return i;
+	return -1;
+}
+
+void knob_path(int i, char *buf, size_t sz)
+{
+	snprintf(buf, sz, KSM_SYS "%s", ksm_knobs[i]);
+}
+
+int knob_present(int i)
+{
+	char p[128];
+	knob_path(i, p, sizeof(p));
+	return access(p, F_OK) == 0;
+}
+
+static int write_knob(const struct fctx *c, const char *s, size_t n)
+{
+	char p[128];
+	knob_path(c->knob, p, sizeof(p));
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, s, n);
+	int e = w < 0 ? -errno : 0;
+	close(fd);
+	return e;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static int parse_u64(const char *s, uint64_t *v, const char **end)
+{
+	char *e;
+	if (*s == '-' || *s == '+' || *s == ' ' || !*s)
+		return -EINVAL;
+	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+		return -EINVAL;	/* not octal: decimal or 0x only (mergefs(8)) */
+	errno = 0;
+	unsigned long long x = strtoull(s, &e, 0);
+	if (e == s || errno)
+		return -EINVAL;
+	*v = x;
+	*end = e;
+	return 0;
+}
+
+static int do_command(const struct fctx *c, uint32_t cmd, uint64_t addr, uint64_t len)
+{
+	if (!c->t)
+		return -EACCES;
+	if (c->caller_tgid == c->pid)
+		return -EDEADLK;	/* the target cannot answer while it waits on us */
+	return target_command(c->t, cmd, addr, len, c->caller_uid, c->timeout_ms);
+}
+
+static int write_merge(const struct fctx *c, const char *s, size_t n)
+{
+	(void)n;
+	if (!strcmp(s, "0"))
+		return do_command(c, KSMP_CMD_UNMERGE, 0, 0);
+	if (!strcmp(s, "1"))
+		return do_command(c, KSMP_CMD_MERGE, 0, 0);
+	return -EINVAL;
+}
+
+static int write_regions(const struct fctx *c, const char *s, size_t n)
+{
+	(void)n;
+	uint32_t cmd;
+	if (!strncmp(s, "merge ", 6)) {
+		cmd = KSMP_CMD_RANGE_MERGE;
+		s += 6;
+	} else if (!strncmp(s, "unmerge ", 8)) {
+		cmd = KSMP_CMD_RANGE_UNMERGE;
+		s += 8;
+	} else {
+		return -EINVAL;
+	}
+	uint64_t addr, len;
+	const char *e;
+	if (parse_u64(s, &addr, &e) < 0 || *e != ' ')
+		return -EINVAL;
+	if (parse_u64(e + 1, &len, &e) < 0 || *e)
+		return -EINVAL;
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (len == 0 || addr % pg || len % pg || addr + len < addr)
+		return -EINVAL;
+	int m = proc_range_mapped(c->pid, addr, len);
+	if (m < 0)
+		return m == -EACCES ? m : -ENOENT;
+	if (!m)
+		return -EINVAL;
+	return do_command(c, cmd, addr, len);
+}
+
+/* ---------------------------------------------------------------- table */
+
+const struct mfile host_files[] = {
+	{ "stats", 0444, render_host_stats, NULL },
+	{ "metrics", 0444, render_metrics, NULL },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct mfile pid_files[] = {
+	{ "stats", 0400, render_stats, NULL },
+	{ "merge", 0400, render_merge, write_merge },
+	{ "regions", 0400, render_regions, write_regions },
+	{ "regions_ksm", 0400, render_regions_ksm, NULL },
+	{ "policy", 0400, render_policy, NULL },
+	{ NULL, 0, NULL, NULL },
+};
+
+/* Knobs are root's: 0644 once the writer adds S_IWUSR. */
+const struct mfile knob_file = { "knob", 0444, render_knob, write_knob };
+
+mode_t mfile_mode(const struct mfile *f, int steer)
+{
+	return S_IFREG | f->mode | (f->write && steer ? S_IWUSR : 0);
+}
+
+int mfile_may(mode_t mode, uid_t owner, uid_t uid, int want)
+{
+	unsigned bits = uid == 0 || uid == owner ? (mode >> 6) & 7 : mode & 7;
+	return (bits & (unsigned)want) == (unsigned)want;
+}
+
+const struct mfile *mfile_find(const struct mfile *dir, const char *name)
+{
+	for (const struct mfile *f = dir; f->name; f++)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}

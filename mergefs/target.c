@@ -1,0 +1,462 @@
+/*
+ * target.c - the table of attached targets (processes running
+ * libksmpreload.so) and the SIGBUS guard over their mapped blocks.
+ *
+ * A target is attached by finding "/memfd:ksmpreload-state" in
+ * /proc/PID/maps, opening it through /proc/PID/map_files/START-END and
+ * mapping it MAP_SHARED. It is trusted only after magic, version, size,
+ * pid and start time match, and the start time is read again after a
+ * pidfd was opened, so the pidfd names the very process whose block we
+ * hold: a reused pid can never receive a command meant for the old one.
+ * Entries of exited processes are unmapped by target_sweep(), so a dead
+ * process's block does not outlive it for long in mergefs either.
+ *
+ * A target running with privileges can shrink its memfd (it may reopen
+ * it through its own map_files), which would make our reads of the
+ * mapping fault with SIGBUS and kill the whole filesystem. Every mapped
+ * block is recorded in a lock-free registry; the SIGBUS handler, for a
+ * fault inside a registered block only, puts a zero page over the
+ * faulting page (so the access completes, reading zeros) and marks the
+ * block "hit". A hit target is dropped at its next lookup and attached
+ * again only if its memfd is whole again (fstat before mmap); the open
+ * that saw the fault fails with EIO (target_hit()). Any other SIGBUS
+ * keeps its default action.
+ *
+ * Never follow a block whose identity does not match.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mergefs.h"
+
+#define TABLE_SIZE 1024
+#define NEG_SIZE 4096
+#define NEG_TTL_MS 1000
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct target *table[TABLE_SIZE];	/* table_lock */
+
+/* Processes found without a usable block, remembered briefly so that a
+ * listing of many processes does not read every maps file every time. */
+static struct neg {
+	pid_t pid;
+	uint64_t starttime;
+	uint64_t when_ms;
+} negs[NEG_SIZE];				/* table_lock */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- SIGBUS */
+
+#define GUARD_SLOTS 8192
+
+/* Mapped blocks: start address (0 = free) and length; written with
+ * atomics by attach/free, read by the signal handler. */
+static struct guard_slot {
+	uintptr_t start;
+	size_t len;
+	int hit;		/* a fault happened inside */
+} guard[GUARD_SLOTS];
+
+static long guard_page;
+
+static void bus_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	uintptr_t a = (uintptr_t)si->si_addr;
+	for (int i = 0; i < GUARD_SLOTS; i++) {
+		uintptr_t s = __atomic_load_n(&guard[i].start, __ATOMIC_ACQUIRE);
+		size_t len = __atomic_load_n(&guard[i].len, __ATOMIC_RELAXED);
+		if (s <= 1 || a < s || a - s >= len)
+			continue;
+		void *pg = (void *)(a & ~((uintptr_t)guard_page - 1));
+		int e = errno;
+		void *p = mmap(pg, (size_t)guard_page, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		errno = e;
+		if (p == pg) {
+			__atomic_store_n(&guard[i].hit, 1, __ATOMIC_RELEASE);
+			return;	/* the access is retried on the zero page */
+		}
+		break;
+	}
+	/* Not ours: the default action, on return the fault repeats. */
+	signal(sig, SIG_DFL);
+}
+
+int bus_guard_init(void)
+{
+	guard_page = sysconf(_SC_PAGESIZE);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = bus_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, NULL) == 0 ? 0 : -errno;
+}
+
+/* Register a block; its slot or -1 when the registry is full. A slot is
+ * reserved with start = 1 (never matched) while it is filled in. */
+static int guard_add(void *p, size_t len)
+{
+	for (int i = 0; i < GUARD_SLOTS; i++) {
+		uintptr_t zero = 0;
+		if (__atomic_load_n(&guard[i].start, __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&guard[i].start, &zero, 1, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		__atomic_store_n(&guard[i].len, len, __ATOMIC_RELAXED);
+		__atomic_store_n(&guard[i].hit, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&guard[i].start, (uintptr_t)p, __ATOMIC_RELEASE);
+		return i;
+	}
+	return -1;
+}
+
+static void guard_del(int slot)
+{
+	if (slot >= 0)
+		__atomic_store_n(&guard[slot].start, 0, __ATOMIC_RELEASE);
+}
+
+int target_hit(const struct target *t)
+{
+	return t && t->guard >= 0 && __atomic_load_n(&guard[t->guard].hit, __ATOMIC_ACQUIRE);
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int target_alive(const struct target *t)
+{
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+	/* A pidfd polls readable once the process has exited. */
+	return poll(&p, 1, 0) == 0;
+}
+
+static void target_free(struct target *t)
+{
+	guard_del(t->guard);
+	if (t->st)
+		munmap(t->st, t->maplen);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	pthread_mutex_destroy(&t->cmd_lock);
+	free(t);
+}
+
+void target_put(struct target *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_lock(&table_lock);
+	int last = --t->refs == 0;
+	pthread_mutex_unlock(&table_lock);
+	if (last)
+		target_free(t);
+}
+
+/* Unlink (table_lock held); drops the table's reference. Returns 1 if the
+ * caller must free. */
+static int unlink_locked(struct target *t)
+{
+	struct target **pp = &table[(unsigned)t->pid % TABLE_SIZE];
+	while (*pp && *pp != t)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = t->next;
+	return --t->refs == 0;
+}
+
+void target_sweep(void)
+{
+	struct target *dead = NULL;
+	pthread_mutex_lock(&table_lock);
+	for (int i = 0; i < TABLE_SIZE; i++) {
+		struct target **pp = &table[i];
+		while (*pp) {
+			struct target *t = *pp;
+			if (!target_alive(t) || target_hit(t)) {
+				*pp = t->next;
+				if (--t->refs == 0) {
+					t->next = dead;
+					dead = t;
+				}
+				continue;
+			}
+			pp = &t->next;
+		}
+	}
+	pthread_mutex_unlock(&table_lock);
+	while (dead) {
+		struct target *n = dead->next;
+		target_free(dead);
+		dead = n;
+	}
+}
+
+static int identity_ok(const struct ksmp_state *st, size_t maplen, pid_t pid,
+		       pid_t nspid, uint64_t starttime)
+{
+	return maplen >= sizeof(*st) && st->magic == KSMP_STATE_MAGIC &&
+	       st->version == KSMP_STATE_VERSION && st->size >= sizeof(*st) &&
+	       st->size <= maplen && (st->pid == pid || (nspid > 0 && st->pid == nspid)) &&
+	       st->starttime == starttime;
+}
+
+/* Find and map the block; NULL with *err = 0 when there is none. */
+static const char block_name[] = "/memfd:" KSMP_STATE_MEMFD_NAME " (deleted)";
+
+/* Find the block in buf (pid's maps, which it consumes) and map it; NULL
+ * with *err = 0 when there is none. */
+static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
+				    char *buf, size_t *maplen, int *slot, int *err)
+{
+	char path[96];
+	const char *name = block_name;
+	struct ksmp_state *found = NULL;
+	*err = 0;
+	for (char *l = buf; l && *l && !found;) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = 0;
+		size_t ll = strlen(l);
+		if (ll > sizeof(block_name) - 1 &&
+		    !strcmp(l + ll - (sizeof(block_name) - 1), name)) {
+			char *e;
+			unsigned long long s = strtoull(l, &e, 16), f = 0;
+			if (*e == '-')
+				f = strtoull(e + 1, NULL, 16);
+			if (f > s) {
+				snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
+					 (int)pid, s, f);
+				int fd = open(path, O_RDWR | O_CLOEXEC);
+				struct stat sb;
+				if (fd >= 0 && fstat(fd, &sb) == 0 &&
+				    (size_t)sb.st_size >= sizeof(struct ksmp_state)) {
+					size_t len = (size_t)sb.st_size;
+					void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+						       MAP_SHARED, fd, 0);
+					/* guarded before the first read: the
+					 * target may shrink it at any time */
+					int g = p != MAP_FAILED ? guard_add(p, len) : -1;
+					if (g >= 0 && identity_ok(p, len, pid, nspid, starttime) &&
+					    !__atomic_load_n(&guard[g].hit, __ATOMIC_ACQUIRE)) {
+						found = p;
+						*maplen = len;
+						*slot = g;
+					} else if (p != MAP_FAILED) {
+						guard_del(g);
+						munmap(p, len);
+					}
+				}
+				if (fd >= 0)
+					close(fd);
+			}
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return found;
+}
+
+static struct target *lookup_locked(pid_t pid)
+{
+	for (struct target *t = table[(unsigned)pid % TABLE_SIZE]; t; t = t->next)
+		if (t->pid == pid)
+			return t;
+	return NULL;
+}
+
+/* A valid cached entry for pid started at start, referenced; a stale one
+ * is dropped. NULL with *none = 1 when pid was seen without a block
+ * moments ago. */
+static struct target *cache_lookup(pid_t pid, uint64_t start, int *none)
+{
+	struct target *stale = NULL, *found = NULL;
+	*none = 0;
+	pthread_mutex_lock(&table_lock);
+	struct target *t = lookup_locked(pid);
+	if (t && t->starttime == start && target_alive(t) && !target_hit(t) &&
+	    t->st->starttime == start) {
+		t->refs++;
+		found = t;
+	} else {
+		if (t && unlink_locked(t))
+			stale = t;
+		struct neg *ng = &negs[(unsigned)pid % NEG_SIZE];
+		*none = ng->pid == pid && ng->starttime == start &&
+			now_ms() - ng->when_ms < NEG_TTL_MS;
+	}
+	pthread_mutex_unlock(&table_lock);
+	if (stale)
+		target_free(stale);
+	return found;
+}
+
+static void remember_none(pid_t pid, uint64_t start)
+{
+	pthread_mutex_lock(&table_lock);
+	struct neg *ng = &negs[(unsigned)pid % NEG_SIZE];
+	ng->pid = pid;
+	ng->starttime = start;
+	ng->when_ms = now_ms();
+	pthread_mutex_unlock(&table_lock);
+}
+
+/* Attach pid (started at start): a new, unpublished target with one
+ * reference for the table and one for the caller, or NULL with *err as
+ * target_get() says. */
+static struct target *attach(pid_t pid, uint64_t start, int *err)
+{
+	/* Most processes have no block: say so from maps alone, before any
+	 * pidfd (this is what a first listing of /MNT pays per process). */
+	char path[64];
+	size_t mlen;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	char *maps = read_all(path, &mlen, err);
+	struct pstatus ps;
+	int pidfd = -1;
+	struct ksmp_state *st = NULL;
+	size_t maplen = 0;
+	int slot = -1;
+	if (!maps || !strstr(maps, block_name))
+		goto none;
+	/* The pidfd first, then the identity: if the start time still matches
+	 * once the pidfd is open, the pidfd names the same process. */
+	pidfd = pidfd_open_(pid);
+	if (pidfd < 0) {
+		*err = errno == ESRCH ? -ENOENT : -errno;
+		goto none;
+	}
+	uint64_t start2;
+	if (proc_status(pid, &ps) < 0 || proc_starttime(pid, &start2) < 0 || start2 != start) {
+		*err = -ENOENT;
+		goto none;
+	}
+	st = map_state(pid, ps.nspid, start, maps, &maplen, &slot, err);
+none:
+	free(maps);
+	if (!st) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return NULL;
+	}
+	struct target *t = calloc(1, sizeof(*t));
+	if (!t) {
+		guard_del(slot);
+		munmap(st, maplen);
+		close(pidfd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	t->pid = pid;
+	t->starttime = start;
+	t->st = st;
+	t->maplen = maplen;
+	t->pidfd = pidfd;
+	t->guard = slot;
+	t->refs = 2;	/* the table's and the caller's */
+	pthread_mutex_init(&t->cmd_lock, NULL);
+	if (!target_alive(t)) {
+		target_free(t);
+		*err = -ENOENT;
+		return NULL;
+	}
+	return t;
+}
+
+/* Put a new target into the table, or use the one another thread
+ * attached meanwhile. */
+static struct target *publish(struct target *t)
+{
+	struct target *stale = NULL;
+	pthread_mutex_lock(&table_lock);
+	struct target *other = lookup_locked(t->pid);
+	if (other && other->starttime == t->starttime) {
+		other->refs++;
+		pthread_mutex_unlock(&table_lock);
+		target_free(t);
+		return other;
+	}
+	if (other && unlink_locked(other))
+		stale = other;
+	t->next = table[(unsigned)t->pid % TABLE_SIZE];
+	table[(unsigned)t->pid % TABLE_SIZE] = t;
+	pthread_mutex_unlock(&table_lock);
+	if (stale)
+		target_free(stale);
+	return t;
+}
+
+struct target *target_get(pid_t pid, int *err)
+{
+	uint64_t start;
+	int none;
+	*err = 0;
+	if (pid <= 0 || proc_starttime(pid, &start) < 0) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	struct target *t = cache_lookup(pid, start, &none);
+	if (t || none)
+		return t;
+	t = attach(pid, start, err);
+	if (t)
+		return publish(t);
+	if (*err == 0 || *err == -EACCES || *err == -EPERM) {
+		*err = 0;
+		remember_none(pid, start);
+	}
+	return NULL;
+}
+
+int scan_ksm_pids(pid_fn fn, void *ctx, int want_target)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int r = 0;
+	while (!r && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		char *e;
+		long v = strtol(de->d_name, &e, 10);
+		if (*e || v <= 0)
+			continue;
+		pid_t pid = (pid_t)v;
+		struct pksm k;
+		if (proc_ksm(pid, &k) < 0)
+			continue;
+		struct target *t = NULL;
+		int err;
+		if (want_target || !pksm_active(&k)) {
+			t = target_get(pid, &err);
+			if (!t && !pksm_active(&k))
+				continue;
+		}
+		r = fn(ctx, pid, &k, t);
+		target_put(t);
+	}
+	closedir(d);
+	return r < 0 ? r : 0;
+}
