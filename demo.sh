@@ -50,12 +50,12 @@ print("ready", flush=True)
 time.sleep(3600)
 PY
 for i in 1 2 3 4; do
-	"$B/preload/ksmpreload" -p python -- python3 "$work/worker.py" >"$work/py$i.out" &
+	"$B/cli/ksmpreload" -p python -- python3 "$work/worker.py" >"$work/py$i.out" &
 	pids+=($!)
 done
 # Two redis-servers holding the same keys.
 for port in 16391 16392; do
-	"$B/preload/ksmpreload" -p redis -- redis-server --port "$port" --bind 127.0.0.1 \
+	"$B/cli/ksmpreload" -p redis -- redis-server --port "$port" --bind 127.0.0.1 \
 		--save '' --appendonly no --enable-debug-command yes --dir "$work" \
 		--logfile "$work/redis$port.log" &
 	pids+=($!)

@@ -6,7 +6,7 @@
 set -u
 B=${KSMP_BUILDDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 hold="$B/tests/progs/estimate_hold"
-ksmp="$B/preload/ksmpreload"
+ksmp="$B/cli/ksmpreload"
 N=4 D=131072 Z=32768 U=98304	# pages of 4 KiB: 1 GiB per process
 tmp=$(mktemp -d) || exit 1
 pids=""

@@ -14,3 +14,9 @@ bench/ksmp-bench: $(srcdir)/bench/ksmp-bench.sh tests/ksm-hold \
 		tests/progs/ksmp-alloc tests/progs/ksmp-probe \
 		bench/ksmp-watch bench/ksmp-mbench
 	$(AM_V_GEN)$(MKDIR_P) bench && cp $(srcdir)/bench/ksmp-bench.sh $@ && chmod +x $@
+
+# mergefs under concurrent readers and writers.
+check_PROGRAMS += bench/mergefs_bench
+BENCHES += bench/mergefs_bench
+bench_mergefs_bench_SOURCES = bench/mergefs_bench.c
+bench_mergefs_bench_DEPENDENCIES = mergefs/mergefs$(EXEEXT) tests/progs/mergefs_target$(EXEEXT)

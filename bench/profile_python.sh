@@ -20,7 +20,7 @@ PY=$(command -v python3 || true)
 if [ -z "${KSMP_KSM_HELD:-}" ]; then
 	exec "$B/tests/ksm-hold" -- /bin/sh "$0" "$@"
 fi
-KP="$B/preload/ksmpreload"
+KP="$B/cli/ksmpreload"
 LIB="$B/preload/libksmpreload.so"
 PROBE="$B/tests/progs/ksmp-probe"
 N=4

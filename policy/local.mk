@@ -7,23 +7,7 @@ policy_libksmppolicy_a_SOURCES = policy/policy.h policy/policy-int.h \
 # Linked into libksmpreload.so, so position-independent.
 policy_libksmppolicy_a_CFLAGS = $(AM_CFLAGS) -fPIC $(KSMP_VIS_CFLAGS)
 
-# ------------------------------------------------------------ unit tests
-check_PROGRAMS += tests/policy_parse
-TESTS += tests/policy_parse
-tests_policy_parse_SOURCES = tests/policy_parse.c
-tests_policy_parse_LDADD = policy/libksmppolicy.a
-check_PROGRAMS += tests/policy_select
-TESTS += tests/policy_select
-tests_policy_select_SOURCES = tests/policy_select.c
-tests_policy_select_LDADD = policy/libksmppolicy.a
-
 # --------------------------------------------------------------- fuzzing
-# The fuzz target replayed (seed corpus + bounded mutations) in make check.
-check_PROGRAMS += tests/policy_fuzz_replay
-TESTS += tests/policy_fuzz_replay
-tests_policy_fuzz_replay_SOURCES = tests/policy_fuzz_replay.c \
-	policy/fuzz_policy.c
-tests_policy_fuzz_replay_LDADD = policy/libksmppolicy.a
 EXTRA_DIST += policy/fuzz-corpus policy/fuzz-policy.dict
 
 # `make fuzz`: coverage-guided libFuzzer run with ASan+UBSan for
@@ -67,18 +51,8 @@ clean-local: policy-fuzz-clean
 policy-fuzz-clean:
 	rm -rf policy/fuzz-work
 
-# check subcommand tests (shell)
-TESTS += tests/policy_check.sh
-EXTRA_DIST += tests/policy_check.sh
-
 # ------------------------------------------------ shipped policies, man pages
 dist_policy_DATA += policy/default.policy policy/python.policy \
 	policy/node.policy policy/redis.policy policy/memcached.policy \
 	policy/jvm.policy
 dist_man_MANS += man/ksmpreload.policy.5 man/ksmpreload.1
-
-# The library never allocates (malloc interposed in the test binary).
-check_PROGRAMS += tests/policy_noalloc
-TESTS += tests/policy_noalloc
-tests_policy_noalloc_SOURCES = tests/policy_noalloc.c
-tests_policy_noalloc_LDADD = policy/libksmppolicy.a

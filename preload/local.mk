@@ -1,9 +1,4 @@
-# preload: libksmpreload.so and the ksmpreload command.
-bin_PROGRAMS += preload/ksmpreload
-preload_ksmpreload_SOURCES = preload/ksmpreload.c preload/cmd.h \
-	preload/cmd_check.c preload/cmd_run.c preload/cmd_estimate.c \
-	preload/cmd_profile.c
-preload_ksmpreload_LDADD = policy/libksmppolicy.a $(ELF_LIBS)
+# preload: libksmpreload.so, built only from preload/, policy/ and include/.
 
 # The preloaded library. Built as a "program" linked with -shared so that
 # it is a plain file in the build tree. Only the interposed functions are
@@ -25,16 +20,3 @@ preload_libksmpreload_so_LDADD = policy/libksmppolicy.a $(DL_LIBS) \
 	$(PTHREAD_LIBS)
 
 dist_man_MANS += man/libksmpreload.7
-
-# The library's exported symbols: interposers only.
-TESTS += preload/exports.sh
-EXTRA_DIST += preload/exports.sh
-
-
-# The control signal never ends the program's own pause()/sigsuspend().
-TESTS += tests/control_pause.sh
-EXTRA_DIST += tests/control_pause.sh
-
-# The state block's size is sealed.
-TESTS += tests/state_seal.sh
-EXTRA_DIST += tests/state_seal.sh

@@ -1,14 +1,16 @@
-# tests: TAP harness shared by every component's tests. Components add
-# their own test programs and scripts to TESTS / check_PROGRAMS in their
-# local.mk files or in the sections below.
+# tests: the TAP harness shared by every component's tests, and the helper
+# programs under tests/progs that several of them drive. Each component's
+# tests are registered by tests/<component>/local.mk.
 noinst_HEADERS += tests/tap.h tests/ksmtest.h
-EXTRA_DIST += tests/tap.sh
+EXTRA_DIST += tests/tap.sh tests/install-deps.sh tests/preload_common.sh \
+	tests/profile_common.sh tests/mergefs_common.sh
 check_PROGRAMS += tests/ksm-hold
 tests_ksm_hold_SOURCES = tests/ksm-hold.c
 
-# ---------------------------------------------------------------- preload
-# End-to-end tests of libksmpreload.so (issue 3): small test programs under
-# tests/progs, a caller .so, and TAP shell tests driving them.
+# ------------------------------------------------------- library targets
+# Small programs run under the library, and a shared object that calls
+# mmap for the caller= tests, built like the library itself: a "program"
+# linked with -shared.
 check_PROGRAMS += tests/progs/ksmp-alloc tests/progs/ksmp-probe \
 	tests/progs/ksmp-errno tests/progs/ksmp-misc \
 	tests/progs/libksmpcaller.so
@@ -21,15 +23,53 @@ tests_progs_ksmp_errno_SOURCES = tests/progs/ksmp-errno.c
 tests_progs_ksmp_misc_SOURCES = tests/progs/ksmp-misc.c
 tests_progs_ksmp_misc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_progs_ksmp_misc_LDADD = -ldl -lpthread
-# A shared object that calls mmap for the caller= tests, built like the
-# library itself: a "program" linked with -shared.
 tests_progs_libksmpcaller_so_SOURCES = tests/progs/libksmpcaller.c
 tests_progs_libksmpcaller_so_CFLAGS = $(AM_CFLAGS) -fPIC
 tests_progs_libksmpcaller_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
-PRELOAD_TESTS = tests/preload_rules.sh tests/preload_regions.sh \
-	tests/preload_kinds.sh tests/preload_errno.sh tests/preload_misc.sh \
-	tests/preload_policyerr.sh tests/preload_run.sh \
-	tests/preload_python.sh tests/preload_node.sh tests/preload_redis.sh \
-	tests/preload_memcached.sh tests/preload_java.sh tests/preload_vmas.sh
-TESTS += $(PRELOAD_TESTS)
-EXTRA_DIST += $(PRELOAD_TESTS) tests/preload_common.sh
+
+# ---------------------------------------------------- estimate, profile
+# estimate_hold holds known memory of every kind. It is built without the
+# sanitizers on purpose: ASan's allocator would replace glibc's heap and
+# arenas, which are what it must hold (the command under test is still
+# built with them).
+check_PROGRAMS += tests/progs/estimate_hold tests/progs/profile_hold
+tests_progs_estimate_hold_SOURCES = tests/progs/estimate_hold.c
+tests_progs_estimate_hold_CFLAGS = -std=gnu11 $(KSMP_WARN_CFLAGS)
+tests_progs_estimate_hold_LDFLAGS = -pthread
+tests_progs_estimate_hold_LDADD = $(PTHREAD_LIBS)
+tests_progs_profile_hold_SOURCES = tests/progs/profile_hold.c
+
+# ------------------------------------------------------ mergefs targets
+# A stand-in for the library: a state block + the real control agent;
+# a writer, a fuzzer and a Prometheus format checker.
+check_PROGRAMS += tests/progs/mergefs_write tests/progs/mergefs_fuzz \
+	tests/progs/mergefs_promcheck tests/progs/mergefs_target
+tests_progs_mergefs_write_SOURCES = tests/progs/mergefs_write.c
+tests_progs_mergefs_fuzz_SOURCES = tests/progs/mergefs_fuzz.c
+tests_progs_mergefs_promcheck_SOURCES = tests/progs/mergefs_promcheck.c
+tests_progs_mergefs_target_SOURCES = tests/progs/mergefs_target.c \
+	tests/progs/mergefs_fake.c tests/progs/mergefs_fake.h \
+	preload/control.c preload/control.h preload/engine.h
+tests_progs_mergefs_target_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/preload -I$(top_srcdir)/tests -I$(top_srcdir)/tests/progs
+tests_progs_mergefs_target_LDADD = $(DL_LIBS) $(PTHREAD_LIBS)
+
+# ----------------------------------------------- security, stress, safety
+check_PROGRAMS += tests/progs/security_ctl tests/progs/stress_nothing_lost \
+	tests/progs/stress_load tests/progs/safety_load \
+	tests/progs/safety_reuse tests/progs/safety_corrupt
+noinst_HEADERS += tests/progs/safety_util.h
+tests_progs_security_ctl_SOURCES = tests/progs/security_ctl.c
+tests_progs_stress_nothing_lost_SOURCES = tests/progs/stress_nothing_lost.c
+tests_progs_stress_nothing_lost_LDADD = $(PTHREAD_LIBS)
+tests_progs_stress_load_SOURCES = tests/progs/stress_load.c
+tests_progs_stress_load_LDADD = $(PTHREAD_LIBS)
+tests_progs_safety_load_SOURCES = tests/progs/safety_load.c
+tests_progs_safety_load_LDADD = $(PTHREAD_LIBS)
+tests_progs_safety_reuse_SOURCES = tests/progs/safety_reuse.c
+tests_progs_safety_reuse_LDADD = $(PTHREAD_LIBS)
+tests_progs_safety_corrupt_SOURCES = tests/progs/safety_corrupt.c \
+	tests/progs/mergefs_fake.c tests/progs/mergefs_fake.h \
+	preload/control.c preload/control.h preload/engine.h
+tests_progs_safety_corrupt_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/preload \
+	-I$(top_srcdir)/tests -I$(top_srcdir)/tests/progs
+tests_progs_safety_corrupt_LDADD = $(DL_LIBS) $(PTHREAD_LIBS)

@@ -7,7 +7,7 @@
 # suggested policy passes `ksmpreload check`; and N instances of CMD under
 # the suggested policy merge (sum of per-process ksm_merging_pages) at
 # least 97% of what N instances under whole-process merging do.
-KP="$KSMP_BUILDDIR/preload/ksmpreload"
+KP="$KSMP_BUILDDIR/cli/ksmpreload"
 
 prof_run_set() { # prof_run_set POLICY N CMD... -> sum of ksm_merging_pages
 	pol=$1; n=$2; shift 2

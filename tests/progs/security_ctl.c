@@ -1,6 +1,6 @@
 /*
  * security_ctl - probes for the SECURITY.md promises about the control
- * channel (tests/security_ctl.sh). Each subcommand prints one word: OK,
+ * channel (tests/safety/security_ctl.sh). Each subcommand prints one word: OK,
  * an errno name, or the requested figures.
  *
  *   security_ctl hold MIB SEED      allocate and fill MIB MiB (mmap), print

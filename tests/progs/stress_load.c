@@ -1,7 +1,7 @@
 /*
  * stress_load - 64 threads of malloc/free/mmap/munmap/mremap storms with
  * fork (and fork+exec) storms beside them, for a bounded time, under a
- * watchdog (tests/stress_load.sh runs it under the library).
+ * watchdog (tests/safety/stress_load.sh runs it under the library).
  *
  *   stress_load THREADS FORKERS SECONDS
  *

@@ -1,7 +1,7 @@
 /*
  * stress_nothing_lost - known data in several processes and threads, let
  * KSM merge it, keep writing while forking (and while mergefs toggles
- * merge/unmerge from outside: tests/stress_nothing_lost.sh), and verify
+ * merge/unmerge from outside: tests/safety/stress_nothing_lost.sh), and verify
  * every byte.
  *
  *   stress_nothing_lost SEED PROCS THREADS KIB SECONDS

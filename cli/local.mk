@@ -1,0 +1,15 @@
+# cli: the ksmpreload command (one file per subcommand). It links the
+# policy library and libelf, never libksmpreload.so's own code.
+bin_PROGRAMS += cli/ksmpreload
+cli_ksmpreload_SOURCES = cli/ksmpreload.c cli/cmd.h \
+	cli/cmd_check.c cli/cmd_run.c cli/cmd_estimate.c \
+	cli/cmd_profile.c
+cli_ksmpreload_LDADD = policy/libksmppolicy.a $(ELF_LIBS)
+
+# `make bench`: estimate ~4 GiB held by 4 processes, print the time;
+# profile a Python program.
+BENCHES += bench/estimate_bench bench/profile_python.sh
+EXTRA_DIST += bench/estimate_bench.sh bench/profile_python.sh
+CLEANFILES += bench/estimate_bench
+bench/estimate_bench: $(srcdir)/bench/estimate_bench.sh tests/progs/estimate_hold
+	$(AM_V_GEN)$(MKDIR_P) bench && cp $(srcdir)/bench/estimate_bench.sh $@ && chmod +x $@

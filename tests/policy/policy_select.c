@@ -1,0 +1,313 @@
+/*
+ * policy_select.c - policy file loading and selection precedence:
+ * KSMP_POLICY, then the first matching file of the policy directory
+ * (KSMP_POLICY_DIR), then the built-in default; and which file the
+ * shipped policies give real Debian executables.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "../tap.h"
+
+static char diags[16384];
+static unsigned ndiags;
+static struct ksmp_policy P;
+static char buf[KSMP_POLICY_MAX_FILE + 1];
+static char tmp[] = "/tmp/ksmp-policy-select-XXXXXX";
+
+static void collect(void *ctx, const char *file, unsigned line, const char *msg)
+{
+	size_t n = strlen(diags);
+	(void)ctx;
+	snprintf(diags + n, sizeof diags - n, "%s:%u: %s\n", file ? file : "-",
+		 line, msg);
+	ndiags++;
+}
+
+static void reset_diags(void)
+{
+	diags[0] = '\0';
+	ndiags = 0;
+}
+
+static const char *at(const char *rel)
+{
+	static char path[8][PATH_MAX];
+	static int i;
+	i = (i + 1) % 8;
+	snprintf(path[i], sizeof path[i], "%s/%s", tmp, rel);
+	return path[i];
+}
+
+static void put(const char *rel, const char *text)
+{
+	FILE *f = fopen(at(rel), "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		tap_bail("cannot write test file");
+}
+
+static int sel(const char *envp, const char *dir, const char *exe, const char *argv0)
+{
+	reset_diags();
+	return ksmp_policy_select(&P, envp, dir, exe, argv0, buf, sizeof buf,
+				  collect, NULL);
+}
+
+static void test_load(void)
+{
+	put("ok.policy", "mode process\n");
+	reset_diags();
+	ok(ksmp_policy_load(&P, at("ok.policy"), buf, sizeof buf, collect, NULL) == 0 &&
+	   P.mode == KSMP_MODE_PROCESS && !strcmp(P.name, "ok") &&
+	   !strcmp(P.source, at("ok.policy")), "load a file: name from the stem, source = path");
+
+	reset_diags();
+	int r = ksmp_policy_load(&P, at("missing.policy"), buf, sizeof buf, collect, NULL);
+	ok(r == -ENOENT && ndiags == 1 &&
+	   strstr(diags, "missing.policy:0: cannot open: No such file or directory"),
+	   "missing file: -ENOENT, one report");
+
+	reset_diags();
+	r = ksmp_policy_load(&P, tmp, buf, sizeof buf, collect, NULL);
+	ok(r == -EISDIR && ndiags == 1 && strstr(diags, "cannot read: Is a directory"),
+	   "directory: -EISDIR, one report");
+
+	/* A FIFO would block open() and read() for ever: refused at once. */
+	if (mkfifo(at("fifo.policy"), 0600) == 0) {
+		reset_diags();
+		r = ksmp_policy_load(&P, at("fifo.policy"), buf, sizeof buf, collect, NULL);
+		ok(r == -EINVAL && ndiags == 1 &&
+		   strstr(diags, "fifo.policy:0: cannot open: not a regular file") &&
+		   P.mode == KSMP_MODE_REGIONS,
+		   "FIFO: refused without blocking, one report");
+		unlink(at("fifo.policy"));
+	} else {
+		ok(0, "mkfifo for the FIFO test: %s", strerror(errno));
+	}
+	reset_diags();
+	r = ksmp_policy_load(&P, "/dev/zero", buf, sizeof buf, collect, NULL);
+	ok(r == -EINVAL && ndiags == 1 && strstr(diags, "not a regular file"),
+	   "character device: refused, one report");
+
+	/* Exactly the limit is fine; one byte more is not. */
+	static char big[KSMP_POLICY_MAX_FILE + 3];
+	memset(big, '#', sizeof big);
+	big[KSMP_POLICY_MAX_FILE - 1] = '\n';
+	big[KSMP_POLICY_MAX_FILE] = '\0';
+	for (size_t i = 1000; i < KSMP_POLICY_MAX_FILE; i += 1000)
+		big[i] = '\n';
+	put("limit.policy", big);
+	reset_diags();
+	ok(ksmp_policy_load(&P, at("limit.policy"), buf, sizeof buf, collect, NULL) == 0,
+	   "a file of exactly 64 KiB loads");
+	big[KSMP_POLICY_MAX_FILE] = '\n';
+	big[KSMP_POLICY_MAX_FILE + 1] = '\0';
+	put("big.policy", big);
+	reset_diags();
+	r = ksmp_policy_load(&P, at("big.policy"), buf, sizeof buf, collect, NULL);
+	ok(r == -EFBIG && ndiags == 1 && strstr(diags, "file too big (more than 65536 bytes)"),
+	   "a file of 64 KiB + 1 byte: -EFBIG");
+	reset_diags();
+	r = ksmp_policy_load(&P, at("ok.policy"), buf, 4, collect, NULL);
+	ok(r == -EFBIG, "a buffer too small for the file: -EFBIG, no overflow");
+
+	/* EACCES: root reads anything, so try as nobody in a child. */
+	put("secret.policy", "mode off\n");
+	chmod(at("secret.policy"), 0600);
+	chmod(tmp, 0755);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (getuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(3);
+		reset_diags();
+		int rr = ksmp_policy_load(&P, at("secret.policy"), buf, sizeof buf,
+					  collect, NULL);
+		_exit(rr == -EACCES && strstr(diags, "cannot open: Permission denied") ? 0 :
+		      getuid() == 0 ? 2 : 1);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+		tap_skip(1, "cannot switch to uid 65534 to test EACCES");
+	else
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "unreadable file: -EACCES, reported");
+	chmod(tmp, 0700);
+
+	reset_diags();
+	put("broken.policy", "mode off\nstrict yes\nlog debug\nmerge heapp\nfoo\n");
+	r = ksmp_policy_load(&P, at("broken.policy"), buf, sizeof buf, collect, NULL);
+	ok(r == 2 && ndiags == 2 && strstr(diags, "broken.policy:4: ") &&
+	   strstr(diags, "broken.policy:5: "), "problems reported with the path and line");
+}
+
+static void test_precedence(void)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	snprintf(dir, sizeof dir, "%s/d", tmp);
+	mkdir(dir, 0755);
+	put("d/b.policy", "program foo\nmode process\n");
+	put("d/a.policy", "program foo bar\nmode off\n");
+	put("d/B.policy", "program baz\nlog debug\n");
+	put("d/c.conf", "program qux\n");
+	put("d/.hidden.policy", "program qux\n");
+	put("d/.policy", "program qux\n");
+	put("d/other.policy", "program other\nmode fast\nfrob\n");
+	put("d/broken.policy", "program brk\nmode fast\nfrob\n");
+	put("d/strict.policy", "program strictprog\nstrict yes\nlog none\nfrob\n");
+	put("target.txt", "program linked\nmode process\n");
+	mkdir(at("d/sub.policy"), 0755);
+	symlink("../target.txt", at("d/link.policy"));
+	symlink("../nowhere", at("d/dangling.policy"));
+	symlink("sub.policy", at("d/dirlink.policy"));
+	put("env.policy", "program nomatch\nmode process\n");
+
+	r = sel(NULL, dir, "/usr/bin/foo", NULL);
+	ok(r == 0 && !strcmp(P.source, at("d/a.policy")) && P.mode == KSMP_MODE_OFF &&
+	   ndiags == 0, "first matching file in byte order (a before b)");
+	r = sel(NULL, dir, "/usr/bin/baz", NULL);
+	ok(r == 0 && !strcmp(P.source, at("d/B.policy")), "B.policy found");
+	r = sel(NULL, dir, "/usr/bin/qux", "qux");
+	ok(r == 0 && !strcmp(P.source, "built-in default") && ndiags == 0,
+	   "*.conf, hidden files and directories are not policies");
+	r = sel(NULL, dir, "/usr/bin/linked", NULL);
+	ok(r == 0 && !strcmp(P.source, at("d/link.policy")) && P.mode == KSMP_MODE_PROCESS,
+	   "a symlink to a regular file is a policy");
+	r = sel(NULL, dir, "/opt/x/bin/python", "bar");
+	ok(r == 0 && !strcmp(P.source, at("d/a.policy")), "argv0 name matched");
+	r = sel(NULL, dir, "/usr/bin/nothing", "nothing");
+	static struct ksmp_policy def;
+	ksmp_policy_default(&def);
+	ok(r == 0 && ndiags == 0 && !memcmp(&P, &def, sizeof def),
+	   "no match: the built-in default, quietly");
+	ok(ndiags == 0, "broken files of other programs are not reported");
+
+	r = sel(NULL, dir, "/usr/bin/brk", NULL);
+	ok(r == 2 && ndiags == 2 && strstr(diags, "broken.policy:2: unknown mode") &&
+	   strstr(diags, "broken.policy:3: unknown keyword"),
+	   "broken matching file: its problems are reported");
+	ok(P.mode == KSMP_MODE_OFF && !strcmp(P.source, at("d/broken.policy")),
+	   "broken matching file: run unmerged, source kept");
+	r = sel(NULL, dir, "/usr/bin/strictprog", NULL);
+	ok(r == 1 && P.mode == KSMP_MODE_OFF && P.strict == 1 && P.loglevel == KSMP_LOG_NONE,
+	   "broken file keeps strict and log settings");
+
+	r = sel(at("env.policy"), dir, "/usr/bin/foo", NULL);
+	ok(r == 0 && !strcmp(P.source, at("env.policy")) && P.mode == KSMP_MODE_PROCESS,
+	   "KSMP_POLICY wins over the directory, whatever its program line");
+	r = sel("", dir, "/usr/bin/foo", NULL);
+	ok(r == 0 && !strcmp(P.source, at("d/a.policy")), "empty KSMP_POLICY is unset");
+	r = sel(at("nope.policy"), dir, "/usr/bin/foo", NULL);
+	ok(r == -ENOENT && P.mode == KSMP_MODE_OFF && ndiags == 1 &&
+	   strstr(diags, "cannot open"), "missing KSMP_POLICY: -ENOENT, unmerged, reported");
+	r = sel(at("d/broken.policy"), dir, "/usr/bin/foo", NULL);
+	ok(r == 2 && P.mode == KSMP_MODE_OFF, "broken KSMP_POLICY: problems, unmerged");
+	r = sel(NULL, at("nodir"), "/usr/bin/foo", NULL);
+	ok(r == -ENOENT && P.mode == KSMP_MODE_OFF && ndiags == 1 &&
+	   strstr(diags, "cannot open policy directory"),
+	   "missing KSMP_POLICY_DIR: -ENOENT, unmerged, reported");
+	r = sel(NULL, at("d/a.policy"), "/usr/bin/foo", NULL);
+	ok(r == -ENOTDIR && P.mode == KSMP_MODE_OFF, "KSMP_POLICY_DIR not a directory: -ENOTDIR");
+	r = sel(NULL, NULL, "/usr/bin/foo", NULL);
+	ok(r >= 0, "compiled-in directory: no error when absent (got %d)", r);
+
+	/* Many files: the scan needs several getdents64 calls. */
+	char big[PATH_MAX];
+	snprintf(big, sizeof big, "%s/many", tmp);
+	mkdir(big, 0755);
+	for (int i = 299; i >= 0; i--) {
+		char rel[64], text[128];
+		snprintf(rel, sizeof rel, "many/f%03d-with-a-long-name-to-fill-buffers.policy", i);
+		snprintf(text, sizeof text, "program %s\n",
+			 i == 150 || i == 250 ? "target" : "x");
+		put(rel, text);
+	}
+	r = sel(NULL, big, "/bin/target", NULL);
+	ok(r == 0 && strstr(P.source, "/many/f150-") != NULL,
+	   "300 files: the first matching one in name order");
+}
+
+static void test_shipped(void)
+{
+	const char *src = getenv("KSMP_SRCDIR");
+	char dir[PATH_MAX];
+	static const struct { const char *exe, *argv0, *want; } t[] = {
+		{ "/usr/bin/python3.11", "python3", "python.policy" },
+		{ "/usr/bin/python3.13", NULL, "python.policy" },
+		{ "/usr/local/bin/python3.12", NULL, "python.policy" },
+		{ "/home/u/venv/bin/python3", "python3", "python.policy" },
+		{ "/usr/bin/node", "node", "node.policy" },
+		{ "/usr/bin/nodejs", NULL, "node.policy" },
+		{ "/usr/bin/redis-server", "redis-server", "redis.policy" },
+		{ "/usr/bin/redis-check-rdb", NULL, "redis.policy" },
+		{ "/usr/bin/memcached", NULL, "memcached.policy" },
+		{ "/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "java", "jvm.policy" },
+		{ "/usr/lib/jvm/java-11-openjdk-amd64/bin/java", "/usr/bin/java", "jvm.policy" },
+		{ "/usr/bin/ls", "ls", NULL },
+		{ "/usr/bin/perl", "perl", NULL },
+		{ "/usr/lib/jvm/java-17-openjdk-amd64/bin/javac", "javac", NULL },
+	};
+
+	if (!src) {
+		tap_skip(1, "KSMP_SRCDIR not set");
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/policy", src);
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		int r = sel(NULL, dir, t[i].exe, t[i].argv0);
+		const char *got = strrchr(P.source, '/');
+		got = got ? got + 1 : P.source;
+		ok(r == 0 && !strcmp(got, t[i].want ? t[i].want : "built-in default"),
+		   "shipped: %s -> %s (got %s)", t[i].exe,
+		   t[i].want ? t[i].want : "built-in default", P.source);
+	}
+	/* The real executables on this machine, where installed. */
+	static const char *const real[][2] = {
+		{ "/usr/bin/python3", "python.policy" },
+		{ "/usr/bin/node", "node.policy" },
+		{ "/usr/bin/nodejs", "node.policy" },
+		{ "/usr/bin/redis-server", "redis.policy" },
+		{ "/usr/bin/memcached", "memcached.policy" },
+		{ "/usr/bin/java", "jvm.policy" },
+	};
+	for (size_t i = 0; i < sizeof real / sizeof *real; i++) {
+		char *exe = realpath(real[i][0], NULL);
+		if (!exe) {
+			tap_skip(1, "program not installed");
+			continue;
+		}
+		int r = sel(NULL, dir, exe, real[i][0]);
+		ok(r == 0 && strstr(P.source, real[i][1]) != NULL,
+		   "installed %s (%s) -> %s", real[i][0], exe, real[i][1]);
+		free(exe);
+	}
+}
+
+static void cleanup(void)
+{
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		diag("could not remove %s", tmp);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmp))
+		tap_bail("mkdtemp failed");
+	test_load();
+	test_precedence();
+	test_shipped();
+	cleanup();
+	tap_plan(tap_n_);
+	return tap_done();
+}

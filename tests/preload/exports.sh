@@ -1,0 +1,24 @@
+#!/bin/sh
+# exports.sh - libksmpreload.so exports every interposer, and nothing of
+# its internals (ksmp_* functions, the policy library): -fvisibility=hidden
+# with default visibility on the interposed functions only.
+. "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+lib="$KSMP_BUILDDIR/preload/libksmpreload.so"
+[ -f "$lib" ] || skip_all "libksmpreload.so not built"
+command -v nm >/dev/null 2>&1 || skip_all "nm not installed"
+syms=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TWiV]$/ { print $3 }' | sed 's/@.*//')
+want="malloc free calloc realloc reallocarray memalign posix_memalign
+aligned_alloc valloc pvalloc malloc_usable_size mmap mmap64 munmap mremap
+brk sbrk pthread_create dlclose sigaction signal bsd_signal sysv_signal sigset
+pause sigsuspend"
+plan 3
+missing=""
+for s in $want; do
+	echo "$syms" | grep -qx "$s" || missing="$missing $s"
+done
+is "$missing" "" "every interposer is exported"
+internal=$(echo "$syms" | grep -E '^(ksmp_|_?ksmp)' | tr '\n' ' ')
+is "$internal" "" "no internal ksmp_* function is exported"
+data=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[BDGRS]$/ { print $3 }' | tr '\n' ' ')
+is "$data" "" "no data symbol is exported"
+done_testing

@@ -1,0 +1,14 @@
+# tests/preload: libksmpreload.so end to end (rules, region kinds, errno,
+# real programs under the library), its exports, its control signal, the
+# sealed state block, and hostile environments.
+PRELOAD_TESTS = tests/preload/preload_rules.sh tests/preload/preload_regions.sh \
+	tests/preload/preload_kinds.sh tests/preload/preload_errno.sh \
+	tests/preload/preload_misc.sh tests/preload/preload_policyerr.sh \
+	tests/preload/preload_run.sh tests/preload/preload_python.sh \
+	tests/preload/preload_node.sh tests/preload/preload_redis.sh \
+	tests/preload/preload_memcached.sh tests/preload/preload_java.sh \
+	tests/preload/preload_vmas.sh tests/preload/exports.sh \
+	tests/preload/control_pause.sh tests/preload/state_seal.sh \
+	tests/preload/env_fifo.sh tests/preload/env_garbage.sh
+TESTS += $(PRELOAD_TESTS)
+EXTRA_DIST += $(PRELOAD_TESTS)
