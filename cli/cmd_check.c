@@ -123,9 +123,9 @@ static void print_summary(const char *file, const struct ksmp_policy *p,
 	for (unsigned i = 0; i < p->nprograms; i++)
 		printf(" %.*s", p->programs[i].len, p->pool + p->programs[i].off);
 	printf("\n  mode       %s\n", mode_text(p->mode));
-	printf("  settings   log %s, strict %s, control %s, heap-step ",
+	printf("  settings   log %s, strict %s, control %s, inherited-merge %s, heap-step ",
 	       ksmp_loglevel_name(p->loglevel), p->strict ? "yes" : "no",
-	       p->control ? "yes" : "no");
+	       p->control ? "yes" : "no", p->inherited_off ? "off" : "keep");
 	unsigned long long hs = p->heap_step;
 	if (hs % (1u << 30) == 0)
 		printf("%lluG\n", hs >> 30);

@@ -65,6 +65,7 @@ enum ksmp_engine {
 #define KSMP_STF_UNMERGED	0x8u	/* unmerged by command; merge_state == 0 */
 #define KSMP_STF_TABLE_FULL	0x10u	/* some regions were advised but not recorded */
 #define KSMP_STF_HOOKS_BYPASSED	0x20u	/* malloc hooks not in effect (another allocator first) */
+#define KSMP_STF_PROCESS_INHERITED 0x40u /* whole-process merging inherited and kept */
 
 /* Control commands. */
 enum ksmp_cmd {

@@ -416,6 +416,7 @@ static void flags_str(struct mbuf *b, uint32_t f)
 		{ KSMP_STF_UNMERGED, "unmerged" },
 		{ KSMP_STF_TABLE_FULL, "table_full" },
 		{ KSMP_STF_HOOKS_BYPASSED, "hooks_bypassed" },
+		{ KSMP_STF_PROCESS_INHERITED, "process_inherited" },
 	};
 	int any = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -83,6 +83,8 @@ size_t ksmp_policy_format(const struct ksmp_policy *p, char *buf, size_t bufsz)
 	ksmp_sb_puts(&sb, "\nheap-step ");
 	ksmp_sb_putsize(&sb, p->heap_step);
 	ksmp_sb_putc(&sb, '\n');
+	if (p->inherited_off)	/* only when not the default: keep */
+		ksmp_sb_puts(&sb, "inherited-merge off\n");
 	for (unsigned i = 0; i < p->nrules && i < KSMP_POLICY_MAX_RULES; i++)
 		put_rule(&sb, p, &p->rules[i]);
 	return sb.len;

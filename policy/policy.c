@@ -158,7 +158,7 @@ struct tok {
 
 /* Settings that may appear once; index into parse.first[]. */
 enum { S_NAME, S_PROGRAM, S_MODE, S_LOG, S_STRICT, S_CONTROL, S_HEAPSTEP,
-       S_COUNT };
+       S_INHERITED, S_COUNT };
 
 struct parse {
 	struct ksmp_policy *p;
@@ -404,6 +404,24 @@ static void kw_mode(struct parse *ps, struct tok kw)
 	}
 	if (once(ps, S_MODE, "mode"))
 		ps->p->mode = (uint8_t)m;
+}
+
+/* "inherited-merge keep|off": whole-process merging that the program
+ * inherited (systemd's MemoryKSM=yes, a parent's prctl) is kept unless a
+ * policy says off. */
+static void kw_inherited(struct parse *ps, struct tok kw)
+{
+	static const char *const words[] = { "keep", "off" };
+	struct tok v;
+	if (!one_value(ps, kw, &v, "keep or off"))
+		return;
+	int w = word_index(v, words, 2);
+	if (w < 0) {
+		report3(ps, "inherited-merge must be keep or off, not ", &v, "");
+		return;
+	}
+	if (once(ps, S_INHERITED, "inherited-merge"))
+		ps->p->inherited_off = (uint8_t)w;
 }
 
 static void kw_log(struct parse *ps, struct tok kw)
@@ -749,9 +767,12 @@ static void parse_line(struct parse *ps, const char *s, size_t n)
 		kw_bool(ps, kw, S_CONTROL, &ps->p->control);
 	else if (tok_is(kw, "heap-step"))
 		kw_heapstep(ps, kw);
+	else if (tok_is(kw, "inherited-merge"))
+		kw_inherited(ps, kw);
 	else
 		report3(ps, "unknown keyword ", &kw,
-			" (name, program, mode, log, strict, control, heap-step, merge, skip)");
+			" (name, program, mode, log, strict, control, heap-step,"
+			" inherited-merge, merge, skip)");
 }
 
 /* Copy at most cap-1 bytes of s, NUL-terminated. */

@@ -95,7 +95,8 @@ struct ksmp_policy {
 	uint8_t nprograms;
 	uint8_t nrules;
 	uint8_t has_caller_rules;		/* any rule has caller= */
-	uint8_t pad_;
+	uint8_t inherited_off;			/* "inherited-merge off": drop an
+					 * inherited PR_SET_MEMORY_MERGE */
 	uint32_t kinds_merged;			/* kinds some merge rule can select */
 	uint64_t heap_step;			/* main heap advice step (M_TOP_PAD) */
 	struct ksmp_str programs[KSMP_POLICY_MAX_PROGRAMS];

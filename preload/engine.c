@@ -352,12 +352,21 @@ void ksmp_engine_start(void)
 	struct ksmp_state *st = ksmp_st;
 	st->mode = ksmp_policy.mode;
 	st->merge_state = 1;
-	/* PR_SET_MEMORY_MERGE survives execve: a parent's process mode must
-	 * not leak into a program whose policy says otherwise. */
+	/* PR_SET_MEMORY_MERGE survives execve, and systemd's MemoryKSM=yes
+	 * sets it for a service: an administrator's choice, kept unless the
+	 * policy explicitly says "inherited-merge off". */
 	if (ksmp_policy.mode != KSMP_MODE_PROCESS &&
 	    prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1) {
-		prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0);
-		ksmp_logf(KSMP_LOG_INFO, "inherited whole-process merging turned off");
+		if (ksmp_policy.inherited_off) {
+			prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0);
+			ksmp_logf(KSMP_LOG_ERROR, "inherited whole-process merging "
+				  "(MemoryKSM= or a parent's PR_SET_MEMORY_MERGE) turned "
+				  "off: policy %s says inherited-merge off",
+				  ksmp_policy.name);
+		} else {
+			ksmp_state_set_flag(KSMP_STF_PROCESS_INHERITED);
+			ksmp_logf(KSMP_LOG_INFO, "inherited whole-process merging kept");
+		}
 	}
 	switch (ksmp_policy.mode) {
 	case KSMP_MODE_PROCESS:
@@ -403,18 +412,27 @@ static int nothing(uintptr_t start, size_t len)
 	return 0;
 }
 
+/* The process engine, or inherited whole-process merging that was kept:
+ * unmerge and merge again must switch it too. */
+static bool whole_process(const struct ksmp_state *st)
+{
+	return st->engine == KSMP_ENGINE_PROCESS ||
+		(__atomic_load_n(&st->flags, __ATOMIC_ACQUIRE) &
+		 KSMP_STF_PROCESS_INHERITED);
+}
+
 int ksmp_engine_unmerge_all(void)
 {
 	struct ksmp_state *st = ksmp_st;
 	int saved = errno, ret = 0;
 	__atomic_store_n(&st->merge_state, 0, __ATOMIC_RELEASE);
 	ksmp_state_set_flag(KSMP_STF_UNMERGED);
-	if (st->engine == KSMP_ENGINE_PROCESS) {
-		if (prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0) != 0) {
-			ret = -errno;
-			ksmp_state_count_error(errno);
-		}
-	} else if (st->engine == KSMP_ENGINE_REGIONS) {
+	if (whole_process(st) &&
+	    prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0) != 0) {
+		ret = -errno;
+		ksmp_state_count_error(errno);
+	}
+	if (!ret && st->engine == KSMP_ENGINE_REGIONS) {
 		ret = ksmp_regions_walk(0, UINTPTR_MAX, KSMP_REGION_MERGEABLE,
 					KSMP_REGION_UNMERGED, do_unmerge, NULL);
 		if (ret == -ENOMEM)
@@ -428,12 +446,12 @@ int ksmp_engine_merge_all(void)
 {
 	struct ksmp_state *st = ksmp_st;
 	int saved = errno, ret = 0;
-	if (st->engine == KSMP_ENGINE_PROCESS) {
-		if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0) {
-			ret = -errno;
-			ksmp_state_count_error(errno);
-		}
-	} else if (st->engine == KSMP_ENGINE_REGIONS) {
+	if (whole_process(st) &&
+	    prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0) {
+		ret = -errno;
+		ksmp_state_count_error(errno);
+	}
+	if (!ret && st->engine == KSMP_ENGINE_REGIONS) {
 		ret = ksmp_regions_walk(0, UINTPTR_MAX, KSMP_REGION_UNMERGED,
 					KSMP_REGION_MERGEABLE, do_merge, NULL);
 		if (ret == -ENOMEM)
