@@ -9,6 +9,11 @@ int ksmp_cmd_check(int argc, char **argv);	/* cmd_check.c */
 int ksmp_cmd_run(int argc, char **argv);	/* cmd_run.c */
 int ksmp_cmd_estimate(int argc, char **argv);	/* cmd_estimate.c */
 int ksmp_cmd_profile(int argc, char **argv);	/* cmd_profile.c */
+int ksmp_cmd_ksm(int argc, char **argv);	/* cmd_ksm.c */
+
+/* Say on stderr, as "ksmpreload: warning: WHAT: ...", that nothing will
+ * merge when ksmd is not running or KSM is missing (cmd_ksm.c). */
+void ksmp_warn_ksmd(const char *what);
 
 /* Shared by the subcommands that start programs under the library
  * (cmd_run.c): KSMP_LIBRARY, else next to this executable, else the

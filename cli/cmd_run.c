@@ -258,6 +258,7 @@ int ksmp_cmd_run(int argc, char **argv)
 		return 1;
 	}
 	warn_target(argv[i]);
+	ksmp_warn_ksmd(argv[i]);
 	fflush(stdout);
 	execvp(argv[i], argv + i);
 	int e = errno;

@@ -20,6 +20,7 @@ static void usage(FILE *out)
 		"       ksmpreload estimate [--json] [--by kind|process] PID|NAME...\n"
 		"       ksmpreload profile [-o POLICY] [-n N] [--settle S] [--json]\n"
 		"                          [--report FILE] -- COMMAND [ARG]...\n"
+		"       ksmpreload ksm [show | on | off | set KEY=VALUE... | apply [FILE]]\n"
 		"\n"
 		"Run COMMAND with libksmpreload.so preloaded, so that the memory its\n"
 		"policy selects is merged by KSM; or check policy files.\n"
@@ -28,6 +29,7 @@ static void usage(FILE *out)
 		"  check FILE...     validate policy files, show what they select\n"
 		"  estimate PID|NAME...  what KSM merging could save on running processes\n"
 		"  profile -- COMMAND    run COMMAND recording what merges, suggest a policy\n"
+		"  ksm               show ksmd's knobs and counters; start, stop, tune it\n"
 		"\n"
 		"Options:\n"
 		"  -p, --policy P    policy file, or the name of a shipped policy\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 		return ksmp_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(a, "estimate"))
 		return ksmp_cmd_estimate(argc - 1, argv + 1);
+	if (!strcmp(a, "ksm"))
+		return ksmp_cmd_ksm(argc - 1, argv + 1);
 	if (!strcmp(a, "profile"))
 		return ksmp_cmd_profile(argc - 1, argv + 1);
 	return ksmp_cmd_run(argc, argv);

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ksmp_ksmd.h"
 #include "mergefs.h"
 
 #define MAX_WRITE 256		/* longer writes are bad input */
@@ -532,6 +533,14 @@ int main(int argc, char **argv)
 		fuse_opt_free_args(&args);
 		return 1;
 	}
+	int run = opts.show_help ? 1 : ksmp_ksmd_run();
+	if (run < 0)
+		fprintf(stderr, "mergefs: warning: KSM is not available (" KSMP_KSM_SYSFS
+			"/run: %s): every figure will stay 0\n", strerror(-run));
+	else if (run != 1)
+		fprintf(stderr, "mergefs: warning: ksmd is not running (" KSMP_KSM_SYSFS
+			"/run is %d): nothing merges and the savings shown will not "
+			"grow until it is started ('ksmpreload ksm on')\n", run);
 	if (bus_guard_init() < 0) {
 		perror("mergefs: sigaction(SIGBUS)");
 		fuse_opt_free_args(&args);

@@ -69,5 +69,6 @@ is "$?" 0 "a setuid command still runs"
 ok "a setuid command is warned about" grep -qi 'setuid\|set-user\|setgid\|set-group' "$PL_TMP/err"
 # no warning for an ordinary dynamic program
 LD_PRELOAD="$BASE" "$K" -- /bin/true 2> "$PL_TMP/err"
-is "$(cat "$PL_TMP/err")" "" "no output for an ordinary program"
+# (but for the warning that ksmd is stopped, which tests/hosts/ksmd.sh checks)
+is "$(grep -v 'ksmd is not running' "$PL_TMP/err")" "" "no output for an ordinary program"
 done_testing

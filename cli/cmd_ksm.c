@@ -1,0 +1,360 @@
+/*
+ * cmd_ksm.c - `ksmpreload ksm`: show ksmd's knobs and counters with their
+ * meaning and units, and change the knobs with validation.
+ *
+ *   ksmpreload ksm [show]
+ *   ksmpreload ksm on | off [--unmerge-all]
+ *   ksmpreload ksm set KEY=VALUE...
+ *   ksmpreload ksm apply [FILE]        (default $sysconfdir/ksmpreload/ksm.conf)
+ *
+ * Every value is checked against the knob's type and range before anything
+ * is written, so a bad line changes nothing. run=2 (stop ksmd and unmerge
+ * every merged page on the machine) is only written by `off --unmerge-all`.
+ * ksmp_warn_ksmd() is the warning the other subcommands print when ksmd
+ * is not running.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "ksmp_ksmd.h"
+
+#ifndef KSMP_KSMCONF
+#define KSMP_KSMCONF "/etc/ksmpreload/ksm.conf"
+#endif
+
+enum ktype { K_RUN, K_BOOL, K_UINT, K_ENUM, K_COUNTER };
+
+struct knob {
+	const char *name;
+	enum ktype type;
+	unsigned long long min, max;
+	const char *unit;
+	const char *meaning;
+};
+
+static const struct knob knobs[] = {
+	{ "run", K_RUN, 0, 1, "",
+	  "0 ksmd stopped (merged pages stay merged), 1 running, 2 stopped and all unmerged" },
+	{ "pages_to_scan", K_UINT, 0, UINT_MAX, "pages",
+	  "pages scanned per wake-up" },
+	{ "sleep_millisecs", K_UINT, 0, UINT_MAX, "ms",
+	  "pause between two wake-ups" },
+	{ "smart_scan", K_BOOL, 0, 1, "",
+	  "1: skip pages that did not merge in recent scans" },
+	{ "use_zero_pages", K_BOOL, 0, 1, "",
+	  "1: merge empty pages with the kernel's zero page" },
+	{ "merge_across_nodes", K_BOOL, 0, 1, "",
+	  "1: merge pages of different NUMA nodes (only with no KSM pages)" },
+	{ "max_page_sharing", K_UINT, 2, INT_MAX, "sharers",
+	  "most page-table entries sharing one KSM page (only with no KSM pages)" },
+	{ "stable_node_chains_prune_millisecs", K_UINT, 0, UINT_MAX, "ms",
+	  "how often stale stable-node chains are pruned" },
+	{ "advisor_mode", K_ENUM, 0, 0, "",
+	  "none, or scan-time: the kernel tunes pages_to_scan itself" },
+	{ "advisor_max_cpu", K_UINT, 1, 100, "%",
+	  "scan-time advisor: most CPU ksmd may use" },
+	{ "advisor_min_pages_to_scan", K_UINT, 1, ULONG_MAX, "pages",
+	  "scan-time advisor: lowest pages_to_scan" },
+	{ "advisor_max_pages_to_scan", K_UINT, 1, ULONG_MAX, "pages",
+	  "scan-time advisor: highest pages_to_scan" },
+	{ "advisor_target_scan_time", K_UINT, 1, ULONG_MAX, "s",
+	  "scan-time advisor: wanted time for one full scan" },
+	{ "pages_shared", K_COUNTER, 0, 0, "pages",
+	  "KSM pages in use (one per distinct content)" },
+	{ "pages_sharing", K_COUNTER, 0, 0, "pages",
+	  "further mappings of them: about the pages saved" },
+	{ "pages_unshared", K_COUNTER, 0, 0, "pages",
+	  "unique pages scanned again and again" },
+	{ "pages_volatile", K_COUNTER, 0, 0, "pages",
+	  "pages changing too fast to be merged" },
+	{ "pages_scanned", K_COUNTER, 0, 0, "pages", "pages scanned since boot" },
+	{ "pages_skipped", K_COUNTER, 0, 0, "pages", "pages smart_scan skipped" },
+	{ "full_scans", K_COUNTER, 0, 0, "", "full scans of all mergeable memory" },
+	{ "general_profit", K_COUNTER, 0, 0, "bytes",
+	  "memory saved, minus ksmd's own bookkeeping" },
+	{ "ksm_zero_pages", K_COUNTER, 0, 0, "pages",
+	  "empty pages merged with the zero page" },
+	{ "stable_node_chains", K_COUNTER, 0, 0, "", "chains of duplicated KSM pages" },
+	{ "stable_node_dups", K_COUNTER, 0, 0, "", "KSM pages in such chains" },
+};
+#define NKNOBS (sizeof knobs / sizeof knobs[0])
+
+static const struct knob *find_knob(const char *name, size_t n)
+{
+	for (size_t i = 0; i < NKNOBS; i++)
+		if (strlen(knobs[i].name) == n && !memcmp(knobs[i].name, name, n))
+			return &knobs[i];
+	return NULL;
+}
+
+static int read_sysfs(const char *name, char *buf, size_t size)
+{
+	char path[256];
+	snprintf(path, sizeof path, KSMP_KSM_SYSFS "/%s", name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, size - 1);
+	int err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int write_sysfs(const char *name, const char *val)
+{
+	char path[256];
+	snprintf(path, sizeof path, KSMP_KSM_SYSFS "/%s", name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, val, strlen(val));
+	int err = errno;
+	close(fd);
+	return n < 0 ? -err : 0;
+}
+
+void ksmp_warn_ksmd(const char *what)
+{
+	int run = ksmp_ksmd_run();
+	if (run == 1)
+		return;
+	if (run < 0)
+		fprintf(stderr, "ksmpreload: warning: %s: KSM is not available "
+			"(" KSMP_KSM_SYSFS "/run: %s): nothing will be merged\n",
+			what, strerror(-run));
+	else
+		fprintf(stderr, "ksmpreload: warning: %s: ksmd is not running "
+			"(" KSMP_KSM_SYSFS "/run is %d): nothing will be merged until "
+			"it is started, e.g. with 'ksmpreload ksm on' as root\n", what, run);
+}
+
+/* ------------------------------------------------------------------ show */
+static int show(void)
+{
+	char val[128];
+	int run = ksmp_ksmd_run();
+	if (run < 0) {
+		fprintf(stderr, "ksmpreload ksm: " KSMP_KSM_SYSFS "/run: %s "
+			"(a kernel without KSM?)\n", strerror(-run));
+		return 1;
+	}
+	printf("ksmd %s (run %d)%s\n\n", run == 1 ? "running" : "stopped", run,
+	       run == 1 ? "" : ": nothing merges; 'ksmpreload ksm on' starts it");
+	printf("%-36s %-17s %-8s %s\n", "KNOB", "VALUE", "UNIT", "MEANING");
+	bool counters = false;
+	for (size_t i = 0; i < NKNOBS; i++) {
+		const struct knob *k = &knobs[i];
+		if (read_sysfs(k->name, val, sizeof val) < 0)
+			continue;	/* not in this kernel */
+		if (k->type == K_COUNTER && !counters) {
+			printf("\n%-36s %-17s %-8s %s\n", "COUNTER", "VALUE", "UNIT",
+			       "MEANING");
+			counters = true;
+		}
+		printf("%-36s %-17s %-8s %s\n", k->name, val, k->unit, k->meaning);
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- setting */
+struct setting {
+	const struct knob *k;
+	char value[32];
+};
+
+/* Check "KEY=VALUE" (from where, for messages); fill s. 0 or -1 after
+ * saying why. */
+static int parse_setting(const char *where, const char *kv, struct setting *s)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq || eq == kv) {
+		fprintf(stderr, "%s: '%s': expected KEY=VALUE\n", where, kv);
+		return -1;
+	}
+	s->k = find_knob(kv, (size_t)(eq - kv));
+	if (!s->k) {
+		fprintf(stderr, "%s: unknown knob '%.*s' (see 'ksmpreload ksm show')\n",
+			where, (int)(eq - kv), kv);
+		return -1;
+	}
+	const char *v = eq + 1;
+	if (s->k->type == K_COUNTER) {
+		fprintf(stderr, "%s: %s is a counter, not a knob\n", where, s->k->name);
+		return -1;
+	}
+	if (s->k->type == K_ENUM) {
+		if (strcmp(v, "none") && strcmp(v, "scan-time")) {
+			fprintf(stderr, "%s: %s must be none or scan-time, not '%s'\n",
+				where, s->k->name, v);
+			return -1;
+		}
+		snprintf(s->value, sizeof s->value, "%s", v);
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (!*v || *end || *v == '-' || *v == '+' || errno) {
+		fprintf(stderr, "%s: %s needs a whole number, not '%s'\n", where,
+			s->k->name, v);
+		return -1;
+	}
+	if (s->k->type == K_RUN && n == 2) {
+		fprintf(stderr, "%s: run=2 stops ksmd and unmerges every merged page "
+			"on the machine; ask for it with 'ksmpreload ksm off --unmerge-all'\n",
+			where);
+		return -1;
+	}
+	if (n < s->k->min || n > s->k->max) {
+		fprintf(stderr, "%s: %s must be %llu to %llu%s%s, not %s\n", where,
+			s->k->name, s->k->min, s->k->max, *s->k->unit ? " " : "",
+			s->k->unit, v);
+		return -1;
+	}
+	snprintf(s->value, sizeof s->value, "%llu", n);
+	return 0;
+}
+
+/* Write the settings, in order; report each change. */
+static int write_all(const struct setting *s, size_t n)
+{
+	int ret = 0;
+	for (size_t i = 0; i < n; i++) {
+		char old[128] = "?";
+		read_sysfs(s[i].k->name, old, sizeof old);
+		int r = write_sysfs(s[i].k->name, s[i].value);
+		if (r < 0) {
+			fprintf(stderr, "ksmpreload ksm: %s=%s: %s%s\n", s[i].k->name,
+				s[i].value, strerror(-r),
+				r == -EACCES || r == -EPERM ? " (needs root)" :
+				r == -EBUSY ? " (only while no page is merged)" : "");
+			ret = 1;
+			continue;
+		}
+		printf("%s: %s -> %s\n", s[i].k->name, old, s[i].value);
+	}
+	return ret;
+}
+
+#define MAX_SETTINGS 64
+
+static int cmd_set(int argc, char **argv)
+{
+	struct setting s[MAX_SETTINGS];
+	size_t n = 0;
+	int bad = 0;
+	if (argc < 1) {
+		fprintf(stderr, "ksmpreload ksm set: no KEY=VALUE given\n");
+		return 2;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (n == MAX_SETTINGS) {
+			fprintf(stderr, "ksmpreload ksm set: too many settings\n");
+			return 2;
+		}
+		if (parse_setting("ksmpreload ksm set", argv[i], &s[n]) < 0)
+			bad = 1;
+		else
+			n++;
+	}
+	return bad ? 1 : write_all(s, n);
+}
+
+/* ksm.conf: KEY=VALUE lines, blanks around them, '#' comments. */
+static int cmd_apply(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	if (!f) {
+		fprintf(stderr, "ksmpreload ksm apply: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	struct setting s[MAX_SETTINGS];
+	size_t n = 0;
+	int bad = 0;
+	char line[512], where[PATH_MAX + 32];
+	for (unsigned ln = 1; fgets(line, sizeof line, f); ln++) {
+		char *p = line + strspn(line, " \t");
+		char *hash = strchr(p, '#');
+		if (hash)
+			*hash = '\0';
+		size_t len = strlen(p);
+		while (len && strchr(" \t\r\n", p[len - 1]))
+			p[--len] = '\0';
+		if (!len)
+			continue;
+		snprintf(where, sizeof where, "%s:%u", file, ln);
+		if (n == MAX_SETTINGS) {
+			fprintf(stderr, "%s: too many settings\n", where);
+			bad = 1;
+			break;
+		}
+		if (parse_setting(where, p, &s[n]) < 0)
+			bad = 1;
+		else
+			n++;
+	}
+	fclose(f);
+	if (bad) {
+		fprintf(stderr, "ksmpreload ksm apply: %s: nothing changed\n", file);
+		return 1;
+	}
+	return write_all(s, n);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ksmpreload ksm [show]\n"
+		"       ksmpreload ksm on | off [--unmerge-all]\n"
+		"       ksmpreload ksm set KEY=VALUE...\n"
+		"       ksmpreload ksm apply [FILE]\n"
+		"\n"
+		"Show ksmd's knobs and counters, start or stop ksmd, or set knobs\n"
+		"(checked before anything is written). apply reads KEY=VALUE lines\n"
+		"from FILE (default %s), as ksmpreload-ksm.service does at boot.\n"
+		"off --unmerge-all also unmerges every merged page (run=2).\n",
+		KSMP_KSMCONF);
+}
+
+int ksmp_cmd_ksm(int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : "show";
+	if (!strcmp(sub, "-h") || !strcmp(sub, "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(sub, "show") && argc <= 2)
+		return show();
+	if (!strcmp(sub, "on") && argc == 2) {
+		struct setting s = { find_knob("run", 3), "1" };
+		return write_all(&s, 1);
+	}
+	if (!strcmp(sub, "off") && argc <= 3) {
+		bool all = argc == 3 && !strcmp(argv[2], "--unmerge-all");
+		if (argc == 3 && !all) {
+			usage(stderr);
+			return 2;
+		}
+		struct setting s = { find_knob("run", 3), "0" };
+		if (all)
+			strcpy(s.value, "2");
+		return write_all(&s, 1);
+	}
+	if (!strcmp(sub, "set"))
+		return cmd_set(argc - 2, argv + 2);
+	if (!strcmp(sub, "apply") && argc <= 3)
+		return cmd_apply(argc == 3 ? argv[2] : KSMP_KSMCONF);
+	usage(stderr);
+	return 2;
+}
