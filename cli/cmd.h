@@ -20,4 +20,8 @@ void ksmp_warn_ksmd(const char *what);
  * installed one. Returns 0, or -1 after saying why on stderr. */
 int ksmp_find_library(char *out, size_t size);
 
+/* In the build tree, set KSMP_POLICY_DIR to the source tree's policy/
+ * unless it is set (cmd_run.c). */
+void ksmp_build_tree_env(void);
+
 #endif

@@ -6,6 +6,7 @@
  * go to stdout. Exit 0 when every file is valid, 1 when one is invalid or
  * unreadable, 2 on a usage error.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -51,14 +52,84 @@ static void check_usage(FILE *out)
 		"                         looked up in $PATH), and which policy the\n"
 		"                         library would choose for it\n"
 		"  -d, --policy-dir DIR   policy directory for that choice (default:\n"
-		"                         $KSMP_POLICY_DIR, else %s)\n"
+		"                         $KSMP_POLICY_DIR, else %s\n"
+		"                         over %s)\n"
+		"  -D, --vendor-dir DIR   vendor directory that --policy-dir overrides\n"
+		"                         file by file (default: the built-in one)\n"
 		"  -q, --quiet            print problems only, no summaries\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n"
 		"\n"
 		"Exit status: 0 all files valid, 1 a file is invalid or unreadable,\n"
 		"2 usage error. See ksmpreload.policy(5).\n",
-		KSMP_POLICYDIR);
+		KSMP_POLICYDIR, KSMP_VENDORPOLICYDIR);
+}
+
+/* Each *.policy name of dir, resolved through the two directories: fn
+ * gets the name, the file it stands for and ksmp_policy_lookup's result. */
+struct walk {
+	const char *dir, *admin, *vendor, *chosen, *exe, *argv0;
+};
+
+static void walk_dir(const struct walk *w,
+		     void (*fn)(const struct walk *, const char *, const char *, int))
+{
+	DIR *d = opendir(w->dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		char path[PATH_MAX] = "";
+		if (n <= 7 || e->d_name[0] == '.' || strcmp(e->d_name + n - 7, ".policy"))
+			continue;
+		int r = ksmp_policy_lookup(w->admin, w->vendor, e->d_name, path, sizeof path);
+		fn(w, e->d_name, path, r);
+	}
+	closedir(d);
+}
+
+static void say_override(const struct walk *w, const char *name, const char *path, int r)
+{
+	if (r == KSMP_POLICY_MASKED)
+		printf("  masked     %s/%s by %s/%s (empty or /dev/null)\n", w->vendor,
+		       name, w->admin, name);
+	else if (r == 0 && strncmp(path, w->vendor, strlen(w->vendor)))
+		printf("  overridden %s/%s by %s\n", w->vendor, name, path);
+}
+
+/* The two directories, and every vendor file that an admin file overrides
+ * or masks. */
+static void report_dirs(const char *admin, const char *vendor,
+			const char *admin_from, const char *vendor_from)
+{
+	printf("  policy directory %s (%s; its files override the vendor "
+	       "directory's)\n  vendor directory %s (%s)\n", admin, admin_from,
+	       vendor, vendor_from);
+	struct walk w = { vendor, admin, vendor, NULL, NULL, NULL };
+	walk_dir(&w, say_override);
+}
+
+/* A file of w->dir whose program line matches too, but that comes after
+ * the chosen one: never used for this program. */
+static void say_shadowed(const struct walk *w, const char *name, const char *path, int r)
+{
+	static struct ksmp_policy q;
+	static char buf[KSMP_POLICY_MAX_FILE + 1];
+	(void)name;
+	if (r != 0 || strncmp(path, w->dir, strlen(w->dir)) || !strcmp(path, w->chosen))
+		return;
+	if (ksmp_policy_load(&q, path, buf, sizeof buf, NULL, NULL) == 0 &&
+	    ksmp_policy_matches_program(&q, w->exe, w->argv0))
+		printf("  shadowed   %s: its program line matches too, but %s "
+		       "comes first in name order\n", path, w->chosen);
+}
+
+static void report_later_matches(const char *dir, const char *admin, const char *vendor,
+				 const char *chosen, const char *exe, const char *argv0)
+{
+	struct walk w = { dir, admin, vendor, chosen, exe, argv0 };
+	walk_dir(&w, say_shadowed);
 }
 
 static void print_rule(const struct ksmp_policy *p, unsigned i)
@@ -191,7 +262,7 @@ static void resolve_program(const char *arg, char *exe, size_t exesz)
 }
 
 static int show_selection(const char *exe, const char *argv0,
-			  const char *dir_opt)
+			  const char *dir_opt, const char *vendor_opt)
 {
 	static struct ksmp_policy p;
 	static char buf[KSMP_POLICY_MAX_FILE + 1];
@@ -206,15 +277,25 @@ static int show_selection(const char *exe, const char *argv0,
 	if (argv0 && strcmp(argv0, exe))
 		printf(" (run as %s)", argv0);
 	printf(":\n");
-	int r = ksmp_policy_select(&p, envp, dir, exe, argv0, buf, sizeof buf,
-				   print_diag, &ctx);
+	const char *admin = dir_opt ? dir_opt : KSMP_POLICYDIR;
+	int r;
+	if (vendor_opt || !dir)
+		r = ksmp_policy_select_dirs(&p, envp, admin, vendor_opt ? vendor_opt :
+					    KSMP_VENDORPOLICYDIR, dir_opt != NULL, exe,
+					    argv0, buf, sizeof buf, print_diag, &ctx);
+	else
+		r = ksmp_policy_select(&p, envp, dir, exe, argv0, buf, sizeof buf,
+				       print_diag, &ctx);
 	if (envp)
 		printf("  KSMP_POLICY=%s is set: that file is used whatever its "
 		       "program line says\n", envp);
+	else if (vendor_opt || !dir)
+		report_dirs(admin, vendor_opt ? vendor_opt : KSMP_VENDORPOLICYDIR,
+			    dir_opt ? "--policy-dir" : "built in",
+			    vendor_opt ? "--vendor-dir" : "built in");
 	else
-		printf("  policy directory %s (%s)\n", dir ? dir : KSMP_POLICYDIR,
-		       dir_opt ? "--policy-dir" : dir ? "KSMP_POLICY_DIR" :
-		       "built in");
+		printf("  policy directory %s (%s)\n", dir,
+		       dir_opt ? "--policy-dir" : "KSMP_POLICY_DIR");
 	if (r < 0 || r > 0) {
 		printf("  chosen     %s, which %s: the program would run unmerged%s\n",
 		       p.source, r < 0 ? "cannot be read" : "has problems",
@@ -227,6 +308,14 @@ static int show_selection(const char *exe, const char *argv0,
 	else
 		printf("  chosen     %s%s\n", p.source, envp ? "" :
 		       " (the first file, in name order, whose program line matches)");
+	if (!envp && strcmp(p.source, "built-in default")) {
+		const char *vendor = vendor_opt || !dir ? vendor_opt ? vendor_opt :
+			KSMP_VENDORPOLICYDIR : NULL;
+		const char *first = vendor ? admin : dir;
+		report_later_matches(first, first, vendor, p.source, exe, argv0);
+		if (vendor)
+			report_later_matches(vendor, admin, vendor, p.source, exe, argv0);
+	}
 	printf("  mode       %s\n", ksmp_mode_name(p.mode));
 	return 0;
 }
@@ -236,6 +325,7 @@ int ksmp_cmd_check(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "program", required_argument, NULL, 'p' },
 		{ "policy-dir", required_argument, NULL, 'd' },
+		{ "vendor-dir", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -244,19 +334,22 @@ int ksmp_cmd_check(int argc, char **argv)
 	static struct ksmp_policy p;
 	static char buf[KSMP_POLICY_MAX_FILE + 1];
 	static char exe[PATH_MAX];
-	const char *program = NULL, *dir = NULL;
+	const char *program = NULL, *dir = NULL, *vendor = NULL;
 	bool quiet = false;
 	int c, status = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "p:d:qhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:D:qhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			program = optarg;
 			break;
 		case 'd':
 			dir = optarg;
+			break;
+		case 'D':
+			vendor = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -270,7 +363,7 @@ int ksmp_cmd_check(int argc, char **argv)
 		default:
 			if (optopt)
 				fprintf(stderr, "ksmpreload check: bad option '-%c'%s\n",
-					optopt, strchr("pd", optopt) ?
+					optopt, strchr("pdD", optopt) ?
 					" (needs an argument)" : "");
 			else
 				fprintf(stderr, "ksmpreload check: bad option '%s'\n",
@@ -288,8 +381,8 @@ int ksmp_cmd_check(int argc, char **argv)
 		fprintf(stderr, "ksmpreload check: --program needs a non-empty path\n");
 		return 2;
 	}
-	if (dir && !*dir) {
-		fprintf(stderr, "ksmpreload check: --policy-dir needs a non-empty path\n");
+	if ((dir && !*dir) || (vendor && !*vendor)) {
+		fprintf(stderr, "ksmpreload check: --policy-dir and --vendor-dir need a non-empty path\n");
 		return 2;
 	}
 	if (program)
@@ -310,7 +403,7 @@ int ksmp_cmd_check(int argc, char **argv)
 				printf("\n");
 		}
 	}
-	if (program && show_selection(exe, program, dir) != 0)
+	if (program && show_selection(exe, program, dir, vendor) != 0)
 		status = 1;
 	fflush(stdout);
 	if (ferror(stdout)) {

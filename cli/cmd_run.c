@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "policy.h"
 
 static bool readable_file(const char *path)
 {
@@ -86,14 +87,28 @@ static int find_policy(const char *arg, char *out, size_t size)
 		return 0;
 	}
 	const char *dir = getenv("KSMP_POLICY_DIR");
-	if (!dir || !*dir)
-		dir = KSMP_POLICYDIR;
-	char path[PATH_MAX];
-	const char *ext = dotpolicy ? "" : ".policy";
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s%s", dir, arg, ext) >= sizeof(path) ||
-	    !readable_file(path) || !realpath(path, out)) {
-		fprintf(stderr, "ksmpreload: no policy named '%s' (no readable %s/%s%s)\n",
-			arg, dir, arg, ext);
+	bool one = dir && *dir;
+	char file[NAME_MAX + 1], path[PATH_MAX];
+	if ((size_t)snprintf(file, sizeof(file), "%s%s", arg, dotpolicy ? "" : ".policy") >=
+	    sizeof(file)) {
+		fprintf(stderr, "ksmpreload: policy name too long: %s\n", arg);
+		return -1;
+	}
+	int r = ksmp_policy_lookup(one ? dir : KSMP_POLICYDIR, one ? NULL : KSMP_VENDORPOLICYDIR,
+				   file, path, sizeof(path));
+	if (r == KSMP_POLICY_MASKED) {
+		fprintf(stderr, "ksmpreload: policy '%s' is masked (%s/%s is empty or "
+			"links to /dev/null)\n", arg, KSMP_POLICYDIR, file);
+		return -1;
+	}
+	if (r != 0 || !readable_file(path) || !realpath(path, out)) {
+		if (one)
+			fprintf(stderr, "ksmpreload: no policy named '%s' (no readable "
+				"%s/%s)\n", arg, dir, file);
+		else
+			fprintf(stderr, "ksmpreload: no policy named '%s' (no readable %s "
+				"in %s or %s)\n", arg, file, KSMP_POLICYDIR,
+				KSMP_VENDORPOLICYDIR);
 		return -1;
 	}
 	(void)size;
@@ -208,6 +223,27 @@ static int usage_error(const char *msg)
 	fprintf(stderr, "ksmpreload: %s\nUsage: ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...\n"
 		"Try 'ksmpreload --help'.\n", msg);
 	return 2;
+}
+
+/* Run from the build tree (this executable is the one built in
+ * KSMP_BUILD_CLIDIR): the shipped policies are in the source tree, not
+ * installed, so KSMP_POLICY_DIR points there unless it is set. */
+void ksmp_build_tree_env(void)
+{
+#if defined(KSMP_BUILD_CLIDIR) && defined(KSMP_SRC_POLICYDIR)
+	char exe[PATH_MAX], dir[PATH_MAX];
+	const char *env = getenv("KSMP_POLICY_DIR");
+	if ((env && *env) || !realpath("/proc/self/exe", exe) ||
+	    !realpath(KSMP_BUILD_CLIDIR, dir))
+		return;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	struct stat sb;
+	if (!strcmp(exe, dir) && stat(KSMP_SRC_POLICYDIR, &sb) == 0 && S_ISDIR(sb.st_mode))
+		setenv("KSMP_POLICY_DIR", KSMP_SRC_POLICYDIR, 1);
+#endif
 }
 
 int ksmp_cmd_run(int argc, char **argv)

@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 		printf("ksmpreload %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	ksmp_build_tree_env();
 	if (!strcmp(a, "check"))
 		return ksmp_cmd_check(argc - 1, argv + 1);
 	if (!strcmp(a, "estimate"))

@@ -5,7 +5,9 @@ cli_ksmpreload_SOURCES = cli/ksmpreload.c cli/cmd.h \
 	cli/cmd_check.c cli/cmd_run.c cli/cmd_estimate.c \
 	cli/cmd_profile.c cli/cmd_ksm.c
 cli_ksmpreload_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DKSMP_KSMCONF='"$(sysconfdir)/ksmpreload/ksm.conf"'
+	-DKSMP_KSMCONF='"$(sysconfdir)/ksmpreload/ksm.conf"' \
+	-DKSMP_BUILD_CLIDIR='"$(abs_top_builddir)/cli"' \
+	-DKSMP_SRC_POLICYDIR='"$(abs_top_srcdir)/policy"'
 cli_ksmpreload_LDADD = policy/libksmppolicy.a $(ELF_LIBS)
 
 # `make bench`: estimate ~4 GiB held by 4 processes, print the time;

@@ -8,4 +8,4 @@ mergefs_mergefs_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
 mergefs_mergefs_LDADD = $(FUSE3_LIBS) $(PTHREAD_LIBS)
 
 dist_man_MANS += man/mergefs.8
-EXTRA_DIST += mergefs/fstab.example
+

@@ -52,7 +52,7 @@ policy-fuzz-clean:
 	rm -rf policy/fuzz-work
 
 # ------------------------------------------------ shipped policies, man pages
-dist_policy_DATA += policy/default.policy policy/python.policy \
+dist_vendorpolicy_DATA += policy/default.policy policy/python.policy \
 	policy/node.policy policy/redis.policy policy/memcached.policy \
 	policy/jvm.policy
 dist_man_MANS += man/ksmpreload.policy.5 man/ksmpreload.1

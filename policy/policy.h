@@ -170,6 +170,25 @@ int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
 		       char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx);
 
 /*
+ * The same over two directories: admin (may be NULL) overrides vendor (may
+ * be NULL) file by file; an empty admin file or a symlink to /dev/null
+ * masks the vendor file of its name. must_exist: a missing admin
+ * directory is an error (a directory the user named), not the default.
+ * ksmp_policy_select uses KSMP_POLICY_DIR alone, else the compiled-in
+ * admin and vendor directories.
+ */
+int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
+			    const char *admin, const char *vendor, bool must_exist,
+			    const char *exe, const char *argv0, char *buf,
+			    size_t bufsz, ksmp_diag_fn diag, void *ctx);
+
+/* The file that NAME (e.g. "python.policy") stands for in the two
+ * directories, into path: 0, KSMP_POLICY_MASKED, or -errno. */
+#define KSMP_POLICY_MASKED 1
+int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,
+		       char *path, size_t size);
+
+/*
  * The matcher. First matching rule wins; no match means skip. Returns the
  * rule index (>= 0) of the matching rule and stores its action in *action,
  * or -1 when no rule matched (*action = KSMP_ACT_SKIP). Async-signal-safe,

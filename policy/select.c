@@ -7,6 +7,11 @@
  * would allocate). Names are visited in byte order without sorting into
  * memory: each pass over the directory picks the smallest name greater
  * than the previous one.
+ *
+ * Two directories, as systemd and modprobe.d do it: the vendor directory
+ * (shipped policies) and the admin directory, where a file of the same
+ * name overrides the vendor's, and an empty file or a symbolic link to
+ * /dev/null masks it. Names are visited in byte order over both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +25,9 @@
 
 #ifndef KSMP_POLICYDIR
 #define KSMP_POLICYDIR "/etc/ksmpreload/policy.d"
+#endif
+#ifndef KSMP_VENDORPOLICYDIR
+#define KSMP_VENDORPOLICYDIR "/usr/lib/ksmpreload/policy.d"
 #endif
 
 static void diag_errno(ksmp_diag_fn diag, void *ctx, const char *file,
@@ -178,9 +186,93 @@ static int next_name(int dfd, const char *last, char *best, size_t bestsz)
 	return type;
 }
 
-int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
-		       const char *env_dir, const char *exe, const char *argv0,
-		       char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
+/* How a name resolves in the two directories. */
+enum entry { E_NONE, E_FILE, E_MASKED };
+
+/* An admin entry that masks the vendor file of the same name: an empty
+ * file, or a symbolic link to /dev/null (or to any device). */
+static enum entry admin_entry(int dfd, const char *name)
+{
+	struct stat st;
+	if (dfd < 0 || fstatat(dfd, name, &st, 0) < 0)
+		return E_NONE;
+	if (S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))
+		return E_MASKED;
+	return S_ISREG(st.st_mode) ? E_FILE : E_NONE;
+}
+
+static bool regular_at(int dfd, const char *name)
+{
+	struct stat st;
+	return dfd >= 0 && fstatat(dfd, name, &st, 0) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool join(char *out, size_t size, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	if (dl + 1 + nl + 1 > size)
+		return false;
+	memcpy(out, dir, dl);
+	out[dl] = '/';
+	memcpy(out + dl + 1, name, nl + 1);
+	return true;
+}
+
+/* Which file NAME stands for: the admin directory's, unless it masks the
+ * name, else the vendor directory's. */
+static int resolve_name(int afd, const char *admin, int vfd, const char *vendor,
+			const char *name, char *path, size_t size)
+{
+	enum entry e = admin_entry(afd, name);
+	if (e == E_MASKED)
+		return KSMP_POLICY_MASKED;
+	if (e == E_FILE)
+		return join(path, size, admin, name) ? 0 : -ENAMETOOLONG;
+	if (vendor && regular_at(vfd, name))
+		return join(path, size, vendor, name) ? 0 : -ENAMETOOLONG;
+	return -ENOENT;
+}
+
+static int open_dir(const char *dir)
+{
+	int dfd;
+	if (!dir)
+		return -1;
+	do
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (dfd < 0 && errno == EINTR);
+	return dfd;
+}
+
+int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,
+		       char *path, size_t size)
+{
+	int afd = open_dir(admin), vfd = open_dir(vendor);
+	int r = resolve_name(afd, admin, vfd, vendor, name, path, size);
+	if (afd >= 0)
+		close(afd);
+	if (vfd >= 0)
+		close(vfd);
+	return r;
+}
+
+/* The smallest candidate name after last in either directory. */
+static bool next_of_two(int afd, int vfd, const char *last, char *name, size_t size)
+{
+	char other[256];
+	int ta = afd >= 0 ? next_name(afd, last, name, size) : -1;
+	int tv = vfd >= 0 ? next_name(vfd, last, other, sizeof other) : -1;
+	if (tv >= 0 && (ta < 0 || strcmp(other, name) < 0)) {
+		memcpy(name, other, strlen(other) + 1);
+		return true;
+	}
+	return ta >= 0;
+}
+
+int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
+			    const char *admin, const char *vendor, bool must_exist,
+			    const char *exe, const char *argv0, char *buf,
+			    size_t bufsz, ksmp_diag_fn diag, void *ctx)
 {
 	if (env_policy && *env_policy) {
 		int r = ksmp_policy_load(p, env_policy, buf, bufsz, diag, ctx);
@@ -188,50 +280,28 @@ int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
 			fail_reset(p);
 		return r;
 	}
-
-	const char *dir = env_dir && *env_dir ? env_dir : KSMP_POLICYDIR;
-	int dfd;
-	do
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	while (dfd < 0 && errno == EINTR);
-	if (dfd < 0) {
+	int afd = open_dir(admin);
+	if (afd < 0 && must_exist) {
 		int err = errno;
-		/* The compiled-in directory may well not exist; a directory
+		/* The compiled-in directories may well not exist; a directory
 		 * the user named must. */
-		if (env_dir && *env_dir) {
-			ksmp_policy_default(p);
-			diag_errno(diag, ctx, dir, "cannot open policy directory",
-				   err);
-			fail_reset(p);
-			return -err;
-		}
 		ksmp_policy_default(p);
-		return 0;
+		diag_errno(diag, ctx, admin, "cannot open policy directory", err);
+		fail_reset(p);
+		return -err;
 	}
+	int vfd = open_dir(vendor);
+	char last[256] = "", name[256], path[4096];
+	int r = 0;
+	bool found = false;
 
-	char last[256] = "", name[256];
-	char path[4096];
-	size_t dlen = strlen(dir);
-	int type;
-
-	while ((type = next_name(dfd, last, name, sizeof name)) >= 0) {
+	while (!found && next_of_two(afd, vfd, last, name, sizeof name)) {
 		memcpy(last, name, sizeof last);
-		if (type != DT_REG_) {
-			struct stat st;
-			if (type != DT_LNK_ && type != DT_UNKNOWN_)
-				continue;
-			if (fstatat(dfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode))
-				continue;
-		}
-		size_t nlen = strlen(name);
-		if (dlen + 1 + nlen + 1 > sizeof path)
+		if (resolve_name(afd, admin, vfd, vendor, name, path, sizeof path) != 0)
 			continue;
-		memcpy(path, dir, dlen);
-		path[dlen] = '/';
-		memcpy(path + dlen + 1, name, nlen + 1);
 		/* Quietly first: problems in files for other programs are not
 		 * this program's business. */
-		int r = ksmp_policy_load(p, path, buf, bufsz, NULL, NULL);
+		r = ksmp_policy_load(p, path, buf, bufsz, NULL, NULL);
 		if (r < 0 || !ksmp_policy_matches_program(p, exe, argv0))
 			continue;
 		if (r > 0) {
@@ -239,10 +309,27 @@ int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
 			if (r != 0)
 				fail_reset(p);
 		}
-		close(dfd);
-		return r;
+		found = true;
 	}
-	close(dfd);
-	ksmp_policy_default(p);
-	return 0;
+	if (afd >= 0)
+		close(afd);
+	if (vfd >= 0)
+		close(vfd);
+	if (!found) {
+		ksmp_policy_default(p);
+		r = 0;
+	}
+	return r;
+}
+
+int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
+		       const char *env_dir, const char *exe, const char *argv0,
+		       char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
+{
+	if (env_dir && *env_dir)
+		return ksmp_policy_select_dirs(p, env_policy, env_dir, NULL, true,
+					       exe, argv0, buf, bufsz, diag, ctx);
+	return ksmp_policy_select_dirs(p, env_policy, KSMP_POLICYDIR,
+				       KSMP_VENDORPOLICYDIR, false, exe, argv0,
+				       buf, bufsz, diag, ctx);
 }
