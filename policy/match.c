@@ -76,3 +76,28 @@ int ksmp_policy_match(const struct ksmp_policy *p, const struct ksmp_query *q,
 		*action = KSMP_ACT_SKIP;
 	return -1;
 }
+
+bool ksmp_policy_skips_caller(const struct ksmp_policy *p, const char *caller)
+{
+	unsigned n = p->nrules < KSMP_POLICY_MAX_RULES ? p->nrules :
+		KSMP_POLICY_MAX_RULES;
+
+	if (!caller || !*caller)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		const struct ksmp_rule *r = &p->rules[i];
+		if (r->action != KSMP_ACT_SKIP || !r->ncallers ||
+		    !(r->kinds & (1u << KSMP_KIND_HEAP)) || r->prot_set ||
+		    r->min_size != 0 || r->max_size != UINT64_MAX)
+			continue;
+		for (unsigned c = 0; c < r->ncallers &&
+		     c < KSMP_POLICY_MAX_CALLERS; c++) {
+			struct ksmp_str g = r->callers[c];
+			if (g.off < KSMP_POLICY_STRPOOL &&
+			    g.len <= KSMP_POLICY_STRPOOL - g.off &&
+			    glob_path(p, g, caller))
+				return true;
+		}
+	}
+	return false;
+}

@@ -197,6 +197,13 @@ int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,
 int ksmp_policy_match(const struct ksmp_policy *p, const struct ksmp_query *q,
 		      enum ksmp_action *action);
 
+/*
+ * Does a "skip" rule for the heap (kind heap, or any), with no size or
+ * prot condition, name this caller in a caller= glob? The library serves
+ * such callers' malloc calls from its crypto heap, which is never merged.
+ */
+bool ksmp_policy_skips_caller(const struct ksmp_policy *p, const char *caller);
+
 /* Glob match: '*', '?', '[...]' with ranges and '!'/'^' negation, '\\'
  * escapes. Byte-wise, no locale. '*' matches '/' too. */
 bool ksmp_glob_match(const char *pat, size_t patlen, const char *s);

@@ -32,6 +32,7 @@ static unsigned gen;		/* odd while rebuilding */
 static int rlock;
 static int dirty = 1;
 static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
+unsigned ksmp_caller_epoch;
 
 static const char *base(const char *path)
 {
@@ -141,6 +142,7 @@ void ksmp_caller_name(const void *addr, char *buf, size_t size)
 
 void ksmp_caller_invalidate(void)
 {
+	__atomic_fetch_add(&ksmp_caller_epoch, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&dirty, 1, __ATOMIC_RELEASE);
 }
 

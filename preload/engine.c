@@ -388,6 +388,11 @@ void ksmp_engine_start(void)
 		st->engine = KSMP_ENGINE_OFF;
 		break;
 	}
+	/* Crypto libraries' allocations must not land in merged memory
+	 * (whole-process merging, inherited or ours, or heap/arena rules). */
+	if (st->engine == KSMP_ENGINE_PROCESS || ksmp_cfg.want_heap ||
+	    ksmp_cfg.want_arena || (st->flags & KSMP_STF_PROCESS_INHERITED))
+		ksmp_heap_enable();
 	ksmp_logf(KSMP_LOG_INFO, "policy %s (%s): engine %s", ksmp_policy.name,
 		  ksmp_policy.source,
 		  st->engine == KSMP_ENGINE_PROCESS ? "process" :
@@ -446,10 +451,12 @@ int ksmp_engine_merge_all(void)
 {
 	struct ksmp_state *st = ksmp_st;
 	int saved = errno, ret = 0;
-	if (whole_process(st) &&
-	    prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0) {
-		ret = -errno;
-		ksmp_state_count_error(errno);
+	if (whole_process(st)) {
+		if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0) {
+			ret = -errno;
+			ksmp_state_count_error(errno);
+		}
+		ksmp_heap_reseal();	/* prctl marked it mergeable again */
 	}
 	if (!ret && st->engine == KSMP_ENGINE_REGIONS) {
 		ret = ksmp_regions_walk(0, UINTPTR_MAX, KSMP_REGION_UNMERGED,
@@ -474,6 +481,9 @@ int ksmp_engine_range(uint64_t addr, uint64_t len, int advice)
 		return -EINVAL;
 	int saved = errno;
 	int ret = advise((uintptr_t)addr, (size_t)len, advice);
+	if (advice == MADV_MERGEABLE &&
+	    ksmp_heap_overlaps((uintptr_t)addr, (uintptr_t)(addr + len)))
+		ksmp_heap_reseal();	/* the crypto heap is never merged */
 	if (!ret) {
 		bool any = false;
 		uintptr_t hi = (uintptr_t)(addr + len);

@@ -9,6 +9,7 @@
  *   caller.c   return address -> calling object's basename
  *   engine.c   the decisions: what to advise, heap/arena/chunk tracking,
  *              implements engine.h
+ *   crypto.c, heap.c   malloc calls of crypto libraries, served apart
  *   malloc.c, mmap.c, thread.c   the interposers
  *   init.c     the constructor
  *
@@ -72,6 +73,9 @@ static inline void ksmp_need_real(void)
 	if (KSMP_UNLIKELY(!ksmp_resolved))
 		ksmp_symbols_resolve();
 }
+/* Write a, what and b to stderr with write(2), then abort. */
+__attribute__((noreturn))
+void ksmp_die(const char *a, const char *what, const char *b);
 /* True while this thread is inside dlsym: allocations come from the pool. */
 bool ksmp_in_dlsym(void);
 void *ksmp_pool_alloc(size_t size, size_t align);
@@ -137,10 +141,64 @@ void ksmp_regions_after_fork(void);
  * objects were loaded since (dl_iterate_phdr). */
 void ksmp_caller_name(const void *addr, char *buf, size_t size);
 void ksmp_caller_invalidate(void);	/* after dlclose */
+extern unsigned ksmp_caller_epoch;	/* bumped by ksmp_caller_invalidate */
 void ksmp_caller_after_fork(void);
 
 /* ------------------------------------------------------------- malloc.c */
 bool ksmp_malloc_reached(void);	/* do malloc calls reach our malloc? */
+
+/* ---------------------------------------------------- crypto.c, heap.c */
+/* The crypto heap: malloc-family calls whose caller is a crypto library
+ * are served from memory that is never advised MADV_MERGEABLE. */
+#define KSMP_HEAP_VERDICTS 1024
+extern bool ksmp_heap_on;		/* set once by ksmp_heap_enable */
+extern uint64_t ksmp_heap_verdicts[KSMP_HEAP_VERDICTS];
+extern uintptr_t ksmp_heap_lo, ksmp_heap_hi;	/* bounding box */
+/* Switch segregation on (engine start, when merging may reach the heap). */
+void ksmp_heap_enable(void);
+bool ksmp_heap_crypto_slow(uintptr_t ret);
+bool ksmp_heap_owns_slow(uintptr_t a);
+/* Does [lo, hi) overlap the crypto heap? (Engines must not advise it.) */
+bool ksmp_heap_overlaps(uintptr_t lo, uintptr_t hi);
+/* MADV_UNMERGEABLE over the crypto heap again; async-signal-safe. Call
+ * after every prctl(PR_SET_MEMORY_MERGE, 1). */
+void ksmp_heap_reseal(void);
+void ksmp_heap_atfork(void);
+void *ksmp_heap_malloc(size_t size);
+void *ksmp_heap_calloc(size_t n, size_t size);
+void *ksmp_heap_memalign(size_t align, size_t size);	/* power of two */
+void *ksmp_heap_realloc(void *p, size_t size);
+void ksmp_heap_free(void *p);
+size_t ksmp_heap_usable(void *p);
+
+static inline unsigned ksmp_heap_slot(uintptr_t r)
+{
+	return (unsigned)((r ^ (r >> 10)) & (KSMP_HEAP_VERDICTS - 1));
+}
+
+/* Is the call that returns to ret made by a crypto library? */
+static inline bool ksmp_heap_crypto(const void *ret)
+{
+	uintptr_t r = (uintptr_t)ret;
+	uint64_t e = __atomic_load_n(&ksmp_heap_verdicts[ksmp_heap_slot(r)],
+				     __ATOMIC_RELAXED);
+	uint64_t want = (uint64_t)r |
+		((uint64_t)__atomic_load_n(&ksmp_caller_epoch, __ATOMIC_RELAXED) & 0x7fff) << 48;
+	if (KSMP_LIKELY((e & ~(1ull << 63)) == want))
+		return e >> 63;
+	return ksmp_heap_crypto_slow(r);
+}
+
+/* Is p a block of the crypto heap? Lock-free; false at once when the
+ * crypto heap was never used. */
+static inline bool ksmp_heap_owns(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	uintptr_t lo = __atomic_load_n(&ksmp_heap_lo, __ATOMIC_RELAXED);
+	if (KSMP_LIKELY(a - lo >= __atomic_load_n(&ksmp_heap_hi, __ATOMIC_RELAXED) - lo))
+		return false;
+	return ksmp_heap_owns_slow(a);
+}
 
 /* ------------------------------------------------------------- engine.c */
 struct ksmp_engine_cfg {

@@ -9,6 +9,11 @@
  * While dlsym runs (symbols.c) allocations come from the bootstrap pool;
  * free/realloc/malloc_usable_size recognise pool blocks.
  *
+ * Once the crypto heap is on (heap.c), calls made by a crypto library
+ * (crypto.c) are served from it: free, realloc and malloc_usable_size
+ * recognise its blocks from anyone; realloc keeps them in it, and moves a
+ * block into it when a crypto library grows someone else's.
+ *
  * Never: advise per chunk, allocate, use stdio or locks here.
  */
 #include <errno.h>
@@ -51,6 +56,19 @@ static inline void chunk_leaving(void *p)
 	}
 }
 
+static inline bool crypto(const void *ret)
+{
+	return KSMP_UNLIKELY(__atomic_load_n(&ksmp_heap_on, __ATOMIC_RELAXED)) &&
+	       ksmp_heap_crypto(ret);
+}
+
+/* Alignments the crypto heap takes; anything odd goes to the real
+ * allocator, which answers it as it always did. */
+static inline bool aligned_ok(size_t align)
+{
+	return align && !(align & (align - 1)) && align <= 65536;
+}
+
 static KSMP_TLS int probing;
 
 /* Do the program's malloc calls reach us? Not when another allocator
@@ -79,6 +97,8 @@ KSMP_EXPORT void *malloc(size_t size)
 			errno = ENOMEM;
 		return p;
 	}
+	if (crypto(RET))
+		return ksmp_heap_malloc(size);
 	return done(ksmp_real.malloc(size), RET);
 }
 
@@ -86,6 +106,10 @@ KSMP_EXPORT void free(void *p)
 {
 	if (!p || KSMP_UNLIKELY(ksmp_pool_owns(p)))
 		return;
+	if (KSMP_UNLIKELY(ksmp_heap_owns(p))) {
+		ksmp_heap_free(p);
+		return;
+	}
 	if (bootstrap() && !ksmp_real.free)
 		return;		/* cannot happen with a sane libc: leak */
 	chunk_leaving(p);
@@ -103,6 +127,8 @@ KSMP_EXPORT void *calloc(size_t n, size_t size)
 			errno = ENOMEM;
 		return p;
 	}
+	if (crypto(RET))
+		return ksmp_heap_calloc(n, size);
 	return done(ksmp_real.calloc(n, size), RET);
 }
 
@@ -116,30 +142,62 @@ static void *pool_realloc(void *p, size_t size)
 	return q;
 }
 
-KSMP_EXPORT void *realloc(void *p, size_t size)
+/* A crypto library grows a block it did not get from the crypto heap (or
+ * NULL): move it in. glibc's realloc(p, 0) frees p and returns NULL. */
+static void *realloc_into_heap(void *p, size_t size)
+{
+	if (!p)
+		return ksmp_heap_malloc(size);
+	if (!ksmp_real.malloc_usable_size)
+		return NULL;
+	if (size == 0) {
+		chunk_leaving(p);
+		ksmp_real.free(p);
+		return NULL;
+	}
+	void *q = ksmp_heap_malloc(size);
+	if (!q)
+		return NULL;
+	size_t old = ksmp_real.malloc_usable_size(p);
+	memcpy(q, p, old < size ? old : size);
+	chunk_leaving(p);
+	ksmp_real.free(p);
+	return q;
+}
+
+static void *realloc_at(void *p, size_t size, const void *ret)
 {
 	if (KSMP_UNLIKELY(p && ksmp_pool_owns(p)))
 		return pool_realloc(p, size);
+	if (KSMP_UNLIKELY(p && ksmp_heap_owns(p)))
+		return ksmp_heap_realloc(p, size);
 	if (bootstrap()) {
 		void *q = ksmp_pool_alloc(size, 16);
 		if (!q)
 			errno = ENOMEM;
 		return q;
 	}
+	if (crypto(ret) && (!p || ksmp_real.malloc_usable_size))
+		return realloc_into_heap(p, size);
 	chunk_leaving(p);
-	return done(ksmp_real.realloc(p, size), RET);
+	return done(ksmp_real.realloc(p, size), ret);
+}
+
+KSMP_EXPORT void *realloc(void *p, size_t size)
+{
+	return realloc_at(p, size, RET);
 }
 
 KSMP_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 {
 	size_t total;
-	if (KSMP_UNLIKELY((p && ksmp_pool_owns(p)) || bootstrap() ||
-			  !ksmp_real.reallocarray)) {
+	if (KSMP_UNLIKELY((p && (ksmp_pool_owns(p) || ksmp_heap_owns(p))) ||
+			  bootstrap() || !ksmp_real.reallocarray || crypto(RET))) {
 		if (__builtin_mul_overflow(n, size, &total)) {
 			errno = ENOMEM;
 			return NULL;
 		}
-		return realloc(p, total);
+		return realloc_at(p, total, RET);
 	}
 	/* glibc leaves p alone when the product overflows: no chunk leaves */
 	if (!__builtin_mul_overflow(n, size, &total))
@@ -155,6 +213,8 @@ KSMP_EXPORT void *memalign(size_t align, size_t size)
 			errno = ENOMEM;
 		return p;
 	}
+	if (aligned_ok(align) && crypto(RET))
+		return ksmp_heap_memalign(align, size);
 	return done(ksmp_real.memalign(align, size), RET);
 }
 
@@ -166,6 +226,8 @@ KSMP_EXPORT void *aligned_alloc(size_t align, size_t size)
 			errno = ENOMEM;
 		return p;
 	}
+	if (aligned_ok(align) && crypto(RET))
+		return ksmp_heap_memalign(align, size);
 	return done(ksmp_real.aligned_alloc(align, size), RET);
 }
 
@@ -177,6 +239,13 @@ KSMP_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		void *p = ksmp_pool_alloc(size, align);
 		if (!p)
 			return ENOMEM;
+		*out = p;
+		return 0;
+	}
+	if (aligned_ok(align) && align >= sizeof(void *) && crypto(RET)) {
+		void *p = ksmp_heap_memalign(align, size);
+		if (!p)
+			return ENOMEM;	/* errno ENOMEM too, as glibc leaves it */
 		*out = p;
 		return 0;
 	}
@@ -194,6 +263,8 @@ KSMP_EXPORT void *valloc(size_t size)
 			errno = ENOMEM;
 		return p;
 	}
+	if (crypto(RET))
+		return ksmp_heap_memalign(4096, size);
 	return done(ksmp_real.valloc(size), RET);
 }
 
@@ -205,6 +276,14 @@ KSMP_EXPORT void *pvalloc(size_t size)
 			errno = ENOMEM;
 		return p;
 	}
+	if (crypto(RET)) {
+		size_t n = size ? (size + 4095) & ~(size_t)4095 : 4096;
+		if (n < size) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return ksmp_heap_memalign(4096, n);
+	}
 	return done(ksmp_real.pvalloc(size), RET);
 }
 
@@ -214,6 +293,8 @@ KSMP_EXPORT size_t malloc_usable_size(void *p)
 		return 0;
 	if (KSMP_UNLIKELY(ksmp_pool_owns(p)))
 		return ksmp_pool_size(p);
+	if (KSMP_UNLIKELY(ksmp_heap_owns(p)))
+		return ksmp_heap_usable(p);
 	if (bootstrap() || !ksmp_real.malloc_usable_size)
 		return 0;
 	return ksmp_real.malloc_usable_size(p);

@@ -68,16 +68,19 @@ size_t ksmp_pool_size(const void *p)
 }
 
 /* ------------------------------------------------------------------ lookup */
-static void die_missing(const char *name)
+void ksmp_die(const char *a, const char *what, const char *b)
 {
-	static const char a[] = "ksmpreload: cannot find the real ";
-	static const char b[] = "(); aborting\n";
 	ssize_t r;
-	r = write(2, a, sizeof(a) - 1);
-	r = write(2, name, strlen(name));
-	r = write(2, b, sizeof(b) - 1);
+	r = write(2, a, strlen(a));
+	r = write(2, what, strlen(what));
+	r = write(2, b, strlen(b));
 	(void)r;
 	abort();
+}
+
+static void die_missing(const char *name)
+{
+	ksmp_die("ksmpreload: cannot find the real ", name, "(); aborting\n");
 }
 
 static void *next(const char *name, bool required)

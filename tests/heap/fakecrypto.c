@@ -1,0 +1,35 @@
+/*
+ * fakecrypto.c - built as tests/heap/libcrypto.so.ksmptest: a shared
+ * object whose name matches the crypto libraries' caller= globs
+ * (libcrypto.so*), so that the library treats its malloc calls as a
+ * crypto library's. Every function calls the malloc family from here
+ * (built with -fno-optimize-sibling-calls: no tail calls, the return
+ * address stays in this object).
+ */
+#include <malloc.h>
+#include <stdlib.h>
+
+#define KEEP(p) __asm__ volatile("" : : "r"(p) : "memory")
+
+void *kt_malloc(size_t n);
+void *kt_malloc(size_t n) { void *p = malloc(n); KEEP(p); return p; }
+void *kt_calloc(size_t n, size_t s);
+void *kt_calloc(size_t n, size_t s) { void *p = calloc(n, s); KEEP(p); return p; }
+void *kt_realloc(void *q, size_t n);
+void *kt_realloc(void *q, size_t n) { void *p = realloc(q, n); KEEP(p); return p; }
+void *kt_reallocarray(void *q, size_t n, size_t s);
+void *kt_reallocarray(void *q, size_t n, size_t s) { void *p = reallocarray(q, n, s); KEEP(p); return p; }
+void kt_free(void *p);
+void kt_free(void *p) { free(p); KEEP(p); }
+int kt_posix_memalign(void **out, size_t a, size_t n);
+int kt_posix_memalign(void **out, size_t a, size_t n) { int r = posix_memalign(out, a, n); KEEP(r); return r; }
+void *kt_aligned_alloc(size_t a, size_t n);
+void *kt_aligned_alloc(size_t a, size_t n) { void *p = aligned_alloc(a, n); KEEP(p); return p; }
+void *kt_memalign(size_t a, size_t n);
+void *kt_memalign(size_t a, size_t n) { void *p = memalign(a, n); KEEP(p); return p; }
+void *kt_valloc(size_t n);
+void *kt_valloc(size_t n) { void *p = valloc(n); KEEP(p); return p; }
+void *kt_pvalloc(size_t n);
+void *kt_pvalloc(size_t n) { void *p = pvalloc(n); KEEP(p); return p; }
+size_t kt_usable(void *p);
+size_t kt_usable(void *p) { size_t n = malloc_usable_size(p); KEEP(n); return n; }

@@ -1,0 +1,47 @@
+#!/bin/sh
+# heap_api.sh - the malloc family from a shared object named like a crypto
+# library (libcrypto.so.ksmptest) and from the program, crossing over:
+# the same results and errno without the library, with the default policy
+# (crypto heap off), and with policies that merge the heap (regions) or
+# everything (process), where the crypto object's blocks must also be in
+# neither [heap] nor a mapping with the mg flag.
+. "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+. "$KSMP_SRCDIR/tests/preload_common.sh"
+. "$KSMP_SRCDIR/tests/heap/heap_common.sh"
+heap_setup
+
+# run NAME ENV...: heap-check api, one TAP line per check
+run() {
+	name=$1; shift
+	env "$@" "$HC" "$HLIB" api $SEG > "$PL_TMP/out" 2> "$PL_TMP/err"
+	rc=$?
+	while read -r st rest; do
+		case $st in
+		ok) _tap_result 0 "$name: $rest" ;;
+		not) _tap_result 1 "$name: ${rest#ok }" ;;
+		esac
+	done < "$PL_TMP/out"
+	is "$rc" 0 "$name: exit status"
+	[ -s "$PL_TMP/err" ] && sed 's/^/# stderr: /' "$PL_TMP/err"
+	cp "$PL_TMP/out" "$PL_TMP/$name.out"
+}
+
+SEG=
+run none -u LD_PRELOAD
+run default LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY_DIR="$PL_TMP/empty"
+is "$(cat "$PL_TMP/default.out")" "$(cat "$PL_TMP/none.out")" "default policy: same results as without the library"
+if sanitized; then
+	skip 2 "ASan's allocator comes first: the library's malloc interposers are bypassed"
+else
+	SEG=segregated
+	run regions LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$POL_REGIONS"
+	if [ -r /proc/self/ksm_stat ]; then
+		run process LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$POL_PROCESS"
+	else
+		skip 1 "kernel without PR_SET_MEMORY_MERGE (no /proc/self/ksm_stat)"
+	fi
+	is "$(grep -v -e 'not exposed' -e 'no mg' -e 'stays in' -e 'moves it' "$PL_TMP/regions.out")" \
+		"$(cat "$PL_TMP/none.out")" "regions: same results as without the library"
+fi
+plan "$tap_n"
+done_testing

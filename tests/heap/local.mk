@@ -1,0 +1,15 @@
+# tests/heap: the crypto heap (issue 13). A shared object named like a
+# crypto library (its malloc calls must be served apart) and a driver.
+check_PROGRAMS += tests/heap/heap-check tests/heap/libcrypto.so.ksmptest
+tests_heap_heap_check_SOURCES = tests/heap/heap-check.c
+tests_heap_heap_check_LDADD = -ldl -lpthread
+# Built like the library itself: a "program" linked with -shared. No tail
+# calls, so that the return address of each malloc call is in it.
+tests_heap_libcrypto_so_ksmptest_SOURCES = tests/heap/fakecrypto.c
+tests_heap_libcrypto_so_ksmptest_CFLAGS = $(AM_CFLAGS) -fPIC \
+	-fno-optimize-sibling-calls -fno-builtin
+tests_heap_libcrypto_so_ksmptest_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+HEAP_TESTS = tests/heap/heap_api.sh tests/heap/heap_stress.sh \
+	tests/heap/heap_ksm.sh
+TESTS += $(HEAP_TESTS)
+EXTRA_DIST += $(HEAP_TESTS) tests/heap/heap_common.sh
