@@ -168,6 +168,7 @@ struct parse {
 	unsigned line;
 	int problems;
 	bool stopped;
+	bool programs_only;		/* read program lines, nothing else */
 	unsigned first[S_COUNT];	/* line of the first occurrence */
 	/* the rest of the current line, for the tokenizer */
 	const char *cur, *end;
@@ -749,6 +750,8 @@ static void parse_line(struct parse *ps, const char *s, size_t n)
 	ps->end = s + n;
 	if (!next_tok(ps, &kw))
 		return;		/* blank or comment */
+	if (ps->programs_only && !tok_is(kw, "program"))
+		return;
 	if (tok_is(kw, "merge"))
 		kw_rule(ps, kw, KSMP_ACT_MERGE);
 	else if (tok_is(kw, "skip"))
@@ -812,8 +815,8 @@ static void policy_reset(struct ksmp_policy *p, const char *source)
 	name_from_file(p, source);
 }
 
-int ksmp_policy_parse(struct ksmp_policy *p, const char *name,
-		      const char *text, size_t len,
+static int parse_text(struct ksmp_policy *p, const char *name,
+		      const char *text, size_t len, bool programs_only,
 		      ksmp_diag_fn diag, void *ctx)
 {
 	struct parse ps;
@@ -827,6 +830,7 @@ int ksmp_policy_parse(struct ksmp_policy *p, const char *name,
 	ps.file = name;
 	ps.diag = diag;
 	ps.ctx = ctx;
+	ps.programs_only = programs_only;
 	if (!text)
 		len = 0;
 	/* A UTF-8 byte order mark at the start is not an error. */
@@ -849,6 +853,19 @@ int ksmp_policy_parse(struct ksmp_policy *p, const char *name,
 		parse_line(&ps, s, n);
 	}
 	return ps.problems;
+}
+
+int ksmp_policy_parse(struct ksmp_policy *p, const char *name,
+		      const char *text, size_t len,
+		      ksmp_diag_fn diag, void *ctx)
+{
+	return parse_text(p, name, text, len, false, diag, ctx);
+}
+
+int ksmp_policy_parse_programs(struct ksmp_policy *p, const char *name,
+			       const char *text, size_t len)
+{
+	return parse_text(p, name, text, len, true, NULL, NULL);
 }
 
 void ksmp_policy_default(struct ksmp_policy *p)

@@ -134,6 +134,11 @@ int ksmp_policy_parse(struct ksmp_policy *p, const char *name,
 		      const char *text, size_t len,
 		      ksmp_diag_fn diag, void *ctx);
 
+/* Only the program line(s) of policy text, quietly: enough for
+ * ksmp_policy_matches_program, and cheaper than a whole parse. */
+int ksmp_policy_parse_programs(struct ksmp_policy *p, const char *name,
+			       const char *text, size_t len);
+
 /*
  * Read and parse a file. Returns the number of problems (>= 0), or -errno
  * when the file cannot be opened or read (reported through diag as well).

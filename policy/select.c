@@ -3,10 +3,12 @@
  *
  * Runs in the preload library's constructor, before malloc is usable:
  * files are read with open/read/close into the caller's buffer, and the
- * policy directory is listed with getdents64 into a stack buffer (opendir
- * would allocate). Names are visited in byte order without sorting into
- * memory: each pass over the directory picks the smallest name greater
- * than the previous one.
+ * policy directory is listed once with getdents64 into a stack buffer
+ * (opendir would allocate). Names are visited in byte order: each step
+ * picks the smallest name greater than the previous one, from the listing
+ * (or, in a directory too big for it, from a new pass over the
+ * directory). Only the program line of each file is parsed until one
+ * matches; that file alone is parsed whole.
  *
  * Two directories, as systemd and modprobe.d do it: the vendor directory
  * (shipped policies) and the admin directory, where a file of the same
@@ -51,20 +53,16 @@ static void diag_errno(ksmp_diag_fn diag, void *ctx, const char *file,
 	diag(ctx, file, 0, msg);
 }
 
-int ksmp_policy_load(struct ksmp_policy *p, const char *path,
-		     char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
+/* Read a policy file into buf; *len gets its size. 0, or -errno (reported
+ * through diag, which may be NULL). */
+static int read_text(const char *path, bool regular, char *buf, size_t bufsz,
+		     size_t *len, ksmp_diag_fn diag, void *ctx)
 {
 	size_t cap = bufsz < KSMP_POLICY_MAX_FILE + 1 ? bufsz :
 		KSMP_POLICY_MAX_FILE + 1;
 	size_t n = 0;
 	int err = 0, fd;
 
-	if (!path || !*path) {
-		ksmp_policy_parse(p, "(none)", NULL, 0, NULL, NULL);
-		diag_errno(diag, ctx, path ? path : "(null)", "cannot open",
-			   ENOENT);
-		return -ENOENT;
-	}
 	/* O_NONBLOCK: a FIFO or a device must not stop the program in its
 	 * constructor; anything but a regular file (or a directory, which
 	 * read() reports as EISDIR) is refused before it is read. */
@@ -73,14 +71,15 @@ int ksmp_policy_load(struct ksmp_policy *p, const char *path,
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) {
 		err = errno;
-		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
 		diag_errno(diag, ctx, path, "cannot open", err);
 		return -err;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+	/* regular: the directory listing said so (d_type); a file swapped
+	 * for something else since can at worst be read as it is. */
+	struct stat st = { .st_mode = S_IFREG };
+	if (!regular && (fstat(fd, &st) < 0 ||
+			 (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))) {
 		close(fd);
-		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
 		if (diag)
 			diag(ctx, path, 0, "cannot open: not a regular file");
 		return -EINVAL;
@@ -100,15 +99,39 @@ int ksmp_policy_load(struct ksmp_policy *p, const char *path,
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		/* the whole file (by fstat), or a short read of a file the
+		 * listing called regular: no second read for the end */
+		if (n < cap && (regular || (S_ISREG(st.st_mode) &&
+					    n == (size_t)st.st_size)))
+			break;
 	}
 	if (!err && n > KSMP_POLICY_MAX_FILE)
 		err = EFBIG;
 	close(fd);
 	if (err) {
-		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
 		diag_errno(diag, ctx, path, err == EFBIG ? "cannot load" :
 			   "cannot read", err);
 		return -err;
+	}
+	*len = n;
+	return 0;
+}
+
+int ksmp_policy_load(struct ksmp_policy *p, const char *path,
+		     char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
+{
+	size_t n = 0;
+
+	if (!path || !*path) {
+		ksmp_policy_parse(p, "(none)", NULL, 0, NULL, NULL);
+		diag_errno(diag, ctx, path ? path : "(null)", "cannot open",
+			   ENOENT);
+		return -ENOENT;
+	}
+	int r = read_text(path, false, buf, bufsz, &n, diag, ctx);
+	if (r < 0) {
+		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
+		return r;
 	}
 	return ksmp_policy_parse(p, path, buf, n, diag, ctx);
 }
@@ -151,39 +174,115 @@ static bool candidate_name(const char *name, size_t n)
 	return n > 7 && name[0] != '.' && memcmp(name + n - 7, ".policy", 7) == 0;
 }
 
+/* The candidate names of a directory, read with one pass of getdents64
+ * (whole = false when they do not all fit: then each next_name call reads
+ * the directory again). */
+#define LIST_BYTES 4096
+#define LIST_MAX 128
+struct listing {
+	bool whole;
+	unsigned n;
+	uint16_t off[LIST_MAX];
+	unsigned char type[LIST_MAX];
+	char names[LIST_BYTES];
+};
+
+/* Offer one directory entry: keep it in best when it is the smallest
+ * candidate greater than last so far. */
+static void consider(const char *name, unsigned char dtype, const char *last,
+		     char *best, size_t bestsz, int *type)
+{
+	size_t len = strnlen(name, 256);
+	if (len >= bestsz || !candidate_name(name, len))
+		return;
+	if (last[0] && strcmp(name, last) <= 0)
+		return;
+	if (*type >= 0 && strcmp(name, best) >= 0)
+		return;
+	memcpy(best, name, len + 1);
+	*type = dtype;
+}
+
+/* Walk the directory from its start; each candidate goes to fn. Returns
+ * false on a bad entry. */
+static bool walk_dir(int dfd, void (*fn)(void *, const char *, unsigned char),
+		     void *arg)
+{
+	char dbuf[4096] __attribute__((aligned(8)));
+
+	if (lseek(dfd, 0, SEEK_SET) < 0)
+		return false;
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, dbuf, sizeof dbuf);
+		if (n <= 0)
+			return true;
+		for (long off = 0; off < n;) {
+			struct dirent64_ *d = (struct dirent64_ *)(void *)(dbuf + off);
+			if (d->d_reclen == 0)
+				return false;
+			off += d->d_reclen;
+			size_t len = strnlen(d->d_name, 256);
+			if (candidate_name(d->d_name, len))
+				fn(arg, d->d_name, d->d_type);
+		}
+	}
+}
+
+static void list_one(void *arg, const char *name, unsigned char dtype)
+{
+	struct listing *l = arg;
+	size_t len = strlen(name) + 1;
+	size_t used = l->n ? l->off[l->n - 1] + strlen(l->names + l->off[l->n - 1]) + 1 : 0;
+	if (!l->whole || l->n == LIST_MAX || used + len > LIST_BYTES) {
+		l->whole = false;
+		return;
+	}
+	memcpy(l->names + used, name, len);
+	l->off[l->n] = (uint16_t)used;
+	l->type[l->n++] = dtype;
+}
+
+/* List a directory's candidates (nothing for fd -1). */
+static void list_dir(int dfd, struct listing *l)
+{
+	l->whole = true;
+	l->n = 0;
+	if (dfd >= 0 && !walk_dir(dfd, list_one, l))
+		l->n = 0;
+}
+
+struct pick {
+	const char *last;
+	char *best;
+	size_t bestsz;
+	int type;
+};
+
+static void pick_one(void *arg, const char *name, unsigned char dtype)
+{
+	struct pick *k = arg;
+	consider(name, dtype, k->last, k->best, k->bestsz, &k->type);
+}
+
 /*
  * Find the smallest candidate name greater than last (or any, if last is
  * empty) in the directory. Returns its d_type, or -1 when there is none.
  */
-static int next_name(int dfd, const char *last, char *best, size_t bestsz)
+static int next_name(int dfd, const struct listing *l, const char *last,
+		     char *best, size_t bestsz)
 {
-	char dbuf[4096] __attribute__((aligned(8)));
-	int type = -1;
+	struct pick k = { last, best, bestsz, -1 };
 
 	best[0] = '\0';
-	if (lseek(dfd, 0, SEEK_SET) < 0)
-		return -1;
-	for (;;) {
-		long n = syscall(SYS_getdents64, dfd, dbuf, sizeof dbuf);
-		if (n <= 0)
-			break;
-		for (long off = 0; off < n;) {
-			struct dirent64_ *d = (struct dirent64_ *)(void *)(dbuf + off);
-			off += d->d_reclen;
-			if (d->d_reclen == 0)
-				return -1;
-			size_t len = strnlen(d->d_name, 256);
-			if (len >= bestsz || !candidate_name(d->d_name, len))
-				continue;
-			if (last[0] && strcmp(d->d_name, last) <= 0)
-				continue;
-			if (type >= 0 && strcmp(d->d_name, best) >= 0)
-				continue;
-			memcpy(best, d->d_name, len + 1);
-			type = d->d_type;
-		}
+	if (l->whole) {
+		for (unsigned i = 0; i < l->n; i++)
+			consider(l->names + l->off[i], l->type[i], last, best,
+				 bestsz, &k.type);
+		return k.type;
 	}
-	return type;
+	if (!walk_dir(dfd, pick_one, &k))
+		return -1;
+	return k.type;
 }
 
 /* How a name resolves in the two directories. */
@@ -257,11 +356,13 @@ int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,
 }
 
 /* The smallest candidate name after last in either directory. */
-static bool next_of_two(int afd, int vfd, const char *last, char *name, size_t size)
+static bool next_of_two(int afd, const struct listing *al, int vfd,
+			const struct listing *vl, const char *last, char *name,
+			size_t size)
 {
 	char other[256];
-	int ta = afd >= 0 ? next_name(afd, last, name, size) : -1;
-	int tv = vfd >= 0 ? next_name(vfd, last, other, sizeof other) : -1;
+	int ta = afd >= 0 ? next_name(afd, al, last, name, size) : -1;
+	int tv = vfd >= 0 ? next_name(vfd, vl, last, other, sizeof other) : -1;
 	if (tv >= 0 && (ta < 0 || strcmp(other, name) < 0)) {
 		memcpy(name, other, strlen(other) + 1);
 		return true;
@@ -294,21 +395,26 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
 	char last[256] = "", name[256], path[4096];
 	int r = 0;
 	bool found = false;
+	struct listing al, vl;
 
-	while (!found && next_of_two(afd, vfd, last, name, sizeof name)) {
+	list_dir(afd, &al);
+	list_dir(vfd, &vl);
+	while (!found && next_of_two(afd, &al, vfd, &vl, last, name, sizeof name)) {
 		memcpy(last, name, sizeof last);
 		if (resolve_name(afd, admin, vfd, vendor, name, path, sizeof path) != 0)
 			continue;
-		/* Quietly first: problems in files for other programs are not
-		 * this program's business. */
-		r = ksmp_policy_load(p, path, buf, bufsz, NULL, NULL);
-		if (r < 0 || !ksmp_policy_matches_program(p, exe, argv0))
+		/* Quietly, and only its program line first: problems in files
+		 * for other programs are not this program's business.
+		 * resolve_name found a regular file: no fstat again. */
+		size_t len = 0;
+		if (read_text(path, true, buf, bufsz, &len, NULL, NULL) < 0)
 			continue;
-		if (r > 0) {
-			r = ksmp_policy_load(p, path, buf, bufsz, diag, ctx);
-			if (r != 0)
-				fail_reset(p);
-		}
+		ksmp_policy_parse_programs(p, path, buf, len);
+		if (!ksmp_policy_matches_program(p, exe, argv0))
+			continue;
+		r = ksmp_policy_parse(p, path, buf, len, diag, ctx);
+		if (r != 0)
+			fail_reset(p);
 		found = true;
 	}
 	if (afd >= 0)

@@ -97,13 +97,31 @@ void ksmp_state_fill_identity(void)
 	__atomic_store_n(&st->magic, KSMP_STATE_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* Copy the parts of a block in use: the header, the policy text, the
+ * used region slots. */
+static void snap_copy(struct ksmp_state *dst, const struct ksmp_state *src)
+{
+	uint32_t n = __atomic_load_n(&src->nregions_hint, __ATOMIC_RELAXED);
+	if (n > KSMP_STATE_REGIONS)
+		n = KSMP_STATE_REGIONS;
+	uint32_t t = src->policy_text_len;
+	if (t >= KSMP_STATE_POLICY_TEXT)
+		t = KSMP_STATE_POLICY_TEXT - 1;
+	memcpy(dst, src, offsetof(struct ksmp_state, policy_text));
+	memcpy(dst->policy_text, src->policy_text, t + 1);
+	dst->nregions_hint = n;
+	memcpy(dst->regions, src->regions, n * sizeof(struct ksmp_region));
+}
+
 int ksmp_state_publish(void)
 {
 	struct ksmp_state *blk = map_block();
 	if (!blk)
 		return -errno;
-	/* carry over what was recorded before the block existed */
-	memcpy(blk, ksmp_st, sizeof(*blk));
+	/* carry over what was recorded before the block existed: only the
+	 * parts in use, so that the rest of the block is never touched (a
+	 * memfd page costs when first written; most programs use a few) */
+	snap_copy(blk, ksmp_st);
 	ksmp_st = blk;
 	return 0;
 }
@@ -132,15 +150,6 @@ void ksmp_state_clear_flag(uint32_t f)
 }
 
 /* ------------------------------------------------------------------ fork */
-static void snap_copy(struct ksmp_state *dst, const struct ksmp_state *src)
-{
-	uint32_t n = __atomic_load_n(&src->nregions_hint, __ATOMIC_RELAXED);
-	if (n > KSMP_STATE_REGIONS)
-		n = KSMP_STATE_REGIONS;
-	memcpy(dst, src, offsetof(struct ksmp_state, regions) +
-	       n * sizeof(struct ksmp_region));
-}
-
 static void prepare(void)
 {
 	if (ksmp_st != &private_state)
