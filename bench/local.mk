@@ -20,3 +20,8 @@ check_PROGRAMS += bench/mergefs_bench
 BENCHES += bench/mergefs_bench
 bench_mergefs_bench_SOURCES = bench/mergefs_bench.c
 bench_mergefs_bench_DEPENDENCIES = mergefs/mergefs$(EXEEXT) tests/progs/mergefs_target$(EXEEXT)
+
+# Start-up cost (200 x /bin/true, python3 -c pass) and the malloc fast
+# path, with / without the library, side by side (issue 13).
+BENCHES += bench/exec_bench.sh
+EXTRA_DIST += bench/exec_bench.sh

@@ -1,0 +1,94 @@
+#!/bin/sh
+# exec_bench.sh - what the library costs a program that merely starts
+# (LD_PRELOAD is inherited by every child), and its malloc/free fast path,
+# measured side by side in one run (issue 13 targets):
+#   true     a shell loop of 200 x /bin/true (no policy selects it: the
+#            built-in default runs), with / without the library; the
+#            shell itself runs under the library too, as in real use
+#   python3  20 x `python3 -c pass` (the shipped python.policy selects it:
+#            heap, arena, chunk and mmap merging, crypto heap on)
+#   malloc   bench/ksmp-mbench malloc 1 (random 16 B - 64 KiB) under
+#            python.policy (the crypto-caller check is on every call)
+# Each round runs both sides back to back, alternating which goes first;
+# the ratio printed is the median of the per-round ratios. Also shown:
+# an unrelated tiny preloaded library (tests/progs/libksmpcaller.so), the
+# floor that any LD_PRELOAD costs. Needs no root and no KSM.
+# EXEC_BENCH_ROUNDS (default 9), EXEC_BENCH_LIB (another build of the
+# library, to compare builds).
+# Targets: true <= 1.10, python3 <= 1.05, malloc <= 1.05.
+set -u
+B=${KSMP_BUILDDIR:?run through make bench}
+S=${KSMP_SRCDIR:?run through make bench}
+LIB=${EXEC_BENCH_LIB:-$B/preload/libksmpreload.so}
+OTHER="$B/tests/progs/libksmpcaller.so"
+MB="$B/bench/ksmp-mbench"
+PY=/usr/bin/python3
+ROUNDS=${EXEC_BENCH_ROUNDS:-9}
+DIR="$S/policy"
+
+[ -f "$LIB" ] || { echo "exec_bench: $LIB not built"; exit 1; }
+
+now_us() { echo $(($(date +%s%N) / 1000)); }
+
+# run_us ENV... -- CMD...: wall time of CMD in microseconds
+run_us() {
+	t0=$(now_us)
+	env "$@" > /dev/null 2>&1
+	t1=$(now_us)
+	echo $((t1 - t0))
+}
+
+med() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# bench NAME CMD: rounds of none / library / other preload
+bench() {
+	name=$1; shift
+	: > "$T/r"
+	k=0
+	while [ $k -lt "$ROUNDS" ]; do
+		k=$((k + 1))
+		if [ $((k % 2)) -eq 1 ]; then
+			a=$(run_us -u LD_PRELOAD "$@")
+			l=$(run_us LD_PRELOAD="$LIB" KSMP_POLICY_DIR="$DIR" "$@")
+			o=$(run_us LD_PRELOAD="$OTHER" "$@")
+		else
+			o=$(run_us LD_PRELOAD="$OTHER" "$@")
+			l=$(run_us LD_PRELOAD="$LIB" KSMP_POLICY_DIR="$DIR" "$@")
+			a=$(run_us -u LD_PRELOAD "$@")
+		fi
+		echo "$a $l $o" >> "$T/r"
+	done
+	a=$(awk '{ print $1 }' "$T/r" | med)
+	l=$(awk '{ print $2 }' "$T/r" | med)
+	rl=$(awk '{ print $2 / $1 }' "$T/r" | med)
+	ro=$(awk '{ print $3 / $1 }' "$T/r" | med)
+	printf '| %s | %.1f | %.1f | %.3f | %.3f |\n' "$name" \
+		"$(echo "$a" | awk '{ print $1 / 1000 }')" \
+		"$(echo "$l" | awk '{ print $1 / 1000 }')" "$rl" "$ro"
+}
+
+T=$(mktemp -d /tmp/ksmp-exec-bench.XXXXXX)
+trap 'rm -rf "$T"' EXIT INT TERM
+
+echo "exec_bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), nproc $(nproc), $ROUNDS rounds"
+echo "| workload | ms without | ms with library | ratio library | ratio other preload |"
+echo "|---|---|---|---|---|"
+bench "200 x /bin/true (target <= 1.10)" sh -c "i=0; while [ \$i -lt 200 ]; do /bin/true; i=\$((i + 1)); done"
+if [ -x "$PY" ]; then
+	bench "20 x python3 -c pass (target <= 1.05)" sh -c "i=0; while [ \$i -lt 20 ]; do $PY -c pass; i=\$((i + 1)); done"
+else
+	echo "| python3 -c pass | skipped: $PY not installed | | | |"
+fi
+
+# malloc/free: ns per operation as the program reports it
+: > "$T/m"
+k=0
+while [ $k -lt "$ROUNDS" ]; do
+	k=$((k + 1))
+	a=$("$MB" malloc 1 2000000 | awk '{ print $2 }')
+	l=$(LD_PRELOAD="$LIB" KSMP_POLICY="$DIR/python.policy" "$MB" malloc 1 2000000 | awk '{ print $2 }')
+	echo "$a $l" >> "$T/m"
+done
+printf '| malloc/free 16 B-64 KiB, python.policy, ns/op (target <= 1.05) | %s | %s | %.3f | |\n' \
+	"$(awk '{ print $1 }' "$T/m" | med)" "$(awk '{ print $2 }' "$T/m" | med)" \
+	"$(awk '{ print $2 / $1 }' "$T/m" | med)"
