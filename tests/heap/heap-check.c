@@ -14,7 +14,7 @@
  *       fills 8 MiB through the crypto object and 8 MiB from the program
  *       with data from SEED, prints "crypto ADDR" and "plain ADDR" lines
  *       (one block of each sort), "ready", and waits to be killed.
- *   heap-check LIB stress THREADS SECONDS
+ *   heap-check LIB stress THREADS SECONDS [nofork]
  *       threads allocate, grow and free blocks on both sides and free
  *       each other's; one thread forks now and then (the child allocates
  *       from the crypto object and exits); every block's contents are
@@ -187,7 +187,7 @@ static void api_aligned(int seg)
 	      "posix_memalign(3): EINVAL, errno unchanged");
 	r = k_posix_memalign(&b, 64, SIZE_MAX - 100);
 	check(r == ENOMEM, "posix_memalign(huge): ENOMEM");
-	unsigned char *x = k_aligned_alloc(4096, 5000);
+	unsigned char *x = k_aligned_alloc(4096, 8192);
 	check(x && ((uintptr_t)x & 4095) == 0, "crypto aligned_alloc(4096)");
 	if (seg)
 		check(!exposed(x), "aligned block: not exposed");
@@ -291,8 +291,9 @@ static int hold(unsigned seed)
 #define SLOTS 1024
 static unsigned char *slots[SLOTS];
 static volatile int stop;
-static int bad;
+static int bad;			/* 1 lost contents, 2 failed allocation, 4 fork */
 static long total_ops, forks;
+static int forking = 1;
 
 static void stamp(unsigned char *p, size_t n)
 {
@@ -341,8 +342,10 @@ static void fork_once(void)
 		_exit(0);
 	}
 	int st = 0;
-	if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
-		__atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+	if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "heap-check: forked child: status 0x%x\n", (unsigned)st);
+		__atomic_fetch_or(&bad, 4, __ATOMIC_RELAXED);
+	}
 	__atomic_fetch_add(&forks, 1, __ATOMIC_RELAXED);
 }
 
@@ -360,7 +363,7 @@ static void *stress_thread(void *arg)
 		unsigned char *nw;
 		unsigned char *old = __atomic_exchange_n(&slots[s], NULL, __ATOMIC_ACQ_REL);
 		if (old && !stamped(old))
-			__atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_or(&bad, 1, __ATOMIC_RELAXED);
 		if (old && (x & 0x300) == 0x100) {
 			/* grow or shrink the old block, from either side */
 			nw = (x & 0x400) ? k_realloc(old, n) : realloc(old, n);
@@ -371,7 +374,7 @@ static void *stress_thread(void *arg)
 		if (old)
 			((x & 0x800) ? free : k_free)(old);
 		if (!nw) {
-			__atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_or(&bad, 2, __ATOMIC_RELAXED);
 			continue;
 		}
 		stamp(nw, n);
@@ -379,7 +382,7 @@ static void *stress_thread(void *arg)
 		if (old)
 			free(old);
 		ops++;
-		if (arg == NULL && ops % 5000 == 0)
+		if (arg == NULL && forking && ops % 5000 == 0)
 			fork_once();
 	}
 	__atomic_fetch_add(&total_ops, ops, __ATOMIC_RELAXED);
@@ -404,7 +407,9 @@ static int stress(int nthreads, int seconds)
 		k_free(slots[i]);
 	}
 	if (bad) {
-		printf("stress failed: a block lost its contents or an allocation failed\n");
+		printf("stress failed:%s%s%s\n", bad & 1 ? " a block lost its contents" : "",
+		       bad & 2 ? " an allocation failed" : "",
+		       bad & 4 ? " a forked child failed" : "");
 		return 1;
 	}
 	printf("stress ok %ld %ld\n", total_ops, forks);
@@ -428,7 +433,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[2], "hold") && argc == 4)
 		return hold((unsigned)atoi(argv[3]));
-	if (!strcmp(argv[2], "stress") && argc == 5)
+	if (!strcmp(argv[2], "stress") && (argc == 5 || argc == 6)) {
+		forking = argc == 5 || strcmp(argv[5], "nofork");
 		return stress(atoi(argv[3]), atoi(argv[4]));
+	}
 	return 2;
 }

@@ -9,13 +9,23 @@
 . "$KSMP_SRCDIR/tests/heap/heap_common.sh"
 heap_setup
 SECS=2
+FORK=
+FORKS='[1-9]'
+if sanitized; then
+	# ASan's runtime (GCC 12) deadlocks a child forked while other
+	# threads hold its allocator's locks: the child hangs without the
+	# library too.
+	FORK=nofork
+	FORKS='0'
+	diag "sanitizer build: no fork during the stress (ASan's own fork deadlock)"
+fi
 
 stress() {
 	name=$1; shift
-	env "$@" timeout -s KILL 60 "$HC" "$HLIB" stress 4 $SECS > "$PL_TMP/s" 2>&1
+	env "$@" timeout -s KILL 60 "$HC" "$HLIB" stress 4 $SECS $FORK > "$PL_TMP/s" 2>&1
 	rc=$?
 	is "$rc" 0 "$name: exit status"
-	ok "$name: stress ok" grep -q '^stress ok [1-9][0-9]* [1-9]' "$PL_TMP/s"
+	ok "$name: stress ok" grep -q "^stress ok [1-9][0-9]* $FORKS" "$PL_TMP/s"
 	diag "$name: $(cat "$PL_TMP/s")"
 }
 

@@ -13,3 +13,11 @@ HEAP_TESTS = tests/heap/heap_api.sh tests/heap/heap_stress.sh \
 	tests/heap/heap_ksm.sh
 TESTS += $(HEAP_TESTS)
 EXTRA_DIST += $(HEAP_TESTS) tests/heap/heap_common.sh
+# preload/heap.c linked into a test program of its own (not preloaded),
+# so that the sanitizer build checks the crypto heap's code as well.
+check_PROGRAMS += tests/heap/heap_unit
+TESTS += tests/heap/heap_unit
+tests_heap_heap_unit_SOURCES = tests/heap/heap_unit.c preload/heap.c
+tests_heap_heap_unit_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/preload \
+	-I$(top_srcdir)/tests
+tests_heap_heap_unit_LDADD = -lpthread
