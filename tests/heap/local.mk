@@ -10,9 +10,10 @@ tests_heap_libcrypto_so_ksmptest_CFLAGS = $(AM_CFLAGS) -fPIC \
 	-fno-optimize-sibling-calls -fno-builtin
 tests_heap_libcrypto_so_ksmptest_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 HEAP_TESTS = tests/heap/heap_api.sh tests/heap/heap_stress.sh \
+	tests/heap/heap_python.sh \
 	tests/heap/heap_ksm.sh
 TESTS += $(HEAP_TESTS)
-EXTRA_DIST += $(HEAP_TESTS) tests/heap/heap_common.sh
+EXTRA_DIST += $(HEAP_TESTS) tests/heap/heap_common.sh tests/heap/crypto_heap.py
 # preload/heap.c linked into a test program of its own (not preloaded),
 # so that the sanitizer build checks the crypto heap's code as well.
 check_PROGRAMS += tests/heap/heap_unit
