@@ -45,6 +45,12 @@ run_check() { # run_check DIR: failing tests are counted from their .trs
 
 step "dependencies" sh tests/install-deps.sh
 step "autogen" sh -c './autogen.sh >/dev/null 2>&1 || ./autogen.sh'
+# After an in-tree ./configure, configure refuses out-of-tree builds
+# ("source directory already configured"): clean the in-tree one first.
+if [ -f config.status ]; then
+	step "make distclean (the tree was configured in-tree)" \
+		sh -c 'make distclean >/dev/null 2>&1 || rm -f config.status config.h Makefile'
+fi
 if step "build (-Werror)" build _build; then
 	run_check _build
 	if grep -q '^fuzz:' _build/Makefile 2>/dev/null; then

@@ -12,16 +12,19 @@ top=$(cd "$(dirname "$0")" && pwd)
 cd "$top"
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (KSM knobs, mergefs)" >&2; exit 1; }
 
+# Build in _build, or where the tree was configured in-tree (./configure
+# at the top: then an out-of-tree build cannot be configured).
+B=$top/_build
+[ -f "$top/config.status" ] && B=$top
 if [ -z "${KSMP_KSM_HELD:-}" ]; then
 	sh tests/install-deps.sh
 	[ -x configure ] || ./autogen.sh >/dev/null 2>&1
-	mkdir -p _build
-	(cd _build && { [ -f Makefile ] || ../configure >/dev/null; } &&
+	mkdir -p "$B"
+	(cd "$B" && { [ -f Makefile ] || "$top/configure" >/dev/null; } &&
 		make -j2 >/dev/null && make tests/ksm-hold >/dev/null)
-	exec _build/tests/ksm-hold -- "$0" "$@"
+	exec "$B/tests/ksm-hold" -- "$0" "$@"
 fi
 
-B=$top/_build
 # The shipped policies, from the source tree (nothing is installed).
 export KSMP_POLICY_DIR=$top/policy
 work=$(mktemp -d /tmp/ksmp-demo.XXXXXX)
