@@ -14,6 +14,8 @@ int ksmp_cmd_ksm(int argc, char **argv);	/* cmd_ksm.c */
 /* Say on stderr, as "ksmpreload: warning: WHAT: ...", that nothing will
  * merge when ksmd is not running or KSM is missing (cmd_ksm.c). */
 void ksmp_warn_ksmd(const char *what);
+int ksmp_cmd_attach(int argc, char **argv);	/* attach/cmd_attach.c */
+int ksmp_cmd_detach(int argc, char **argv);	/* attach/cmd_attach.c */
 
 /* Shared by the subcommands that start programs under the library
  * (cmd_run.c): KSMP_LIBRARY, else next to this executable, else the
@@ -23,5 +25,9 @@ int ksmp_find_library(char *out, size_t size);
 /* In the build tree, set KSMP_POLICY_DIR to the source tree's policy/
  * unless it is set (cmd_run.c). */
 void ksmp_build_tree_env(void);
+/* -p ARG: a policy file, or the name of a shipped policy (NAME.policy in
+ * KSMP_POLICY_DIR, else the compiled-in directory), as an absolute path.
+ * Returns 0, or -1 after saying why on stderr. (cmd_run.c) */
+int ksmp_find_policy(const char *arg, char *out, size_t size);
 
 #endif

@@ -73,7 +73,7 @@ int ksmp_find_library(char *out, size_t size)
 }
 
 /* -p ARG: a file path, or the name of a shipped policy. */
-static int find_policy(const char *arg, char *out, size_t size)
+int ksmp_find_policy(const char *arg, char *out, size_t size)
 {
 	size_t alen = strlen(arg);
 	bool dotpolicy = alen > 7 && !strcmp(arg + alen - 7, ".policy");
@@ -282,7 +282,7 @@ int ksmp_cmd_run(int argc, char **argv)
 		char pol[PATH_MAX];
 		if (!*policy)
 			return usage_error("empty policy name");
-		if (find_policy(policy, pol, sizeof(pol)) < 0)
+		if (ksmp_find_policy(policy, pol, sizeof(pol)) < 0)
 			return 1;
 		if (setenv("KSMP_POLICY", pol, 1) < 0) {
 			perror("ksmpreload: setenv");

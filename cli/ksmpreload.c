@@ -5,6 +5,8 @@
  *   ksmpreload estimate [--json] PID|NAME...
  *   ksmpreload profile [-o POLICY] [-n N] [--settle S] [--json]
  *                      [--report FILE] -- COMMAND [ARG]...
+ *   ksmpreload attach [-p POLICY|NAME] [--mode process|regions] [--json] PID|NAME...
+ *   ksmpreload detach [--json] PID|NAME...
  *   ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...
  */
 #include <stdio.h>
@@ -21,6 +23,9 @@ static void usage(FILE *out)
 		"       ksmpreload profile [-o POLICY] [-n N] [--settle S] [--json]\n"
 		"                          [--report FILE] -- COMMAND [ARG]...\n"
 		"       ksmpreload ksm [show | on | off | set KEY=VALUE... | apply [FILE]]\n"
+		"       ksmpreload attach [-p POLICY|NAME] [--mode process|regions]\n"
+		"                         [--json] PID|NAME...\n"
+		"       ksmpreload detach [--json] PID|NAME...\n"
 		"\n"
 		"Run COMMAND with libksmpreload.so preloaded, so that the memory its\n"
 		"policy selects is merged by KSM; or check policy files.\n"
@@ -30,6 +35,8 @@ static void usage(FILE *out)
 		"  estimate PID|NAME...  what KSM merging could save on running processes\n"
 		"  profile -- COMMAND    run COMMAND recording what merges, suggest a policy\n"
 		"  ksm               show ksmd's knobs and counters; start, stop, tune it\n"
+		"  attach PID|NAME...    make running processes merge, without a restart\n"
+		"  detach PID|NAME...    undo attach\n"
 		"\n"
 		"Options:\n"
 		"  -p, --policy P    policy file, or the name of a shipped policy\n"
@@ -63,5 +70,9 @@ int main(int argc, char **argv)
 		return ksmp_cmd_ksm(argc - 1, argv + 1);
 	if (!strcmp(a, "profile"))
 		return ksmp_cmd_profile(argc - 1, argv + 1);
+	if (!strcmp(a, "attach"))
+		return ksmp_cmd_attach(argc - 1, argv + 1);
+	if (!strcmp(a, "detach"))
+		return ksmp_cmd_detach(argc - 1, argv + 1);
 	return ksmp_cmd_run(argc, argv);
 }

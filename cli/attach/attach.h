@@ -1,0 +1,63 @@
+/*
+ * attach.h - `ksmpreload attach` / `detach`: shared between the command
+ * (cmd_attach.c), the /proc readers (proc.c), the region selection
+ * (ranges.c) and the attach records (record.c). Internal functions return
+ * 0 or -errno unless stated otherwise.
+ */
+#ifndef KSMP_ATTACH_H
+#define KSMP_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy.h"
+
+/* What /proc says about a process, read before touching it. */
+struct attach_proc {
+	pid_t pid;		/* thread group id */
+	pid_t tid;		/* the thread to stop */
+	char comm[32];
+	char state;		/* of the process: R, S, D, T, t, Z, X, ... */
+	pid_t tracer;		/* first thread found traced, by whom */
+	bool kthread;
+	unsigned long long start;	/* start time in clock ticks */
+	uid_t ruid, euid, suid;
+	char exe[4096];		/* "" when unreadable */
+	char argv0[256];
+};
+
+/* proc.c */
+int attach_proc_read(pid_t pid, struct attach_proc *p);
+/* Why the kernel refused us access to p (EPERM / EACCES), as a phrase. */
+void attach_why_denied(const struct attach_proc *p, char *buf, size_t len);
+/* PID, or every process whose comm or executable basename is arg.
+ * Returns how many were added to *pids (grown with realloc), or -errno. */
+int attach_resolve(const char *arg, pid_t **pids, size_t *n);
+unsigned long long attach_start_time(pid_t pid);	/* 0 when gone */
+long attach_ksm_stat(pid_t pid, const char *key);	/* -1 when unreadable */
+
+/* ranges.c: the mappings of pid the policy selects for regions mode,
+ * joined where adjacent. */
+struct attach_range {
+	uint64_t start, end;
+};
+int attach_select(pid_t pid, const struct ksmp_policy *pol,
+		  struct attach_range **out, size_t *n, uint64_t *bytes);
+
+/* record.c: what attach did, for detach and for the next attach.
+ * Stored as a small text file per pid, keyed by the start time. */
+struct attach_record {
+	unsigned long long start;
+	bool process;			/* prctl(PR_SET_MEMORY_MERGE, 1) done */
+	struct attach_range *ranges;	/* madvise(MADV_MERGEABLE) done */
+	size_t nranges;
+};
+int attach_record_dir(char *out, size_t len);
+int attach_record_load(pid_t pid, struct attach_record *r);
+int attach_record_save(pid_t pid, const struct attach_record *r);
+int attach_record_remove(pid_t pid);
+void attach_record_free(struct attach_record *r);
+
+#endif

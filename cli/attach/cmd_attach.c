@@ -1,0 +1,483 @@
+/*
+ * cmd_attach.c - `ksmpreload attach` and `ksmpreload detach`: make running
+ * processes that do not have the library merge (or stop merging) by having
+ * one of their threads execute prctl(PR_SET_MEMORY_MERGE) or
+ * madvise(MADV_[UN]MERGEABLE) itself, injected by ptrace (inject.c).
+ *
+ *   ksmpreload attach [-p POLICY|NAME] [--mode process|regions] [--json] PID|NAME...
+ *   ksmpreload detach [--json] PID|NAME...
+ *
+ * A process is refused (exit 1, nothing touched) when it is traced, a
+ * zombie, stopped, a kernel thread, unreachable, or when its seccomp
+ * filter would not allow the call. Exit 0 when every process was done,
+ * 1 otherwise, 2 on usage errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "cmd.h"
+#include "inject.h"
+
+#define PR_SET_MEMORY_MERGE_ 67
+#define MADV_MERGEABLE_ 12
+#define MADV_UNMERGEABLE_ 13
+#define RETRIES 5
+
+struct call {
+	long nr;
+	uint64_t args[6];
+	long ret;
+};
+
+struct outcome {
+	bool ok;
+	bool done;		/* something was changed in the target */
+	const char *mode;	/* "process", "regions", "off" */
+	char policy[KSMP_POLICY_NAME_MAX];
+	size_t ranges, failed;
+	uint64_t bytes;
+	uint64_t stop_ns;
+	char msg[512];
+};
+
+struct opts {
+	const char *policy;
+	int mode;		/* enum ksmp_mode, or -1: the policy's */
+	bool json, detach;
+	unsigned nout;
+};
+
+static const char *prog(const struct opts *o)
+{
+	return o->detach ? "ksmpreload detach" : "ksmpreload attach";
+}
+
+/* Refusals that need no ptrace: say why, or return false. */
+static bool refused(const struct attach_proc *ap, struct outcome *out)
+{
+	if (ap->kthread)
+		snprintf(out->msg, sizeof(out->msg), "it is a kernel thread");
+	else if (ap->pid == getpid())
+		snprintf(out->msg, sizeof(out->msg), "it is this process");
+	else if (ap->state == 'Z' || ap->state == 'X')
+		snprintf(out->msg, sizeof(out->msg), "it is a zombie");
+	else if (ap->tracer || ap->state == 't')
+		snprintf(out->msg, sizeof(out->msg), "it is already traced (by pid %d)",
+			 (int)ap->tracer);
+	else if (ap->state == 'T')
+		snprintf(out->msg, sizeof(out->msg), "it is stopped (state T): "
+			 "attaching would not run it, continue it first");
+	else
+		return false;
+	return true;
+}
+
+/* Run calls in the process, retrying when a signal got in the way (the
+ * signal is delivered each time). Fills out; returns 0 or -errno. */
+static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
+		     struct outcome *out)
+{
+	uint64_t sysaddr;
+	int err = ksmp_inject_find_syscall(ap->pid, &sysaddr);
+	if (err == -EACCES || err == -EPERM) {
+		attach_why_denied(ap, out->msg, sizeof(out->msg));
+		return err;
+	}
+	if (err) {
+		snprintf(out->msg, sizeof(out->msg), "no system call instruction "
+			 "found in its vdso (%s)", strerror(-err));
+		return err;
+	}
+	size_t done = 0;
+	for (int attempt = 0; attempt < RETRIES; attempt++) {
+		struct ksmp_inject in;
+		err = ksmp_inject_begin(&in, ap->tid, sysaddr);
+		if (err == -EPERM || err == -EACCES) {
+			if (strstr(in.err, "SEIZE"))
+				attach_why_denied(ap, out->msg, sizeof(out->msg));
+			else
+				snprintf(out->msg, sizeof(out->msg), "%s", in.err);
+			return err;
+		}
+		if (err) {
+			snprintf(out->msg, sizeof(out->msg), "%s", in.err);
+			return err;
+		}
+		for (size_t i = done; i < n && !err; i++) {
+			int a = ksmp_inject_allowed(&in, calls[i].nr, calls[i].args);
+			if (a != 1) {
+				snprintf(out->msg, sizeof(out->msg), "%s", in.err);
+				err = a < 0 ? a : -EPERM;
+			}
+		}
+		for (; !err && done < n; done++)
+			err = ksmp_inject_syscall(&in, calls[done].nr, calls[done].args,
+						  &calls[done].ret);
+		if (err && err != -EINTR && !out->msg[0])
+			snprintf(out->msg, sizeof(out->msg), "%s", in.err);
+		int e2 = ksmp_inject_end(&in);
+		out->stop_ns += in.stop_ns;
+		out->done |= done > 0;
+		if (err == -EINTR)
+			continue;
+		if (!err && e2) {
+			snprintf(out->msg, sizeof(out->msg), "letting it go: %s", strerror(-e2));
+			err = e2;
+		}
+		return err;
+	}
+	snprintf(out->msg, sizeof(out->msg), "signals kept interrupting the "
+		 "injection (%d tries)", RETRIES);
+	return -EINTR;
+}
+
+/* The policy for this process: -p, else selected as the library does. */
+static int choose_policy(const struct opts *o, const struct attach_proc *ap,
+			 struct ksmp_policy *pol, struct outcome *out)
+{
+	char *buf = malloc(KSMP_POLICY_MAX_FILE + 1);
+	if (!buf)
+		return -ENOMEM;
+	int r;
+	if (o->policy) {
+		char path[4096];
+		r = ksmp_find_policy(o->policy, path, sizeof(path));
+		if (r == 0)
+			r = ksmp_policy_load(pol, path, buf, KSMP_POLICY_MAX_FILE + 1, NULL, NULL);
+		else
+			r = -ENOENT;
+	} else {
+		const char *dir = getenv("KSMP_POLICY_DIR");
+		r = ksmp_policy_select(pol, NULL, dir && *dir ? dir : KSMP_POLICYDIR,
+				       ap->exe[0] ? ap->exe : NULL,
+				       ap->argv0[0] ? ap->argv0 : NULL, buf,
+				       KSMP_POLICY_MAX_FILE + 1, NULL, NULL);
+	}
+	free(buf);
+	if (r != 0)
+		snprintf(out->msg, sizeof(out->msg), "policy %s is not valid (see "
+			 "ksmpreload check)", pol->source[0] ? pol->source : o->policy);
+	snprintf(out->policy, sizeof(out->policy), "%s", pol->name);
+	return r ? -EINVAL : 0;
+}
+
+static void note_caller_rules(const struct opts *o, const struct ksmp_policy *pol)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < pol->nrules; i++)
+		n += pol->rules[i].ncallers > 0;
+	if (n)
+		fprintf(stderr, "%s: policy %s: %u rule%s with caller= cannot be "
+			"judged from outside a process: skipped\n", prog(o),
+			pol->name, n, n == 1 ? "" : "s");
+}
+
+static int attach_one(const struct opts *o, const struct attach_proc *ap,
+		      struct outcome *out)
+{
+	struct ksmp_policy pol;
+	int err = choose_policy(o, ap, &pol, out);
+	if (err)
+		return err;
+	int mode = o->mode >= 0 ? o->mode : pol.mode;
+	out->mode = ksmp_mode_name((enum ksmp_mode)mode);
+	if (mode == KSMP_MODE_OFF) {
+		snprintf(out->msg, sizeof(out->msg), "policy %s has mode off: "
+			 "nothing done", pol.name);
+		return 0;
+	}
+	struct call *calls = NULL;
+	struct attach_range *rg = NULL;
+	size_t n = 1;
+	if (mode == KSMP_MODE_PROCESS) {
+		calls = calloc(1, sizeof(*calls));
+		if (!calls)
+			return -ENOMEM;
+		calls[0] = (struct call){ SYS_prctl, { PR_SET_MEMORY_MERGE_, 1 }, 0 };
+	} else {
+		if (pol.has_caller_rules && o->mode < 0)
+			note_caller_rules(o, &pol);
+		err = attach_select(ap->pid, &pol, &rg, &n, &out->bytes);
+		calls = err ? NULL : calloc(n ? n : 1, sizeof(*calls));
+		if (!calls) {
+			free(rg);
+			snprintf(out->msg, sizeof(out->msg), "reading its maps: %s",
+				 strerror(err ? -err : ENOMEM));
+			return err ? err : -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++)
+			calls[i] = (struct call){ SYS_madvise, { rg[i].start,
+				rg[i].end - rg[i].start, MADV_MERGEABLE_ }, 0 };
+		out->ranges = n;
+	}
+	err = n ? run_calls(ap, calls, n, out) : 0;
+	struct attach_record rec = { 0 };
+	if (attach_record_load(ap->pid, &rec) < 0 || rec.start != ap->start) {
+		attach_record_free(&rec);
+		rec.start = ap->start;
+	}
+	for (size_t i = 0; !err && i < n; i++) {
+		if (calls[i].ret < 0) {
+			out->failed++;
+			if (mode == KSMP_MODE_PROCESS)
+				snprintf(out->msg, sizeof(out->msg), "prctl(PR_SET_MEMORY_MERGE) "
+					 "failed in the process: %s", strerror((int)-calls[i].ret));
+		}
+	}
+	if (!err && !(mode == KSMP_MODE_PROCESS && out->failed)) {
+		if (mode == KSMP_MODE_PROCESS) {
+			rec.process = true;
+		} else {
+			struct attach_range *nr = realloc(rec.ranges,
+				(rec.nranges + n + 1) * sizeof(*nr));
+			if (nr) {
+				rec.ranges = nr;
+				for (size_t i = 0; i < n; i++)
+					if (calls[i].ret == 0)
+						rec.ranges[rec.nranges++] = rg[i];
+			}
+		}
+		int e = attach_record_save(ap->pid, &rec);
+		if (e)
+			fprintf(stderr, "%s: %d: cannot keep a record for detach (%s); "
+				"detach will not know what was done\n", prog(o),
+				(int)ap->pid, strerror(-e));
+	}
+	attach_record_free(&rec);
+	free(calls);
+	free(rg);
+	if (!err && mode == KSMP_MODE_PROCESS && out->failed)
+		err = -EIO;
+	return err;
+}
+
+static int detach_one(const struct opts *o, const struct attach_proc *ap,
+		      struct outcome *out)
+{
+	struct attach_record rec;
+	int err = attach_record_load(ap->pid, &rec);
+	if (!err && rec.start != ap->start) {
+		attach_record_free(&rec);
+		attach_record_remove(ap->pid);	/* a reused pid's stale record */
+		err = -ENOENT;
+	}
+	if (err) {
+		if (attach_ksm_stat(ap->pid, "ksm_merge_any") != 1) {
+			snprintf(out->msg, sizeof(out->msg), "no record of an attach "
+				 "and it does not merge as a whole: nothing to undo");
+			return -ENOENT;
+		}
+		memset(&rec, 0, sizeof(rec));
+		rec.process = true;	/* merging as a whole: prctl 0 undoes it */
+	}
+	size_t n = rec.process ? 1 : rec.nranges;
+	struct call *calls = calloc(n ? n : 1, sizeof(*calls));
+	if (!calls) {
+		attach_record_free(&rec);
+		return -ENOMEM;
+	}
+	out->mode = rec.process ? "process" : "regions";
+	if (rec.process)
+		calls[0] = (struct call){ SYS_prctl, { PR_SET_MEMORY_MERGE_, 0 }, 0 };
+	for (size_t i = 0; !rec.process && i < n; i++) {
+		calls[i] = (struct call){ SYS_madvise, { rec.ranges[i].start,
+			rec.ranges[i].end - rec.ranges[i].start, MADV_UNMERGEABLE_ }, 0 };
+		out->bytes += rec.ranges[i].end - rec.ranges[i].start;
+	}
+	out->ranges = rec.process ? 0 : n;
+	err = n ? run_calls(ap, calls, n, out) : 0;
+	for (size_t i = 0; !err && i < n; i++) {
+		/* ENOMEM: part of the range is no longer mapped (the rest was done) */
+		if (calls[i].ret < 0 && calls[i].ret != -ENOMEM) {
+			out->failed++;
+			snprintf(out->msg, sizeof(out->msg), "%s failed in the process: %s",
+				 rec.process ? "prctl(PR_SET_MEMORY_MERGE, 0)" :
+				 "madvise(MADV_UNMERGEABLE)", strerror((int)-calls[i].ret));
+		}
+	}
+	if (!err && !out->failed)
+		attach_record_remove(ap->pid);
+	free(calls);
+	attach_record_free(&rec);
+	return err ? err : out->failed ? -EIO : 0;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void report(struct opts *o, const struct attach_proc *ap, const struct outcome *out)
+{
+	double us = (double)out->stop_ns / 1000.0;
+	if (o->json) {
+		printf("%s\n  {\"pid\": %d, \"comm\": ", o->nout++ ? "," : "", (int)ap->pid);
+		json_str(ap->comm);
+		printf(", \"ok\": %s, \"changed\": %s", out->ok ? "true" : "false",
+		       out->done ? "true" : "false");
+		if (out->mode)
+			printf(", \"mode\": \"%s\"", out->mode);
+		if (out->policy[0]) {
+			printf(", \"policy\": ");
+			json_str(out->policy);
+		}
+		printf(", \"ranges\": %zu, \"failed_ranges\": %zu, \"bytes\": %llu, "
+		       "\"stop_us\": %.1f", out->ranges, out->failed,
+		       (unsigned long long)out->bytes, us);
+		if (out->msg[0]) {
+			printf(", \"message\": ");
+			json_str(out->msg);
+		}
+		printf("}");
+		return;
+	}
+	if (!out->ok) {
+		fprintf(stderr, "%s: %d (%s): %s%s\n", prog(o), (int)ap->pid, ap->comm,
+			out->done ? "" : "refused: ", out->msg);
+		return;
+	}
+	printf("%d %s: ", (int)ap->pid, ap->comm);
+	if (out->msg[0] && !out->done)
+		printf("%s", out->msg);
+	else if (!strcmp(out->mode, "process"))
+		printf("process mode: prctl(PR_SET_MEMORY_MERGE, %d) done",
+		       o->detach ? 0 : 1);
+	else
+		printf("regions mode: madvise(%s) on %zu range%s, %.1f MiB",
+		       o->detach ? "MADV_UNMERGEABLE" : "MADV_MERGEABLE", out->ranges,
+		       out->ranges == 1 ? "" : "s", (double)out->bytes / 1048576.0);
+	if (out->policy[0])
+		printf("; policy %s", out->policy);
+	if (out->failed)
+		printf("; %zu range%s failed", out->failed, out->failed == 1 ? "" : "s");
+	printf("; stopped %.0f us\n", us);
+}
+
+static int do_one(struct opts *o, pid_t pid)
+{
+	struct attach_proc ap;
+	struct outcome out = { 0 };
+	int err = attach_proc_read(pid, &ap);
+	if (err) {
+		memset(&ap, 0, sizeof(ap));
+		ap.pid = pid;
+		snprintf(out.msg, sizeof(out.msg), "%s", err == -ENOENT ?
+			 "no such process" : strerror(-err));
+	} else if (!refused(&ap, &out)) {
+		err = o->detach ? detach_one(o, &ap, &out) : attach_one(o, &ap, &out);
+	} else {
+		err = -EPERM;
+	}
+	out.ok = err == 0;
+	report(o, &ap, &out);
+	return err;
+}
+
+static void usage(FILE *f, bool detach)
+{
+	if (detach)
+		fprintf(f, "Usage: ksmpreload detach [--json] PID|NAME...\n"
+			"Undo what `ksmpreload attach` did to running processes.\n");
+	else
+		fprintf(f, "Usage: ksmpreload attach [-p POLICY|NAME] [--mode process|regions]\n"
+			"                         [--json] PID|NAME...\n"
+			"Make running processes merge, without restarting them: one thread\n"
+			"is stopped for a moment by ptrace and made to call prctl() or\n"
+			"madvise() itself.\n"
+			"  -p, --policy P   policy file or shipped policy name\n"
+			"  -m, --mode M     process (whole process) or regions (policy's ranges)\n");
+	fprintf(f, "  -j, --json       print JSON\n"
+		"  -h, --help       show this help\n"
+		"See ksmpreload(1).\n");
+}
+
+static int attach_main(int argc, char **argv, bool detach)
+{
+	static const struct option lopts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .mode = -1, .detach = detach };
+	int c;
+	while ((c = getopt_long(argc, argv, detach ? "+jh" : "+p:m:jh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o.policy = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "process"))
+				o.mode = KSMP_MODE_PROCESS;
+			else if (!strcmp(optarg, "regions"))
+				o.mode = KSMP_MODE_REGIONS;
+			else {
+				fprintf(stderr, "%s: unknown mode '%s' (process or regions)\n",
+					prog(&o), optarg);
+				return 2;
+			}
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'h':
+			usage(stdout, detach);
+			return 0;
+		default:
+			usage(stderr, detach);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "%s: no process given\n", prog(&o));
+		usage(stderr, detach);
+		return 2;
+	}
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int status = 0;
+	for (int i = optind; i < argc; i++) {
+		int r = attach_resolve(argv[i], &pids, &n);
+		if (r <= 0) {
+			fprintf(stderr, "%s: %s: %s\n", prog(&o), argv[i],
+				r == 0 ? "no such process" : strerror(-r));
+			status = 1;
+		}
+	}
+	if (o.json)
+		printf("[");
+	for (size_t i = 0; i < n; i++)
+		if (do_one(&o, pids[i]) != 0)
+			status = 1;
+	if (o.json)
+		printf("%s]\n", o.nout ? "\n" : "");
+	free(pids);
+	return status;
+}
+
+int ksmp_cmd_attach(int argc, char **argv)
+{
+	return attach_main(argc, argv, false);
+}
+
+int ksmp_cmd_detach(int argc, char **argv)
+{
+	return attach_main(argc, argv, true);
+}

@@ -1,0 +1,241 @@
+/*
+ * proc.c - what attach reads from /proc before it touches a process:
+ * state, tracer, kernel-thread flag, owner, start time; name lookup; and
+ * why the kernel would not let us trace it.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attach.h"
+
+#define PF_KTHREAD_FLAG 0x00200000u
+
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = 0;
+	return n;
+}
+
+/* Fields of /proc/PID/stat after the command name: state is field 3. */
+static int stat_fields(pid_t pid, char *state, unsigned long *flags,
+		       unsigned long long *start)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	ssize_t n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	unsigned long fl = 0;
+	unsigned long long st = 0;
+	char s = 0;
+	/* 3 state, 9 flags, 22 starttime */
+	if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u "
+		   "%*d %*d %*d %*d %*d %*d %llu", &s, &fl, &st) != 3)
+		return -EIO;
+	if (state)
+		*state = s;
+	if (flags)
+		*flags = fl;
+	if (start)
+		*start = st;
+	return 0;
+}
+
+unsigned long long attach_start_time(pid_t pid)
+{
+	unsigned long long st = 0;
+	return stat_fields(pid, NULL, NULL, &st) < 0 ? 0 : st;
+}
+
+static long status_field(const char *status, const char *key, long fallback)
+{
+	const char *p = strstr(status, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : fallback;
+}
+
+/* The first thread that is traced, its tracer, and a live thread to stop. */
+static void scan_threads(struct attach_proc *p)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)p->pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	pid_t live = 0;
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid_t tid = (pid_t)atoi(e->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)p->pid, (int)tid);
+		if (read_small(path, buf, sizeof(buf)) < 0)
+			continue;
+		long tr = status_field(buf, "\nTracerPid:", 0);
+		if (tr && !p->tracer)
+			p->tracer = (pid_t)tr;
+		const char *s = strstr(buf, "\nState:");
+		char c = s ? s[7 + strspn(s + 7, " \t")] : 0;
+		bool zombie = c == 'Z' || c == 'X';
+		if (!zombie && (!live || tid == p->pid))
+			live = tid;
+	}
+	closedir(d);
+	p->tid = live ? live : p->pid;
+}
+
+int attach_proc_read(pid_t pid, struct attach_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	ssize_t n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	p->pid = (pid_t)status_field(buf, "\nTgid:", pid);
+	const char *u = strstr(buf, "\nUid:");
+	unsigned long r = 0, e = 0, s = 0;
+	if (u)
+		sscanf(u + 5, "%lu %lu %lu", &r, &e, &s);
+	p->ruid = (uid_t)r;
+	p->euid = (uid_t)e;
+	p->suid = (uid_t)s;
+	unsigned long flags = 0;
+	int err = stat_fields(p->pid, &p->state, &flags, &p->start);
+	if (err)
+		return err;
+	p->kthread = flags & PF_KTHREAD_FLAG;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
+	if (read_small(path, p->comm, sizeof(p->comm)) > 0)
+		p->comm[strcspn(p->comm, "\n")] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)p->pid);
+	ssize_t l = readlink(path, p->exe, sizeof(p->exe) - 1);
+	p->exe[l > 0 ? l : 0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p->pid);
+	if (read_small(path, p->argv0, sizeof(p->argv0)) < 0)
+		p->argv0[0] = 0;
+	scan_threads(p);
+	return 0;
+}
+
+static bool have_cap(int cap)
+{
+	char buf[4096];
+	if (read_small("/proc/self/status", buf, sizeof(buf)) < 0)
+		return false;
+	const char *c = strstr(buf, "\nCapEff:");
+	return c && (strtoull(c + 8, NULL, 16) >> cap & 1);
+}
+
+void attach_why_denied(const struct attach_proc *p, char *buf, size_t len)
+{
+	const int cap_sys_ptrace = 19;
+	uid_t me = getuid();
+	bool cap = have_cap(cap_sys_ptrace);
+	char path[64], yama[16] = "";
+	struct stat sb;
+	snprintf(path, sizeof(path), "/proc/%d", (int)p->pid);
+	bool undumpable = stat(path, &sb) == 0 && sb.st_uid == 0 && p->euid != 0;
+	int scope = read_small("/proc/sys/kernel/yama/ptrace_scope", yama,
+			       sizeof(yama)) > 0 ? atoi(yama) : -1;
+	if (!cap && (p->ruid != me || p->euid != me || p->suid != me))
+		snprintf(buf, len, "it belongs to another user (uid %u) and this "
+			 "process lacks CAP_SYS_PTRACE", (unsigned)p->euid);
+	else if (!cap && undumpable)
+		snprintf(buf, len, "it is not dumpable (set-user-ID, or "
+			 "PR_SET_DUMPABLE 0) and this process lacks CAP_SYS_PTRACE");
+	else if (scope == 3)
+		snprintf(buf, len, "Yama ptrace_scope is 3: no process may attach");
+	else if (scope == 2 && !cap)
+		snprintf(buf, len, "Yama ptrace_scope is 2: attaching needs "
+			 "CAP_SYS_PTRACE");
+	else if (scope == 1 && !cap)
+		snprintf(buf, len, "Yama ptrace_scope is 1: only its ancestors, or "
+			 "a process with CAP_SYS_PTRACE, may attach");
+	else
+		snprintf(buf, len, "the kernel denied ptrace access (a security "
+			 "module, or a user namespace it cannot be traced from)");
+}
+
+int attach_resolve(const char *arg, pid_t **pids, size_t *n)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	size_t before = *n;
+	bool numeric = *arg && !*end;
+	DIR *d = numeric ? NULL : opendir("/proc");
+	if (!numeric && !d)
+		return -errno;
+	for (;;) {
+		pid_t pid = (pid_t)v;
+		if (!numeric) {
+			struct dirent *e = readdir(d);
+			if (!e)
+				break;
+			if (!isdigit((unsigned char)e->d_name[0]))
+				continue;
+			pid = (pid_t)atoi(e->d_name);
+			if (pid == getpid())
+				continue;
+			char path[64], exe[4096], comm[64];
+			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+			ssize_t l = readlink(path, exe, sizeof(exe) - 1);
+			exe[l > 0 ? l : 0] = 0;
+			const char *b = strrchr(exe, '/');
+			snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+			if (read_small(path, comm, sizeof(comm)) > 0)
+				comm[strcspn(comm, "\n")] = 0;
+			else
+				comm[0] = 0;
+			if (!(l > 0 && !strcmp(b ? b + 1 : exe, arg)) &&
+			    !(l > 0 && !strcmp(comm, arg)))
+				continue;	/* (kernel threads have no exe) */
+		}
+		pid_t *nv = realloc(*pids, (*n + 1) * sizeof(**pids));
+		if (!nv) {
+			if (d)
+				closedir(d);
+			return -ENOMEM;
+		}
+		*pids = nv;
+		nv[(*n)++] = pid;
+		if (numeric)
+			break;
+	}
+	if (d)
+		closedir(d);
+	return (int)(*n - before);
+}
+
+long attach_ksm_stat(pid_t pid, const char *key)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	size_t kl = strlen(key);
+	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (!strncmp(p, key, kl) && (p[kl] == ':' || p[kl] == ' ')) {
+			const char *v = p + kl + 1 + strspn(p + kl + 1, " \t");
+			return !strncmp(v, "yes", 3) ? 1 : !strncmp(v, "no", 2) ? 0 :
+				strtol(v, NULL, 10);
+		}
+	return -1;
+}
