@@ -116,9 +116,11 @@ static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
 				err = a < 0 ? a : -EPERM;
 			}
 		}
-		for (; !err && done < n; done++)
+		while (!err && done < n) {
 			err = ksmp_inject_syscall(&in, calls[done].nr, calls[done].args,
 						  &calls[done].ret);
+			done += !err;
+		}
 		if (err && err != -EINTR && !out->msg[0])
 			snprintf(out->msg, sizeof(out->msg), "%s", in.err);
 		int e2 = ksmp_inject_end(&in);

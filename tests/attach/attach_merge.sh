@@ -8,7 +8,7 @@
 at_setup
 need_ksm
 ksm_fast
-plan 17
+plan 19
 MIB=16
 PAGES=$((MIB * 256))
 
@@ -56,4 +56,18 @@ sum=$("$PROBE" plateau 30 $R1 $R2 | sed -n 's/^sum //p')
 ok "regions mode merged (>= 90% of $((2 * PAGES)) pages)" [ "${sum:-0}" -ge $((2 * PAGES * 9 / 10)) ]
 "$K" detach $R1 > /dev/null
 is "$("$PROBE" mg $R1 "$A1")" nomg "detach: MADV_UNMERGEABLE over what attach advised"
+
+# a static binary (busybox-static): 16 MiB of one 16-byte pattern in awk
+if [ -x /bin/busybox ]; then
+	AWK='BEGIN { s = "ksmp-attach-bb-7"; for (i = 0; i < 20; i++) s = s s;
+		print "ready"; fflush(); getline x; print length(s) }'
+	at_start bb /bin/busybox awk "$AWK"; B=$AT_PID
+	"$K" attach --mode process $B > /dev/null
+	is "$?" 0 "static busybox awk: attach exits 0"
+	sum=$("$PROBE" plateau 30 $B | sed -n 's/^sum //p')
+	diag "busybox merging pages: $sum"
+	ok "static busybox awk: its 16 MiB string merged (>= 3000 pages)" [ "${sum:-0}" -ge 3000 ]
+else
+	skip_env 2 "no /bin/busybox (busybox-static)"
+fi
 done_testing

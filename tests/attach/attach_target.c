@@ -11,6 +11,8 @@
  *   attach_target read    read(0): prints "read N DATA" or "read -1 ERRNO"
  *   attach_target readsig same, SIGUSR1 caught without SA_RESTART; also
  *                         prints "handled N"
+ *   attach_target readloop  like readsig, but read(0) again after each
+ *                         EINTR: "read N DATA eintr E handled H"
  *   attach_target sleep MS  nanosleep(MS), SIGUSR1 caught: prints
  *                         "sleep RET ERRNO elapsed_ms REM_ms"
  *   attach_target futex   the main thread waits on a futex that a second
@@ -162,6 +164,21 @@ static int block_read(bool sig)
 	return 0;
 }
 
+static int read_loop(void)
+{
+	catch_usr1();
+	ready();
+	char buf[256];
+	ssize_t n;
+	int eintr = 0;
+	while ((n = read(0, buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+		eintr++;
+	buf[n > 0 ? n : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	printf("read %zd %s eintr %d handled %d\n", n, buf, eintr, (int)handled);
+	return 0;
+}
+
 static int block_epoll(void)
 {
 	int ep = epoll_create1(0);
@@ -199,6 +216,8 @@ int main(int argc, char **argv)
 			    argc > 4 ? atoi(argv[4]) : 0);
 	if (!strcmp(m, "read") || !strcmp(m, "readsig"))
 		return block_read(!strcmp(m, "readsig"));
+	if (!strcmp(m, "readloop"))
+		return read_loop();
 	if (!strcmp(m, "sleep") && argc == 3)
 		return block_sleep(atol(argv[2]));
 	if (!strcmp(m, "futex"))
