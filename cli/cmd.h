@@ -10,12 +10,12 @@ int ksmp_cmd_run(int argc, char **argv);	/* cmd_run.c */
 int ksmp_cmd_estimate(int argc, char **argv);	/* cmd_estimate.c */
 int ksmp_cmd_profile(int argc, char **argv);	/* cmd_profile.c */
 int ksmp_cmd_ksm(int argc, char **argv);	/* cmd_ksm.c */
+int ksmp_cmd_attach(int argc, char **argv);	/* attach/cmd_attach.c */
+int ksmp_cmd_detach(int argc, char **argv);	/* attach/cmd_attach.c */
 
 /* Say on stderr, as "ksmpreload: warning: WHAT: ...", that nothing will
  * merge when ksmd is not running or KSM is missing (cmd_ksm.c). */
 void ksmp_warn_ksmd(const char *what);
-int ksmp_cmd_attach(int argc, char **argv);	/* attach/cmd_attach.c */
-int ksmp_cmd_detach(int argc, char **argv);	/* attach/cmd_attach.c */
 
 /* Shared by the subcommands that start programs under the library
  * (cmd_run.c): KSMP_LIBRARY, else next to this executable, else the
@@ -25,6 +25,7 @@ int ksmp_find_library(char *out, size_t size);
 /* In the build tree, set KSMP_POLICY_DIR to the source tree's policy/
  * unless it is set (cmd_run.c). */
 void ksmp_build_tree_env(void);
+
 /* -p ARG: a policy file, or the name of a shipped policy (NAME.policy in
  * KSMP_POLICY_DIR, else the compiled-in directory), as an absolute path.
  * Returns 0, or -1 after saying why on stderr. (cmd_run.c) */

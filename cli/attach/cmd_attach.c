@@ -139,6 +139,15 @@ static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
 	return -EINTR;
 }
 
+static void policy_diag(void *ctx, const char *file, unsigned line, const char *msg)
+{
+	(void)ctx;
+	if (line)
+		fprintf(stderr, "ksmpreload: %s:%u: %s\n", file ? file : "?", line, msg);
+	else
+		fprintf(stderr, "ksmpreload: %s: %s\n", file ? file : "policy", msg);
+}
+
 /* The policy for this process: -p, else selected as the library does. */
 static int choose_policy(const struct opts *o, const struct attach_proc *ap,
 			 struct ksmp_policy *pol, struct outcome *out)
@@ -151,15 +160,16 @@ static int choose_policy(const struct opts *o, const struct attach_proc *ap,
 		char path[4096];
 		r = ksmp_find_policy(o->policy, path, sizeof(path));
 		if (r == 0)
-			r = ksmp_policy_load(pol, path, buf, KSMP_POLICY_MAX_FILE + 1, NULL, NULL);
+			r = ksmp_policy_load(pol, path, buf, KSMP_POLICY_MAX_FILE + 1,
+					     policy_diag, NULL);
 		else
 			r = -ENOENT;
 	} else {
 		const char *dir = getenv("KSMP_POLICY_DIR");
-		r = ksmp_policy_select(pol, NULL, dir && *dir ? dir : KSMP_POLICYDIR,
+		r = ksmp_policy_select(pol, NULL, dir && *dir ? dir : NULL,
 				       ap->exe[0] ? ap->exe : NULL,
 				       ap->argv0[0] ? ap->argv0 : NULL, buf,
-				       KSMP_POLICY_MAX_FILE + 1, NULL, NULL);
+				       KSMP_POLICY_MAX_FILE + 1, policy_diag, NULL);
 	}
 	free(buf);
 	if (r != 0)

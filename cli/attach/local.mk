@@ -11,3 +11,7 @@ endif
 EXTRA_DIST += cli/attach/none.c
 cli_ksmpreload_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
 	-I$(top_srcdir)/cli/attach
+
+# `make bench`: stop time per attach (process mode; regions by ranges).
+BENCHES += bench/attach_bench.sh
+EXTRA_DIST += bench/attach_bench.sh

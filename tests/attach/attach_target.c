@@ -8,6 +8,8 @@
  *                         anonymous mmap (prints its address), THREADS
  *                         threads ticking; blocks in read(0); at EOF or a
  *                         line prints "ticks T1 T2 ..." and exits
+ *   attach_target ranges N  N separate 1 MiB read-write anonymous mappings
+ *                         (unmapped holes between them), then read(0)
  *   attach_target read    read(0): prints "read N DATA" or "read -1 ERRNO"
  *   attach_target readsig same, SIGUSR1 caught without SA_RESTART; also
  *                         prints "handled N"
@@ -113,6 +115,25 @@ static int hold(unsigned long seed, size_t mib, int nthreads)
 	return 0;
 }
 
+static int ranges(long n)
+{
+	size_t mib = 1u << 20, page = 4096, step = mib + page;
+	char *base = mmap(NULL, (size_t)n * step, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return 1;
+	for (long i = 0; i < n; i++) {
+		char *p = base + (size_t)i * step;
+		memset(p, (int)(i & 0xff) | 1, mib);
+		munmap(p + mib, page);	/* a hole: separate mappings */
+	}
+	ready();
+	char buf[64];
+	ssize_t r = read(0, buf, sizeof(buf));
+	printf("read %zd\n", r);
+	return 0;
+}
+
 static void *waker(void *arg)
 {
 	(void)arg;
@@ -214,6 +235,8 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "hold") && argc >= 4)
 		return hold(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0),
 			    argc > 4 ? atoi(argv[4]) : 0);
+	if (!strcmp(m, "ranges") && argc == 3)
+		return ranges(atol(argv[2]));
 	if (!strcmp(m, "read") || !strcmp(m, "readsig"))
 		return block_read(!strcmp(m, "readsig"));
 	if (!strcmp(m, "readloop"))
