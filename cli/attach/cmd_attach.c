@@ -38,6 +38,7 @@ struct call {
 struct outcome {
 	bool ok;
 	bool done;		/* something was changed in the target */
+	bool broke;		/* failed midway rather than refused */
 	const char *mode;	/* "process", "regions", "off" */
 	char policy[KSMP_POLICY_NAME_MAX];
 	size_t ranges, failed;
@@ -76,6 +77,14 @@ static bool refused(const struct attach_proc *ap, struct outcome *out)
 	else
 		return false;
 	return true;
+}
+
+/* Has the process ended (or is it ending)? */
+static bool gone(const struct attach_proc *ap)
+{
+	struct attach_proc now;
+	return attach_proc_read(ap->pid, &now) < 0 || now.start != ap->start ||
+		now.state == 'Z' || now.state == 'X';
 }
 
 /* Run calls in the process, retrying when a signal got in the way (the
@@ -121,9 +130,11 @@ static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
 						  &calls[done].ret);
 			done += !err;
 		}
-		if (err && err != -EINTR && !out->msg[0])
-			snprintf(out->msg, sizeof(out->msg), "%s", in.err);
 		int e2 = ksmp_inject_end(&in);
+		if (err && err != -EINTR && !out->msg[0])
+			snprintf(out->msg, sizeof(out->msg), "%s", gone(ap) ?
+				 "it exited during the injection" : in.err);
+		out->broke = err && err != -EINTR && err != -EPERM;
 		out->stop_ns += in.stop_ns;
 		out->done |= done > 0;
 		if (err == -EINTR)
@@ -361,7 +372,7 @@ static void report(struct opts *o, const struct attach_proc *ap, const struct ou
 	}
 	if (!out->ok) {
 		fprintf(stderr, "%s: %d (%s): %s%s\n", prog(o), (int)ap->pid, ap->comm,
-			out->done ? "" : "refused: ", out->msg);
+			out->done || out->broke ? "" : "refused: ", out->msg);
 		return;
 	}
 	printf("%d %s: ", (int)ap->pid, ap->comm);

@@ -9,8 +9,7 @@ else
 cli_ksmpreload_SOURCES += cli/attach/none.c
 endif
 EXTRA_DIST += cli/attach/none.c
-cli_ksmpreload_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
-	-I$(top_srcdir)/cli/attach
+cli_ksmpreload_CPPFLAGS += -I$(top_srcdir)/cli -I$(top_srcdir)/cli/attach
 
 # `make bench`: stop time per attach (process mode; regions by ranges).
 BENCHES += bench/attach_bench.sh
