@@ -27,25 +27,43 @@ start() { # start ARGS...: a target blocked in read(); pid in TP
 	w=0; until grep -q ready "$T/out" 2>/dev/null || [ $w -gt 200 ]; do sleep 0.05; w=$((w+1)); done
 }
 
-# stop_us MODE-ARGS...: RUNS attach (+ detach) pairs, one stop_us per line
+# stop_us COUNT NOSTEP ARGS...: COUNT attach (+ detach) pairs, one stop_us
+# per line; NOSTEP=1 forces the syscall-stop way
 stop_us() {
-	i=0
-	while [ $i -lt $RUNS ]; do
-		"$K" attach --json "$@" $TP | python3 -c '
+	cnt=$1 nostep=$2; shift 2
+	j=0
+	while [ $j -lt $cnt ]; do
+		if [ "$nostep" = 1 ]; then
+			KSMP_TEST_ATTACH_NOSTEP=1 "$K" attach --json "$@" $TP
+		else
+			"$K" attach --json "$@" $TP
+		fi | python3 -c '
 import json,sys; d=json.load(sys.stdin); print(d[0]["stop_us"] if d[0]["ok"] else "fail")'
 		"$K" detach $TP > /dev/null
-		i=$((i + 1))
+		j=$((j + 1))
 	done
 }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR ? v[int((NR+1)/2)] : "n/a")}'; }
 
 echo "attach stop time (us), median of $RUNS, target blocked in read()"
 start read
-pm=$(stop_us --mode process | median)
+# side by side, interleaved: calls single-stepped (the default) and the
+# syscall-stop way (used for targets that block or ignore SIGTRAP)
+: > "$T/step"; : > "$T/nostep"
+i=0
+while [ $i -lt $RUNS ]; do
+	stop_us 1 0 --mode process >> "$T/step"
+	stop_us 1 1 --mode process >> "$T/nostep"
+	i=$((i + 1))
+done
+pm=$(median < "$T/step")
+pn=$(median < "$T/nostep")
 printf '%-28s %8s us\n' "process mode (1 prctl)" "$pm"
+printf '%-28s %8s us  (ratio %s)\n' "  the same by syscall stops" "$pn" \
+	"$(awk -v a="$pn" -v b="$pm" 'BEGIN{printf "%.2f", a/b}')"
 for n in 1 10 100 1000; do
 	start ranges $n
-	rm=$(stop_us -p "$T/r.policy" | median)
+	rm=$(stop_us $RUNS 0 -p "$T/r.policy" | median)
 	printf '%-28s %8s us  (%s per range)\n' "regions mode, $n ranges" "$rm" \
 		"$(awk -v a="$rm" -v b="$pm" -v n=$n 'BEGIN{printf "%.1f us", (a-b)/n}')"
 done

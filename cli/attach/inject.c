@@ -15,8 +15,12 @@
  *   -ERESTART* semantics (SA_RESTART or EINTR), exactly as without us.
  * - The injected call itself runs with orig_rax = -1, so that no restart
  *   logic touches it, from a `syscall` instruction in the vdso (nothing in
- *   the target is written), between a syscall-entry and a syscall-exit
- *   stop (PTRACE_SYSCALL with PTRACE_O_TRACESYSGOOD).
+ *   the target is written). Normally it is single-stepped: the SIGTRAP
+ *   that reports the step stops the thread inside get_signal() again, one
+ *   stop per call, and the original registers go back right there (see
+ *   step_call()). A thread that blocks or ignores SIGTRAP would have that
+ *   undone by the forced trap, so it gets the slower way: a syscall-entry
+ *   and a syscall-exit stop (PTRACE_SYSCALL, PTRACE_O_TRACESYSGOOD), then:
  * - After the exit stop, a thread whose original registers need no restart
  *   is simply given them back and detached. Otherwise we ask for one more
  *   interrupt stop (PTRACE_INTERRUPT, then PTRACE_CONT from the exit stop):
@@ -172,19 +176,28 @@ int ksmp_inject_find_syscall(pid_t pid, uint64_t *addr)
 	return err;
 }
 
-static int seccomp_mode(pid_t tid)
+/* From the thread's status: its seccomp mode, and whether it blocks or
+ * ignores SIGTRAP (then single-stepping, which forces a SIGTRAP on it,
+ * would change that: we use syscall stops instead). */
+static void read_status(struct ksmp_inject *in)
 {
 	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)in->tid);
 	FILE *f = fopen(path, "re");
+	in->step = f != NULL;
 	if (!f)
-		return -errno;
-	int mode = 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Seccomp: %d", &mode) == 1)
-			break;
+		return;
+	unsigned long long mask;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "Seccomp: %d", &in->seccomp_mode);
+		if ((sscanf(line, "SigBlk: %llx", &mask) == 1 ||
+		     sscanf(line, "SigIgn: %llx", &mask) == 1) &&
+		    (mask & (1ull << (SIGTRAP - 1))))
+			in->step = false;
+	}
 	fclose(f);
-	return mode;
+	if (getenv("KSMP_TEST_ATTACH_NOSTEP"))
+		in->step = false;
 }
 
 static void free_filters(struct ksmp_inject *in)
@@ -330,7 +343,7 @@ int ksmp_inject_begin(struct ksmp_inject *in, pid_t tid, uint64_t sysaddr)
 	memset(in, 0, sizeof(*in));
 	in->tid = tid;
 	in->sysaddr = sysaddr;
-	in->seccomp_mode = seccomp_mode(tid);
+	read_status(in);
 	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0)
 		return seterr(in, -errno, "PTRACE_SEIZE");
 	block_signals(true);
@@ -390,24 +403,33 @@ int ksmp_inject_begin(struct ksmp_inject *in, pid_t tid, uint64_t sysaddr)
 
 /* Resume into the call and wait for its entry stop. Pending signals are
  * passed on (-EINTR). */
-static int enter_call(struct ksmp_inject *in, long nr, const uint64_t args[6])
+/* Set the thread's registers for one call from the `syscall` instruction;
+ * orig_rax = -1 keeps the kernel's restart logic off it. */
+static int call_regs(struct ksmp_inject *in, long nr, const uint64_t args[6],
+		     struct user_regs_struct *r)
 {
-	struct user_regs_struct r = in->saved;
-	if (in->state == KSMP_INJ_SYSEXIT) {
-		int err = get_regs(in->tid, &r);
+	*r = in->saved;
+	if (in->state != KSMP_INJ_EVENT) {
+		int err = get_regs(in->tid, r);
 		if (err)
 			return err;
 	}
-	r.rip = in->sysaddr;
-	r.rax = (unsigned long long)nr;
-	r.orig_rax = (unsigned long long)-1;
-	r.rdi = args[0];
-	r.rsi = args[1];
-	r.rdx = args[2];
-	r.r10 = args[3];
-	r.r8 = args[4];
-	r.r9 = args[5];
-	int err = set_regs(in->tid, &r);
+	r->rip = in->sysaddr;
+	r->rax = (unsigned long long)nr;
+	r->orig_rax = (unsigned long long)-1;
+	r->rdi = args[0];
+	r->rsi = args[1];
+	r->rdx = args[2];
+	r->r10 = args[3];
+	r->r8 = args[4];
+	r->r9 = args[5];
+	return set_regs(in->tid, r);
+}
+
+static int enter_call(struct ksmp_inject *in, long nr, const uint64_t args[6])
+{
+	struct user_regs_struct r;
+	int err = call_regs(in, nr, args, &r);
 	if (!err && ptrace(PTRACE_SYSCALL, in->tid, 0, 0) < 0)
 		err = -errno;
 	int st;
@@ -427,11 +449,62 @@ static int enter_call(struct ksmp_inject *in, long nr, const uint64_t args[6])
 	return -EPROTO;
 }
 
+/*
+ * The single-step way: one stop per call. Resumed with PTRACE_SINGLESTEP
+ * at the `syscall` instruction, the thread runs the call and, on its way
+ * out, gets a SIGTRAP (TRAP_BRKPT) whose signal-delivery stop comes before
+ * any other signal (synchronous signals are dequeued first). That stop is
+ * inside get_signal(): the next call, or the original registers, are set
+ * right there, and the SIGTRAP is dropped by resuming with signal 0.
+ */
+static int step_call(struct ksmp_inject *in, long nr, const uint64_t args[6],
+		     long *ret)
+{
+	struct user_regs_struct r;
+	int err = call_regs(in, nr, args, &r);
+	if (!err && in->calls == 0)
+		test_pause("call");
+	if (!err && ptrace(PTRACE_SINGLESTEP, in->tid, 0, 0) < 0)
+		err = -errno;
+	int st;
+	if (!err)
+		err = wait_stop(in->tid, &st);
+	if (!err)
+		err = get_regs(in->tid, &r);
+	if (err == -ESRCH) {
+		in->state = KSMP_INJ_DETACHED;
+		block_signals(false);
+		return seterr(in, err, "the target");
+	}
+	if (err)
+		return seterr(in, err, "injecting a system call");
+	if ((st >> 16) != 0)
+		return seterr(in, -EPROTO, "injecting a system call");
+	if (WSTOPSIG(st) != SIGTRAP || r.rip != in->sysaddr + 2) {
+		/* A signal came before the call ran: give it back. */
+		release(in, WSTOPSIG(st));
+		snprintf(in->err, sizeof(in->err), "a signal (%d) arrived; it was "
+			 "delivered", WSTOPSIG(st));
+		return -EINTR;
+	}
+	in->state = KSMP_INJ_TRAP;
+	*ret = (long)r.rax;
+	if (*ret >= -516 && *ret <= -512) {
+		snprintf(in->err, sizeof(in->err), "a signal interrupted the call");
+		ksmp_inject_end(in);
+		return -EINTR;
+	}
+	in->calls++;
+	return 0;
+}
+
 int ksmp_inject_syscall(struct ksmp_inject *in, long nr, const uint64_t args[6],
 			long *ret)
 {
 	if (in->state == KSMP_INJ_DETACHED)
 		return -ESRCH;
+	if (in->step)
+		return step_call(in, nr, args, ret);
 	int err = enter_call(in, nr, args);
 	if (err == -EINTR || err == -ESRCH)
 		return err;

@@ -39,6 +39,7 @@ enum ksmp_inject_state {
 	KSMP_INJ_DETACHED = 0,
 	KSMP_INJ_EVENT,		/* in an interrupt stop: registers are ours to set */
 	KSMP_INJ_SYSEXIT,	/* in the exit stop of a call we injected */
+	KSMP_INJ_TRAP,		/* in the SIGTRAP stop after a single-stepped call */
 };
 
 struct ksmp_inject {
@@ -46,6 +47,7 @@ struct ksmp_inject {
 	enum ksmp_inject_state state;
 	uint64_t sysaddr;		/* a `syscall` instruction in the target */
 	struct user_regs_struct saved;	/* the thread's registers at the stop */
+	bool step;			/* single-step the calls (see inject.c) */
 	bool eintr_restart;		/* its -EINTR was ours: re-execute the call */
 	uint64_t t0_ns, stop_ns;	/* stop time, interrupt to detach */
 	unsigned calls;			/* injected calls completed */

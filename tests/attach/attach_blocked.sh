@@ -7,7 +7,7 @@
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 at_setup
-plan 14
+plan 16
 
 attach_mid() { # attach_mid PID: attach then detach while it blocks
 	at_wait_blocked "$1" &&
@@ -62,6 +62,14 @@ ok "accept: attach and detach while blocked" attach_mid $P
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$T/sock"
 at_wait_line ac '^accept'
 is "$(sed -n 2p "$T/ac.out")" "accept ok" "accept: returns the connection made afterwards"
+
+# SIGTRAP ignored: attach must not single-step it (the forced trap would
+# reset the disposition); the syscall-stop way is used instead
+at_start tp "$TGT" readtrap; P=$AT_PID
+ok "SIGTRAP ignored: attach and detach while blocked" attach_mid $P
+at_send tp "trap"
+at_wait_line tp '^read'
+is "$(sed -n 2p "$T/tp.out")" "read 5 trap trap-ignored 1" "SIGTRAP ignored: still ignored afterwards, read intact"
 
 # multi-threaded: 8 threads ticking every millisecond
 at_start mt "$TGT" hold 0x7a11ac50 4 8; P=$AT_PID

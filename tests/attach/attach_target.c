@@ -15,6 +15,8 @@
  *                         prints "handled N"
  *   attach_target readloop  like readsig, but read(0) again after each
  *                         EINTR: "read N DATA eintr E handled H"
+ *   attach_target readtrap  SIGTRAP ignored, then read(0): "read N DATA
+ *                         trap-ignored 0|1" (is it still ignored?)
  *   attach_target sleep MS  nanosleep(MS), SIGUSR1 caught: prints
  *                         "sleep RET ERRNO elapsed_ms REM_ms"
  *   attach_target futex   the main thread waits on a futex that a second
@@ -200,6 +202,20 @@ static int read_loop(void)
 	return 0;
 }
 
+static int read_trap(void)
+{
+	signal(SIGTRAP, SIG_IGN);
+	ready();
+	char buf[256];
+	ssize_t n = read(0, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	struct sigaction sa;
+	sigaction(SIGTRAP, NULL, &sa);
+	printf("read %zd %s trap-ignored %d\n", n, buf, sa.sa_handler == SIG_IGN);
+	return 0;
+}
+
 static int block_epoll(void)
 {
 	int ep = epoll_create1(0);
@@ -239,6 +255,8 @@ int main(int argc, char **argv)
 		return ranges(atol(argv[2]));
 	if (!strcmp(m, "read") || !strcmp(m, "readsig"))
 		return block_read(!strcmp(m, "readsig"));
+	if (!strcmp(m, "readtrap"))
+		return read_trap();
 	if (!strcmp(m, "readloop"))
 		return read_loop();
 	if (!strcmp(m, "sleep") && argc == 3)
