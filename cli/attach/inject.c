@@ -449,6 +449,30 @@ static int enter_call(struct ksmp_inject *in, long nr, const uint64_t args[6])
 	return -EPROTO;
 }
 
+/* The end of one injected call, in stop state (or an error from getting
+ * there): its return value, or -EINTR when a signal cut it short. */
+static int call_result(struct ksmp_inject *in, int err,
+		       const struct user_regs_struct *r,
+		       enum ksmp_inject_state state, long *ret)
+{
+	if (err == -ESRCH) {
+		in->state = KSMP_INJ_DETACHED;
+		return seterr(in, err, "the target");
+	}
+	if (err)
+		return seterr(in, err, "injecting a system call");
+	in->state = state;
+	*ret = (long)r->rax;
+	if (*ret >= -516 && *ret <= -512) {
+		/* Interrupted by a signal before it could finish. */
+		snprintf(in->err, sizeof(in->err), "a signal interrupted the call");
+		ksmp_inject_end(in);
+		return -EINTR;
+	}
+	in->calls++;
+	return 0;
+}
+
 /*
  * The single-step way: one stop per call. Resumed with PTRACE_SINGLESTEP
  * at the `syscall` instruction, the thread runs the call and, on its way
@@ -466,36 +490,21 @@ static int step_call(struct ksmp_inject *in, long nr, const uint64_t args[6],
 		test_pause("call");
 	if (!err && ptrace(PTRACE_SINGLESTEP, in->tid, 0, 0) < 0)
 		err = -errno;
-	int st;
+	int st = 0;
 	if (!err)
 		err = wait_stop(in->tid, &st);
 	if (!err)
 		err = get_regs(in->tid, &r);
-	if (err == -ESRCH) {
-		in->state = KSMP_INJ_DETACHED;
-		block_signals(false);
-		return seterr(in, err, "the target");
-	}
-	if (err)
-		return seterr(in, err, "injecting a system call");
-	if ((st >> 16) != 0)
-		return seterr(in, -EPROTO, "injecting a system call");
-	if (WSTOPSIG(st) != SIGTRAP || r.rip != in->sysaddr + 2) {
+	if (!err && (st >> 16) != 0)
+		err = -EPROTO;
+	if (!err && (WSTOPSIG(st) != SIGTRAP || r.rip != in->sysaddr + 2)) {
 		/* A signal came before the call ran: give it back. */
 		release(in, WSTOPSIG(st));
 		snprintf(in->err, sizeof(in->err), "a signal (%d) arrived; it was "
 			 "delivered", WSTOPSIG(st));
 		return -EINTR;
 	}
-	in->state = KSMP_INJ_TRAP;
-	*ret = (long)r.rax;
-	if (*ret >= -516 && *ret <= -512) {
-		snprintf(in->err, sizeof(in->err), "a signal interrupted the call");
-		ksmp_inject_end(in);
-		return -EINTR;
-	}
-	in->calls++;
-	return 0;
+	return call_result(in, err, &r, KSMP_INJ_TRAP, ret);
 }
 
 int ksmp_inject_syscall(struct ksmp_inject *in, long nr, const uint64_t args[6],
@@ -522,22 +531,7 @@ int ksmp_inject_syscall(struct ksmp_inject *in, long nr, const uint64_t args[6],
 	struct user_regs_struct r;
 	if (!err)
 		err = get_regs(in->tid, &r);
-	if (err == -ESRCH) {
-		in->state = KSMP_INJ_DETACHED;
-		return seterr(in, err, "the target");
-	}
-	if (err)
-		return seterr(in, err, "injecting a system call");
-	in->state = KSMP_INJ_SYSEXIT;
-	*ret = (long)r.rax;
-	if (*ret >= -516 && *ret <= -512) {
-		/* Interrupted by a signal before it could finish. */
-		snprintf(in->err, sizeof(in->err), "a signal interrupted the call");
-		ksmp_inject_end(in);
-		return -EINTR;
-	}
-	in->calls++;
-	return 0;
+	return call_result(in, err, &r, KSMP_INJ_SYSEXIT, ret);
 }
 
 static bool needs_restart(const struct user_regs_struct *r)
