@@ -61,6 +61,16 @@
 #define PTRACE_SECCOMP_GET_FILTER 0x420c
 #endif
 #define SYSCALL_STOP (SIGTRAP | 0x80)
+/* A thread in uninterruptible sleep (D state, a vfork parent) does not
+ * stop until it leaves it: give up after this long. */
+#define STOP_TIMEOUT_NS (5ull * 1000000000u)
+
+/* Tests only: KSMP_TEST_ATTACH_STOP_TIMEOUT_MS shortens it. */
+static uint64_t stop_timeout_ns(void)
+{
+	const char *v = getenv("KSMP_TEST_ATTACH_STOP_TIMEOUT_MS");
+	return v && atol(v) > 0 ? (uint64_t)atol(v) * 1000000u : STOP_TIMEOUT_NS;
+}
 
 static sigset_t saved_mask;
 static bool masked;
@@ -113,19 +123,39 @@ static void test_pause(const char *stage)
 
 /* Wait for the next stop of the thread. 0 and *status when stopped,
  * -ESRCH when it is gone. */
-static int wait_stop(pid_t tid, int *status)
+static int wait_stop_until(pid_t tid, int *status, uint64_t deadline_ns)
 {
 	for (;;) {
-		pid_t r = waitpid(tid, status, __WALL);
+		pid_t r = waitpid(tid, status, __WALL | (deadline_ns ? WNOHANG : 0));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return errno == ECHILD ? -ESRCH : -errno;
+		if (r == 0) {
+			/* Not yet: wait for the SIGCHLD a tracee's stop sends
+			 * (blocked here, so it stays pending), then look again. */
+			uint64_t now = now_ns();
+			if (now >= deadline_ns)
+				return -ETIMEDOUT;
+			uint64_t left = deadline_ns - now;
+			struct timespec ts = { (time_t)(left / 1000000000u),
+					       (long)(left % 1000000000u) };
+			sigset_t chld;
+			sigemptyset(&chld);
+			sigaddset(&chld, SIGCHLD);
+			sigtimedwait(&chld, NULL, &ts);
+			continue;
+		}
 		if (WIFSTOPPED(*status))
 			return 0;
 		if (WIFEXITED(*status) || WIFSIGNALED(*status))
 			return -ESRCH;
 	}
+}
+
+static int wait_stop(pid_t tid, int *status)
+{
+	return wait_stop_until(tid, status, 0);
 }
 
 static int get_regs(pid_t tid, struct user_regs_struct *r)
@@ -351,7 +381,7 @@ int ksmp_inject_begin(struct ksmp_inject *in, pid_t tid, uint64_t sysaddr)
 	int err = ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 ? -errno : 0;
 	int st = 0;
 	while (!err) {
-		err = wait_stop(tid, &st);
+		err = wait_stop_until(tid, &st, in->t0_ns + stop_timeout_ns());
 		if (err)
 			break;
 		int ev = st >> 16, sig = WSTOPSIG(st);
@@ -370,6 +400,17 @@ int ksmp_inject_begin(struct ksmp_inject *in, pid_t tid, uint64_t sysaddr)
 	if (err == -ESRCH) {
 		block_signals(false);
 		snprintf(in->err, sizeof(in->err), "it exited");
+		return err;
+	}
+	if (err == -ETIMEDOUT) {
+		/* It cannot be detached until it stops: the kernel detaches
+		 * it when this process exits (should it stop before that, it
+		 * waits for us until then). Nothing was changed. */
+		block_signals(false);
+		snprintf(in->err, sizeof(in->err), "it did not stop within %.1f s "
+			 "(uninterruptible sleep, or a vfork parent): nothing was "
+			 "changed", (double)stop_timeout_ns() / 1e9);
+		in->state = KSMP_INJ_DETACHED;
 		return err;
 	}
 	in->state = KSMP_INJ_EVENT;

@@ -6,7 +6,7 @@
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 at_setup
-plan 19
+plan 22
 
 untouched() { # untouched PID: no merging, no record
 	grep -q 'ksm_merge_any: no' "/proc/$1/ksm_stat" && [ ! -e "$T/rec/$1" ]
@@ -56,6 +56,17 @@ if [ -r /proc/sys/kernel/yama/ptrace_scope ]; then
 else
 	skip 1 "Yama is not built into this kernel"
 fi
+
+# a thread that cannot stop (a vfork parent waits unkillably for its child)
+at_start vf "$TGT" vfork 4000; V=$AT_PID
+sleep 0.3
+KSMP_TEST_ATTACH_STOP_TIMEOUT_MS=1000 "$K" attach --mode process $V > "$T/o" 2> "$T/e"
+is "$?" 1 "a thread that does not stop: exit 1 after the timeout"
+ok "a thread that does not stop: says so, nothing changed" \
+	grep -q "it did not stop within 1.0 s (uninterruptible sleep, or a vfork parent): nothing was changed" "$T/e"
+at_wait_line vf '^vfork done'
+ok "a thread that does not stop: it carries on when its child exits, untraced" \
+	sh -c "grep -q 'vfork done' '$T/vf.out'"
 
 "$K" attach 999999999 > "$T/o" 2> "$T/e"
 is "$?" 1 "a missing pid: exit 1"

@@ -24,6 +24,8 @@
  *                         "futex RET ERRNO word W"
  *   attach_target epoll   epoll_wait on stdin: "epoll N DATA"
  *   attach_target accept PATH  accept on a unix socket: "accept ok"
+ *   attach_target vfork MS  vfork a child that sleeps MS before _exit: the
+ *                         parent waits unkillably meanwhile; "vfork done"
  *   attach_target trace PID   PTRACE_SEIZE PID, then pause (a tracer)
  *   attach_target zombie  fork a child that exits unreaped; print its pid
  * Each prints "ready" (after its set-up) on stdout, which is flushed.
@@ -274,6 +276,17 @@ int main(int argc, char **argv)
 		}
 		ready();
 		pause();
+		return 0;
+	}
+	if (!strcmp(m, "vfork") && argc == 3) {
+		struct timespec ts = { atol(argv[2]) / 1000, (atol(argv[2]) % 1000) * 1000000 };
+		ready();
+		pid_t c = vfork();
+		if (c == 0) {
+			syscall(SYS_nanosleep, &ts, NULL);
+			_exit(0);
+		}
+		printf("vfork done\n");
 		return 0;
 	}
 	if (!strcmp(m, "zombie")) {
