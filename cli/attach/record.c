@@ -124,6 +124,8 @@ int attach_record_save(pid_t pid, const struct attach_record *r)
 		return err;
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && make_dirs(dir) == 0)	/* a detach removed it */
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	FILE *f = fdopen(fd, "w");
@@ -144,11 +146,16 @@ int attach_record_save(pid_t pid, const struct attach_record *r)
 	return err;
 }
 
+/* Removes the record, and the directory when it is left empty (and, for
+ * the default one, /run/ksmpreload too): nothing stays behind. */
 int attach_record_remove(pid_t pid)
 {
-	char path[4096];
+	char path[4096], dir[4000];
 	int err = record_path(pid, path, sizeof(path));
 	if (!err && unlink(path) < 0 && errno != ENOENT)
 		err = -errno;
+	if (!err && attach_record_dir(dir, sizeof(dir)) == 0 && rmdir(dir) == 0 &&
+	    !strcmp(dir, "/run/ksmpreload/attach"))
+		rmdir("/run/ksmpreload");
 	return err;
 }
