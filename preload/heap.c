@@ -4,8 +4,8 @@
  * and other secrets never lie in memory that KSM may merge, whatever the
  * policy advises for the main heap and the arenas.
  *
- * Memory comes from segments: 32 MiB (or larger, for one big block)
- * PROT_NONE reservations made with a raw mmap system call (never through
+ * Memory comes from segments: 32 MiB (growing to 1 GiB as more are
+ * needed, or larger for one big block) PROT_NONE reservations made with a raw mmap system call (never through
  * the library's own mmap interposer, so no rule can select them), marked
  * MADV_UNMERGEABLE at once (under PR_SET_MEMORY_MERGE the kernel marks
  * every new mapping mergeable) and committed with mprotect as the bump
@@ -115,7 +115,11 @@ static struct seg *seg_new(size_t need)
 {
 	if (nsegs >= MAX_SEGS)
 		return NULL;
-	size_t len = need > SEG_SIZE / 2 ? round_up(need + PAGE, SEG_SIZE) : SEG_SIZE;
+	/* 32 MiB, doubling every 8 segments up to 1 GiB: room for about
+	 * 96 GiB in all, in a bounded number of VMAs (two per segment) */
+	unsigned shift = nsegs / 8 < 5 ? nsegs / 8 : 5;
+	size_t size = SEG_SIZE << shift;
+	size_t len = need > size / 2 ? round_up(need + PAGE, SEG_SIZE) : size;
 	long r = syscall(SYS_mmap, NULL, len, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (r == -1 || (uintptr_t)r > (uintptr_t)-4096)
