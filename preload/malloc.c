@@ -74,23 +74,21 @@ static KSMP_TLS int probing;
 /* Do the program's malloc calls reach us? Not when another allocator
  * (jemalloc, ASan) comes first in lookup order. Comparing addresses is not
  * enough (a non-PIE executable's canonical PLT entry stands for malloc),
- * so call malloc the way everybody does and see if we get it. */
+ * so call free(NULL) the way everybody does and see if we get it: an
+ * allocator that takes malloc takes free too, and free(NULL) does not
+ * make glibc set its heap up in a program that never allocates. */
 bool ksmp_malloc_reached(void)
 {
-	void *(*volatile fn)(size_t) = malloc;
 	void (*volatile fr)(void *) = free;
 	probing = 1;
-	void *p = fn(1);
+	fr(NULL);
 	bool reached = probing == 2;
 	probing = 0;
-	fr(p);
 	return reached;
 }
 
 KSMP_EXPORT void *malloc(size_t size)
 {
-	if (KSMP_UNLIKELY(probing))
-		probing = 2;
 	if (bootstrap()) {
 		void *p = ksmp_pool_alloc(size, 16);
 		if (!p)
@@ -104,7 +102,12 @@ KSMP_EXPORT void *malloc(size_t size)
 
 KSMP_EXPORT void free(void *p)
 {
-	if (!p || KSMP_UNLIKELY(ksmp_pool_owns(p)))
+	if (!p) {
+		if (KSMP_UNLIKELY(probing))
+			probing = 2;
+		return;
+	}
+	if (KSMP_UNLIKELY(ksmp_pool_owns(p)))
 		return;
 	if (KSMP_UNLIKELY(ksmp_heap_owns(p))) {
 		ksmp_heap_free(p);
