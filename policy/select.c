@@ -355,19 +355,37 @@ int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,
 	return r;
 }
 
-/* The smallest candidate name after last in either directory. */
-static bool next_of_two(int afd, const struct listing *al, int vfd,
-			const struct listing *vl, const char *last, char *name,
-			size_t size)
+/* The smallest candidate name after last in either directory: 1 when it
+ * is in the admin directory (its d_type in *type), 2 when only in the
+ * vendor one (as far as the admin listing tells), 0 when there is none. */
+static int next_of_two(int afd, const struct listing *al, int vfd,
+		       const struct listing *vl, const char *last, char *name,
+		       size_t size, int *type)
 {
 	char other[256];
 	int ta = afd >= 0 ? next_name(afd, al, last, name, size) : -1;
 	int tv = vfd >= 0 ? next_name(vfd, vl, last, other, sizeof other) : -1;
 	if (tv >= 0 && (ta < 0 || strcmp(other, name) < 0)) {
 		memcpy(name, other, strlen(other) + 1);
-		return true;
+		*type = tv;
+		return 2;
 	}
-	return ta >= 0;
+	*type = ta;
+	return ta >= 0 ? 1 : 0;
+}
+
+/* The file a name stands for, without a stat when the listings already
+ * tell: a regular file in the admin directory (an empty one, which masks
+ * the name, reads as empty), or one only in the vendor directory. */
+static int path_of(int src, int type, bool admin_whole, int afd,
+		   const char *admin, int vfd, const char *vendor,
+		   const char *name, char *path, size_t size)
+{
+	if (src == 1 && type == DT_REG_)
+		return join(path, size, admin, name) ? 0 : -ENAMETOOLONG;
+	if (src == 2 && type == DT_REG_ && (afd < 0 || admin_whole))
+		return join(path, size, vendor, name) ? 0 : -ENAMETOOLONG;
+	return resolve_name(afd, admin, vfd, vendor, name, path, size);
 }
 
 int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
@@ -399,13 +417,18 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
 
 	list_dir(afd, &al);
 	list_dir(vfd, &vl);
-	while (!found && next_of_two(afd, &al, vfd, &vl, last, name, sizeof name)) {
+	int src, type;
+	while (!found && (src = next_of_two(afd, &al, vfd, &vl, last, name,
+					    sizeof name, &type)) != 0) {
 		memcpy(last, name, sizeof last);
-		if (resolve_name(afd, admin, vfd, vendor, name, path, sizeof path) != 0)
+		if (path_of(src, type, al.whole, afd, admin, vfd, vendor, name,
+			    path, sizeof path) != 0)
 			continue;
 		/* Quietly, and only its program line first: problems in files
-		 * for other programs are not this program's business.
-		 * resolve_name found a regular file: no fstat again. */
+		 * for other programs are not this program's business. A
+		 * regular file (listing or stat): no fstat again; an empty
+		 * one has no program line (in the admin directory it masks
+		 * the vendor's file of its name). */
 		size_t len = 0;
 		if (read_text(path, true, buf, bufsz, &len, NULL, NULL) < 0)
 			continue;
