@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ksmp_ksmd.h"
 #include "policy.h"
 
 static bool readable_file(const char *path)
@@ -220,7 +221,7 @@ static void warn_target(const char *cmd)
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "ksmpreload: %s\nUsage: ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...\n"
+	fprintf(stderr, "ksmpreload: %s\nUsage: ksmpreload [-n] [-p POLICY|NAME] [--] COMMAND [ARG]...\n"
 		"Try 'ksmpreload --help'.\n", msg);
 	return 2;
 }
@@ -246,9 +247,51 @@ void ksmp_build_tree_env(void)
 #endif
 }
 
+static void print_diag(void *ctx, const char *file, unsigned line, const char *msg)
+{
+	(void)ctx;
+	if (line)
+		printf("  problem  %s:%u: %s\n", file, line, msg);
+	else
+		printf("  problem  %s: %s\n", file, msg);
+}
+
+/* --dry-run: what would be run, with which environment and policy. */
+static int dry_run(char **cmd)
+{
+	static struct ksmp_policy p;
+	static char buf[KSMP_POLICY_MAX_FILE + 1];
+	static const char *const vars[] = {
+		"LD_PRELOAD", "KSMP_POLICY", "KSMP_POLICY_DIR", "KSMP_LOG",
+		"KSMP_STRICT", "KSMP_PROFILE",
+	};
+	char path[PATH_MAX], exe[PATH_MAX];
+	for (size_t v = 0; v < sizeof(vars) / sizeof(vars[0]); v++) {
+		const char *val = getenv(vars[v]);
+		if (val)
+			printf("%s=%s\n", vars[v], val);
+	}
+	bool found = resolve(cmd[0], path, sizeof(path)) && realpath(path, exe);
+	printf("command  %s", found ? exe : cmd[0]);
+	for (char **a = cmd + 1; *a; a++)
+		printf(" %s", *a);
+	printf("%s\n", found ? "" : "  (not found)");
+	const char *envp = getenv("KSMP_POLICY"), *envd = getenv("KSMP_POLICY_DIR");
+	int r = ksmp_policy_select(&p, envp, envd, found ? exe : cmd[0], cmd[0], buf,
+				   sizeof(buf), print_diag, NULL);
+	printf("policy   %s (name %s, mode %s)%s\n", p.source, p.name,
+	       ksmp_mode_name((enum ksmp_mode)p.mode),
+	       r ? ": cannot be used, the program would run unmerged" : "");
+	int run = ksmp_ksmd_run();
+	printf("ksmd     %s\n", run == 1 ? "running" : run < 0 ? "not available" :
+	       "stopped: nothing would be merged");
+	return !found ? 127 : r ? 1 : 0;
+}
+
 int ksmp_cmd_run(int argc, char **argv)
 {
 	const char *policy = NULL;
+	bool dry = false;
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
@@ -256,7 +299,9 @@ int ksmp_cmd_run(int argc, char **argv)
 			i++;
 			break;
 		}
-		if (!strcmp(a, "-p") || !strcmp(a, "--policy")) {
+		if (!strcmp(a, "-n") || !strcmp(a, "--dry-run")) {
+			dry = true;
+		} else if (!strcmp(a, "-p") || !strcmp(a, "--policy")) {
 			if (i + 1 >= argc)
 				return usage_error("option -p needs an argument");
 			policy = argv[++i];
@@ -293,6 +338,8 @@ int ksmp_cmd_run(int argc, char **argv)
 		perror("ksmpreload: setenv");
 		return 1;
 	}
+	if (dry)
+		return dry_run(argv + i);
 	warn_target(argv[i]);
 	ksmp_warn_ksmd(argv[i]);
 	fflush(stdout);

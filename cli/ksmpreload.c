@@ -17,7 +17,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ksmpreload [-p POLICY|NAME] [--] COMMAND [ARG]...\n"
+		"Usage: ksmpreload [-n] [-p POLICY|NAME] [--] COMMAND [ARG]...\n"
 		"       ksmpreload check [--program PATH] FILE...\n"
 		"       ksmpreload estimate [--json] [--by kind|process] PID|NAME...\n"
 		"       ksmpreload profile [-o POLICY] [-n N] [--settle S] [--json]\n"
@@ -40,6 +40,7 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -p, --policy P    policy file, or the name of a shipped policy\n"
+		"  -n, --dry-run     print the environment, command and policy, run nothing\n"
 		"  -h, --help        show this help and exit\n"
 		"  -V, --version     show the version and exit\n"
 		"\n"
