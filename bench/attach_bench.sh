@@ -4,7 +4,9 @@
 # process mode (one prctl), and regions mode as a function of the number
 # of ranges advised (one madvise each). Medians over RUNS attach+detach
 # pairs on a target blocked in read(); the target must stay well under
-# 1 ms in process mode (reported, not enforced). Needs root (ptrace of another process).
+# 1 ms in process mode (reported, not enforced); and the CPU a pass of
+# attach --watch costs with the processes present, and with 1,000 more.
+# Needs root (ptrace of another process).
 set -u
 : "${KSMP_BUILDDIR:?}" "${KSMP_SRCDIR:?}"
 K="$KSMP_BUILDDIR/cli/ksmpreload"
@@ -67,6 +69,25 @@ for n in 1 10 100 1000; do
 	printf '%-28s %8s us  (%s per range)\n' "regions mode, $n ranges" "$rm" \
 		"$(awk -v a="$rm" -v b="$pm" -v n=$n 'BEGIN{printf "%.1f us", (a-b)/n}')"
 done
+# attach --watch: CPU per pass over /proc, as found and with 1,000 more
+# processes (sleep); no policy names them, so a pass only lists /proc
+watch_cost() { # watch_cost SECONDS: ms of CPU per pass at 100 ms intervals
+	mkdir -p "$T/wpol"
+	KSMP_POLICY_DIR="$T/wpol" "$K" attach --watch --interval 100 2> /dev/null &
+	W=$!
+	sleep 1	# the first pass looks at every process once
+	t0=$(awk '{print $14 + $15}' /proc/$W/stat)
+	sleep "$1"
+	t1=$(awk '{print $14 + $15}' /proc/$W/stat)
+	kill $W; wait $W 2>/dev/null
+	awk -v a="$t0" -v b="$t1" -v s="$1" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.2f", (b - a) * 1000 / hz / (s * 10) }'
+}
+np=$(ls -d /proc/[0-9]* 2>/dev/null | wc -l)
+printf '%-28s %8s ms CPU per pass (%s processes)\n' "attach --watch" "$(watch_cost 5)" "$np"
+k=0; while [ $k -lt 1000 ]; do sleep 120 & PIDS="$PIDS $!"; k=$((k + 1)); done
+np=$(ls -d /proc/[0-9]* 2>/dev/null | wc -l)
+printf '%-28s %8s ms CPU per pass (%s processes)\n' "attach --watch" "$(watch_cost 5)" "$np"
 echo "nproc $(nproc), load $(cut -d' ' -f1 /proc/loadavg)"
 awk -v p="$pm" 'BEGIN { exit !(p < 1000) }' ||
 	echo "note: process mode median >= 1 ms (a loaded machine: each of the 3-4 stops waits for a CPU)"

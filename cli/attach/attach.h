@@ -28,6 +28,21 @@ struct attach_proc {
 	char argv0[256];
 };
 
+/* cmd_attach.c: the command's options; one process attached or detached
+ * and reported (0 or -errno); does -p's policy, or a file of the policy
+ * directory, name this process's program? */
+struct attach_opts {
+	const char *policy;
+	int mode;		/* enum ksmp_mode, or -1: the policy's */
+	bool json, detach;
+	unsigned nout;
+};
+int attach_do_one(struct attach_opts *o, pid_t pid);
+bool attach_program_matches(const struct attach_opts *o, pid_t pid);
+
+/* watch.c: `attach --watch`; returns the exit status. */
+int attach_watch(struct attach_opts *o, unsigned interval_ms);
+
 /* proc.c */
 int attach_proc_read(pid_t pid, struct attach_proc *p);
 /* Why the kernel refused us access to p (EPERM / EACCES), as a phrase. */

@@ -47,14 +47,7 @@ struct outcome {
 	char msg[512];
 };
 
-struct opts {
-	const char *policy;
-	int mode;		/* enum ksmp_mode, or -1: the policy's */
-	bool json, detach;
-	unsigned nout;
-};
-
-static const char *prog(const struct opts *o)
+static const char *prog(const struct attach_opts *o)
 {
 	return o->detach ? "ksmpreload detach" : "ksmpreload attach";
 }
@@ -160,7 +153,7 @@ static void policy_diag(void *ctx, const char *file, unsigned line, const char *
 }
 
 /* The policy for this process: -p, else selected as the library does. */
-static int choose_policy(const struct opts *o, const struct attach_proc *ap,
+static int choose_policy(const struct attach_opts *o, const struct attach_proc *ap,
 			 struct ksmp_policy *pol, struct outcome *out)
 {
 	char *buf = malloc(KSMP_POLICY_MAX_FILE + 1);
@@ -190,7 +183,19 @@ static int choose_policy(const struct opts *o, const struct attach_proc *ap,
 	return r ? -EINVAL : 0;
 }
 
-static void note_caller_rules(const struct opts *o, const struct ksmp_policy *pol)
+bool attach_program_matches(const struct attach_opts *o, pid_t pid)
+{
+	struct attach_proc ap;
+	struct ksmp_policy pol;
+	struct outcome out = { 0 };
+	if (attach_proc_read(pid, &ap) < 0 || ap.kthread || !ap.exe[0] ||
+	    choose_policy(o, &ap, &pol, &out) < 0)
+		return false;
+	/* the built-in default has no program line: it matches nothing */
+	return ksmp_policy_matches_program(&pol, ap.exe, ap.argv0[0] ? ap.argv0 : NULL);
+}
+
+static void note_caller_rules(const struct attach_opts *o, const struct ksmp_policy *pol)
 {
 	unsigned n = 0;
 	for (unsigned i = 0; i < pol->nrules; i++)
@@ -201,7 +206,7 @@ static void note_caller_rules(const struct opts *o, const struct ksmp_policy *po
 			pol->name, n, n == 1 ? "" : "s");
 }
 
-static int attach_one(const struct opts *o, const struct attach_proc *ap,
+static int attach_one(const struct attach_opts *o, const struct attach_proc *ap,
 		      struct outcome *out)
 {
 	struct ksmp_policy pol;
@@ -280,7 +285,7 @@ static int attach_one(const struct opts *o, const struct attach_proc *ap,
 	return err;
 }
 
-static int detach_one(const struct opts *o, const struct attach_proc *ap,
+static int detach_one(const struct attach_opts *o, const struct attach_proc *ap,
 		      struct outcome *out)
 {
 	struct attach_record rec;
@@ -346,7 +351,7 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void report(struct opts *o, const struct attach_proc *ap, const struct outcome *out)
+static void report(struct attach_opts *o, const struct attach_proc *ap, const struct outcome *out)
 {
 	double us = (double)out->stop_ns / 1000.0;
 	if (o->json) {
@@ -392,7 +397,7 @@ static void report(struct opts *o, const struct attach_proc *ap, const struct ou
 	printf("; stopped %.0f us\n", us);
 }
 
-static int do_one(struct opts *o, pid_t pid)
+int attach_do_one(struct attach_opts *o, pid_t pid)
 {
 	struct attach_proc ap;
 	struct outcome out = { 0 };
@@ -420,11 +425,15 @@ static void usage(FILE *f, bool detach)
 	else
 		fprintf(f, "Usage: ksmpreload attach [-p POLICY|NAME] [--mode process|regions]\n"
 			"                         [--json] PID|NAME...\n"
+			"       ksmpreload attach --watch [-p POLICY|NAME] [--mode M] [--interval MS]\n"
 			"Make running processes merge, without restarting them: one thread\n"
 			"is stopped for a moment by ptrace and made to call prctl() or\n"
 			"madvise() itself.\n"
 			"  -p, --policy P   policy file or shipped policy name\n"
-			"  -m, --mode M     process (whole process) or regions (policy's ranges)\n");
+			"  -m, --mode M     process (whole process) or regions (policy's ranges)\n"
+			"  -w, --watch      keep attaching every process whose program a policy\n"
+			"                   names (its program line), until SIGINT or SIGTERM\n"
+			"  -i, --interval MS  how often --watch looks for new processes (1000)\n");
 	fprintf(f, "  -j, --json       print JSON\n"
 		"  -h, --help       show this help\n"
 		"See ksmpreload(1).\n");
@@ -436,12 +445,16 @@ static int attach_main(int argc, char **argv, bool detach)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "interval", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .mode = -1, .detach = detach };
+	struct attach_opts o = { .mode = -1, .detach = detach };
+	bool watch = false;
+	long interval = 1000;
 	int c;
-	while ((c = getopt_long(argc, argv, detach ? "+jh" : "+p:m:jh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, detach ? "+jh" : "+p:m:jhwi:", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			o.policy = optarg;
@@ -460,6 +473,17 @@ static int attach_main(int argc, char **argv, bool detach)
 		case 'j':
 			o.json = true;
 			break;
+		case 'w':
+			watch = !detach;
+			break;
+		case 'i':
+			interval = strtol(optarg, NULL, 10);
+			if (interval < 10 || interval > 3600000) {
+				fprintf(stderr, "%s: --interval takes 10 to 3600000 "
+					"milliseconds\n", prog(&o));
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout, detach);
 			return 0;
@@ -467,6 +491,14 @@ static int attach_main(int argc, char **argv, bool detach)
 			usage(stderr, detach);
 			return 2;
 		}
+	}
+	if (watch) {
+		if (optind < argc || o.json) {
+			fprintf(stderr, "%s: --watch takes no process and no --json\n",
+				prog(&o));
+			return 2;
+		}
+		return attach_watch(&o, (unsigned)interval);
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "%s: no process given\n", prog(&o));
@@ -487,7 +519,7 @@ static int attach_main(int argc, char **argv, bool detach)
 	if (o.json)
 		printf("[");
 	for (size_t i = 0; i < n; i++)
-		if (do_one(&o, pids[i]) != 0)
+		if (attach_do_one(&o, pids[i]) != 0)
 			status = 1;
 	if (o.json)
 		printf("%s]\n", o.nout ? "\n" : "");

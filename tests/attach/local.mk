@@ -20,10 +20,12 @@ tests_attach_attach_bpf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
 ATTACH_TESTS = tests/attach/attach_bpf tests/attach/attach_merge.sh \
 	tests/attach/attach_refuse.sh tests/attach/attach_blocked.sh \
 	tests/attach/attach_signals.sh tests/attach/attach_seccomp.sh \
-	tests/attach/attach_static.sh tests/attach/attach_real.sh
+	tests/attach/attach_static.sh tests/attach/attach_real.sh \
+	tests/attach/attach_watch.sh
 TESTS += $(ATTACH_TESTS)
 endif
 EXTRA_DIST += tests/attach/attach_merge.sh tests/attach/attach_refuse.sh \
 	tests/attach/attach_blocked.sh tests/attach/attach_signals.sh \
 	tests/attach/attach_seccomp.sh tests/attach/attach_static.sh \
-	tests/attach/attach_real.sh tests/attach/attach_common.sh
+	tests/attach/attach_real.sh tests/attach/attach_watch.sh \
+	tests/attach/attach_common.sh
