@@ -2,8 +2,10 @@
 # substituted (--with-systemdsystemunitdir=DIR; =no installs no unit).
 # ksm.conf is installed only where none exists: an admin's edits stay.
 ksmpconfdir = $(sysconfdir)/ksmpreload
-KSMP_UNITS = systemd/mergefs.service systemd/ksmpreload-ksm.service
+KSMP_UNITS = systemd/mergefs.service systemd/ksmpreload-ksm.service \
+	systemd/ksmpreload-attach.service
 EXTRA_DIST += systemd/mergefs.service.in systemd/ksmpreload-ksm.service.in \
+	systemd/ksmpreload-attach.service.in \
 	systemd/ksm.conf
 CLEANFILES += $(KSMP_UNITS)
 if HAVE_SYSTEMD_UNITS
@@ -15,6 +17,9 @@ systemd/mergefs.service: $(srcdir)/systemd/mergefs.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && $(ksmp_edit) $(srcdir)/systemd/mergefs.service.in > $@.tmp && mv $@.tmp $@
 systemd/ksmpreload-ksm.service: $(srcdir)/systemd/ksmpreload-ksm.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && $(ksmp_edit) $(srcdir)/systemd/ksmpreload-ksm.service.in > $@.tmp && mv $@.tmp $@
+
+systemd/ksmpreload-attach.service: $(srcdir)/systemd/ksmpreload-attach.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && $(ksmp_edit) $(srcdir)/systemd/ksmpreload-attach.service.in > $@.tmp && mv $@.tmp $@
 
 install-data-local: install-ksmconf
 uninstall-local: uninstall-ksmconf
