@@ -32,12 +32,17 @@ POL
 chmod 644 "$OUT/t.policy"
 as() { u=$1; shift; setpriv --reuid "$u" --regid "$u" --clear-groups "$@"; }
 
-as 65534 env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" \
+# A simple command, not the function "as": $! is then the target itself
+# (setpriv and env exec it), not a subshell whose kill would leave the
+# target running as uid 65534 after the test (issue 10, item 11).
+setpriv --reuid 65534 --regid 65534 --clear-groups \
+	env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" \
 	"$H" hold 4 501 > "$OUT/target" &
 PIDS="$PIDS $!"
 i=0; while [ ! -s "$OUT/target" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 pid=$(awk '/^ready/ {print $2}' "$OUT/target")
 [ -n "$pid" ] || { echo "1..1"; echo "not ok 1 - target did not start"; exit 1; }
+PIDS="$PIDS $pid"
 f() { "$H" state "$pid" | awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
 
 plan 14
