@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -88,6 +89,25 @@ static void copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/*
+ * Does this process run with credentials other than its invoker's?
+ * Secure execution (set-user-ID, set-group-ID, file capabilities: the
+ * loader's AT_SECURE), or real, effective and saved ids that differ. Such
+ * a process must not let its invoker choose its policy: argv[0] is the
+ * invoker's word (exec -a python3 ...), so only the executable counts.
+ */
+static bool creds_differ(void)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (getauxval(AT_SECURE))
+		return true;
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0)
+		return true;
+	return ru != eu || ru != su || rg != eg || rg != sg;
+}
+
 __attribute__((constructor))
 static void ksmp_init(int argc, char **argv, char **envp)
 {
@@ -109,7 +129,7 @@ static void ksmp_init(int argc, char **argv, char **envp)
 
 	ksmp_state_fill_identity();
 	struct ksmp_state *st = ksmp_st;
-	const char *argv0 = argc > 0 && argv ? argv[0] : NULL;
+	const char *argv0 = argc > 0 && argv && !creds_differ() ? argv[0] : NULL;
 	struct diag d = { .n = 0 };
 	int r = ksmp_policy_select(&ksmp_policy, env_policy, env_dir, st->exe,
 				   argv0, policy_buf, sizeof(policy_buf),
