@@ -187,6 +187,21 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
 			    const char *exe, const char *argv0, char *buf,
 			    size_t bufsz, ksmp_diag_fn diag, void *ctx);
 
+/*
+ * ksmp_policy_select for a process whose flags say more about it:
+ * KSMP_SELECT_PRIVILEGED  the process is privileged (secure execution or
+ *     effective uid 0): a policy directory, or a policy file it would
+ *     read, that is writable by group or others, or owned by a uid other
+ *     than root and the effective uid, is refused (symbolic links
+ *     followed): one report through diag, -EPERM, p reset as for an
+ *     unreadable file. A refused file ends the search.
+ */
+#define KSMP_SELECT_PRIVILEGED 1u
+int ksmp_policy_select_flags(struct ksmp_policy *p, const char *env_policy,
+			     const char *env_dir, const char *exe,
+			     const char *argv0, unsigned flags, char *buf,
+			     size_t bufsz, ksmp_diag_fn diag, void *ctx);
+
 /* The file that NAME (e.g. "python.policy") stands for in the two
  * directories, into path: 0, KSMP_POLICY_MASKED, or -errno. */
 #define KSMP_POLICY_MASKED 1

@@ -53,10 +53,52 @@ static void diag_errno(ksmp_diag_fn diag, void *ctx, const char *file,
 	diag(ctx, file, 0, msg);
 }
 
-/* Read a policy file into buf; *len gets its size. 0, or -errno (reported
- * through diag, which may be NULL). */
-static int read_text(const char *path, bool regular, char *buf, size_t bufsz,
-		     size_t *len, ksmp_diag_fn diag, void *ctx)
+/*
+ * In a privileged process (KSMP_SELECT_PRIVILEGED), use only files and
+ * directories that nobody but root and the process itself can change:
+ * owned by root or the effective uid, not writable by group or others.
+ * st is what was opened (fstat of the descriptor), so symbolic links are
+ * followed. Returns 0, or -EPERM after one report of why.
+ */
+static int check_trust(const struct stat *st, unsigned flags, const char *path,
+		       ksmp_diag_fn diag, void *ctx)
+{
+	uid_t euid = geteuid();
+	bool owner_ok = st->st_uid == 0 || st->st_uid == euid;
+	bool mode_ok = !(st->st_mode & (S_IWGRP | S_IWOTH));
+	char msg[160];
+	struct ksmp_sb sb;
+
+	if (!(flags & KSMP_SELECT_PRIVILEGED) || (owner_ok && mode_ok))
+		return 0;
+	if (!diag)
+		return -EPERM;
+	ksmp_sb_init(&sb, msg, sizeof msg);
+	ksmp_sb_puts(&sb, "refused in a privileged process: ");
+	if (!mode_ok) {
+		ksmp_sb_puts(&sb, "writable by group or others");
+	} else {
+		ksmp_sb_puts(&sb, "owned by uid ");
+		ksmp_sb_putu(&sb, st->st_uid);
+		ksmp_sb_puts(&sb, euid ? ", neither root nor the process" : ", not root");
+	}
+	ksmp_sb_puts(&sb, " (mode ");
+	for (int shift = 9; shift >= 0; shift -= 3)
+		ksmp_sb_putc(&sb, (char)('0' + ((st->st_mode >> shift) & 7)));
+	ksmp_sb_puts(&sb, ", owner uid ");
+	ksmp_sb_putu(&sb, st->st_uid);
+	ksmp_sb_puts(&sb, ")");
+	diag(ctx, path, 0, msg);
+	return -EPERM;
+}
+
+/* Read the policy file name, relative to dfd (or AT_FDCWD), into buf;
+ * *len gets its size; path names it in reports. 0, or -errno (reported
+ * through diag, which may be NULL). A privileged process (flags) checks
+ * the owner and mode of what it opened (check_trust). */
+static int read_text(int dfd, const char *name, const char *path, bool regular,
+		     unsigned flags, char *buf, size_t bufsz, size_t *len,
+		     ksmp_diag_fn diag, void *ctx)
 {
 	size_t cap = bufsz < KSMP_POLICY_MAX_FILE + 1 ? bufsz :
 		KSMP_POLICY_MAX_FILE + 1;
@@ -67,7 +109,7 @@ static int read_text(const char *path, bool regular, char *buf, size_t bufsz,
 	 * constructor; anything but a regular file (or a directory, which
 	 * read() reports as EISDIR) is refused before it is read. */
 	do
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) {
 		err = errno;
@@ -77,12 +119,18 @@ static int read_text(const char *path, bool regular, char *buf, size_t bufsz,
 	/* regular: the directory listing said so (d_type); a file swapped
 	 * for something else since can at worst be read as it is. */
 	struct stat st = { .st_mode = S_IFREG };
+	if (flags & KSMP_SELECT_PRIVILEGED)
+		regular = false;	/* its owner and mode are needed */
 	if (!regular && (fstat(fd, &st) < 0 ||
 			 (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))) {
 		close(fd);
 		if (diag)
 			diag(ctx, path, 0, "cannot open: not a regular file");
 		return -EINVAL;
+	}
+	if ((err = check_trust(&st, flags, path, diag, ctx)) < 0) {
+		close(fd);
+		return err;
 	}
 	for (;;) {
 		if (n == cap) {
@@ -117,8 +165,8 @@ static int read_text(const char *path, bool regular, char *buf, size_t bufsz,
 	return 0;
 }
 
-int ksmp_policy_load(struct ksmp_policy *p, const char *path,
-		     char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
+static int load_flags(struct ksmp_policy *p, const char *path, unsigned flags,
+		      char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
 {
 	size_t n = 0;
 
@@ -128,12 +176,19 @@ int ksmp_policy_load(struct ksmp_policy *p, const char *path,
 			   ENOENT);
 		return -ENOENT;
 	}
-	int r = read_text(path, false, buf, bufsz, &n, diag, ctx);
+	int r = read_text(AT_FDCWD, path, path, false, flags, buf, bufsz, &n,
+			  diag, ctx);
 	if (r < 0) {
 		ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
 		return r;
 	}
 	return ksmp_policy_parse(p, path, buf, n, diag, ctx);
+}
+
+int ksmp_policy_load(struct ksmp_policy *p, const char *path,
+		     char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
+{
+	return load_flags(p, path, 0, buf, bufsz, diag, ctx);
 }
 
 /* After a failed load: the built-in default, unmerged, but keeping the
@@ -318,13 +373,14 @@ static bool join(char *out, size_t size, const char *dir, const char *name)
 }
 
 /* Which file NAME stands for: the admin directory's, unless it masks the
- * name, else the vendor directory's. */
+ * name, else the vendor directory's; *dfd tells which directory. */
 static int resolve_name(int afd, const char *admin, int vfd, const char *vendor,
-			const char *name, char *path, size_t size)
+			const char *name, char *path, size_t size, int *dfd)
 {
 	enum entry e = admin_entry(afd, name);
 	if (e == E_MASKED)
 		return KSMP_POLICY_MASKED;
+	*dfd = e == E_FILE ? afd : vfd;
 	if (e == E_FILE)
 		return join(path, size, admin, name) ? 0 : -ENAMETOOLONG;
 	if (vendor && regular_at(vfd, name))
@@ -346,8 +402,8 @@ static int open_dir(const char *dir)
 int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,
 		       char *path, size_t size)
 {
-	int afd = open_dir(admin), vfd = open_dir(vendor);
-	int r = resolve_name(afd, admin, vfd, vendor, name, path, size);
+	int afd = open_dir(admin), vfd = open_dir(vendor), dfd;
+	int r = resolve_name(afd, admin, vfd, vendor, name, path, size, &dfd);
 	if (afd >= 0)
 		close(afd);
 	if (vfd >= 0)
@@ -379,22 +435,88 @@ static int next_of_two(int afd, const struct listing *al, int vfd,
  * the name, reads as empty), or one only in the vendor directory. */
 static int path_of(int src, int type, bool admin_whole, int afd,
 		   const char *admin, int vfd, const char *vendor,
-		   const char *name, char *path, size_t size)
+		   const char *name, char *path, size_t size, int *dfd)
 {
+	*dfd = src == 1 ? afd : vfd;
 	if (src == 1 && type == DT_REG_)
 		return join(path, size, admin, name) ? 0 : -ENAMETOOLONG;
 	if (src == 2 && type == DT_REG_ && (afd < 0 || admin_whole))
 		return join(path, size, vendor, name) ? 0 : -ENAMETOOLONG;
-	return resolve_name(afd, admin, vfd, vendor, name, path, size);
+	return resolve_name(afd, admin, vfd, vendor, name, path, size, dfd);
 }
 
-int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
-			    const char *admin, const char *vendor, bool must_exist,
-			    const char *exe, const char *argv0, char *buf,
-			    size_t bufsz, ksmp_diag_fn diag, void *ctx)
+/* A privileged process's check of an open policy directory (dfd < 0:
+ * none, nothing to check). */
+static int check_dir(int dfd, const char *dir, unsigned flags,
+		     ksmp_diag_fn diag, void *ctx)
+{
+	struct stat st;
+	if (dfd < 0 || !(flags & KSMP_SELECT_PRIVILEGED))
+		return 0;
+	if (fstat(dfd, &st) < 0) {
+		int err = errno;
+		diag_errno(diag, ctx, dir, "cannot open policy directory", err);
+		return -err;
+	}
+	return check_trust(&st, flags, dir, diag, ctx);
+}
+
+/* The first file of the two directories whose program line matches, or
+ * the default. A file a privileged process must refuse ends the search:
+ * it could be the one meant for this program. */
+static int select_in_dirs(struct ksmp_policy *p, int afd, const char *admin,
+			  int vfd, const char *vendor, const char *exe,
+			  const char *argv0, unsigned flags, char *buf,
+			  size_t bufsz, ksmp_diag_fn diag, void *ctx)
+{
+	char last[256] = "", name[256], path[4096];
+	struct listing al, vl;
+	int src, type, dfd;
+
+	list_dir(afd, &al);
+	list_dir(vfd, &vl);
+	while ((src = next_of_two(afd, &al, vfd, &vl, last, name, sizeof name,
+				  &type)) != 0) {
+		memcpy(last, name, sizeof last);
+		if (path_of(src, type, al.whole, afd, admin, vfd, vendor, name,
+			    path, sizeof path, &dfd) != 0)
+			continue;
+		/* Quietly, and only its program line first: problems in files
+		 * for other programs are not this program's business. A
+		 * regular file (listing or stat): no fstat again; an empty
+		 * one has no program line (in the admin directory it masks
+		 * the vendor's file of its name). */
+		size_t len = 0;
+		int r = read_text(dfd, name, path, true, flags, buf, bufsz, &len,
+				  NULL, NULL);
+		if (r == -EPERM) {
+			read_text(dfd, name, path, true, flags, buf, bufsz, &len,
+				  diag, ctx);
+			ksmp_policy_parse(p, path, NULL, 0, NULL, NULL);
+			fail_reset(p);
+			return r;
+		}
+		if (r < 0)
+			continue;
+		ksmp_policy_parse_programs(p, path, buf, len);
+		if (!ksmp_policy_matches_program(p, exe, argv0))
+			continue;
+		r = ksmp_policy_parse(p, path, buf, len, diag, ctx);
+		if (r != 0)
+			fail_reset(p);
+		return r;
+	}
+	ksmp_policy_default(p);
+	return 0;
+}
+
+static int select_dirs(struct ksmp_policy *p, const char *env_policy,
+		       const char *admin, const char *vendor, bool must_exist,
+		       const char *exe, const char *argv0, unsigned flags,
+		       char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
 {
 	if (env_policy && *env_policy) {
-		int r = ksmp_policy_load(p, env_policy, buf, bufsz, diag, ctx);
+		int r = load_flags(p, env_policy, flags, buf, bufsz, diag, ctx);
 		if (r != 0)
 			fail_reset(p);
 		return r;
@@ -410,55 +532,48 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
 		return -err;
 	}
 	int vfd = open_dir(vendor);
-	char last[256] = "", name[256], path[4096];
-	int r = 0;
-	bool found = false;
-	struct listing al, vl;
-
-	list_dir(afd, &al);
-	list_dir(vfd, &vl);
-	int src, type;
-	while (!found && (src = next_of_two(afd, &al, vfd, &vl, last, name,
-					    sizeof name, &type)) != 0) {
-		memcpy(last, name, sizeof last);
-		if (path_of(src, type, al.whole, afd, admin, vfd, vendor, name,
-			    path, sizeof path) != 0)
-			continue;
-		/* Quietly, and only its program line first: problems in files
-		 * for other programs are not this program's business. A
-		 * regular file (listing or stat): no fstat again; an empty
-		 * one has no program line (in the admin directory it masks
-		 * the vendor's file of its name). */
-		size_t len = 0;
-		if (read_text(path, true, buf, bufsz, &len, NULL, NULL) < 0)
-			continue;
-		ksmp_policy_parse_programs(p, path, buf, len);
-		if (!ksmp_policy_matches_program(p, exe, argv0))
-			continue;
-		r = ksmp_policy_parse(p, path, buf, len, diag, ctx);
-		if (r != 0)
-			fail_reset(p);
-		found = true;
+	int r = check_dir(afd, admin, flags, diag, ctx);
+	if (!r)
+		r = check_dir(vfd, vendor, flags, diag, ctx);
+	if (r) {
+		ksmp_policy_default(p);
+		fail_reset(p);
+	} else {
+		r = select_in_dirs(p, afd, admin, vfd, vendor, exe, argv0, flags,
+				   buf, bufsz, diag, ctx);
 	}
 	if (afd >= 0)
 		close(afd);
 	if (vfd >= 0)
 		close(vfd);
-	if (!found) {
-		ksmp_policy_default(p);
-		r = 0;
-	}
 	return r;
+}
+
+int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
+			    const char *admin, const char *vendor, bool must_exist,
+			    const char *exe, const char *argv0, char *buf,
+			    size_t bufsz, ksmp_diag_fn diag, void *ctx)
+{
+	return select_dirs(p, env_policy, admin, vendor, must_exist, exe, argv0,
+			   0, buf, bufsz, diag, ctx);
+}
+
+int ksmp_policy_select_flags(struct ksmp_policy *p, const char *env_policy,
+			     const char *env_dir, const char *exe,
+			     const char *argv0, unsigned flags, char *buf,
+			     size_t bufsz, ksmp_diag_fn diag, void *ctx)
+{
+	if (env_dir && *env_dir)
+		return select_dirs(p, env_policy, env_dir, NULL, true, exe,
+				   argv0, flags, buf, bufsz, diag, ctx);
+	return select_dirs(p, env_policy, KSMP_POLICYDIR, KSMP_VENDORPOLICYDIR,
+			   false, exe, argv0, flags, buf, bufsz, diag, ctx);
 }
 
 int ksmp_policy_select(struct ksmp_policy *p, const char *env_policy,
 		       const char *env_dir, const char *exe, const char *argv0,
 		       char *buf, size_t bufsz, ksmp_diag_fn diag, void *ctx)
 {
-	if (env_dir && *env_dir)
-		return ksmp_policy_select_dirs(p, env_policy, env_dir, NULL, true,
-					       exe, argv0, buf, bufsz, diag, ctx);
-	return ksmp_policy_select_dirs(p, env_policy, KSMP_POLICYDIR,
-				       KSMP_VENDORPOLICYDIR, false, exe, argv0,
-				       buf, bufsz, diag, ctx);
+	return ksmp_policy_select_flags(p, env_policy, env_dir, exe, argv0, 0,
+					buf, bufsz, diag, ctx);
 }

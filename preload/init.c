@@ -11,6 +11,9 @@
  *   KSMP_PROFILE     1: record every region's calling PC and object, even
  *                    when no rule has caller= (ksmpreload profile)
  *
+ * A privileged process (secure execution or euid 0) refuses policy files
+ * and directories that others can change (see ksmp_policy_select_flags).
+ *
  * A policy that cannot be read or has errors never breaks the program: one
  * line on stderr (the first problem, as file:line: message, and how many
  * more), then the program runs unmerged. Nothing else is written unless
@@ -129,11 +132,14 @@ static void ksmp_init(int argc, char **argv, char **envp)
 
 	ksmp_state_fill_identity();
 	struct ksmp_state *st = ksmp_st;
-	const char *argv0 = argc > 0 && argv && !creds_differ() ? argv[0] : NULL;
+	bool secure = creds_differ();
+	const char *argv0 = argc > 0 && argv && !secure ? argv[0] : NULL;
+	/* A privileged process refuses policy files that others can change. */
+	unsigned flags = secure || geteuid() == 0 ? KSMP_SELECT_PRIVILEGED : 0;
 	struct diag d = { .n = 0 };
-	int r = ksmp_policy_select(&ksmp_policy, env_policy, env_dir, st->exe,
-				   argv0, policy_buf, sizeof(policy_buf),
-				   diag_cb, &d);
+	int r = ksmp_policy_select_flags(&ksmp_policy, env_policy, env_dir,
+					 st->exe, argv0, flags, policy_buf,
+					 sizeof(policy_buf), diag_cb, &d);
 	if (r != 0) {
 		bool strict = env_strict && !strcmp(env_strict, "1");
 		if (!strict && env_policy && r > 0 &&

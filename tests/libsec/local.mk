@@ -2,6 +2,7 @@
 # (items 2, 5, 9, 10, 11), and contain.sh, which runs every test of the
 # suite so that nothing it starts outlives it (item 11).
 KSMP_CONTAIN = $(SHELL) $(top_srcdir)/tests/libsec/contain.sh
-LIBSEC_TESTS = tests/libsec/contain_self.sh tests/libsec/secure_argv0.sh
+LIBSEC_TESTS = tests/libsec/contain_self.sh tests/libsec/secure_argv0.sh \
+	tests/libsec/policy_trust.sh
 TESTS += $(LIBSEC_TESTS)
-EXTRA_DIST += $(LIBSEC_TESTS) tests/libsec/contain.sh
+EXTRA_DIST += $(LIBSEC_TESTS) tests/libsec/contain.sh tests/libsec/common.sh

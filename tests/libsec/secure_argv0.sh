@@ -12,7 +12,9 @@
 #  - set-user-ID root but named ksmp-secprog: via-exe (the executable
 #    still selects);
 #  - an ordinary copy, and root running the set-user-ID copy (no change of
-#    credentials): via-argv0, as before.
+#    credentials): via-argv0, as before;
+#  - once via-exe's file is 0666, the set-user-ID program refuses it
+#    (item 10; tests/libsec/policy_trust.sh has the other cases).
 # Everything (a tmpfs for the programs, overlays on /etc and the policy
 # directory's parent) lives in a private mount namespace, so nothing is
 # visible outside the test and nothing remains after it, even if killed.
@@ -39,16 +41,8 @@ PD=$("$K" check --program /bin/true 2>/dev/null |
 	sed -n 's/^  policy directory \(.*\) (built in)$/\1/p')
 [ -n "$PD" ] || skip_all "cannot learn the compiled-in policy directory from ksmpreload check"
 
-T=$(mktemp -d /tmp/ksmp-secure.XXXXXX)
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	umount -R -l "$T" 2>/dev/null
-	rmdir "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+. "$KSMP_SRCDIR/tests/libsec/common.sh"
+ls_scratch secure
 mount -t tmpfs -o mode=755 ksmp-secure "$T" || skip_all_env "cannot mount a tmpfs"
 
 overlay() { # DIR: DIR's contents plus a writable layer, in this namespace only
@@ -103,14 +97,19 @@ policy_of() { # UID PROGRAM [ENV...]: run PROGRAM as uid with argv[0] python3,
 	fi
 	PIDS="$PIDS $!"
 	i=0
-	while ! grep -q '^ready' "$out" && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	while ! grep -qs '^ready' "$out" && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 	pid=$(awk '/^ready/ { print $2 }' "$out")
 	if [ -z "$pid" ]; then echo "(did not start: $(head -c 200 "$out"))"; return; fi
-	"$P" state "$pid" | sed -n 's/.* policy \([^ ]*\) .*/\1/p'
+	name=$("$P" state "$pid" | sed -n 's/.* policy \([^ ]*\) .*/\1/p')
 	kill -9 "$pid" 2>/dev/null
+	if grep -q 'refused in a privileged process: writable by group or others' "$out"; then
+		echo "$name refused"
+	else
+		echo "$name"
+	fi
 }
 
-plan 8
+plan 9
 is "$(policy_of 65534 "$T/bin/plain")" via-argv0 \
 	"an ordinary program run as python3 gets the python3 policy (setup works)"
 is "$(policy_of 65534 "$T/bin/suid")" default \
@@ -131,4 +130,11 @@ is "$(policy_of 65534 "$T/bin/plain" KSMP_POLICY="$T/env.policy")" via-env \
 	"an ordinary program follows KSMP_POLICY (setup works)"
 is "$(policy_of 0 "$T/bin/suid")" via-argv0 \
 	"root running the set-user-ID copy (no change of credentials) keeps argv[0]"
+# issue 10, item 10: the compiled-in directory, under AT_SECURE
+# (every root program here now says so on stderr: keep that out of the log)
+chmod 666 "$PD/20-exe.policy"
+r=$(policy_of 65534 "$T/bin/ksmp-secprog" 2>/dev/null)
+rm -f /etc/ld.so.preload 2>/dev/null
+is "$r" "20-exe refused" \
+	"set-user-ID root, its policy file made 0666: refused with a message"
 done_testing
