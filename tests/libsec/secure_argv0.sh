@@ -37,9 +37,9 @@ if [ -z "${KSMP_SECURE_NS:-}" ]; then
 		"$SHELL_FOR_TEST" "$0" "$@"
 fi
 
-PD=$("$K" check --program /bin/true 2>/dev/null |
-	sed -n 's/^  policy directory \(.*\) (built in)$/\1/p')
-[ -n "$PD" ] || skip_all "cannot learn the compiled-in policy directory from ksmpreload check"
+# the compiled-in (admin) policy directory, as ksmpreload check --help says
+PD=$("$K" check --help 2>/dev/null | sed -n 's/^ *\$KSMP_POLICY_DIR, else \([^ ]*\).*/\1/p')
+[ -n "$PD" ] || skip_all "cannot learn the compiled-in policy directory from ksmpreload check --help"
 
 . "$KSMP_SRCDIR/tests/libsec/common.sh"
 ls_scratch secure
