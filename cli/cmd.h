@@ -7,7 +7,7 @@
 
 int ksmp_cmd_check(int argc, char **argv);	/* cmd_check.c */
 int ksmp_cmd_run(int argc, char **argv);	/* cmd_run.c */
-int ksmp_cmd_estimate(int argc, char **argv);	/* cmd_estimate.c */
+int ksmp_cmd_estimate(int argc, char **argv);	/* estimate/ */
 int ksmp_cmd_profile(int argc, char **argv);	/* cmd_profile.c */
 int ksmp_cmd_ksm(int argc, char **argv);	/* cmd_ksm.c */
 int ksmp_cmd_attach(int argc, char **argv);	/* attach/cmd_attach.c */

@@ -2,13 +2,16 @@
 # policy library and libelf, never libksmpreload.so's own code.
 bin_PROGRAMS += cli/ksmpreload
 cli_ksmpreload_SOURCES = cli/ksmpreload.c cli/cmd.h \
-	cli/cmd_check.c cli/cmd_run.c cli/cmd_estimate.c \
-	cli/cmd_profile.c cli/cmd_ksm.c
-cli_ksmpreload_CPPFLAGS = $(AM_CPPFLAGS) \
+	cli/cmd_check.c cli/cmd_run.c cli/cmd_profile.c cli/cmd_ksm.c \
+	cli/estimate/estimate.h cli/estimate/main.c cli/estimate/target.c \
+	cli/estimate/maps.c cli/estimate/scan.c cli/estimate/hash.c \
+	cli/estimate/count.c cli/estimate/report.c
+cli_ksmpreload_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
+	-I$(top_srcdir)/util \
 	-DKSMP_KSMCONF='"$(sysconfdir)/ksmpreload/ksm.conf"' \
 	-DKSMP_BUILD_CLIDIR='"$(abs_top_builddir)/cli"' \
 	-DKSMP_SRC_POLICYDIR='"$(abs_top_srcdir)/policy"'
-cli_ksmpreload_LDADD = policy/libksmppolicy.a $(ELF_LIBS)
+cli_ksmpreload_LDADD = util/libksmputil.a policy/libksmppolicy.a $(ELF_LIBS)
 
 # `make bench`: estimate ~4 GiB held by 4 processes, print the time;
 # profile a Python program.

@@ -1,2 +1,2 @@
 # include: headers shared across components.
-noinst_HEADERS += include/ksmp_state.h include/ksmp_ksmd.h
+noinst_HEADERS += include/ksmp_state.h include/ksmp_ksmd.h include/ksmp_pagemap.h

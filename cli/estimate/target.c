@@ -1,0 +1,132 @@
+/* target.c - which processes: pids (a thread id names its process) and
+ * names (command name or executable basename). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "estimate.h"
+#include "ksmp_util.h"
+
+/* The process's command name (comm), "" when unreadable. */
+void est_proc_name(int pid, char *name, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	name[0] = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t r = read(fd, name, len - 1);
+	close(fd);
+	if (r < 0)
+		r = 0;
+	name[r] = 0;
+	name[strcspn(name, "\n")] = 0;
+}
+
+
+int est_pidlist_add(struct pidlist *l, int pid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == pid)
+			return 0;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		int *nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = pid;
+	return 0;
+}
+
+/* The thread group a pid belongs to (a thread id names its process). */
+int est_tgid_of(int pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pid;
+	char *s = ksmp_read_fd(fd, NULL);
+	close(fd);
+	int tgid = pid;
+	const char *t = s ? strstr(s, "\nTgid:") : NULL;
+	if (t)
+		tgid = atoi(t + 6);
+	free(s);
+	return tgid > 0 ? tgid : pid;
+}
+
+/* Every process whose comm or executable basename is NAME (not us, not
+ * kernel threads). Returns how many were added, or -errno. */
+int est_resolve_name(const char *name, struct pidlist *l)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -errno;
+	int found = 0, self = (int)getpid();
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		int pid = atoi(e->d_name);
+		if (pid <= 0 || pid == self)
+			continue;
+		char path[64], exe[PATH_MAX], comm[64];
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+		if (n < 0 && errno == ENOENT)
+			continue;	/* kernel thread or zombie: no memory */
+		int match = 0;
+		if (n > 0) {
+			exe[n] = 0;
+			char *del = strstr(exe, " (deleted)");
+			if (del && del[10] == 0)
+				*del = 0;
+			const char *b = strrchr(exe, '/');
+			match = strcmp(b ? b + 1 : exe, name) == 0;
+		}
+		if (!match) {
+			est_proc_name(pid, comm, sizeof(comm));
+			match = comm[0] && strcmp(comm, name) == 0;
+		}
+		if (match) {
+			if (est_pidlist_add(l, pid) < 0) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			found++;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+
+/* Resident bytes (statm), to size the progress display. */
+uint64_t est_resident_bytes(int pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long long size, rss;
+	if (sscanf(buf, "%llu %llu", &size, &rss) != 2)
+		return 0;
+	return rss * pagesz;
+}

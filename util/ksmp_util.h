@@ -1,0 +1,40 @@
+/*
+ * ksmp_util.h - small helpers shared by the ksmpreload command and mergefs
+ * (util/libksmputil.a). Never linked into libksmpreload.so: these
+ * allocate and use stdio, which the preloaded library must not.
+ */
+#ifndef KSMP_UTIL_H
+#define KSMP_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* CLOCK_MONOTONIC in seconds. */
+double ksmp_now(void);
+
+/* The whole of fd (read to EOF, EINTR retried) in a malloc'd buffer with a
+ * NUL after the data; *len (if not NULL) gets the length. NULL with errno
+ * set on failure. For /proc files, which must be read in one pass. */
+char *ksmp_read_fd(int fd, size_t *len);
+/* The same for a path (opened O_RDONLY | O_CLOEXEC). */
+char *ksmp_read_file(const char *path, size_t *len);
+
+/* The value of "KEY VALUE" lines (e.g. /proc/PID/ksm_stat) in text, or
+ * -1 when absent. */
+long long ksmp_key_value(const char *text, const char *key);
+
+/*
+ * s as a JSON string, quotes included. Valid UTF-8 passes through; '"',
+ * '\\' and control characters are escaped, and so is each byte that is
+ * not part of valid UTF-8 (as \u00XX: the byte's value, so that nothing
+ * is lost and the output stays valid JSON).
+ */
+void ksmp_json_str(FILE *f, const char *s);
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if s does not start
+ * one (overlong forms, surrogates and code points above U+10FFFF are not
+ * valid). */
+size_t ksmp_utf8_len(const unsigned char *s);
+
+#endif
