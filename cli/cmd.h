@@ -8,7 +8,7 @@
 int ksmp_cmd_check(int argc, char **argv);	/* cmd_check.c */
 int ksmp_cmd_run(int argc, char **argv);	/* cmd_run.c */
 int ksmp_cmd_estimate(int argc, char **argv);	/* estimate/ */
-int ksmp_cmd_profile(int argc, char **argv);	/* cmd_profile.c */
+int ksmp_cmd_profile(int argc, char **argv);	/* profile/ */
 int ksmp_cmd_ksm(int argc, char **argv);	/* cmd_ksm.c */
 int ksmp_cmd_attach(int argc, char **argv);	/* attach/cmd_attach.c */
 int ksmp_cmd_detach(int argc, char **argv);	/* attach/cmd_attach.c */
@@ -21,6 +21,9 @@ void ksmp_warn_ksmd(const char *what);
  * (cmd_run.c): KSMP_LIBRARY, else next to this executable, else the
  * installed one. Returns 0, or -1 after saying why on stderr. */
 int ksmp_find_library(char *out, size_t size);
+/* Append lib to LD_PRELOAD unless it is already one of its entries
+ * (separated by colons or blanks, as the loader reads them). 0 or -1. */
+int ksmp_add_preload(const char *lib);
 
 /* In the build tree, set KSMP_POLICY_DIR to the source tree's policy/
  * unless it is set (cmd_run.c). */

@@ -134,19 +134,9 @@ static void report_later_matches(const char *dir, const char *admin, const char 
 
 static void print_rule(const struct ksmp_policy *p, unsigned i)
 {
-	/* Format a one-rule copy to reuse the canonical rule text. */
-	static struct ksmp_policy one;
-	static char text[8192];
-
-	memcpy(&one, p, sizeof one);
-	one.nprograms = 0;
-	one.rules[0] = p->rules[i];
-	one.nrules = 1;
-	ksmp_policy_format(&one, text, sizeof text);
-	const char *r = strstr(text, "\nmerge ");
-	if (!r)
-		r = strstr(text, "\nskip ");
-	printf("    %2u  line %-4u %s", i + 1, p->rules[i].line, r ? r + 1 : "?\n");
+	char text[8192];
+	ksmp_rule_format(p, i, text, sizeof text);
+	printf("    %2u  line %-4u %s", i + 1, p->rules[i].line, text);
 }
 
 static const char *mode_text(unsigned m)
@@ -170,10 +160,7 @@ static void warn_shadowed(const char *file, const struct ksmp_policy *p)
 		const struct ksmp_rule *b = &p->rules[j];
 		for (unsigned i = 0; i < j; i++) {
 			const struct ksmp_rule *a = &p->rules[i];
-			if (a->ncallers || (a->kinds & b->kinds) != b->kinds ||
-			    a->min_size > b->min_size || a->max_size < b->max_size)
-				continue;
-			if (a->prot_set && (!b->prot_set || b->prot_val != a->prot_val))
+			if (!ksmp_rule_covers(a, b))
 				continue;
 			fprintf(stderr, "%s:%u: warning: this rule never matches: "
 				"the rule on line %u matches everything it would\n",

@@ -116,8 +116,8 @@ int ksmp_find_policy(const char *arg, char *out, size_t size)
 	return 0;
 }
 
-/* Append lib to LD_PRELOAD unless it is already there. */
-static int add_preload(const char *lib)
+/* Append lib to LD_PRELOAD unless it is already one of its entries. */
+int ksmp_add_preload(const char *lib)
 {
 	const char *old = getenv("LD_PRELOAD");
 	if (!old || !*old)
@@ -334,7 +334,7 @@ int ksmp_cmd_run(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (add_preload(lib) < 0) {
+	if (ksmp_add_preload(lib) < 0) {
 		perror("ksmpreload: setenv");
 		return 1;
 	}

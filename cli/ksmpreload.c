@@ -47,6 +47,19 @@ static void usage(FILE *out)
 		"See ksmpreload(1) and ksmpreload.policy(5).\n");
 }
 
+/* Subcommands by name; anything else is the run form's COMMAND. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} subcommands[] = {
+	{ "check", ksmp_cmd_check },
+	{ "estimate", ksmp_cmd_estimate },
+	{ "ksm", ksmp_cmd_ksm },
+	{ "profile", ksmp_cmd_profile },
+	{ "attach", ksmp_cmd_attach },
+	{ "detach", ksmp_cmd_detach },
+};
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -63,17 +76,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	ksmp_build_tree_env();
-	if (!strcmp(a, "check"))
-		return ksmp_cmd_check(argc - 1, argv + 1);
-	if (!strcmp(a, "estimate"))
-		return ksmp_cmd_estimate(argc - 1, argv + 1);
-	if (!strcmp(a, "ksm"))
-		return ksmp_cmd_ksm(argc - 1, argv + 1);
-	if (!strcmp(a, "profile"))
-		return ksmp_cmd_profile(argc - 1, argv + 1);
-	if (!strcmp(a, "attach"))
-		return ksmp_cmd_attach(argc - 1, argv + 1);
-	if (!strcmp(a, "detach"))
-		return ksmp_cmd_detach(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(a, subcommands[i].name))
+			return subcommands[i].run(argc - 1, argv + 1);
 	return ksmp_cmd_run(argc, argv);
 }

@@ -2,10 +2,13 @@
 # policy library and libelf, never libksmpreload.so's own code.
 bin_PROGRAMS += cli/ksmpreload
 cli_ksmpreload_SOURCES = cli/ksmpreload.c cli/cmd.h \
-	cli/cmd_check.c cli/cmd_run.c cli/cmd_profile.c cli/cmd_ksm.c \
+	cli/cmd_check.c cli/cmd_run.c cli/cmd_ksm.c \
 	cli/estimate/estimate.h cli/estimate/main.c cli/estimate/target.c \
 	cli/estimate/maps.c cli/estimate/scan.c cli/estimate/hash.c \
-	cli/estimate/count.c cli/estimate/report.c
+	cli/estimate/count.c cli/estimate/report.c \
+	cli/profile/profile.h cli/profile/main.c cli/profile/instances.c \
+	cli/profile/maps.c cli/profile/symbols.c cli/profile/join.c \
+	cli/profile/origins.c cli/profile/report.c cli/profile/suggest.c
 cli_ksmpreload_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
 	-I$(top_srcdir)/util \
 	-DKSMP_KSMCONF='"$(sysconfdir)/ksmpreload/ksm.conf"' \

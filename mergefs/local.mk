@@ -5,7 +5,9 @@ mergefs_mergefs_SOURCES = mergefs/mergefs.c mergefs/mergefs.h \
 	mergefs/files.c mergefs/proc.c mergefs/target.c mergefs/sender.c \
 	mergefs/render.c
 mergefs_mergefs_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
-mergefs_mergefs_LDADD = $(FUSE3_LIBS) $(PTHREAD_LIBS)
+mergefs_mergefs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/util
+mergefs_mergefs_LDADD = util/libksmputil.a policy/libksmppolicy.a \
+	$(FUSE3_LIBS) $(PTHREAD_LIBS)
 
 dist_man_MANS += man/mergefs.8
 

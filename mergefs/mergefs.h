@@ -24,6 +24,8 @@
 #include <sys/types.h>
 
 #include "ksmp_state.h"
+#include "ksmp_state_read.h"
+#include "ksmp_util.h"
 
 #define KSM_SYS "/sys/kernel/mm/ksm/"
 
@@ -63,7 +65,6 @@ ssize_t read_small(const char *path, char *buf, size_t sz);
 /* Read a whole file of any size (NUL-terminated); caller frees. */
 char *read_all(const char *path, size_t *lenp, int *err);
 int proc_status(pid_t pid, struct pstatus *ps);
-int proc_starttime(pid_t pid, uint64_t *starttime);
 int proc_ksm(pid_t pid, struct pksm *k);
 /* Does ksm_stat show KSM activity (merge_any, mergeable or rmap_items)? */
 int pksm_active(const struct pksm *k);

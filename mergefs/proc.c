@@ -156,28 +156,6 @@ int proc_status(pid_t pid, struct pstatus *ps)
 	return 0;
 }
 
-int proc_starttime(pid_t pid, uint64_t *starttime)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	ssize_t n = read_small(path, buf, sizeof(buf));
-	if (n < 0)
-		return -ENOENT;
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -ENOENT;
-	p++;
-	/* p points at " S ppid ...": field 3 is the first after ')' */
-	for (int field = 2; field < 22; field++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -ENOENT;
-		p++;
-	}
-	*starttime = strtoull(p, NULL, 10);
-	return 0;
-}
-
 int proc_ksm(pid_t pid, struct pksm *k)
 {
 	char path[64], buf[1024];

@@ -20,36 +20,18 @@
 
 #define MB_LIT(b, s) mb_add((b), (s), sizeof(s) - 1)
 
-static const char *const kind_names[KSMP_STATE_KINDS] = {
-	[KSMP_KIND_HEAP] = "heap", [KSMP_KIND_ARENA] = "arena",
-	[KSMP_KIND_CHUNK] = "chunk", [KSMP_KIND_MMAP] = "mmap",
-	[KSMP_KIND_FILE] = "file", [KSMP_KIND_STACK] = "stack",
-	[6] = "kind6", [7] = "kind7",
-};
-
+/* Kind names from the policy library; the block's spare kind slots
+ * (KSMP_STATE_KINDS > KSMP_KIND_COUNT) by number. */
 static const char *kind_name(unsigned k)
 {
-	return k < KSMP_STATE_KINDS && kind_names[k] ? kind_names[k] : "unknown";
-}
-
-static const char *engine_name(uint32_t e)
-{
-	switch (e) {
-	case KSMP_ENGINE_OFF: return "off";
-	case KSMP_ENGINE_PROCESS: return "process";
-	case KSMP_ENGINE_REGIONS: return "regions";
-	default: return "unknown";
-	}
-}
-
-static const char *mode_name(uint32_t m)
-{
-	switch (m) {
-	case KSMP_MODE_OFF: return "off";
-	case KSMP_MODE_PROCESS: return "process";
-	case KSMP_MODE_REGIONS: return "regions";
-	default: return "unknown";
-	}
+	static const char *const slot[] = {
+		"kind0", "kind1", "kind2", "kind3", "kind4", "kind5", "kind6", "kind7"
+	};
+	_Static_assert(sizeof(slot) / sizeof(slot[0]) == KSMP_STATE_KINDS,
+		       "a name per state kind slot");
+	if (k < KSMP_KIND_COUNT)
+		return ksmp_kind_name((enum ksmp_kind)k);
+	return k < KSMP_STATE_KINDS ? slot[k] : "unknown";
 }
 
 static const char *region_state_name(unsigned s)
@@ -429,30 +411,6 @@ static void flags_str(struct mbuf *b, uint32_t f)
 		MB_LIT(b, "none");
 }
 
-/* Read slot i consistently; 0 when it is in use and copied. */
-static int read_slot(const struct ksmp_region *src, struct ksmp_region *dst)
-{
-	for (int tries = 0; tries < 4; tries++) {
-		uint32_t s1 = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
-		if (s1 & 1)
-			continue;
-		memcpy(dst, src, sizeof(*dst));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		uint32_t s2 = __atomic_load_n(&src->seq, __ATOMIC_RELAXED);
-		if (s1 != s2)
-			continue;
-		dst->caller[sizeof(dst->caller) - 1] = 0;
-		return dst->state == KSMP_REGION_FREE ? -1 : 0;
-	}
-	return -1;
-}
-
-static uint32_t slot_count(const struct ksmp_state *st)
-{
-	uint32_t n = ld32(&st->nregions_hint);
-	return n > KSMP_STATE_REGIONS ? KSMP_STATE_REGIONS : n;
-}
-
 int render_stats(struct mbuf *b, const struct fctx *c)
 {
 	pid_t pid = c->pid;
@@ -469,8 +427,8 @@ int render_stats(struct mbuf *b, const struct fctx *c)
 		  why == NULL, why ? why : "-");
 	if (t) {
 		const struct ksmp_state *st = t->st;
-		mb_printf(b, "engine %s\nmode %s\npolicy ", engine_name(ld32(&st->engine)),
-			  mode_name(ld32(&st->mode)));
+		mb_printf(b, "engine %s\nmode %s\npolicy ", ksmp_engine_name(ld32(&st->engine)),
+			  ksmp_mode_name((enum ksmp_mode)ld32(&st->mode)));
 		mb_field(b, st->policy_name, sizeof(st->policy_name));
 		MB_LIT(b, "\npolicy_source ");
 		mb_field(b, st->policy_source, sizeof(st->policy_source));
@@ -523,10 +481,10 @@ int render_regions(struct mbuf *b, const struct fctx *c)
 		MB_LIT(b, "# library not loaded: no regions recorded (see regions_ksm)\n");
 		return 0;
 	}
-	uint32_t n = slot_count(t->st);
+	uint32_t n = ksmp_state_slots(t->st);
 	for (uint32_t i = 0; i < n; i++) {
 		struct ksmp_region r;
-		if (read_slot(&t->st->regions[i], &r) < 0)
+		if (ksmp_region_read(&t->st->regions[i], &r) < 0)
 			continue;
 		mb_printf(b, "%#llx-%#llx %s %d ", (unsigned long long)r.start,
 			  (unsigned long long)(r.start + r.len), kind_name(r.kind), r.rule);
@@ -541,10 +499,10 @@ static const char *owner_of(const struct target *t, uint64_t s, uint64_t e)
 {
 	if (!t)
 		return "-";
-	uint32_t n = slot_count(t->st);
+	uint32_t n = ksmp_state_slots(t->st);
 	for (uint32_t i = 0; i < n; i++) {
 		struct ksmp_region r;
-		if (read_slot(&t->st->regions[i], &r) < 0)
+		if (ksmp_region_read(&t->st->regions[i], &r) < 0)
 			continue;
 		if (r.start <= s && e <= r.start + r.len)
 			return kind_name(r.kind);

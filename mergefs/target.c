@@ -214,15 +214,6 @@ void target_sweep(void)
 	}
 }
 
-static int identity_ok(const struct ksmp_state *st, size_t maplen, pid_t pid,
-		       pid_t nspid, uint64_t starttime)
-{
-	return maplen >= sizeof(*st) && st->magic == KSMP_STATE_MAGIC &&
-	       st->version == KSMP_STATE_VERSION && st->size >= sizeof(*st) &&
-	       st->size <= maplen && (st->pid == pid || (nspid > 0 && st->pid == nspid)) &&
-	       st->starttime == starttime;
-}
-
 /* Find and map the block; NULL with *err = 0 when there is none. */
 static const char block_name[] = "/memfd:" KSMP_STATE_MEMFD_NAME " (deleted)";
 
@@ -259,7 +250,7 @@ static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
 					/* guarded before the first read: the
 					 * target may shrink it at any time */
 					int g = p != MAP_FAILED ? guard_add(p, len) : -1;
-					if (g >= 0 && identity_ok(p, len, pid, nspid, starttime) &&
+					if (g >= 0 && ksmp_state_identity_ok(p, len, pid, nspid, starttime) &&
 					    !__atomic_load_n(&guard[g].hit, __ATOMIC_ACQUIRE)) {
 						found = p;
 						*maplen = len;
@@ -348,7 +339,7 @@ static struct target *attach(pid_t pid, uint64_t start, int *err)
 		goto none;
 	}
 	uint64_t start2;
-	if (proc_status(pid, &ps) < 0 || proc_starttime(pid, &start2) < 0 || start2 != start) {
+	if (proc_status(pid, &ps) < 0 || ksmp_proc_starttime(pid, &start2) < 0 || start2 != start) {
 		*err = -ENOENT;
 		goto none;
 	}
@@ -412,7 +403,7 @@ struct target *target_get(pid_t pid, int *err)
 	uint64_t start;
 	int none;
 	*err = 0;
-	if (pid <= 0 || proc_starttime(pid, &start) < 0) {
+	if (pid <= 0 || ksmp_proc_starttime(pid, &start) < 0) {
 		*err = -ENOENT;
 		return NULL;
 	}

@@ -58,6 +58,17 @@ static void put_rule(struct ksmp_sb *sb, const struct ksmp_policy *p,
 	ksmp_sb_putc(sb, '\n');
 }
 
+size_t ksmp_rule_format(const struct ksmp_policy *p, unsigned i, char *buf,
+			size_t bufsz)
+{
+	struct ksmp_sb sb;
+
+	ksmp_sb_init(&sb, buf, bufsz);
+	if (i < p->nrules && i < KSMP_POLICY_MAX_RULES)
+		put_rule(&sb, p, &p->rules[i]);
+	return sb.len;
+}
+
 size_t ksmp_policy_format(const struct ksmp_policy *p, char *buf, size_t bufsz)
 {
 	struct ksmp_sb sb;

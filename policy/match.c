@@ -101,3 +101,16 @@ bool ksmp_policy_skips_caller(const struct ksmp_policy *p, const char *caller)
 	}
 	return false;
 }
+
+bool ksmp_rule_covers(const struct ksmp_rule *a, const struct ksmp_rule *b)
+{
+	if (a->ncallers)
+		return false;	/* globs: not compared */
+	if ((a->kinds & b->kinds) != b->kinds)
+		return false;
+	if (a->min_size > b->min_size || a->max_size < b->max_size)
+		return false;
+	if (a->prot_set && (!b->prot_set || b->prot_val != a->prot_val))
+		return false;
+	return true;
+}

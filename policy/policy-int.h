@@ -89,4 +89,9 @@ extern const char ksmp_default_policy_text[];
  * allocate through gettext). */
 const char *ksmp_errno_text(int err);
 
+/* The name tables (names.c), indexed by their enums. */
+extern const char *const ksmp_mode_names[KSMP_MODE_COUNT];
+extern const char *const ksmp_kind_names[KSMP_KIND_COUNT];
+extern const char *const ksmp_log_names[KSMP_LOG_COUNT];
+
 #endif

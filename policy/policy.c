@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "ksmp_state.h"
 #include "policy-int.h"
 
 /*
@@ -35,119 +36,6 @@ const char ksmp_default_policy_text[] =
 	"skip stack,file\n"
 	"merge chunk min=256K\n"
 	"merge mmap min=1M prot=rw\n";
-
-static const char *const mode_names[] = {
-	[KSMP_MODE_OFF] = "off",
-	[KSMP_MODE_PROCESS] = "process",
-	[KSMP_MODE_REGIONS] = "regions",
-};
-static const char *const kind_names[] = {
-	[KSMP_KIND_HEAP] = "heap",
-	[KSMP_KIND_ARENA] = "arena",
-	[KSMP_KIND_CHUNK] = "chunk",
-	[KSMP_KIND_MMAP] = "mmap",
-	[KSMP_KIND_FILE] = "file",
-	[KSMP_KIND_STACK] = "stack",
-};
-static const char *const log_names[] = {
-	[KSMP_LOG_NONE] = "none",
-	[KSMP_LOG_ERROR] = "error",
-	[KSMP_LOG_INFO] = "info",
-	[KSMP_LOG_DEBUG] = "debug",
-};
-
-const char *ksmp_mode_name(enum ksmp_mode m)
-{
-	return (unsigned)m < sizeof mode_names / sizeof *mode_names ?
-		mode_names[m] : "?";
-}
-
-const char *ksmp_kind_name(enum ksmp_kind k)
-{
-	return (unsigned)k < KSMP_KIND_COUNT ? kind_names[k] : "?";
-}
-
-const char *ksmp_loglevel_name(enum ksmp_loglevel l)
-{
-	return (unsigned)l < sizeof log_names / sizeof *log_names ?
-		log_names[l] : "?";
-}
-
-const char *ksmp_errno_text(int err)
-{
-	switch (err) {
-	case ENOENT: return "No such file or directory";
-	case EACCES: return "Permission denied";
-	case EPERM: return "Operation not permitted";
-	case EISDIR: return "Is a directory";
-	case ENOTDIR: return "Not a directory";
-	case ELOOP: return "Too many levels of symbolic links";
-	case ENAMETOOLONG: return "File name too long";
-	case EFBIG: return "File too large";
-	case EIO: return "Input/output error";
-	case EMFILE: return "Too many open files";
-	case ENFILE: return "Too many open files in system";
-	case ENOMEM: return "Cannot allocate memory";
-	case ENXIO: return "No such device or address";
-	case EINVAL: return "Invalid argument";
-	case ENODEV: return "No such device";
-	default: return "Unknown error";
-	}
-}
-
-/* ---------------------------------------------------------------- sizes */
-
-int ksmp_parse_size(const char *s, size_t len, uint64_t *out)
-{
-	size_t i = 0;
-	uint64_t v = 0;
-
-	if (!s || len == 0)
-		return -EINVAL;
-	while (i < len && s[i] >= '0' && s[i] <= '9') {
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-		i++;
-	}
-	if (i == 0)
-		return -EINVAL;
-	unsigned shift = 0;
-	if (i < len) {
-		switch (s[i]) {
-		case 'K': case 'k': shift = 10; break;
-		case 'M': case 'm': shift = 20; break;
-		case 'G': case 'g': shift = 30; break;
-		default: return -EINVAL;
-		}
-		i++;
-		if (i < len) {
-			/* KiB, MiB, GiB */
-			if (len - i != 2 || s[i] != 'i' || s[i + 1] != 'B')
-				return -EINVAL;
-			i += 2;
-		}
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = v << shift;
-	return 0;
-}
-
-void ksmp_sb_putsize(struct ksmp_sb *sb, uint64_t v)
-{
-	static const char suffix[] = "GMK";
-	for (int i = 0; i < 3; i++) {
-		unsigned shift = (unsigned)(30 - 10 * i);
-		if (v && (v & ((1ull << shift) - 1)) == 0) {
-			ksmp_sb_putu(sb, v >> shift);
-			ksmp_sb_putc(sb, suffix[i]);
-			return;
-		}
-	}
-	ksmp_sb_putu(sb, v);
-}
 
 /* ---------------------------------------------------------------- parser */
 
@@ -398,7 +286,7 @@ static void kw_mode(struct parse *ps, struct tok kw)
 	struct tok v;
 	if (!one_value(ps, kw, &v, "process, regions or off"))
 		return;
-	int m = word_index(v, mode_names, 3);
+	int m = word_index(v, ksmp_mode_names, KSMP_MODE_COUNT);
 	if (m < 0) {
 		report3(ps, "unknown mode ", &v, " (process, regions or off)");
 		return;
@@ -430,7 +318,7 @@ static void kw_log(struct parse *ps, struct tok kw)
 	struct tok v;
 	if (!one_value(ps, kw, &v, "none, error, info or debug"))
 		return;
-	int l = word_index(v, log_names, 4);
+	int l = word_index(v, ksmp_log_names, KSMP_LOG_COUNT);
 	if (l < 0) {
 		report3(ps, "unknown log level ", &v,
 			" (none, error, info or debug)");
@@ -518,7 +406,7 @@ static uint32_t kind_list(struct parse *ps, struct tok t)
 		} else if (tok_is(k, "any")) {
 			bits |= (1u << KSMP_KIND_COUNT) - 1;
 		} else {
-			int idx = word_index(k, kind_names, KSMP_KIND_COUNT);
+			int idx = word_index(k, ksmp_kind_names, KSMP_KIND_COUNT);
 			if (idx < 0) {
 				report3(ps, "unknown kind ", &k,
 					" (heap, arena, chunk, mmap, file, stack or any)");
@@ -565,116 +453,125 @@ static bool prot_value(struct parse *ps, struct tok v, uint8_t *out)
 	return true;
 }
 
+/* A rule being parsed. */
+struct rule_parse {
+	struct ksmp_rule r;
+	bool bad, have_kinds, have_min, have_max, overflow_reported;
+};
+
+/* One condition ("min=1M", "caller=lib*.so"): into rp->r, or reported. */
+static void rule_cond(struct parse *ps, struct rule_parse *rp, struct tok t)
+{
+	struct ksmp_rule *r = &rp->r;
+	const char *eq = memchr(t.s, '=', t.n);
+	if (!eq) {
+		report3(ps, "unexpected ", &t, rp->have_kinds ?
+			" (conditions are min=, max=, prot=, caller=)" :
+			" (the kind list comes first)");
+		rp->bad = true;
+		return;
+	}
+	struct tok key = { t.s, (size_t)(eq - t.s) + 1 };
+	struct tok v = { eq + 1, t.n - key.n };
+	if (tok_is(key, "min=") || tok_is(key, "max=")) {
+		bool is_min = key.s[1] == 'i';
+		bool *have = is_min ? &rp->have_min : &rp->have_max;
+		uint64_t sz;
+		if (*have) {
+			report3(ps, "duplicate ", &key, " in one rule");
+			rp->bad = true;
+		} else if (!size_value(ps, is_min ? "min=" : "max=", v, &sz)) {
+			rp->bad = true;
+		} else if (is_min) {
+			r->min_size = sz;
+		} else {
+			r->max_size = sz;
+		}
+		*have = true;
+	} else if (tok_is(key, "prot=")) {
+		if (r->prot_set) {
+			report(ps, "duplicate 'prot=' in one rule");
+			rp->bad = true;
+		} else if (!prot_value(ps, v, &r->prot_val)) {
+			rp->bad = true;
+		}
+		r->prot_set = 1;
+	} else if (tok_is(key, "caller=")) {
+		if (!glob_ok(ps, "bad caller= glob ", v)) {
+			rp->bad = true;
+		} else if (r->ncallers == KSMP_POLICY_MAX_CALLERS) {
+			if (!rp->overflow_reported)
+				report(ps, "too many caller= globs in one rule (at most 8; split the rule)");
+			rp->overflow_reported = true;
+			rp->bad = true;
+		} else if (!rp->bad && !pool_add(ps->p, v, &r->callers[r->ncallers])) {
+			if (!rp->overflow_reported)
+				report(ps, "too many globs: all globs together must fit in 4096 bytes");
+			rp->overflow_reported = true;
+			rp->bad = true;
+		} else {
+			r->ncallers++;
+		}
+	} else {
+		report3(ps, "unknown condition ", &t,
+			" (min=, max=, prot= or caller=)");
+		rp->bad = true;
+	}
+}
+
 static void kw_rule(struct parse *ps, struct tok kw, uint8_t action)
 {
 	struct ksmp_policy *p = ps->p;
-	struct ksmp_rule r;
+	struct rule_parse rp;
+	struct ksmp_rule *r = &rp.r;
 	unsigned pool_mark = p->pool_used;
-	bool bad = false, have_kinds = false, have_min = false,
-	     have_max = false;
-	bool overflow_reported = false;
 	struct tok t;
 
-	memset(&r, 0, sizeof r);
-	r.action = action;
-	r.max_size = UINT64_MAX;
-	r.line = (uint16_t)(ps->line > UINT16_MAX ? UINT16_MAX : ps->line);
+	memset(&rp, 0, sizeof rp);
+	r->action = action;
+	r->max_size = UINT64_MAX;
+	r->line = (uint16_t)(ps->line > UINT16_MAX ? UINT16_MAX : ps->line);
 
 	if (!next_tok(ps, &t)) {
 		report3(ps, NULL, &kw,
 			" needs a kind list (heap, arena, chunk, mmap, file, stack or any) or conditions");
 		return;
 	}
+	bool more = true;
 	if (!memchr(t.s, '=', t.n)) {
-		have_kinds = true;
-		r.kinds = kind_list(ps, t);
-		if (!r.kinds)
-			bad = true;
-		if (!next_tok(ps, &t))
-			goto done;
+		rp.have_kinds = true;
+		r->kinds = kind_list(ps, t);
+		if (!r->kinds)
+			rp.bad = true;
+		more = next_tok(ps, &t);
 	} else {
-		r.kinds = (1u << KSMP_KIND_COUNT) - 1;
+		r->kinds = (1u << KSMP_KIND_COUNT) - 1;
 	}
-	do {
-		const char *eq = memchr(t.s, '=', t.n);
-		if (!eq) {
-			report3(ps, "unexpected ", &t, have_kinds ?
-				" (conditions are min=, max=, prot=, caller=)" :
-				" (the kind list comes first)");
-			bad = true;
-			continue;
-		}
-		struct tok key = { t.s, (size_t)(eq - t.s) + 1 };
-		struct tok v = { eq + 1, t.n - key.n };
-		if (tok_is(key, "min=") || tok_is(key, "max=")) {
-			bool is_min = key.s[1] == 'i';
-			bool *have = is_min ? &have_min : &have_max;
-			uint64_t sz;
-			if (*have) {
-				report3(ps, "duplicate ", &key, " in one rule");
-				bad = true;
-			} else if (!size_value(ps, is_min ? "min=" : "max=", v, &sz)) {
-				bad = true;
-			} else if (is_min) {
-				r.min_size = sz;
-			} else {
-				r.max_size = sz;
-			}
-			*have = true;
-		} else if (tok_is(key, "prot=")) {
-			if (r.prot_set) {
-				report(ps, "duplicate 'prot=' in one rule");
-				bad = true;
-			} else if (!prot_value(ps, v, &r.prot_val)) {
-				bad = true;
-			}
-			r.prot_set = 1;
-		} else if (tok_is(key, "caller=")) {
-			if (!glob_ok(ps, "bad caller= glob ", v)) {
-				bad = true;
-			} else if (r.ncallers == KSMP_POLICY_MAX_CALLERS) {
-				if (!overflow_reported)
-					report(ps, "too many caller= globs in one rule (at most 8; split the rule)");
-				overflow_reported = true;
-				bad = true;
-			} else if (!bad && !pool_add(p, v, &r.callers[r.ncallers])) {
-				if (!overflow_reported)
-					report(ps, "too many globs: all globs together must fit in 4096 bytes");
-				overflow_reported = true;
-				bad = true;
-			} else {
-				r.ncallers++;
-			}
-		} else {
-			report3(ps, "unknown condition ", &t,
-				" (min=, max=, prot= or caller=)");
-			bad = true;
-		}
-	} while (next_tok(ps, &t));
-done:
-	if (!bad && r.min_size > r.max_size) {
+	for (; more; more = next_tok(ps, &t))
+		rule_cond(ps, &rp, t);
+	if (!rp.bad && r->min_size > r->max_size) {
 		char msg[128];
 		struct ksmp_sb sb;
 		ksmp_sb_init(&sb, msg, sizeof msg);
 		ksmp_sb_puts(&sb, "min=");
-		ksmp_sb_putsize(&sb, r.min_size);
+		ksmp_sb_putsize(&sb, r->min_size);
 		ksmp_sb_puts(&sb, " is larger than max=");
-		ksmp_sb_putsize(&sb, r.max_size);
+		ksmp_sb_putsize(&sb, r->max_size);
 		report(ps, msg);
-		bad = true;
+		rp.bad = true;
 	}
-	if (!bad && p->nrules == KSMP_POLICY_MAX_RULES) {
+	if (!rp.bad && p->nrules == KSMP_POLICY_MAX_RULES) {
 		report(ps, "too many rules (at most 64)");
-		bad = true;
+		rp.bad = true;
 	}
-	if (bad) {
+	if (rp.bad) {
 		p->pool_used = (uint16_t)pool_mark;
 		return;
 	}
-	p->rules[p->nrules++] = r;
+	p->rules[p->nrules++] = *r;
 	if (action == KSMP_ACT_MERGE)
-		p->kinds_merged |= r.kinds;
-	if (r.ncallers)
+		p->kinds_merged |= r->kinds;
+	if (r->ncallers)
 		p->has_caller_rules = 1;
 }
 

@@ -36,6 +36,7 @@ enum ksmp_mode {
 	KSMP_MODE_OFF = 0,	/* load, publish stats, advise nothing */
 	KSMP_MODE_PROCESS,	/* prctl(PR_SET_MEMORY_MERGE, 1) */
 	KSMP_MODE_REGIONS,	/* madvise(MADV_MERGEABLE) on selected regions */
+	KSMP_MODE_COUNT
 };
 
 /* Region kinds a rule can select. Stable numbers: also used in the shared
@@ -60,6 +61,7 @@ enum ksmp_loglevel {
 	KSMP_LOG_ERROR,
 	KSMP_LOG_INFO,
 	KSMP_LOG_DEBUG,
+	KSMP_LOG_COUNT
 };
 
 /* Protection bits used in prot= conditions: same values as PROT_*. */
@@ -231,12 +233,25 @@ bool ksmp_glob_match(const char *pat, size_t patlen, const char *s);
 /* Names, for reports and stats files. */
 const char *ksmp_mode_name(enum ksmp_mode m);
 const char *ksmp_kind_name(enum ksmp_kind k);
+/* enum ksmp_engine of ksmp_state.h. All name functions return "unknown"
+ * for a value out of range. */
+const char *ksmp_engine_name(unsigned e);
 const char *ksmp_loglevel_name(enum ksmp_loglevel l);
 
 /* Write a canonical text form of the compiled policy into buf (snprintf
  * semantics: returns the length it needed). Re-parsing that text yields
  * the same compiled policy. */
 size_t ksmp_policy_format(const struct ksmp_policy *p, char *buf, size_t bufsz);
+
+/* Rule i's canonical text ("merge heap min=1M\n"), snprintf semantics. */
+size_t ksmp_rule_format(const struct ksmp_policy *p, unsigned i, char *buf,
+			size_t bufsz);
+
+/* Whether rule a matches every region rule b matches, whatever b's
+ * action (so that b, after a, can never match). Conservative: false when
+ * a has a condition it cannot compare (caller=). Every condition a rule
+ * can carry is compared here: a new condition must be added too. */
+bool ksmp_rule_covers(const struct ksmp_rule *a, const struct ksmp_rule *b);
 
 /* Parse a size with an optional K, M, G (or KiB, MiB, GiB) suffix, powers
  * of 1024. Returns 0 or -EINVAL / -ERANGE. */

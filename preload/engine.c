@@ -395,8 +395,7 @@ void ksmp_engine_start(void)
 		ksmp_heap_enable();
 	ksmp_logf(KSMP_LOG_INFO, "policy %s (%s): engine %s", ksmp_policy.name,
 		  ksmp_policy.source,
-		  st->engine == KSMP_ENGINE_PROCESS ? "process" :
-		  st->engine == KSMP_ENGINE_REGIONS ? "regions" : "off");
+		  ksmp_engine_name(st->engine));
 }
 
 /* --------------------------------------------------------------- engine.h */

@@ -111,6 +111,21 @@ static bool creds_differ(void)
 	return ru != eu || ru != su || rg != eg || rg != sg;
 }
 
+/* In a forked child, in this order: the engine and caller caches (the
+ * threads that held their locks are gone), the state block (a block of
+ * its own), the region table, then the control agent on the new block. */
+static void after_fork(void)
+{
+	int saved = errno;
+	ksmp_engine_after_fork();
+	ksmp_caller_after_fork();
+	bool shared = ksmp_state_after_fork();
+	ksmp_regions_after_fork();
+	if (shared && ksmp_policy.control)
+		ksmp_control_after_fork(ksmp_st);
+	errno = saved;
+}
+
 __attribute__((constructor))
 static void ksmp_init(int argc, char **argv, char **envp)
 {
@@ -176,7 +191,7 @@ static void ksmp_init(int argc, char **argv, char **envp)
 
 	if (ksmp_state_publish() < 0)
 		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", errno);
-	ksmp_state_atfork_register();
+	pthread_atfork(ksmp_state_fork_prepare, NULL, after_fork);
 	ksmp_engine_start();
 	if (ksmp_policy.control) {
 		int e = ksmp_control_init(ksmp_st);

@@ -99,7 +99,11 @@ void ksmp_state_fill_identity(void);
 void ksmp_state_count_error(int err);	/* madvise/prctl failure */
 void ksmp_state_set_flag(uint32_t f);
 void ksmp_state_clear_flag(uint32_t f);
-void ksmp_state_atfork_register(void);
+/* fork: the parent snapshots its block (prepare); the child maps a block
+ * of its own from the snapshot, true when it has one (a shared block, not
+ * the private fallback). The order of the after-fork steps is init.c's. */
+void ksmp_state_fork_prepare(void);
+bool ksmp_state_after_fork(void);
 /* Parsed at start from /proc/self/stat. */
 extern uint64_t ksmp_start_brk;
 

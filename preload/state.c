@@ -15,7 +15,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "control.h"
 #include "lib.h"
 
 static struct ksmp_state private_state;
@@ -150,21 +149,16 @@ void ksmp_state_clear_flag(uint32_t f)
 }
 
 /* ------------------------------------------------------------------ fork */
-static void prepare(void)
+void ksmp_state_fork_prepare(void)
 {
 	if (ksmp_st != &private_state)
 		snap_copy(&fork_snap, ksmp_st);
 }
 
-static void child(void)
+bool ksmp_state_after_fork(void)
 {
-	int saved = errno;
-	ksmp_engine_after_fork();
-	ksmp_caller_after_fork();
-	if (ksmp_st == &private_state) {
-		ksmp_regions_after_fork();
-		goto out;
-	}
+	if (ksmp_st == &private_state)
+		return false;
 	/* the parent's block is not mapped here (MADV_DONTFORK) */
 	struct ksmp_state *blk = map_block();
 	if (!blk)
@@ -175,14 +169,5 @@ static void child(void)
 	memset(&blk->ctl, 0, sizeof(blk->ctl));
 	ksmp_st = blk;
 	ksmp_state_fill_identity();
-	ksmp_regions_after_fork();
-	if (ksmp_policy.control && blk != &private_state)
-		ksmp_control_after_fork(blk);
-out:
-	errno = saved;
-}
-
-void ksmp_state_atfork_register(void)
-{
-	pthread_atfork(prepare, NULL, child);
+	return blk != &private_state;
 }

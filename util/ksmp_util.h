@@ -20,6 +20,10 @@ char *ksmp_read_fd(int fd, size_t *len);
 /* The same for a path (opened O_RDONLY | O_CLOEXEC). */
 char *ksmp_read_file(const char *path, size_t *len);
 
+/* Start time of process pid (field 22 of /proc/PID/stat, clock ticks
+ * since boot): with the pid, a process's identity. 0, or -ENOENT. */
+int ksmp_proc_starttime(pid_t pid, uint64_t *starttime);
+
 /* The value of "KEY VALUE" lines (e.g. /proc/PID/ksm_stat) in text, or
  * -1 when absent. */
 long long ksmp_key_value(const char *text, const char *key);

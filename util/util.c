@@ -126,3 +126,31 @@ void ksmp_json_str(FILE *f, const char *s)
 	}
 	fputc('"', f);
 }
+
+int ksmp_proc_starttime(pid_t pid, uint64_t *starttime)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	/* the name in parentheses may hold spaces and ')': after the last */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -ENOENT;
+	p++;
+	/* p points at " S ppid ...": field 3 is the first after ')' */
+	for (int field = 2; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -ENOENT;
+		p++;
+	}
+	*starttime = strtoull(p, NULL, 10);
+	return 0;
+}

@@ -1,7 +1,8 @@
 # tests/policy: the policy library's unit tests (parser, selection, the
 # fuzz target replayed, no allocation) and `ksmpreload check`.
 POLICY_UNIT_TESTS = tests/policy/policy_parse tests/policy/policy_select \
-	tests/policy/policy_fuzz_replay tests/policy/policy_noalloc
+	tests/policy/policy_fuzz_replay tests/policy/policy_noalloc \
+	tests/policy/policy_names
 check_PROGRAMS += $(POLICY_UNIT_TESTS)
 TESTS += $(POLICY_UNIT_TESTS) tests/policy/policy_check.sh
 EXTRA_DIST += tests/policy/policy_check.sh
@@ -14,3 +15,5 @@ tests_policy_policy_fuzz_replay_SOURCES = tests/policy/policy_fuzz_replay.c \
 tests_policy_policy_fuzz_replay_LDADD = policy/libksmppolicy.a
 tests_policy_policy_noalloc_SOURCES = tests/policy/policy_noalloc.c
 tests_policy_policy_noalloc_LDADD = policy/libksmppolicy.a
+tests_policy_policy_names_SOURCES = tests/policy/policy_names.c
+tests_policy_policy_names_LDADD = policy/libksmppolicy.a
