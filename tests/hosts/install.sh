@@ -11,7 +11,7 @@ T=$(mktemp -d /tmp/ksmp-hosts-inst.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 D=$T/dest
-eval "$(make -s --no-print-directory -C "$KSMP_BUILDDIR" hosts-print-dirs)"
+eval "$(make -s --no-print-directory -C "$KSMP_BUILDDIR" hosts-print-dirs | grep "^[a-z]*='")"
 # shellcheck disable=SC2154
 d() { echo "$D$1"; }
 

@@ -44,7 +44,7 @@ unset KSMP_POLICY_DIR KSMP_POLICY KSMP_LIBRARY
 ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"; export ASAN_OPTIONS
 # sanitizer build: the ASan runtime must come first; ksmpreload appends
 sanitized && { LD_PRELOAD=$KSMP_ASAN_RUNTIME; export LD_PRELOAD; }
-eval "$(make -s --no-print-directory -C "$B" hosts-print-dirs)"
+eval "$(make -s --no-print-directory -C "$B" hosts-print-dirs | grep "^[a-z]*='")"
 
 mkdir "$T/cmds" "$T/work"
 n=$(python3 "$S/tests/hosts/tour_extract.py" "$T/cmds" "$S/README.md" "$S"/man/*.[1-8])
