@@ -90,4 +90,4 @@ np=$(ls -d /proc/[0-9]* 2>/dev/null | wc -l)
 printf '%-28s %8s ms CPU per pass (%s processes)\n' "attach --watch" "$(watch_cost 5)" "$np"
 echo "nproc $(nproc), load $(cut -d' ' -f1 /proc/loadavg)"
 awk -v p="$pm" 'BEGIN { exit !(p < 1000) }' ||
-	echo "note: process mode median >= 1 ms (a loaded machine: each of the 3-4 stops waits for a CPU)"
+	echo "note: process mode median >= 1 ms (a loaded machine: each stop waits for a CPU)"
