@@ -23,6 +23,7 @@
 #include "attach.h"
 #include "cmd.h"
 #include "inject.h"
+#include "ksmp_util.h"
 
 #define PR_SET_MEMORY_MERGE_ 67
 #define MADV_MERGEABLE_ 12
@@ -336,41 +337,26 @@ static int detach_one(const struct attach_opts *o, const struct attach_proc *ap,
 	return err ? err : out->failed ? -EIO : 0;
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void report(struct attach_opts *o, const struct attach_proc *ap, const struct outcome *out)
 {
 	double us = (double)out->stop_ns / 1000.0;
 	if (o->json) {
 		printf("%s\n  {\"pid\": %d, \"comm\": ", o->nout++ ? "," : "", (int)ap->pid);
-		json_str(ap->comm);
+		ksmp_json_str(stdout, ap->comm);
 		printf(", \"ok\": %s, \"changed\": %s", out->ok ? "true" : "false",
 		       out->done ? "true" : "false");
 		if (out->mode)
 			printf(", \"mode\": \"%s\"", out->mode);
 		if (out->policy[0]) {
 			printf(", \"policy\": ");
-			json_str(out->policy);
+			ksmp_json_str(stdout, out->policy);
 		}
 		printf(", \"ranges\": %zu, \"failed_ranges\": %zu, \"bytes\": %llu, "
 		       "\"stop_us\": %.1f", out->ranges, out->failed,
 		       (unsigned long long)out->bytes, us);
 		if (out->msg[0]) {
 			printf(", \"message\": ");
-			json_str(out->msg);
+			ksmp_json_str(stdout, out->msg);
 		}
 		printf("}");
 		return;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "ksmp_util.h"
 
 #define PF_KTHREAD_FLAG 0x00200000u
 
@@ -61,8 +62,8 @@ static int stat_fields(pid_t pid, char *state, unsigned long *flags,
 
 unsigned long long attach_start_time(pid_t pid)
 {
-	unsigned long long st = 0;
-	return stat_fields(pid, NULL, NULL, &st) < 0 ? 0 : st;
+	uint64_t st = 0;
+	return ksmp_proc_starttime(pid, &st) < 0 ? 0 : (unsigned long long)st;
 }
 
 static long status_field(const char *status, const char *key, long fallback)
