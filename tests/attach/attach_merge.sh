@@ -5,9 +5,10 @@
 # selects), JSON output, the record detach uses, and detach undoing both.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
-at_setup
+need_root
 need_ksm
-ksm_fast
+ksm_fast	# re-executes this script under ksm-hold: before at_setup's scratch dir
+at_setup
 plan 19
 MIB=16
 PAGES=$((MIB * 256))
