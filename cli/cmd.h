@@ -3,7 +3,9 @@
 #ifndef KSMP_CMD_H
 #define KSMP_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 int ksmp_cmd_check(int argc, char **argv);	/* cmd_check.c */
 int ksmp_cmd_run(int argc, char **argv);	/* cmd_run.c */
@@ -34,4 +36,13 @@ void ksmp_build_tree_env(void);
  * Returns 0, or -1 after saying why on stderr. (cmd_run.c) */
 int ksmp_find_policy(const char *arg, char *out, size_t size);
 
+/* procsel.c: choosing processes for estimate. NAME matches a process
+ * whose comm or executable basename starts with it (pgrep-like). */
+bool ksmp_name_matches(const char *name, const char *comm, const char *exe_base);
+/* Every pid in a cgroup v2 directory (absolute, or below /sys/fs/cgroup)
+ * and the cgroups below it, into a malloc'ed array: 0 or -errno. */
+int ksmp_cgroup_pids(const char *cgroup, pid_t **pids, size_t *n);
+/* The cgroup directory of a systemd unit (".service" added when the name
+ * has no unit suffix): 0, or -ENOENT / -EINVAL. */
+int ksmp_unit_cgroup(const char *unit, char *out, size_t size);
 #endif

@@ -21,12 +21,14 @@ static void estimate_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ksmpreload estimate [OPTION]... PID|NAME...\n"
+		"       ksmpreload estimate [OPTION]... --cgroup PATH | --unit UNIT...\n"
 		"\n"
 		"Read the present private pages of the given processes (no merging,\n"
 		"no stopping them) and report what perfect KSM merging could save:\n"
 		"in total, per process and per kind of memory (heap, arena, stack,\n"
 		"mmap, file), with all-zero pages counted apart. A NAME selects every\n"
-		"process whose command name or executable basename is NAME.\n"
+		"process whose command name or executable basename starts with NAME\n"
+		"(as pgrep: python3 finds python3.11).\n"
 		"\n"
 		"Options:\n"
 		"  -j, --json            print JSON instead of tables\n"
@@ -37,6 +39,10 @@ static void estimate_usage(FILE *out)
 		"      --progress        show progress on stderr (default: when stderr\n"
 		"                        is a terminal and the targets hold > 256 MiB)\n"
 		"      --no-progress     never show progress\n"
+		"      --cgroup PATH     the processes of a cgroup (v2; absolute or below\n"
+		"                        /sys/fs/cgroup) and of the cgroups below it\n"
+		"      --unit UNIT       the processes of a systemd unit (.service added\n"
+		"                        when UNIT has no suffix)\n"
 		"  -h, --help            show this help and exit\n"
 		"\n"
 		"Needs root, or the owner of the processes (ptrace access rules).\n"
@@ -44,10 +50,55 @@ static void estimate_usage(FILE *out)
 		"2 usage error. See ksmpreload(1).\n");
 }
 
+/* --cgroup and --unit, in the order given. */
+#define MAX_GROUPS 32
+static struct {
+	const char *arg;
+	int unit;
+} groups[MAX_GROUPS];
+static int ngroups;
+
+/* The processes of the --cgroup/--unit options into *pl; *status becomes
+ * 1 when one is missing or empty. 0, or -ENOMEM. */
+static int collect_groups(struct pidlist *pl, int *status)
+{
+	int self = (int)getpid();
+	for (int g = 0; g < ngroups; g++) {
+		char dir[PATH_MAX];
+		const char *what = groups[g].unit ? "unit" : "cgroup";
+		int r = 0;
+		if (groups[g].unit)
+			r = ksmp_unit_cgroup(groups[g].arg, dir, sizeof dir);
+		else
+			snprintf(dir, sizeof dir, "%s", groups[g].arg);
+		pid_t *pids = NULL;
+		size_t n = 0, added = 0;
+		if (r == 0)
+			r = ksmp_cgroup_pids(dir, &pids, &n);
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			if (pids[i] == self)
+				continue;
+			if (est_pidlist_add(pl, est_tgid_of(pids[i])) < 0)
+				r = -ENOMEM;
+			added++;
+		}
+		free(pids);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0 || !added) {
+			fprintf(stderr, "ksmpreload estimate: %s %s: %s\n", what, groups[g].arg,
+				r == -ENOENT && groups[g].unit ? "no cgroup of that name" :
+				r < 0 ? strerror(-r) : "no process in it");
+			*status = 1;
+		}
+	}
+	return 0;
+}
+
 /* Options into *o; returns -1 to go on, else the exit status. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS };
+	enum { OPT_PROGRESS = 256, OPT_NO_PROGRESS, OPT_CGROUP, OPT_UNIT };
 	static const struct option lopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "by", required_argument, NULL, 'b' },
@@ -56,6 +107,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-rate", required_argument, NULL, 'm' },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "unit", required_argument, NULL, OPT_UNIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -94,6 +147,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_PROGRESS: o->progress = 1; break;
 		case OPT_NO_PROGRESS: o->progress = 0; break;
+		case OPT_CGROUP:
+		case OPT_UNIT:
+			if (ngroups == MAX_GROUPS || !*optarg) {
+				fprintf(stderr, "ksmpreload estimate: %s\n", *optarg ?
+					"too many --cgroup/--unit" : "empty --cgroup/--unit");
+				return 2;
+			}
+			groups[ngroups].arg = optarg;
+			groups[ngroups++].unit = c == OPT_UNIT;
+			break;
 		case 'h':
 			estimate_usage(stdout);
 			return 0;
@@ -102,7 +165,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return 2;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !ngroups) {
 		fprintf(stderr, "ksmpreload estimate: no process given\n");
 		estimate_usage(stderr);
 		return 2;
@@ -114,6 +177,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
  * name matched nothing. Returns -1 to go on, else the exit status. */
 static int collect_targets(int argc, char **argv, struct pidlist *pl, int *status)
 {
+	if (collect_groups(pl, status) < 0)
+		goto oom;
 	for (int i = optind; i < argc; i++) {
 		const char *a = argv[i];
 		if (!*a) {

@@ -1,5 +1,5 @@
 /* target.c - which processes: pids (a thread id names its process) and
- * names (command name or executable basename). */
+ * names (command name or executable basename, by prefix). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "estimate.h"
 #include "ksmp_util.h"
 
@@ -66,8 +67,9 @@ int est_tgid_of(int pid)
 	return tgid > 0 ? tgid : pid;
 }
 
-/* Every process whose comm or executable basename is NAME (not us, not
- * kernel threads). Returns how many were added, or -errno. */
+/* Every process whose comm or executable basename starts with NAME, as
+ * pgrep finds them: python3 finds python3.11 (not us, not kernel
+ * threads). Returns how many were added, or -errno. */
 int est_resolve_name(const char *name, struct pidlist *l)
 {
 	DIR *d = opendir("/proc");
@@ -93,11 +95,11 @@ int est_resolve_name(const char *name, struct pidlist *l)
 			if (del && del[10] == 0)
 				*del = 0;
 			const char *b = strrchr(exe, '/');
-			match = strcmp(b ? b + 1 : exe, name) == 0;
+			match = ksmp_name_matches(name, NULL, b ? b + 1 : exe);
 		}
 		if (!match) {
 			est_proc_name(pid, comm, sizeof(comm));
-			match = comm[0] && strcmp(comm, name) == 0;
+			match = ksmp_name_matches(name, comm, NULL);
 		}
 		if (match) {
 			if (est_pidlist_add(l, pid) < 0) {

@@ -70,8 +70,7 @@ void prof_reap(struct inst *in, int n)
 	for (int i = 0; i < n; i++) {
 		if (in[i].exited)
 			continue;
-		int status;
-		if (waitpid(in[i].pid, &status, WNOHANG) == in[i].pid)
+		if (waitpid(in[i].pid, &in[i].status, WNOHANG) == in[i].pid)
 			in[i].exited = true;
 	}
 }

@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ksmp_ksmd.h"
 #include "policy.h"
 #include "profile.h"
 
@@ -36,7 +38,7 @@ struct popts {
 	const char *out_path, *report_path;
 	int ninst;
 	double settle_s;
-	bool json;
+	bool json, force;
 	char **cmd;
 };
 
@@ -68,7 +70,12 @@ static void usage(FILE *f)
 		"      --settle S      wait S seconds instead of for the plateau\n"
 		"      --report FILE   write the report to FILE (default stdout)\n"
 		"      --json          report as JSON\n"
-		"  -h, --help          show this help\n");
+		"      --force         profile even when ksmd is not running\n"
+		"  -h, --help          show this help\n"
+		"\n"
+		"In COMMAND's arguments, {i} becomes the instance's number (0, 1, ...)\n"
+		"and {N+i} N plus it, e.g. --port {7000+i}. Exit status: 0 when every\n"
+		"instance ran to the end and the policy was written, 1 otherwise.\n");
 }
 
 /* Options into *o; returns -1 to go on, else the exit status. */
@@ -80,6 +87,7 @@ static int parse_opts(int argc, char **argv, struct popts *o)
 		{ "settle", required_argument, NULL, 's' },
 		{ "report", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -110,6 +118,9 @@ static int parse_opts(int argc, char **argv, struct popts *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'f':
+			o->force = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -163,6 +174,45 @@ static int prepare(char *ppath, size_t size)
 }
 
 /* Fork and exec the instances; returns how many started. */
+/* arg with {i} and {N+i} replaced for instance i (malloc'ed; in the
+ * forked child only). */
+static char *instance_arg(const char *arg, int i)
+{
+	/* a 3-byte "{i}" becomes at most 20 digits */
+	size_t cap = strlen(arg) * 8 + 32, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	for (const char *p = arg; *p;) {
+		unsigned long base = 0;
+		char *end = NULL;
+		if (p[0] == '{' && p[1] == 'i' && p[2] == '}') {
+			p += 3;
+		} else if (p[0] == '{' && p[1] >= '0' && p[1] <= '9' &&
+			   (base = strtoul(p + 1, &end, 10), !strncmp(end, "+i}", 3))) {
+			p = end + 3;
+		} else {
+			out[len++] = *p++;
+			continue;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%lu", base + (unsigned long)i);
+	}
+	out[len] = '\0';
+	return out;
+}
+
+static void exec_instance(const struct popts *o, int i)
+{
+	int argc = 0;
+	while (o->cmd[argc])
+		argc++;
+	char **argv = calloc((size_t)argc + 1, sizeof(*argv));
+	for (int a = 0; argv && a < argc; a++)
+		if (!(argv[a] = instance_arg(o->cmd[a], i)))
+			argv = NULL;
+	execvp(argv ? argv[0] : o->cmd[0], argv ? argv : o->cmd);
+}
+
 static int start_instances(const struct popts *o, struct inst *in)
 {
 	int started = 0;
@@ -186,7 +236,7 @@ static int start_instances(const struct popts *o, struct inst *in)
 				dup2(nul, 0);
 				close(nul);
 			}
-			execvp(o->cmd[0], o->cmd);
+			exec_instance(o, i);
 			fprintf(stderr, "ksmpreload profile: %s: %s\n", o->cmd[0], strerror(errno));
 			_exit(errno == ENOENT ? 127 : 126);
 		}
@@ -246,6 +296,17 @@ int ksmp_cmd_profile(int argc, char **argv)
 	int rc = parse_opts(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	int run = ksmp_ksmd_run();
+	if (run != 1 && !o.force) {
+		fprintf(stderr, "ksmpreload profile: ksmd is not running (" KSMP_KSM_SYSFS
+			"/run %s): nothing would merge and every origin would look "
+			"worthless; start it with 'ksmpreload ksm on' as root, or "
+			"profile anyway with --force\n", run < 0 ? "missing" :
+			run == 0 ? "is 0" : "is 2");
+		return 1;
+	}
+	if (run != 1)
+		ksmp_warn_ksmd("profile --force");
 	char ppath[PATH_MAX];
 	if (prepare(ppath, sizeof(ppath)) < 0)
 		return 1;
@@ -264,6 +325,17 @@ int ksmp_cmd_profile(int argc, char **argv)
 	}
 	prof_settle(in, started, o.settle_s, o.json && !o.report_path);
 	prof_reap(in, started);
+	int early = 0;
+	for (int i = 0; i < started; i++) {
+		if (!in[i].exited)
+			continue;
+		early++;
+		int st = in[i].status;
+		fprintf(stderr, "ksmpreload profile: instance %d (pid %d) ended before "
+			"the profile did: %s %d\n", i, (int)in[i].pid,
+			WIFSIGNALED(st) ? "killed by signal" : "exit status",
+			WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	}
 
 	struct origins os = { 0 };
 	for (int i = 0; i < started; i++)
@@ -281,6 +353,11 @@ int ksmp_cmd_profile(int argc, char **argv)
 	} else {
 		qsort(os.o, os.n, sizeof(*os.o), prof_by_merged);
 		rc = emit(&o, &os, in, started, nread);
+		if (early && !rc) {
+			fprintf(stderr, "ksmpreload profile: %d of %d instance(s) ended early: "
+				"the report covers only the others\n", early, started);
+			rc = 1;
+		}
 	}
 	free(os.o);
 	prof_elf_cache_free();

@@ -76,6 +76,7 @@ struct origins {
 struct inst {
 	pid_t pid;
 	bool exited, read_ok;
+	int status;		/* wait status, once exited */
 	bool estimated;		/* merged bytes shared out from smaps per VMA */
 	long long merging, rmap, profit;
 	uint64_t advised;
