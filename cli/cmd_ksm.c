@@ -24,75 +24,11 @@
 
 #include "cmd.h"
 #include "ksmp_ksmd.h"
+#include "ksmp_util.h"
 
 #ifndef KSMP_KSMCONF
 #define KSMP_KSMCONF "/etc/ksmpreload/ksm.conf"
 #endif
-
-enum ktype { K_RUN, K_BOOL, K_UINT, K_ENUM, K_COUNTER };
-
-struct knob {
-	const char *name;
-	enum ktype type;
-	unsigned long long min, max;
-	const char *unit;
-	const char *meaning;
-};
-
-static const struct knob knobs[] = {
-	{ "run", K_RUN, 0, 1, "",
-	  "0 ksmd stopped (merged pages stay merged), 1 running, 2 stopped and all unmerged" },
-	{ "pages_to_scan", K_UINT, 0, UINT_MAX, "pages",
-	  "pages scanned per wake-up" },
-	{ "sleep_millisecs", K_UINT, 0, UINT_MAX, "ms",
-	  "pause between two wake-ups" },
-	{ "smart_scan", K_BOOL, 0, 1, "",
-	  "1: skip pages that did not merge in recent scans" },
-	{ "use_zero_pages", K_BOOL, 0, 1, "",
-	  "1: merge empty pages with the kernel's zero page" },
-	{ "merge_across_nodes", K_BOOL, 0, 1, "",
-	  "1: merge pages of different NUMA nodes (only with no KSM pages)" },
-	{ "max_page_sharing", K_UINT, 2, INT_MAX, "sharers",
-	  "most page-table entries sharing one KSM page (only with no KSM pages)" },
-	{ "stable_node_chains_prune_millisecs", K_UINT, 0, UINT_MAX, "ms",
-	  "how often stale stable-node chains are pruned" },
-	{ "advisor_mode", K_ENUM, 0, 0, "",
-	  "none, or scan-time: the kernel tunes pages_to_scan itself" },
-	{ "advisor_max_cpu", K_UINT, 1, 100, "%",
-	  "scan-time advisor: most CPU ksmd may use" },
-	{ "advisor_min_pages_to_scan", K_UINT, 1, ULONG_MAX, "pages",
-	  "scan-time advisor: lowest pages_to_scan" },
-	{ "advisor_max_pages_to_scan", K_UINT, 1, ULONG_MAX, "pages",
-	  "scan-time advisor: highest pages_to_scan" },
-	{ "advisor_target_scan_time", K_UINT, 1, ULONG_MAX, "s",
-	  "scan-time advisor: wanted time for one full scan" },
-	{ "pages_shared", K_COUNTER, 0, 0, "pages",
-	  "KSM pages in use (one per distinct content)" },
-	{ "pages_sharing", K_COUNTER, 0, 0, "pages",
-	  "further mappings of them: about the pages saved" },
-	{ "pages_unshared", K_COUNTER, 0, 0, "pages",
-	  "unique pages scanned again and again" },
-	{ "pages_volatile", K_COUNTER, 0, 0, "pages",
-	  "pages changing too fast to be merged" },
-	{ "pages_scanned", K_COUNTER, 0, 0, "pages", "pages scanned since boot" },
-	{ "pages_skipped", K_COUNTER, 0, 0, "pages", "pages smart_scan skipped" },
-	{ "full_scans", K_COUNTER, 0, 0, "", "full scans of all mergeable memory" },
-	{ "general_profit", K_COUNTER, 0, 0, "bytes",
-	  "memory saved, minus ksmd's own bookkeeping" },
-	{ "ksm_zero_pages", K_COUNTER, 0, 0, "pages",
-	  "empty pages merged with the zero page" },
-	{ "stable_node_chains", K_COUNTER, 0, 0, "", "chains of duplicated KSM pages" },
-	{ "stable_node_dups", K_COUNTER, 0, 0, "", "KSM pages in such chains" },
-};
-#define NKNOBS (sizeof knobs / sizeof knobs[0])
-
-static const struct knob *find_knob(const char *name, size_t n)
-{
-	for (size_t i = 0; i < NKNOBS; i++)
-		if (strlen(knobs[i].name) == n && !memcmp(knobs[i].name, name, n))
-			return &knobs[i];
-	return NULL;
-}
 
 static int read_sysfs(const char *name, char *buf, size_t size)
 {
@@ -153,11 +89,11 @@ static int show(void)
 	       run == 1 ? "" : ": nothing merges; 'ksmpreload ksm on' starts it");
 	printf("%-36s %-17s %-8s %s\n", "KNOB", "VALUE", "UNIT", "MEANING");
 	bool counters = false;
-	for (size_t i = 0; i < NKNOBS; i++) {
-		const struct knob *k = &knobs[i];
+	for (size_t i = 0; i < ksmp_nknobs; i++) {
+		const struct ksmp_knob *k = &ksmp_knobs[i];
 		if (read_sysfs(k->name, val, sizeof val) < 0)
 			continue;	/* not in this kernel */
-		if (k->type == K_COUNTER && !counters) {
+		if (k->type == KSMP_KNOB_COUNTER && !counters) {
 			printf("\n%-36s %-17s %-8s %s\n", "COUNTER", "VALUE", "UNIT",
 			       "MEANING");
 			counters = true;
@@ -169,7 +105,7 @@ static int show(void)
 
 /* --------------------------------------------------------------- setting */
 struct setting {
-	const struct knob *k;
+	const struct ksmp_knob *k;
 	char value[32];
 };
 
@@ -182,18 +118,18 @@ static int parse_setting(const char *where, const char *kv, struct setting *s)
 		fprintf(stderr, "%s: '%s': expected KEY=VALUE\n", where, kv);
 		return -1;
 	}
-	s->k = find_knob(kv, (size_t)(eq - kv));
+	s->k = ksmp_knob_find(kv, (size_t)(eq - kv));
 	if (!s->k) {
 		fprintf(stderr, "%s: unknown knob '%.*s' (see 'ksmpreload ksm show')\n",
 			where, (int)(eq - kv), kv);
 		return -1;
 	}
 	const char *v = eq + 1;
-	if (s->k->type == K_COUNTER) {
+	if (s->k->type == KSMP_KNOB_COUNTER) {
 		fprintf(stderr, "%s: %s is a counter, not a knob\n", where, s->k->name);
 		return -1;
 	}
-	if (s->k->type == K_ENUM) {
+	if (s->k->type == KSMP_KNOB_ENUM) {
 		if (strcmp(v, "none") && strcmp(v, "scan-time")) {
 			fprintf(stderr, "%s: %s must be none or scan-time, not '%s'\n",
 				where, s->k->name, v);
@@ -210,7 +146,7 @@ static int parse_setting(const char *where, const char *kv, struct setting *s)
 			s->k->name, v);
 		return -1;
 	}
-	if (s->k->type == K_RUN && n == 2) {
+	if (s->k->type == KSMP_KNOB_RUN && n == 2) {
 		fprintf(stderr, "%s: run=2 stops ksmd and unmerges every merged page "
 			"on the machine; ask for it with 'ksmpreload ksm off --unmerge-all'\n",
 			where);
@@ -337,7 +273,7 @@ int ksmp_cmd_ksm(int argc, char **argv)
 	if (!strcmp(sub, "show") && argc <= 2)
 		return show();
 	if (!strcmp(sub, "on") && argc == 2) {
-		struct setting s = { find_knob("run", 3), "1" };
+		struct setting s = { ksmp_knob_find("run", 3), "1" };
 		return write_all(&s, 1);
 	}
 	if (!strcmp(sub, "off") && argc <= 3) {
@@ -346,7 +282,7 @@ int ksmp_cmd_ksm(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		struct setting s = { find_knob("run", 3), "0" };
+		struct setting s = { ksmp_knob_find("run", 3), "0" };
 		if (all)
 			strcpy(s.value, "2");
 		return write_all(&s, 1);

@@ -22,37 +22,32 @@
 
 /* ---------------------------------------------------------------- knobs */
 
-/* The scanner's knobs (not the counters), in display order; only those
- * present on this kernel are shown. */
-static const char *const ksm_knobs[] = {
-	"run", "pages_to_scan", "sleep_millisecs", "max_page_sharing",
-	"merge_across_nodes", "use_zero_pages", "smart_scan",
-	"stable_node_chains_prune_millisecs", "advisor_mode",
-	"advisor_max_cpu", "advisor_min_pages_to_scan",
-	"advisor_max_pages_to_scan", "advisor_target_scan_time",
-};
-
+/* The scanner's knobs (util/ksm_knobs.c: those before the counters), in
+ * that order; only those present on this kernel are shown. */
 int knob_count(void)
 {
-	return (int)(sizeof(ksm_knobs) / sizeof(ksm_knobs[0]));
+	int n = 0;
+	while ((size_t)n < ksmp_nknobs && ksmp_knobs[n].type != KSMP_KNOB_COUNTER)
+		n++;
+	return n;
 }
 
 const char *knob_name(int i)
 {
-	return ksm_knobs[i];
+	return ksmp_knobs[i].name;
 }
 
 int knob_index(const char *name)
 {
 	for (int i = 0; i < knob_count(); i++)
-		if (!strcmp(ksm_knobs[i], name))
+		if (!strcmp(ksmp_knobs[i].name, name))
 			return i;
 	return -1;
 }
 
 void knob_path(int i, char *buf, size_t sz)
 {
-	snprintf(buf, sz, KSM_SYS "%s", ksm_knobs[i]);
+	snprintf(buf, sz, KSM_SYS "%s", ksmp_knobs[i].name);
 }
 
 int knob_present(int i)

@@ -41,4 +41,22 @@ void ksmp_json_str(FILE *f, const char *s);
  * valid). */
 size_t ksmp_utf8_len(const unsigned char *s);
 
+/* ksmd's sysfs files (ksm_knobs.c): settable knobs first, in display
+ * order, then the counters. */
+enum ksmp_knob_type {
+	KSMP_KNOB_RUN, KSMP_KNOB_BOOL, KSMP_KNOB_UINT, KSMP_KNOB_ENUM,
+	KSMP_KNOB_COUNTER
+};
+struct ksmp_knob {
+	const char *name;
+	enum ksmp_knob_type type;
+	unsigned long long min, max;
+	const char *unit;
+	const char *meaning;
+};
+extern const struct ksmp_knob ksmp_knobs[];
+extern const size_t ksmp_nknobs;
+/* The entry named by the n bytes at name, or NULL. */
+const struct ksmp_knob *ksmp_knob_find(const char *name, size_t n);
+
 #endif
