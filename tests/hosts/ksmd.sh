@@ -19,6 +19,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"; export ASAN_OPTIONS
+# sanitizer build: the ASan runtime must come first; ksmpreload appends
+sanitized && { LD_PRELOAD=$KSMP_ASAN_RUNTIME; export LD_PRELOAD; }
 
 plan 26
 "$K" ksm > "$T/show" 2> "$T/err"; rc=$?
