@@ -2,14 +2,16 @@
  * ksm-hold - run a command with ksmd tuned for fast tests, then put the
  * global KSM knobs back exactly as they were.
  *
- *   ksm-hold [-p PAGES_TO_SCAN] [-s SLEEP_MS] -- COMMAND [ARG]...
+ *   ksm-hold [-p PAGES_TO_SCAN] [-s SLEEP_MS] [-S SMART_SCAN] -- COMMAND [ARG]...
  *
  * KSM's knobs are global, so tests that change them must not overlap: an
  * exclusive flock serialises every holder. The values found are written to
  * a recovery file before anything is changed; if a holder is killed with
  * SIGKILL, the next holder restores from that file first. run is set to 1
  * (never 2, which unmerges every process on the machine); a run value of 2
- * found at start is restored as 0. The command sees KSMP_KSM_HELD=1.
+ * found at start is restored as 0. smart_scan is off unless -S 1 (tests
+ * that expect a late merge need it off; benchmarks use the kernel's
+ * default, on). The command sees KSMP_KSM_HELD=1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,18 +122,19 @@ static void forward(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ksm-hold [-p PAGES] [-s SLEEP_MS] -- COMMAND [ARG]...\n");
+	fprintf(stderr, "usage: ksm-hold [-p PAGES] [-s SLEEP_MS] [-S 0|1] -- COMMAND [ARG]...\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	long pages = 5000, sleep_ms = 5;
+	long pages = 5000, sleep_ms = 5, smart = 0;
 	int opt;
-	while ((opt = getopt(argc, argv, "+p:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "+p:s:S:")) != -1) {
 		switch (opt) {
 		case 'p': pages = strtol(optarg, NULL, 10); break;
 		case 's': sleep_ms = strtol(optarg, NULL, 10); break;
+		case 'S': smart = strtol(optarg, NULL, 10) != 0; break;
 		default: usage();
 		}
 	}
@@ -154,7 +157,7 @@ int main(int argc, char **argv)
 	}
 	write_knob("pages_to_scan", pages);
 	write_knob("sleep_millisecs", sleep_ms);
-	write_knob("smart_scan", 0);
+	write_knob("smart_scan", smart);
 	if (write_knob("run", 1) < 0) {
 		perror("ksm-hold: " KSM_DIR "run");
 		restore_from(SAVE_PATH);

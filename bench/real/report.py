@@ -1,0 +1,121 @@
+# report.py - the bench-real tables (markdown) from run.sh's result lines.
+#   python3 report.py RESULTS "TUNED..." "HELDOUT..." N RECORDS SECONDS
+# A result line: PROG VARIANT key value key value ... (see run.sh), or
+# PROG policy [NAME]. Ratios are to the whole-process (process) variant.
+import os, platform, statistics, sys, time
+
+path, tuned, held, n, records, secs = sys.argv[1:7]
+tuned, held = tuned.split(), held.split()
+res, order, policy = {}, [], {}
+for line in open(path):
+    w = line.split()
+    if len(w) < 2:
+        continue
+    prog, var = w[0], w[1]
+    if prog not in order:
+        order.append(prog)
+    if var == "policy":
+        policy[prog] = w[2] if len(w) > 2 else ""
+        continue
+    res.setdefault(prog, {})[var] = dict(zip(w[2::2], w[3::2]))
+
+
+def num(v, k):
+    try:
+        return float(v[k])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def f(x, fmt="%.2f"):
+    return "-" if x is None else fmt % x
+
+
+mem = 0
+for l in open("/proc/meminfo"):
+    if l.startswith("MemTotal:"):
+        mem = int(l.split()[1]) / 2**20
+out = []
+say = out.append
+say("## Real programs (make bench-real), %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+say("")
+say("machine: nproc %d, kernel %s, RAM %.1f GiB; ksmd pages_to_scan 2000, sleep_millisecs 10, "
+    "smart_scan 1 (tests/ksm-hold); %s instances per program, %s records each; "
+    "whole run %s s." % (os.cpu_count(), platform.release(), mem, n, records, secs))
+say("")
+say("Tuned half (developed on): %s. Held-out half (reported, not tuned on): %s."
+    % (", ".join(tuned), ", ".join(held)))
+say("")
+say("Variants: none; process = whole-process prctl(PR_SET_MEMORY_MERGE) then exec; "
+    "zero = libksmpreload.so, empty policy directory (built-in default); "
+    "shipped = libksmpreload.so with policy/ (only where a file there names the program). "
+    "saved = pages mapped - distinct PFNs over the present anonymous pages of the instances "
+    "(pagemap + kpageflags, shared zero page left out), at the plateau; rmap = Σ ksm_rmap_items "
+    "at the plateau; ksmd = ksmd CPU s from launch until the plateau; ctl = a controller's CPU s; "
+    "t = s from all instances ready until merging came within 1%% of its plateau "
+    "(plateau: stable for the set time; 'cap' = the cap ended the watch first); "
+    "ideal = `ksmpreload estimate` saved pages (+ zero-filled pages beyond one); "
+    "limits = share of present pages an ideal selector must scan to hold 97% of the KSM pages "
+    "under whole-process merging, by 2 MiB chunks, 64 KiB chunks, whole VMAs.")
+say("")
+say("| program | half | policy | ideal | saved whole | saved zero / whole | saved shipped / whole "
+    "| rmap zero / whole | rmap shipped / whole | 2 MiB limit | 64 KiB | VMA | ksmd s whole / zero / shipped "
+    "| t s whole / zero / shipped |")
+say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+zs, zr = {"tuned": [], "held-out": []}, {"tuned": [], "held-out": []}
+for prog in order:
+    r = res.get(prog, {})
+    half = "tuned" if prog in tuned else "held-out"
+    if "error" in r.get("none", {}):
+        say("| %s | %s | | %s | | | | | | | | | | |" % (prog, half, r["none"]["error"]))
+        continue
+    nv, pv, z, s = r.get("none", {}), r.get("process", {}), r.get("zero"), r.get("shipped")
+    ps, pr = num(pv, "saved"), num(pv, "rmap")
+    ideal = num(nv, "ideal")
+    if ideal is not None:
+        ideal += num(nv, "ideal_zero") or 0
+    sz, ss = ratio(num(z, "saved"), ps), ratio(num(s, "saved"), ps)
+    rz, rs = ratio(num(z, "rmap"), pr), ratio(num(s, "rmap"), pr)
+    if sz is not None:
+        zs[half].append(sz)
+    if rz is not None:
+        zr[half].append(rz)
+    say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s |" % (
+        prog, half, policy.get(prog) or "none", f(ideal, "%.0f"), f(ps, "%.0f"),
+        f(sz, "%.3f"), f(ss, "%.3f"), f(rz, "%.3f"), f(rs, "%.3f"),
+        f(num(pv, "limit_2m"), "%.2f"), f(num(pv, "limit_64k"), "%.2f"),
+        f(num(pv, "limit_vma"), "%.2f"),
+        f(num(pv, "ksmd_s")), f(num(z, "ksmd_s")), f(num(s, "ksmd_s")),
+        f(num(pv, "t_plateau"), "%.1f"), f(num(z, "t_plateau"), "%.1f"),
+        f(num(s, "t_plateau"), "%.1f")))
+say("")
+for h in ("tuned", "held-out"):
+    if zs[h]:
+        say("Median over the %s half: zero-config saved / whole %.3f, rmap / whole %.3f (%d programs)."
+            % (h, statistics.median(zs[h]), statistics.median(zr[h]) if zr[h] else float("nan"),
+               len(zs[h])))
+say("")
+say("| program | variant | saved | vs whole | rmap | vs whole | ksmd s | ctl s | t s | plateau "
+    "| ksm pages | present | throughput |")
+say("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for prog in order:
+    r = res.get(prog, {})
+    pv = r.get("process", {})
+    for var in ("none", "process", "zero", "shipped"):
+        v = r.get(var)
+        if not v or "error" in v:
+            if v:
+                say("| %s | %s | error: %s | | | | | | | | | | |" % (prog, var, v["error"]))
+            continue
+        say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            prog, var, f(num(v, "saved"), "%.0f"),
+            f(ratio(num(v, "saved"), num(pv, "saved")), "%.3f"), f(num(v, "rmap"), "%.0f"),
+            f(ratio(num(v, "rmap"), num(pv, "rmap")), "%.3f"), f(num(v, "ksmd_s")),
+            f(num(v, "ctl_s")), f(num(v, "t_plateau"), "%.1f"),
+            "yes" if v.get("plateau") == "1" else "cap", f(num(v, "ksm"), "%.0f"),
+            f(num(v, "present"), "%.0f"), v.get("rps", "-").replace(",", ", ")))
+print("\n".join(out))

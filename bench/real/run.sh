@@ -1,0 +1,224 @@
+#!/bin/sh
+# bench/real/run.sh - `make bench-real`: real programs, 4 instances each
+# holding the same deterministic data, under four variants side by side:
+#   none     no merging
+#   process  whole-process merging: prctl(PR_SET_MEMORY_MERGE, 1) and exec
+#            (bench/real/ksmp-prctl-exec; what systemd's MemoryKSM= does)
+#   zero     libksmpreload.so with an empty policy directory: the built-in
+#            default (zero-config)
+#   shipped  libksmpreload.so with the shipped policy directory, for the
+#            programs one of policy/*.policy names
+# For each: physical saving (pages mapped - distinct PFNs over the present
+# anonymous pages of the 4 instances, bench/real/ksmp-pagestat), Σ
+# ksm_rmap_items at the plateau, ksmd CPU until the plateau, time to the
+# plateau (bench/real/ksmp-plateau), throughput where the program has one;
+# per program the ideal (`ksmpreload estimate`) and the 2 MiB / 64 KiB /
+# per-VMA limits read with whole-process merging at its plateau.
+# Every variant runs under tests/ksm-hold (pages_to_scan 2000, sleep 10 ms,
+# smart_scan on; the knobs are restored after each variant).
+#
+# Environment: BENCH_PROGRAMS=python,node,...  a subset (default: all)
+#              BENCH_QUICK=1  less data, shorter caps (a smoke run)
+#              BENCH_RECORDS, BENCH_CAP, BENCH_STABLE  override the sizes
+set -u
+B=${KSMP_BUILDDIR:?run through make bench-real}
+S=${KSMP_SRCDIR:?run through make bench-real}
+A="$S/bench/real/apps"
+BR="$B/bench/real"
+LIB="$B/preload/libksmpreload.so"
+KSMP="$B/cli/ksmpreload"
+[ -x "$KSMP" ] || KSMP="$B/preload/ksmpreload"
+PY=/usr/bin/python3
+N=4
+ALL="python node php ruby perl redis memcached sqlite3 jvm-g1 jvm-parallel changing-data"
+TUNED="python node sqlite3 jvm-g1 changing-data"
+HELDOUT="php ruby perl redis memcached jvm-parallel"
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	RECORDS=${BENCH_RECORDS:-3000} CAP=${BENCH_CAP:-20} STABLE=${BENCH_STABLE:-3}
+else
+	RECORDS=${BENCH_RECORDS:-10000} CAP=${BENCH_CAP:-60} STABLE=${BENCH_STABLE:-5}
+fi
+unset KSMP_POLICY KSMP_POLICY_DIR KSMP_STRICT KSMP_LOG
+
+# ---------------------------------------------------------------- one program
+# run.sh program PROG VARIANT...: run under ksm-hold by the driver below
+# (one hold per program, so other users of KSM get their turn between
+# programs), with T (the run's directory) exported; prints one
+# "PROG VARIANT key value..." line per variant.
+PIDS=""
+stop_all() {
+	for p in $PIDS; do kill -TERM "-$p" 2>/dev/null; done
+	sleep 0.5
+	for p in $PIDS; do kill -KILL "-$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	PIDS=""
+}
+prefix() { # the words that put a command under VARIANT
+	case $1 in
+	none) ;;
+	process) echo "$BR/ksmp-prctl-exec" ;;
+	zero) echo "env LD_PRELOAD=$LIB KSMP_POLICY_DIR=$T/empty-policy-dir" ;;
+	shipped) echo "env LD_PRELOAD=$LIB KSMP_POLICY_DIR=$S/policy" ;;
+	esac
+}
+wait_for() { # wait_for FILE PATTERN SECONDS PID
+	n=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		kill -0 "$4" 2>/dev/null || { echo "bench-real: $4 died: $(tail -3 "$1")" >&2; return 1; }
+		n=$((n + 1)); [ $n -le $(($3 * 10)) ] || { echo "bench-real: $1 not ready" >&2; return 1; }
+		sleep 0.1
+	done
+}
+port_of() { echo $((20000 + ($$ % 2000) * 8 + $1)); }
+# start PROG VARIANT I: starts instance I in its own session; sets pid
+start() {
+	pre=$(prefix "$2") out="$T/out.$1.$3" d="$T/data"
+	case $1 in
+	python) setsid $pre "$PY" "$A/app.py" "$d" > "$out" 2>&1 & ;;
+	changing-data) setsid $pre "$PY" "$A/app.py" "$d" $((RECORDS / 20)) > "$out" 2>&1 & ;;
+	node) setsid $pre /usr/bin/node "$A/app.js" "$d" > "$out" 2>&1 & ;;
+	php) setsid $pre /usr/bin/php -d memory_limit=-1 "$A/app.php" "$d" > "$out" 2>&1 & ;;
+	ruby) setsid $pre /usr/bin/ruby "$A/app.rb" "$d" > "$out" 2>&1 & ;;
+	perl) setsid $pre /usr/bin/perl "$A/app.pl" "$d" > "$out" 2>&1 & ;;
+	jvm-g1) setsid $pre /usr/bin/java -XX:+UseG1GC -Xms64m -Xmx1g -cp "$T/java" App "$d" > "$out" 2>&1 & ;;
+	jvm-parallel) setsid $pre /usr/bin/java -XX:+UseParallelGC -Xms64m -Xmx1g -cp "$T/java" App "$d" > "$out" 2>&1 & ;;
+	sqlite3) (cd "$d" && exec setsid $pre /usr/bin/sqlite3 -batch -init "$A/sqlite.sql" :memory: 0<>"$T/fifo" > "$out" 2>&1) & ;;
+	redis) setsid $pre /usr/bin/redis-server --port "$(port_of "$3")" --bind 127.0.0.1 \
+		--save "" --appendonly no > "$out" 2>&1 & ;;
+	memcached) setsid $pre /usr/bin/memcached -p "$(port_of "$3")" -U 0 -l 127.0.0.1 \
+		-m 1024 -u "$(id -un)" > "$out" 2>&1 & ;;
+	esac
+	pid=$!
+	PIDS="$PIDS $pid"
+}
+# ready PROG I PID: waits until instance I holds its data (loads the servers)
+ready() {
+	out="$T/out.$1.$2"
+	case $1 in
+	redis)
+		p=$(port_of "$2") n=0
+		until [ "$(redis-cli -p "$p" ping 2>/dev/null)" = PONG ]; do
+			n=$((n + 1)); [ $n -lt 300 ] || return 1; sleep 0.1
+		done
+		redis-cli -p "$p" --pipe < "$T/data/redis.resp" > "$out.load" 2>&1 || return 1 ;;
+	memcached)
+		p=$(port_of "$2") n=0
+		until "$PY" "$A/mcload.py" "$p" "$T/data/memcached.txt" 2>/dev/null; do
+			n=$((n + 1)); [ $n -lt 100 ] || return 1; sleep 0.1
+		done ;;
+	*) wait_for "$out" '^ready' 300 "$3" ;;
+	esac
+}
+throughput() { # throughput PROG: requests per second of instance 1, or -
+	case $1 in
+	redis)
+		redis-benchmark -p "$(port_of 1)" -q -n 100000 -P 16 -c 4 -t set,get 2>/dev/null |
+			tr '\r' '\n' | awk '/requests per second/ { sub(":", "", $1); printf "%s%s=%.0f", s, $1, $2; s = "," }
+				END { if (!s) printf "-" }' ;;
+	*) echo - ;;
+	esac
+}
+ctl_cpu() { # the controller's CPU seconds (none exists yet: 0)
+	if [ -n "${BENCH_CONTROLLER_PID:-}" ] && [ -r "/proc/$BENCH_CONTROLLER_PID/stat" ]; then
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
+			"/proc/$BENCH_CONTROLLER_PID/stat"
+	else echo 0; fi
+}
+variant() {
+	prog=$1 var=$2
+	trap stop_all EXIT
+	trap 'exit 1' INT TERM HUP
+	k0=$("$BR/ksmp-plateau" -k)
+	for i in $(seq $N); do start "$prog" "$var" "$i"; done
+	i=0
+	for p in $PIDS; do
+		i=$((i + 1))
+		ready "$prog" "$i" "$p" || { echo "$prog $var error not-ready"; return 1; }
+	done
+	extra=""
+	if [ "$var" = none ]; then
+		ideal=$("$KSMP" estimate --json --no-progress $PIDS | "$PY" -c 'import json, sys
+t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] - 1, 0))')
+		extra="ideal ${ideal% *} ideal_zero ${ideal#* }"
+		pl=$("$BR/ksmp-plateau" -k "$k0" -n 1 -c 2 $PIDS)
+	else
+		pl=$("$BR/ksmp-plateau" -k "$k0" -n "$STABLE" -c "$CAP" $PIDS)
+	fi
+	ps=$("$BR/ksmp-pagestat" $PIDS) || { echo "$prog $var error pagestat"; return 1; }
+	echo "$prog $var $pl $ps ctl_s $(ctl_cpu) rps $(throughput "$prog") $extra"
+	stop_all
+}
+if [ "${1:-}" = program ]; then
+	prog=$2; shift 2
+	vp=""
+	trap '[ -z "$vp" ] || { kill -TERM "$vp"; wait "$vp"; }; exit 1' INT TERM HUP
+	for v in "$@"; do
+		echo "bench-real: $prog $v ($(($(date +%s) - T_START)) s)" >&2
+		variant "$prog" "$v" &
+		vp=$!
+		wait "$vp"
+		vp=""
+	done
+	exit 0
+fi
+
+# ---------------------------------------------------------------- driver
+bin_of() {
+	case $1 in
+	python|changing-data) echo "$PY" ;;
+	jvm-*) echo /usr/bin/java ;;
+	redis) echo /usr/bin/redis-server ;;
+	sqlite3) echo /usr/bin/sqlite3 ;;
+	*) echo "/usr/bin/$1" ;;
+	esac
+}
+if [ "$(id -u)" -ne 0 ] || [ ! -w /sys/kernel/mm/ksm/run ] || [ ! -r /proc/kpageflags ]; then
+	echo "bench-real: needs root, KSM and /proc/kpageflags; skipped"
+	exit 0
+fi
+[ -f "$LIB" ] || { echo "bench-real: $LIB not built"; exit 1; }
+progs=$(echo "${BENCH_PROGRAMS:-$ALL}" | tr ',' ' ')
+for p in $progs; do
+	case " $ALL " in *" $p "*) ;; *) echo "bench-real: unknown program $p (one of: $ALL)"; exit 2;; esac
+done
+T=$(mktemp -d /tmp/ksmp-bench-real.XXXXXX) || exit 1
+export T RECORDS CAP STABLE
+cleanup() { rm -rf "$T"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+mkdir -p "$T/data" "$T/empty-policy-dir" "$T/java"
+mkfifo "$T/fifo"
+"$PY" "$A/gendata.py" "$T/data" "$RECORDS" || exit 1
+case " $progs " in *" jvm-"*)
+	if command -v javac > /dev/null; then
+		javac -nowarn -d "$T/java" "$A/App.java" || { echo "bench-real: javac failed"; exit 1; }
+	fi ;;
+esac
+: > "$T/results"
+T_START=$(date +%s)
+export T_START
+for p in $progs; do
+	bin=$(bin_of "$p")
+	missing=""
+	[ -x "$bin" ] || missing=$bin
+	case $p in
+	jvm-*) command -v javac > /dev/null || missing=javac ;;
+	redis) command -v redis-cli > /dev/null || missing=redis-cli ;;
+	esac
+	if [ -n "$missing" ]; then
+		echo "bench-real: $p: $missing not installed, skipped"
+		echo "$p none error missing:$missing" >> "$T/results"; continue
+	fi
+	# the shipped variant where the library would choose a file of policy/
+	pol=$("$KSMP" check -q -d "$S/policy" --program "$bin" | sed -n 's/^ *chosen *\([^ ]*\.policy\) .*/\1/p')
+	vars="none process zero${pol:+ shipped}"
+	echo "$p policy ${pol:+$(basename "$pol")}" >> "$T/results"
+	"$B/tests/ksm-hold" -p 2000 -s 10 -S 1 -- /bin/sh "$0" program "$p" $vars | tee -a "$T/results"
+done
+"$PY" "$S/bench/real/report.py" "$T/results" "$TUNED" "$HELDOUT" "$N" "$RECORDS" \
+	"$(($(date +%s) - T_START))" > "$T/report.md" || exit 1
+cat "$T/report.md"
+OUT="$S/bench/results.md"
+if ! touch "$OUT" 2>/dev/null; then OUT="$B/bench/results.md"; fi
+{ echo; cat "$T/report.md"; } >> "$OUT"
+echo "bench-real: appended to $OUT"
