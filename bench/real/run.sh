@@ -115,6 +115,11 @@ throughput() { # throughput PROG: requests per second of instance 1, or -
 		redis-benchmark -p "$(port_of 1)" -q -n 100000 -P 16 -c 4 -t set,get 2>/dev/null |
 			tr '\r' '\n' | awk '/requests per second/ { sub(":", "", $1); printf "%s%s=%.0f", s, $1, $2; s = "," }
 				END { if (!s) printf "-" }' ;;
+	memcached)
+		command -v memcslap > /dev/null || { echo -; return; }
+		memcslap -s "127.0.0.1:$(port_of 1)" -c 2 -e 10000 -t get 2>/dev/null |
+			awk '$1 == "Time" && $3 == "get" { v = $4 / $(NF - 1) }
+				END { if (v) printf "GET=%.0f", v; else printf "-" }' ;;
 	*) echo - ;;
 	esac
 }
