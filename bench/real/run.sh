@@ -20,6 +20,9 @@
 # Environment: BENCH_PROGRAMS=python,node,...  a subset (default: all)
 #              BENCH_QUICK=1  less data, shorter caps (a smoke run)
 #              BENCH_RECORDS, BENCH_CAP, BENCH_STABLE  override the sizes
+#              BENCH_HOLD=run  one tests/ksm-hold for the whole run (default
+#                  one per program, which lets other KSM users in between)
+#              BENCH_CONTROLLER=none  no mergefs beside the library variants
 set -u
 B=${KSMP_BUILDDIR:?run through make bench-real}
 S=${KSMP_SRCDIR:?run through make bench-real}
@@ -39,6 +42,17 @@ else
 	RECORDS=${BENCH_RECORDS:-10000} CAP=${BENCH_CAP:-60} STABLE=${BENCH_STABLE:-5}
 fi
 unset KSMP_POLICY KSMP_POLICY_DIR KSMP_STRICT KSMP_LOG
+# Run from a copy, so that editing the source tree meanwhile cannot change
+# the script under a running shell.
+if [ -z "${BENCH_SELF:-}" ]; then
+	BENCH_SELF=$(mktemp /tmp/ksmp-bench-real-run.XXXXXX) || exit 1
+	cp "$0" "$BENCH_SELF" || exit 1
+	export BENCH_SELF
+	/bin/sh "$BENCH_SELF" "$@"
+	rc=$?
+	rm -f "$BENCH_SELF"
+	exit $rc
+fi
 
 # ---------------------------------------------------------------- one program
 # run.sh program PROG VARIANT...: run under ksm-hold by the driver below
@@ -123,16 +137,44 @@ throughput() { # throughput PROG: requests per second of instance 1, or -
 	*) echo - ;;
 	esac
 }
-ctl_cpu() { # the controller's CPU seconds (none exists yet: 0)
-	if [ -n "${BENCH_CONTROLLER_PID:-}" ] && [ -r "/proc/$BENCH_CONTROLLER_PID/stat" ]; then
+# The controller: mergefs (its mode auto controller measures and commands
+# the library's agents) runs beside the library's variants, mounted on
+# $T/mnt; its CPU seconds from mount until the plateau are reported.
+ctl_start() {
+	CTL=""
+	[ "${BENCH_CONTROLLER:-mergefs}" = mergefs ] && [ -x "$B/mergefs/mergefs" ] &&
+		[ -c /dev/fuse ] || return 0
+	mkdir -p "$T/mnt"
+	"$B/mergefs/mergefs" -f "$T/mnt" > "$T/mergefs.log" 2>&1 &
+	CTL=$!
+	n=0
+	until grep -q " $T/mnt " /proc/mounts; do
+		n=$((n + 1))
+		if [ $n -gt 100 ] || ! kill -0 "$CTL" 2>/dev/null; then
+			echo "bench-real: mergefs did not mount: $(tail -2 "$T/mergefs.log")" >&2
+			kill "$CTL" 2>/dev/null; CTL=""; return 0
+		fi
+		sleep 0.1
+	done
+}
+ctl_stop() {
+	[ -n "${CTL:-}" ] || return 0
+	fusermount3 -u "$T/mnt" 2>/dev/null || umount -l "$T/mnt" 2>/dev/null
+	kill "$CTL" 2>/dev/null
+	wait "$CTL" 2>/dev/null
+	CTL=""
+}
+ctl_cpu() { # the controller's CPU seconds so far (0 without one)
+	if [ -n "${CTL:-}" ] && [ -r "/proc/$CTL/stat" ]; then
 		awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' \
-			"/proc/$BENCH_CONTROLLER_PID/stat"
+			"/proc/$CTL/stat"
 	else echo 0; fi
 }
 variant() {
 	prog=$1 var=$2
-	trap stop_all EXIT
+	trap 'stop_all; ctl_stop' EXIT
 	trap 'exit 1' INT TERM HUP
+	case $var in zero|shipped) ctl_start ;; esac
 	k0=$("$BR/ksmp-plateau" -k)
 	for i in $(seq $N); do start "$prog" "$var" "$i"; done
 	i=0
@@ -149,8 +191,9 @@ t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] -
 	else
 		pl=$("$BR/ksmp-plateau" -k "$k0" -n "$STABLE" -c "$CAP" $PIDS)
 	fi
+	cs=$(ctl_cpu)
 	ps=$("$BR/ksmp-pagestat" $PIDS) || { echo "$prog $var error pagestat"; return 1; }
-	echo "$prog $var $pl $ps ctl_s $(ctl_cpu) rps $(throughput "$prog") $extra"
+	echo "$prog $var $pl $ps ctl_s $cs rps $(throughput "$prog") $extra"
 	stop_all
 }
 if [ "${1:-}" = program ]; then
@@ -186,6 +229,9 @@ progs=$(echo "${BENCH_PROGRAMS:-$ALL}" | tr ',' ' ')
 for p in $progs; do
 	case " $ALL " in *" $p "*) ;; *) echo "bench-real: unknown program $p (one of: $ALL)"; exit 2;; esac
 done
+if [ "${BENCH_HOLD:-program}" = run ] && [ -z "${KSMP_KSM_HELD:-}" ]; then
+	exec "$B/tests/ksm-hold" -p 2000 -s 10 -S 1 -- /bin/sh "$0" "$@"
+fi
 T=$(mktemp -d /tmp/ksmp-bench-real.XXXXXX) || exit 1
 export T RECORDS CAP STABLE
 cleanup() { rm -rf "$T"; }
@@ -218,7 +264,11 @@ for p in $progs; do
 	pol=$("$KSMP" check -q -d "$S/policy" --program "$bin" | sed -n 's/^ *chosen *\([^ ]*\.policy\) .*/\1/p')
 	vars="none process zero${pol:+ shipped}"
 	echo "$p policy ${pol:+$(basename "$pol")}" >> "$T/results"
-	"$B/tests/ksm-hold" -p 2000 -s 10 -S 1 -- /bin/sh "$0" program "$p" $vars | tee -a "$T/results"
+	if [ "${BENCH_HOLD:-program}" = run ]; then
+		/bin/sh "$0" program "$p" $vars | tee -a "$T/results"
+	else
+		"$B/tests/ksm-hold" -p 2000 -s 10 -S 1 -- /bin/sh "$0" program "$p" $vars | tee -a "$T/results"
+	fi
 done
 "$PY" "$S/bench/real/report.py" "$T/results" "$TUNED" "$HELDOUT" "$N" "$RECORDS" \
 	"$(($(date +%s) - T_START))" > "$T/report.md" || exit 1
