@@ -12,6 +12,8 @@ for line in open(path):
     if len(w) < 2:
         continue
     prog, var = w[0], w[1]
+    if prog not in tuned + held:
+        continue
     if prog not in order:
         order.append(prog)
     if var == "policy":
@@ -57,7 +59,7 @@ say("Variants: none; process = whole-process prctl(PR_SET_MEMORY_MERGE) then exe
     "(pagemap + kpageflags, shared zero page left out), at the plateau; rmap = Σ ksm_rmap_items "
     "at the plateau; ksmd = ksmd CPU s from launch until the plateau; ctl = CPU s of the controller "
     "(mergefs, mounted beside the library variants) from mount until the plateau; "
-    "t = s from all instances ready until merging came within 1%% of its plateau "
+    "t = s from all instances ready until merging came within 1% of its plateau "
     "(plateau: stable for the set time; 'cap' = the cap ended the watch first); "
     "ideal = `ksmpreload estimate` saved pages (+ zero-filled pages beyond one); "
     "limits = share of present pages an ideal selector must scan to hold 97% of the KSM pages "
@@ -65,14 +67,16 @@ say("Variants: none; process = whole-process prctl(PR_SET_MEMORY_MERGE) then exe
 say("")
 say("| program | half | policy | ideal | saved whole | saved zero / whole | saved shipped / whole "
     "| rmap zero / whole | rmap shipped / whole | 2 MiB limit | 64 KiB | VMA | ksmd s whole / zero / shipped "
-    "| t s whole / zero / shipped |")
-say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    "| t s whole / zero / shipped | zero-config targets |")
+say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 zs, zr = {"tuned": [], "held-out": []}, {"tuned": [], "held-out": []}
 for prog in order:
     r = res.get(prog, {})
     half = "tuned" if prog in tuned else "held-out"
-    if "error" in r.get("none", {}):
-        say("| %s | %s | | %s | | | | | | | | | | |" % (prog, half, r["none"]["error"]))
+    bad = [v + ": " + r[v]["error"] for v in ("none", "process") if "error" in r.get(v, {})]
+    if "process" not in r or "error" in r["process"]:
+        say("| %s | %s | %s | %s | | | | | | | | | | | |" % (
+            prog, half, policy.get(prog) or "none", "; ".join(bad) or "no result"))
         continue
     nv, pv, z, s = r.get("none", {}), r.get("process", {}), r.get("zero"), r.get("shipped")
     ps, pr = num(pv, "saved"), num(pv, "rmap")
@@ -85,14 +89,22 @@ for prog in order:
         zs[half].append(sz)
     if rz is not None:
         zr[half].append(rz)
-    say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s |" % (
+    lim = num(pv, "limit_2m")
+    tg = "-"
+    if sz is not None and rz is not None and lim is not None:
+        tg = "saving %s, rmap %s" % ("met" if sz >= 0.97 else "missed",
+                                     "met" if rz <= min(lim + 0.05, 1.0) else "missed")
+    say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s |" % (
         prog, half, policy.get(prog) or "none", f(ideal, "%.0f"), f(ps, "%.0f"),
         f(sz, "%.3f"), f(ss, "%.3f"), f(rz, "%.3f"), f(rs, "%.3f"),
         f(num(pv, "limit_2m"), "%.2f"), f(num(pv, "limit_64k"), "%.2f"),
         f(num(pv, "limit_vma"), "%.2f"),
         f(num(pv, "ksmd_s")), f(num(z, "ksmd_s")), f(num(s, "ksmd_s")),
         f(num(pv, "t_plateau"), "%.1f"), f(num(z, "t_plateau"), "%.1f"),
-        f(num(s, "t_plateau"), "%.1f")))
+        f(num(s, "t_plateau"), "%.1f"), tg))
+say("")
+say("zero-config targets (issue 13): saving >= 0.97 of whole-process; rmap <= the 2 MiB limit + 0.05 "
+    "of whole-process's (and <= 1.0).")
 say("")
 for h in ("tuned", "held-out"):
     if zs[h]:
