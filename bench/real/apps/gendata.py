@@ -4,7 +4,8 @@
 # DIR/data.csv    the same records as CSV (tags joined with ';')
 # DIR/redis.resp  HSET per record and a rendered string per record, in the
 #                 Redis protocol for redis-cli --pipe
-# DIR/memcached.txt  "set" commands (noreply) with one JSON record each
+# DIR/memcached.txt  "set" commands (noreply): one JSON record each, a
+#                 rendered line each, rendered fragments of 16 records
 import json, random, sys
 
 out, n = sys.argv[1], int(sys.argv[2])
@@ -60,3 +61,9 @@ with open(out + "/memcached.txt", "wb") as f:
         f.write(b"set user:%d 0 0 %d noreply\r\n%s\r\n" % (r["id"], len(v), v))
         v = ("<li><b>%s</b> (%s) %s</li>" % (r["name"], r["city"], r["bio"])).encode()
         f.write(b"set page:%d 0 0 %d noreply\r\n%s\r\n" % (r["id"], len(v), v))
+    # cached page fragments: 16 rendered records each (a few KiB)
+    for i in range(0, n, 16):
+        v = "\n".join("<li><b>%s</b> &lt;%s&gt; (%s) %s</li>" % (r["name"], r["email"], r["city"],
+                                                               r["bio"]) for r in recs[i:i + 16])
+        v = v.encode()
+        f.write(b"set frag:%d 0 0 %d noreply\r\n%s\r\n" % (i // 16, len(v), v))
