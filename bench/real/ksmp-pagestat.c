@@ -31,12 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ksmp_pagemap.h"
 
-#define PM_PRESENT (1ULL << 63)
-#define PM_FILE (1ULL << 61)
-#define PM_PFN_MASK ((1ULL << 55) - 1)
-#define KPF_KSM (1ULL << 21)
-#define KPF_ZERO_PAGE (1ULL << 24)
+#define KPF_KSM (UINT64_C(1) << KPF_KSM_BIT)
+#define KPF_ZERO_PAGE (UINT64_C(1) << 24)
 #define BATCH 4096
 
 struct page {
