@@ -4,6 +4,8 @@
 #   ls_scratch NAME   $T: a fresh 0755 directory /tmp/ksmp-NAME.XXXXXX; at
 #                     exit every pid in $PIDS is killed, whatever is
 #                     mounted on or under $T unmounted, and $T removed
+#   ls_ready FILE     wait up to 30 s (a loaded machine) for a line
+#                     "ready ..." in FILE
 PIDS=
 T=
 ls_cleanup() {
@@ -20,4 +22,8 @@ ls_scratch() {
 	chmod 755 "$T"
 	trap ls_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
+}
+ls_ready() {
+	i=0
+	while ! grep -qs '^ready' "$1" && [ $i -lt 3000 ]; do sleep 0.01; i=$((i + 1)); done
 }

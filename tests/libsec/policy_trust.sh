@@ -40,8 +40,7 @@ run() {
 		env LD_PRELOAD="$(ksmp_preload)" "$@" "$H" hold 1 11 \
 		> "$T/out.$n" 2> "$T/err.$n" &
 	PIDS="$PIDS $!"
-	i=0
-	while ! grep -qs '^ready' "$T/out.$n" && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	ls_ready "$T/out.$n"
 	pid=$(awk '/^ready/ { print $2 }' "$T/out.$n")
 	[ -n "$pid" ] || { R="did-not-start"; return; }
 	R=$("$P" state "$pid" | awk -v e="$(wc -l < "$T/err.$n")" \

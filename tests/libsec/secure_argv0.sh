@@ -82,26 +82,29 @@ else
 	printf '%s\n' "$(ksmp_lib)" > /etc/ld.so.preload
 fi
 
-n=0
 policy_of() { # UID PROGRAM [ENV...]: run PROGRAM as uid with argv[0] python3,
-	# print the name of the policy its library chose
+	# print the name of the policy its library chose. Runs in a command
+	# substitution: it kills what it started itself (the program's pid is
+	# $!: setpriv, env and bash exec it).
 	u=$1 prog=$2
 	shift 2
-	n=$((n + 1))
-	out=$T/out.$n
+	out=$(mktemp "$T/out.XXXXXX")
 	if [ "$u" = 0 ]; then
 		env "$@" bash -c 'exec -a python3 "$0" hold 1 7' "$prog" > "$out" 2>&1 &
 	else
 		setpriv --reuid "$u" --regid "$u" --clear-groups \
 			env "$@" bash -c 'exec -a python3 "$0" hold 1 7' "$prog" > "$out" 2>&1 &
 	fi
-	PIDS="$PIDS $!"
-	i=0
-	while ! grep -qs '^ready' "$out" && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	started=$!
+	ls_ready "$out"
 	pid=$(awk '/^ready/ { print $2 }' "$out")
-	if [ -z "$pid" ]; then echo "(did not start: $(head -c 200 "$out"))"; return; fi
+	if [ -z "$pid" ]; then
+		kill -9 "$started" 2>/dev/null
+		echo "(did not start: $(head -c 200 "$out"))"
+		return
+	fi
 	name=$("$P" state "$pid" | sed -n 's/.* policy \([^ ]*\) .*/\1/p')
-	kill -9 "$pid" 2>/dev/null
+	kill -9 "$pid" "$started" 2>/dev/null
 	if grep -q 'refused in a privileged process: writable by group or others' "$out"; then
 		echo "$name refused"
 	else
