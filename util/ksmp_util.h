@@ -36,6 +36,16 @@ long long ksmp_key_value(const char *text, const char *key);
  */
 void ksmp_json_str(FILE *f, const char *s);
 
+/*
+ * s made safe for a terminal or one line of a text file (a table, a
+ * policy comment), into dst (size bytes, always terminated; only whole
+ * characters and escapes, so a cut never splits one). Valid UTF-8 passes
+ * through; control characters (C0, DEL, C1), the backslash and each byte
+ * that is not part of valid UTF-8 become \xHH. Returns dst. 4 * strlen(s)
+ * + 1 bytes always suffice.
+ */
+const char *ksmp_text_esc(char *dst, size_t size, const char *s);
+
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if s does not start
  * one (overlong forms, surrogates and code points above U+10FFFF are not
  * valid). */

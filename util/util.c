@@ -154,3 +154,40 @@ int ksmp_proc_starttime(pid_t pid, uint64_t *starttime)
 	*starttime = strtoull(p, NULL, 10);
 	return 0;
 }
+
+const char *ksmp_text_esc(char *dst, size_t size, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	if (!size)
+		return dst;
+	while (*p) {
+		char e[4];
+		const char *u = (const char *)p;
+		size_t k = ksmp_utf8_len(p);
+		/* C1 controls (U+0080..U+009F) act on some terminals too */
+		if (k == 1 && (*p < 0x20 || *p == 0x7f || *p == '\\'))
+			k = 0;
+		if (k == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			k = 0;
+		if (k == 0) {
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = hex[*p >> 4];
+			e[3] = hex[*p & 15];
+			u = e;
+			k = 4;
+			p++;
+		} else {
+			p += k;
+		}
+		if (n + k >= size)
+			break;	/* whole units only: no cut UTF-8 or \x */
+		memcpy(dst + n, u, k);
+		n += k;
+	}
+	dst[n] = '\0';
+	return dst;
+}

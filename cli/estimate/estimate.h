@@ -8,7 +8,8 @@
  * mapping, only the copies written by the process, never page-cache pages);
  * only those pages are read, in chunks, through /proc/PID/mem, so that no
  * page is faulted in or swapped in and the target is never stopped. Each
- * page becomes a 128-bit hash (or "zero").
+ * page becomes a 128-bit hash under a key drawn at random for the run (or
+ * "zero"), so that no target can make different pages count as equal.
  *
  * Counting is done once every process has been read, in command-line
  * order, then by address: a physical page mapped more than once (same PFN,

@@ -1,19 +1,14 @@
-/* hash.c - 128-bit keyed page hashes (NH, Toeplitz), zero-page test, and
- * an open-addressing set of 128-bit keys. */
+/* hash.c - 128-bit page hashes (NH, Toeplitz) keyed at random per run,
+ * zero-page test, and an open-addressing set of 128-bit keys. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "estimate.h"
 
 static uint64_t *nh_key;
-
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
 
 static uint64_t fmix(uint64_t x)
 {
@@ -24,15 +19,47 @@ static uint64_t fmix(uint64_t x)
 	return x ^ (x >> 33);
 }
 
+/*
+ * The key is drawn at random for every run (getrandom, else
+ * /dev/urandom; no key, no estimate). With a fixed key, anyone who knows
+ * it can prepare different pages that hash alike (set the first two words
+ * of a page to cancel the key's first four: tests/libsec/estimate_collide)
+ * and make the estimate count savings KSM will never find.
+ */
 int est_hash_init(void)
 {
-	size_t n = pagesz / 8 + 2;
-	uint64_t s = UINT64_C(0x6B736D70726C6F61);	/* fixed: reproducible */
+	size_t n = pagesz / 8 + 2, got = 0;
 	nh_key = malloc(n * sizeof(*nh_key));
 	if (!nh_key)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		nh_key[i] = splitmix(&s);
+	char *k = (char *)nh_key;
+	size_t len = n * sizeof(*nh_key);
+	while (got < len) {
+		ssize_t r = getrandom(k + got, len - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got < len) {
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		while (fd >= 0 && got < len) {
+			ssize_t r = read(fd, k + got, len - got);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (got < len) {
+		free(nh_key);
+		nh_key = NULL;
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -40,7 +67,8 @@ int est_hash_init(void)
  * 128-bit page hash: two NH passes (sum of (w[2i]+k[2i]) * (w[2i+1]+k[2i+1])
  * as full 64x64->128-bit products, mod 2^128), the second with the key
  * shifted by two words (the Toeplitz construction), so two different pages
- * collide with probability about 2^-128 per pass pair. The 2x128-bit state
+ * collide with probability about 2^-128 per pass pair, for a key that
+ * whoever wrote the pages cannot know. The 2x128-bit state
  * is folded to 128 bits with a 64-bit finalizer per pass. One multiply per
  * 8 bytes; about 0.3 us per 4 KiB page.
  */

@@ -220,8 +220,10 @@ static int estimate(struct opts *o, const struct pidlist *pl, int status)
 	s.chunk_pages = (size_t)(o->chunk / pagesz);
 	s.pm = malloc(s.chunk_pages * 8);
 	s.buf = aligned_alloc(4096, s.chunk_pages * pagesz);
-	if (!ps || !s.pm || !s.buf || est_hash_init() < 0) {
-		fprintf(stderr, "ksmpreload estimate: out of memory\n");
+	int herr = ps && s.pm && s.buf ? est_hash_init() : -ENOMEM;
+	if (herr < 0) {
+		fprintf(stderr, "ksmpreload estimate: %s\n", herr == -ENOMEM ?
+			"out of memory" : "cannot draw a random hash key");
 		status = 1;
 		goto out;
 	}

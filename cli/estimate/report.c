@@ -115,7 +115,9 @@ void est_print_table(const struct opts *o, struct proc *ps, size_t np,
 		for (size_t i = 0; i < np; i++) {
 			if (ps[i].state != P_OK)
 				continue;
-			snprintf(label, sizeof(label), "%d %.15s", ps[i].pid, ps[i].name);
+			char nm[4 * 16 + 1];	/* comm: 15 bytes, escaped */
+			snprintf(label, sizeof(label), "%d %s", ps[i].pid,
+				 ksmp_text_esc(nm, sizeof(nm), ps[i].name));
 			table_row(label, &ps[i].total);
 			if (o->regions) {
 				for (size_t j = 0; j < ps[i].nreg; j++) {

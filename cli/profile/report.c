@@ -23,10 +23,14 @@ void prof_human(char *buf, size_t sz, uint64_t b)
 		snprintf(buf, sz, "%" PRIu64, b);
 }
 
+/* object!function, escaped for a terminal: the names come from the
+ * target's state block and its objects' file and symbol names. */
 static void origin_label(const struct origin *o, char *buf, size_t sz)
 {
-	snprintf(buf, sz, "%s!%s", o->obj[0] ? o->obj : "-",
-		 o->func[0] ? o->func : "-");
+	char ob[4 * sizeof(o->obj) + 1], fn[4 * sizeof(o->func) + 1];
+	snprintf(buf, sz, "%s!%s",
+		 o->obj[0] ? ksmp_text_esc(ob, sizeof(ob), o->obj) : "-",
+		 o->func[0] ? ksmp_text_esc(fn, sizeof(fn), o->func) : "-");
 }
 
 void prof_report_text(FILE *f, const struct origins *os,
@@ -37,7 +41,7 @@ void prof_report_text(FILE *f, const struct origins *os,
 		"RSS", "MERGED", "COST");
 	for (size_t i = 0; i < os->n; i++) {
 		const struct origin *o = &os->o[i];
-		char lab[300], a[16], r[16], m[16], c[24];
+		char lab[1400], a[16], r[16], m[16], c[24];
 		origin_label(o, lab, sizeof(lab));
 		prof_human(a, sizeof(a), o->advised);
 		prof_human(r, sizeof(r), o->rss);

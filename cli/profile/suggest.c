@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 
+#include "ksmp_util.h"
 #include "policy.h"
 #include "profile.h"
 
@@ -77,11 +78,15 @@ char *prof_suggest_policy(const struct origins *os, const char *cmd, int ninst)
 		g[k].rss += o->rss;
 		g[k].merged += o->merged;
 	}
+	/* Names from the command line, the targets' state blocks and their
+	 * objects' file and symbol names go into comments escaped: a name
+	 * with a newline must not start a line of its own (a rule). */
+	char eo[4 * KSMP_STATE_CALLER_MAX + 1], ef[4 * 192 + 1];
 	append(&p, &len, &cap,
 	       "# Suggested by `ksmpreload profile` from %d instance(s) of %s.\n"
 	       "# Origins that KSM merged at a scan cost of at most %d present pages per\n"
 	       "# merged page are merged; everything else matches no rule and is not merged.\n",
-	       ninst, prof_base(cmd), COST_LIMIT);
+	       ninst, ksmp_text_esc(ef, sizeof(ef), prof_base(cmd)), COST_LIMIT);
 	append(&p, &len, &cap, "name      %s-profiled\n", glob_safe(prof_base(cmd)) ? prof_base(cmd) : "program");
 	if (glob_safe(prof_base(cmd)))
 		append(&p, &len, &cap, "program   %s\n", prof_base(cmd));
@@ -114,7 +119,8 @@ char *prof_suggest_policy(const struct origins *os, const char *cmd, int ninst)
 			prof_human(m, sizeof(m), best->merged);
 			append(&p, &len, &cap, "\n# %s from %s: %s advised, %s merged, cost %.1f "
 			       "present pages per merged page\n",
-			       kn, best->obj[0] ? best->obj : "(no caller)", a, m,
+			       kn, best->obj[0] ? ksmp_text_esc(eo, sizeof(eo), best->obj) :
+			       "(no caller)", a, m,
 			       prof_cost_of(best->rss, best->merged));
 			for (size_t i = 0; i < os->n; i++) {
 				const struct origin *o = &os->o[i];
@@ -123,12 +129,13 @@ char *prof_suggest_policy(const struct origins *os, const char *cmd, int ninst)
 				prof_human(a, sizeof(a), o->advised);
 				prof_human(m, sizeof(m), o->merged);
 				append(&p, &len, &cap, "#   %s: %s advised, %s merged\n",
-				       o->func[0] ? o->func : "(unknown function)", a, m);
+				       o->func[0] ? ksmp_text_esc(ef, sizeof(ef), o->func) :
+				       "(unknown function)", a, m);
 			}
 			if (best->obj[0])
 				append(&p, &len, &cap, "# (the policy language has no function "
 				       "condition: this rule covers every function of %s)\n",
-				       best->obj);
+				       ksmp_text_esc(eo, sizeof(eo), best->obj));
 			if (pass == 2 && best->obj[0] && prod) {
 				/* an object name a glob cannot carry safely: by kind */
 				append(&p, &len, &cap, "merge %s\n", kn);
