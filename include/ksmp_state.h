@@ -75,6 +75,13 @@ enum ksmp_cmd {
 	KSMP_CMD_RANGE_MERGE = 3,	/* madvise(addr, len, MADV_MERGEABLE) */
 	KSMP_CMD_RANGE_UNMERGE = 4,	/* madvise(addr, len, MADV_UNMERGEABLE) */
 	KSMP_CMD_PING = 5,		/* answer 0, do nothing */
+	/* mode auto (the controller in mergefs): MADV_UNMERGEABLE over the
+	 * parts of [addr, addr+len) that the library advised and are
+	 * mergeable, which become KSMP_REGION_PRUNED; and MADV_MERGEABLE
+	 * over the pruned parts again. Never touches memory the library did
+	 * not advise. -EBUSY when the region table is busy (retry later). */
+	KSMP_CMD_RANGE_PRUNE = 6,
+	KSMP_CMD_RANGE_PROBE = 7,
 };
 
 /* Errno counters for failed madvise/prctl calls. */
@@ -93,6 +100,10 @@ enum ksmp_region_state {
 	KSMP_REGION_MERGEABLE = 1,	/* advised MADV_MERGEABLE */
 	KSMP_REGION_UNMERGED = 2,	/* advised, then unmerged by command */
 	KSMP_REGION_FAILED = 3,		/* madvise failed (see errno counters) */
+	KSMP_REGION_PRUNED = 4,		/* advised, then found not to merge by mode
+					 * auto's controller: MADV_UNMERGEABLE until
+					 * it is probed again; unmerge/merge commands
+					 * leave it alone */
 };
 
 struct ksmp_region {

@@ -34,13 +34,15 @@
 
 static struct options {
 	unsigned timeout_ms;
+	unsigned auto_ms;
 	int show_help;
 	int show_version;
-} opts = { .timeout_ms = 5000 };
+} opts = { .timeout_ms = 5000, .auto_ms = 2000 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
 static const struct fuse_opt opt_spec[] = {
 	{ "timeout=%u", offsetof(struct options, timeout_ms), 0 },
+	{ "auto=%u", offsetof(struct options, auto_ms), 0 },
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -456,6 +458,10 @@ static void *m_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->direct_io = 1;
 	cfg->use_ino = 0;
+	/* here, after fuse_main daemonised: a thread made before would not
+	 * survive its fork */
+	if (auto_start(opts.auto_ms) < 0)
+		fprintf(stderr, "mergefs: mode auto controller not started\n");
 	return NULL;
 }
 
@@ -476,6 +482,8 @@ static void usage(const char *prog)
 	       "See and steer KSM per process (mergefs(8)).\n\n"
 	       "mergefs options:\n"
 	       "    -o timeout=MS          wait for a target's answer (default 5000)\n"
+	       "    -o auto=MS             mode auto's measuring interval (default 2000,\n"
+	       "                           0: no controller)\n"
 	       "    -h, --help             this help, then libfuse's options\n"
 	       "    -V, --version          version\n\n", prog);
 }

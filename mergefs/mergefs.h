@@ -177,4 +177,17 @@ const char *steer_reason(const struct target *t);
 typedef int (*pid_fn)(void *ctx, pid_t pid, const struct pksm *k, struct target *t);
 int scan_ksm_pids(pid_fn fn, void *ctx, int want_target);
 
+/* ---------------------------------------------------------------- auto */
+/* Mode auto's controller (auto.c): a thread that measures and prunes
+ * every interval_ms (0: none). 0 or -errno. */
+int auto_start(unsigned interval_ms);
+/* One measuring pass over every process in mode auto. */
+void auto_cycle(void);
+struct auto_totals {
+	uint64_t cycles;		/* passes over all processes */
+	uint64_t chunks_measured;	/* chunks whose pagemap was read */
+	uint64_t prunes, probes;	/* chunks pruned, probed again */
+};
+void auto_get_totals(struct auto_totals *out);
+
 #endif

@@ -40,6 +40,7 @@ static const char *region_state_name(unsigned s)
 	case KSMP_REGION_MERGEABLE: return "mergeable";
 	case KSMP_REGION_UNMERGED: return "unmerged";
 	case KSMP_REGION_FAILED: return "failed";
+	case KSMP_REGION_PRUNED: return "pruned";
 	default: return "unknown";
 	}
 }
@@ -280,6 +281,13 @@ int render_host_stats(struct mbuf *b, const struct fctx *c)
 	scan_ksm_pids(count_pid, &cnt, 1);
 	mb_printf(b, "processes_ksm %ld\n", cnt.ksm);
 	mb_printf(b, "processes_library %ld\n", cnt.library);
+	struct auto_totals at;
+	auto_get_totals(&at);
+	mb_printf(b, "auto_cycles %llu\nauto_chunks_measured %llu\n"
+		  "auto_prunes %llu\nauto_probes %llu\n",
+		  (unsigned long long)at.cycles,
+		  (unsigned long long)at.chunks_measured,
+		  (unsigned long long)at.prunes, (unsigned long long)at.probes);
 	return 0;
 }
 

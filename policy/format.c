@@ -96,6 +96,22 @@ size_t ksmp_policy_format(const struct ksmp_policy *p, char *buf, size_t bufsz)
 	ksmp_sb_putc(&sb, '\n');
 	if (p->inherited_off)	/* only when not the default: keep */
 		ksmp_sb_puts(&sb, "inherited-merge off\n");
+	bool a = p->mode == KSMP_MODE_AUTO;
+	if (a || p->auto_chunk != KSMP_DEFAULT_AUTO_CHUNK) {
+		ksmp_sb_puts(&sb, "auto-chunk ");
+		ksmp_sb_putsize(&sb, p->auto_chunk);
+		ksmp_sb_putc(&sb, '\n');
+	}
+	if (a || p->auto_vmas != KSMP_DEFAULT_AUTO_VMAS) {
+		ksmp_sb_puts(&sb, "auto-vmas ");
+		ksmp_sb_putu(&sb, p->auto_vmas);
+		ksmp_sb_putc(&sb, '\n');
+	}
+	if (a || p->auto_reprobe != KSMP_DEFAULT_AUTO_REPROBE) {
+		ksmp_sb_puts(&sb, "auto-reprobe ");
+		ksmp_sb_putu(&sb, p->auto_reprobe);
+		ksmp_sb_putc(&sb, '\n');
+	}
 	for (unsigned i = 0; i < p->nrules && i < KSMP_POLICY_MAX_RULES; i++)
 		put_rule(&sb, p, &p->rules[i]);
 	return sb.len;

@@ -2,8 +2,8 @@
 # shipped policies.
 noinst_LIBRARIES += policy/libksmppolicy.a
 policy_libksmppolicy_a_SOURCES = policy/policy.h policy/policy-int.h \
-	policy/policy.c policy/names.c policy/glob.c policy/match.c \
-	policy/format.c policy/select.c
+	policy/policy.c policy/names.c policy/builtin.c policy/glob.c \
+	policy/match.c policy/format.c policy/select.c
 # Linked into libksmpreload.so, so position-independent.
 policy_libksmppolicy_a_CFLAGS = $(AM_CFLAGS) -fPIC $(KSMP_VIS_CFLAGS)
 

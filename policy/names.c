@@ -23,6 +23,7 @@ const char *const ksmp_mode_names[KSMP_MODE_COUNT] = {
 	[KSMP_MODE_OFF] = "off",
 	[KSMP_MODE_PROCESS] = "process",
 	[KSMP_MODE_REGIONS] = "regions",
+	[KSMP_MODE_AUTO] = "auto",
 };
 const char *const ksmp_kind_names[KSMP_KIND_COUNT] = {
 	[KSMP_KIND_HEAP] = "heap",

@@ -18,6 +18,13 @@
 #define KSMP_DEFAULT_HEAP_STEP	(4ull << 20)
 #define KSMP_HEAP_STEP_MIN	(64ull << 10)
 #define KSMP_HEAP_STEP_MAX	(1ull << 30)
+#define KSMP_DEFAULT_AUTO_CHUNK	(2ull << 20)
+#define KSMP_AUTO_CHUNK_MIN	(64ull << 10)
+#define KSMP_AUTO_CHUNK_MAX	(1ull << 30)
+#define KSMP_DEFAULT_AUTO_VMAS	128u
+#define KSMP_AUTO_VMAS_MAX	4096u
+#define KSMP_DEFAULT_AUTO_REPROBE 60u
+#define KSMP_AUTO_REPROBE_MAX	86400u
 /* After this many problems in one file the parser stops (a binary file
  * would otherwise produce thousands of lines). */
 #define KSMP_POLICY_MAX_PROBLEMS 100
@@ -84,6 +91,8 @@ const char *ksmp_basename(const char *path);
 /* Text of the built-in default policy (policy/default.policy has the
  * same rules). */
 extern const char ksmp_default_policy_text[];
+/* The rules a mode auto policy without rules of its own gets. */
+extern const char ksmp_auto_rules_text[];
 
 /* Short description of an errno value, without strerror (which may
  * allocate through gettext). */

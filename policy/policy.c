@@ -13,30 +13,6 @@
 #include "ksmp_state.h"
 #include "policy-int.h"
 
-/*
- * The built-in default, safe for any program: only large malloc chunks
- * and large anonymous read-write mmaps are merged, never the shared heap
- * or arenas (other libraries' secrets may live there), never stacks or
- * file mappings, and nothing a crypto library asked for.
- * policy/default.policy ships the same rules; a test keeps them equal.
- */
-const char ksmp_default_policy_text[] =
-	"name default\n"
-	"mode regions\n"
-	"log error\n"
-	"strict no\n"
-	"control yes\n"
-	"heap-step 4M\n"
-	"skip any caller=libcrypto.so* caller=libssl*.so* caller=libgcrypt.so*"
-	" caller=libsodium.so* caller=libgnutls*.so* caller=libnettle.so*"
-	" caller=libhogweed.so* caller=libmbed*.so*\n"
-	"skip any caller=libnss3.so* caller=libnssutil3.so* caller=libsoftokn3.so*"
-	" caller=libfreebl*.so* caller=libsmime3.so* caller=libwolfssl.so*"
-	" caller=libk5crypto.so* caller=libbotan*.so*\n"
-	"skip stack,file\n"
-	"merge chunk min=256K\n"
-	"merge mmap min=1M prot=rw\n";
-
 /* ---------------------------------------------------------------- parser */
 
 struct tok {
@@ -46,7 +22,7 @@ struct tok {
 
 /* Settings that may appear once; index into parse.first[]. */
 enum { S_NAME, S_PROGRAM, S_MODE, S_LOG, S_STRICT, S_CONTROL, S_HEAPSTEP,
-       S_INHERITED, S_COUNT };
+       S_INHERITED, S_AUTOCHUNK, S_AUTOVMAS, S_AUTOREPROBE, S_COUNT };
 
 struct parse {
 	struct ksmp_policy *p;
@@ -284,11 +260,11 @@ static void kw_program(struct parse *ps, struct tok kw)
 static void kw_mode(struct parse *ps, struct tok kw)
 {
 	struct tok v;
-	if (!one_value(ps, kw, &v, "process, regions or off"))
+	if (!one_value(ps, kw, &v, "process, regions, auto or off"))
 		return;
 	int m = word_index(v, ksmp_mode_names, KSMP_MODE_COUNT);
 	if (m < 0) {
-		report3(ps, "unknown mode ", &v, " (process, regions or off)");
+		report3(ps, "unknown mode ", &v, " (process, regions, auto or off)");
 		return;
 	}
 	if (once(ps, S_MODE, "mode"))
@@ -386,6 +362,47 @@ static void kw_heapstep(struct parse *ps, struct tok kw)
 	}
 	if (once(ps, S_HEAPSTEP, "heap-step"))
 		ps->p->heap_step = sz;
+}
+
+/* auto-chunk SIZE (a power of two), auto-vmas N, auto-reprobe SECONDS. */
+static void kw_auto(struct parse *ps, struct tok kw, int which)
+{
+	static const struct { const char *name, *what; uint64_t lo, hi; } a[] = {
+		{ "auto-chunk", "a power of two from 64K to 1G",
+		  KSMP_AUTO_CHUNK_MIN, KSMP_AUTO_CHUNK_MAX },
+		{ "auto-vmas", "a number from 0 to 4096", 0, KSMP_AUTO_VMAS_MAX },
+		{ "auto-reprobe", "seconds from 1 to 86400", 1, KSMP_AUTO_REPROBE_MAX },
+	};
+	int i = which - S_AUTOCHUNK;
+	struct tok v;
+	uint64_t n;
+	if (!one_value(ps, kw, &v, a[i].what))
+		return;
+	if (which == S_AUTOCHUNK ? !size_value(ps, a[i].name, v, &n) :
+	    ksmp_parse_size(v.s, v.n, &n) != 0 || v.s[v.n - 1] < '0' ||
+	    v.s[v.n - 1] > '9')
+		n = UINT64_MAX;
+	if (n < a[i].lo || n > a[i].hi ||
+	    (which == S_AUTOCHUNK && (n & (n - 1)))) {
+		char msg[200];
+		struct ksmp_sb sb;
+		ksmp_sb_init(&sb, msg, sizeof msg);
+		ksmp_sb_puts(&sb, a[i].name);
+		ksmp_sb_puts(&sb, " must be ");
+		ksmp_sb_puts(&sb, a[i].what);
+		ksmp_sb_puts(&sb, ", not ");
+		sb_tok(&sb, v);
+		report(ps, msg);
+		return;
+	}
+	if (!once(ps, which, a[i].name))
+		return;
+	if (which == S_AUTOCHUNK)
+		ps->p->auto_chunk = n;
+	else if (which == S_AUTOVMAS)
+		ps->p->auto_vmas = (uint32_t)n;
+	else
+		ps->p->auto_reprobe = (uint32_t)n;
 }
 
 /* KIND[,KIND...] or any. Returns the kind bits, 0 after reporting. */
@@ -669,10 +686,16 @@ static void parse_line(struct parse *ps, const char *s, size_t n)
 		kw_heapstep(ps, kw);
 	else if (tok_is(kw, "inherited-merge"))
 		kw_inherited(ps, kw);
+	else if (tok_is(kw, "auto-chunk"))
+		kw_auto(ps, kw, S_AUTOCHUNK);
+	else if (tok_is(kw, "auto-vmas"))
+		kw_auto(ps, kw, S_AUTOVMAS);
+	else if (tok_is(kw, "auto-reprobe"))
+		kw_auto(ps, kw, S_AUTOREPROBE);
 	else
-		report3(ps, "unknown keyword ", &kw,
-			" (name, program, mode, log, strict, control, heap-step,"
-			" inherited-merge, merge, skip)");
+		report3(ps, "unknown keyword ", &kw, " (name, program, mode, log, "
+			"strict, control, heap-step, inherited-merge, auto-chunk, "
+			"auto-vmas, auto-reprobe, merge, skip)");
 }
 
 /* Copy at most cap-1 bytes of s, NUL-terminated. */
@@ -708,8 +731,22 @@ static void policy_reset(struct ksmp_policy *p, const char *source)
 	p->strict = 0;
 	p->control = 1;
 	p->heap_step = KSMP_DEFAULT_HEAP_STEP;
+	p->auto_chunk = KSMP_DEFAULT_AUTO_CHUNK;
+	p->auto_vmas = KSMP_DEFAULT_AUTO_VMAS;
+	p->auto_reprobe = KSMP_DEFAULT_AUTO_REPROBE;
 	copy_str(p->source, sizeof p->source, source, strlen(source));
 	name_from_file(p, source);
+}
+
+static void add_auto_rules(struct parse *ps)
+{
+	const char *s = ksmp_auto_rules_text;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		parse_line(ps, s, n);
+		s += n + (nl ? 1 : 0);
+	}
 }
 
 static int parse_text(struct ksmp_policy *p, const char *name,
@@ -749,6 +786,9 @@ static int parse_text(struct ksmp_policy *p, const char *name,
 			continue;
 		parse_line(&ps, s, n);
 	}
+	/* mode auto with no rules of its own: the built-in bounds */
+	if (p->mode == KSMP_MODE_AUTO && !p->nrules && !ps.stopped)
+		add_auto_rules(&ps);
 	return ps.problems;
 }
 
@@ -768,5 +808,5 @@ int ksmp_policy_parse_programs(struct ksmp_policy *p, const char *name,
 void ksmp_policy_default(struct ksmp_policy *p)
 {
 	ksmp_policy_parse(p, "built-in default", ksmp_default_policy_text,
-			  sizeof ksmp_default_policy_text - 1, NULL, NULL);
+			  strlen(ksmp_default_policy_text), NULL, NULL);
 }

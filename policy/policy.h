@@ -36,6 +36,7 @@ enum ksmp_mode {
 	KSMP_MODE_OFF = 0,	/* load, publish stats, advise nothing */
 	KSMP_MODE_PROCESS,	/* prctl(PR_SET_MEMORY_MERGE, 1) */
 	KSMP_MODE_REGIONS,	/* madvise(MADV_MERGEABLE) on selected regions */
+	KSMP_MODE_AUTO,		/* regions, pruned by measurement (mergefs) */
 	KSMP_MODE_COUNT
 };
 
@@ -101,6 +102,10 @@ struct ksmp_policy {
 					 * inherited PR_SET_MEMORY_MERGE */
 	uint32_t kinds_merged;			/* kinds some merge rule can select */
 	uint64_t heap_step;			/* main heap advice step (M_TOP_PAD) */
+	/* mode auto's bounds, used by the controller in mergefs */
+	uint64_t auto_chunk;			/* measuring/pruning unit (power of 2) */
+	uint32_t auto_vmas;			/* VMAs pruning may add, at most */
+	uint32_t auto_reprobe;			/* seconds before a pruned chunk is tried again */
 	struct ksmp_str programs[KSMP_POLICY_MAX_PROGRAMS];
 	struct ksmp_rule rules[KSMP_POLICY_MAX_RULES];
 	uint16_t pool_used;

@@ -89,6 +89,10 @@ static int run_command(const struct ksmp_ctl *c)
 		return ksmp_engine_range(c->addr, c->len, MADV_MERGEABLE);
 	case KSMP_CMD_RANGE_UNMERGE:
 		return ksmp_engine_range(c->addr, c->len, MADV_UNMERGEABLE);
+	case KSMP_CMD_RANGE_PRUNE:
+		return ksmp_engine_auto(c->addr, c->len, 1);
+	case KSMP_CMD_RANGE_PROBE:
+		return ksmp_engine_auto(c->addr, c->len, 0);
 	case KSMP_CMD_PING:
 		return 0;
 	default:

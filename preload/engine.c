@@ -382,6 +382,7 @@ void ksmp_engine_start(void)
 		start_regions();
 		break;
 	case KSMP_MODE_REGIONS:
+	case KSMP_MODE_AUTO:	/* the controller in mergefs prunes */
 		start_regions();
 		break;
 	default:
@@ -502,6 +503,32 @@ int ksmp_engine_range(uint64_t addr, uint64_t len, int advice)
 	}
 	errno = saved;
 	return ret;
+}
+
+int ksmp_engine_auto(uint64_t addr, uint64_t len, int prune)
+{
+	struct ksmp_state *st = ksmp_st;
+	if (!pagesize)
+		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+	if (st->engine != KSMP_ENGINE_REGIONS || st->mode != KSMP_MODE_AUTO)
+		return -EOPNOTSUPP;
+	if ((addr & (pagesize - 1)) || !len || addr + len < addr)
+		return -EINVAL;
+	if (!__atomic_load_n(&st->merge_state, __ATOMIC_ACQUIRE))
+		return -EAGAIN;		/* unmerged by command: leave it so */
+	int saved = errno;
+	bool any = false;
+	int r = prune ?
+		ksmp_regions_restate((uintptr_t)addr, (uintptr_t)(addr + len),
+				     KSMP_REGION_MERGEABLE, KSMP_REGION_PRUNED,
+				     do_unmerge, &any) :
+		ksmp_regions_restate((uintptr_t)addr, (uintptr_t)(addr + len),
+				     KSMP_REGION_PRUNED, KSMP_REGION_MERGEABLE,
+				     do_merge, &any);
+	if (!r && !any)
+		r = -ENOENT;		/* nothing of ours there (any more) */
+	errno = saved;
+	return r;
 }
 
 void ksmp_engine_after_fork(void)

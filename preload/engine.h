@@ -24,4 +24,11 @@ int ksmp_engine_merge_all(void);
  * recorded in the region table. advice: MADV_MERGEABLE/MADV_UNMERGEABLE. */
 int ksmp_engine_range(uint64_t addr, uint64_t len, int advice);
 
+/* Mode auto: prune (MADV_UNMERGEABLE; state KSMP_REGION_PRUNED) the
+ * mergeable parts the library advised within [addr, addr+len), or probe
+ * (MADV_MERGEABLE) the pruned parts again. -EOPNOTSUPP outside mode auto,
+ * -EAGAIN while unmerged by command, -ENOENT when the range holds no such
+ * part, -EBUSY when the region table is busy. */
+int ksmp_engine_auto(uint64_t addr, uint64_t len, int prune);
+
 #endif

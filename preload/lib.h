@@ -136,6 +136,15 @@ bool ksmp_regions_maybe(uintptr_t start, size_t len);
  * *any when such a slot exists. Returns the first error fn returned. */
 int ksmp_regions_walk(uintptr_t lo, uintptr_t hi, int from_state, int to_state,
 		      int (*fn)(uintptr_t start, size_t len), bool *any);
+/* Mode auto, from the control handler: for every record in state from
+ * that intersects [lo, hi), call fn on the intersection and, when it
+ * succeeds, split the record so that the intersection has state to
+ * (joined with neighbours of the same owner and state). -EBUSY without
+ * waiting when the table is locked; else the first error of fn, or
+ * -ENOSPC when the table has no slot for a split. Sets *any when such a
+ * record exists. */
+int ksmp_regions_restate(uintptr_t lo, uintptr_t hi, int from, int to,
+			 int (*fn)(uintptr_t start, size_t len), bool *any);
 /* After fork: rebuild the private index from the (copied) state block. */
 void ksmp_regions_after_fork(void);
 

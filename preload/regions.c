@@ -340,6 +340,77 @@ int ksmp_regions_walk(uintptr_t lo, uintptr_t hi, int from_state, int to_state,
 	return first;
 }
 
+/* Give slot i's record the range [start, end) and state: a split-off
+ * piece of a record of the same owner. */
+static void piece(uint32_t i, uintptr_t start, uintptr_t end, int state)
+{
+	const struct ksmp_region *r = &ksmp_st->regions[i];
+	char caller[KSMP_STATE_CALLER_MAX];
+	memcpy(caller, r->caller, sizeof(caller));
+	caller[sizeof(caller) - 1] = '\0';
+	new_slot(start, end, r->kind, r->rule, caller, r->caller_pc, state);
+}
+
+/* Join slot i with an adjacent record of the same owner and state. */
+static void join(uint32_t i)
+{
+	const struct ksmp_region *r = &ksmp_st->regions[i];
+	for (uint32_t j = 0; j < hint; j++) {
+		if (j == i || !used[j] ||
+		    (idx[j].end != idx[i].start && idx[j].start != idx[i].end) ||
+		    !same_owner(j, r->kind, r->rule, r->caller, r->caller_pc, r->state))
+			continue;
+		uintptr_t lo = idx[j].start < idx[i].start ? idx[j].start : idx[i].start;
+		uintptr_t hi = idx[j].end > idx[i].end ? idx[j].end : idx[i].end;
+		free_slot(i);
+		set_range(j, lo, hi);
+		i = j;
+		j = (uint32_t)-1;	/* it may now touch another one */
+	}
+}
+
+int ksmp_regions_restate(uintptr_t lo, uintptr_t hi, int from, int to,
+			 int (*fn)(uintptr_t start, size_t len), bool *any)
+{
+	if (__atomic_exchange_n(&tlock, 1, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	int first = 0;
+	for (uint32_t i = 0; i < hint; i++) {
+		if (!used[i] || idx[i].end <= lo || idx[i].start >= hi ||
+		    ksmp_st->regions[i].state != from)
+			continue;
+		uintptr_t s = idx[i].start, e = idx[i].end;
+		uintptr_t os = s > lo ? s : lo, oe = e < hi ? e : hi;
+		*any = true;
+		uint32_t need = (s < os) + (oe < e);
+		if (KSMP_STATE_REGIONS - nused < need) {
+			first = first ? first : -ENOSPC;
+			continue;
+		}
+		int err = fn(os, oe - os);
+		if (err && err != -ENOMEM) {
+			first = first ? first : err;
+			continue;
+		}
+		struct ksmp_region *r = &ksmp_st->regions[i];
+		if (from == KSMP_REGION_MERGEABLE)
+			count(r->kind, r->rule, -(int64_t)(oe - os), 0);
+		else if (to == KSMP_REGION_MERGEABLE)
+			count(r->kind, r->rule, (int64_t)(oe - os), 0);
+		if (s < os)
+			piece(i, s, os, from);
+		if (oe < e)
+			piece(i, oe, e, from);
+		seq_enter(r);
+		r->state = (uint8_t)to;
+		seq_leave(r);
+		set_range(i, os, oe);
+		join(i);
+	}
+	unlock();
+	return first;
+}
+
 void ksmp_regions_after_fork(void)
 {
 	uint32_t old = hint;

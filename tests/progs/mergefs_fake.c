@@ -177,3 +177,11 @@ int ksmp_engine_range(uint64_t addr, uint64_t len, int advice)
 	fake_st->madvise_calls++;
 	return 0;
 }
+
+int ksmp_engine_auto(uint64_t addr, uint64_t len, int prune)
+{
+	(void)addr;
+	(void)len;
+	(void)prune;
+	return -EOPNOTSUPP;	/* the stand-in has no mode auto */
+}

@@ -1,0 +1,455 @@
+/*
+ * auto.c - the controller of mode auto: measures, per process whose
+ * policy says `mode auto`, which of the memory the library advised KSM
+ * actually merges, and has the library prune (MADV_UNMERGEABLE) what
+ * does not, so that ksmd stops scanning it; pruned memory is probed again
+ * (MADV_MERGEABLE) after a delay that doubles each time it still did not
+ * merge, because contents change.
+ *
+ * Unit: chunks of the policy's auto-chunk (2 MiB), aligned, inside the
+ * library's advised records (the region table in its state block).
+ *
+ * Measure: /proc/PID/pagemap, one 8-byte entry per page, read here (the
+ * target runs nothing for it; the kernel holds its mmap lock per 2 MiB
+ * of page table, microseconds). A present page that is not "exclusively
+ * mapped" (bit 56) is mapped more than once: a KSM page that saves
+ * memory (or a page still shared with a fork parent). A chunk is pruned
+ * when it has present pages, none of them shared, and ksmd finished
+ * JUDGE_SCANS full scans since the chunk was advised or probed (a page
+ * needs two to merge). This needs no kpageflags and no PFNs, and counts
+ * what saves memory: a KSM page mapped once saves nothing and counts as
+ * not merging.
+ *
+ * Act: the control protocol's KSMP_CMD_RANGE_PRUNE / _PROBE (sender.c),
+ * one range of adjacent chunks per command, at most MAX_CMD_BYTES, at
+ * most MAX_CMDS commands per process and cycle. The library acts only on
+ * records it advised itself. Pruned runs are limited by the policy's
+ * auto-vmas (each run inside an advised VMA splits off at most two).
+ *
+ * Never: act while ksmd is stopped (nothing would merge), judge a chunk
+ * before ksmd had its passes over it, or probe a chunk more often than
+ * auto-reprobe seconds.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mergefs.h"
+#include "policy.h"
+
+#define JUDGE_SCANS	3		/* full scans before a chunk is judged */
+#define MAX_LEVEL	6		/* reprobe delay: at most 64x the first */
+#define MAX_CMDS	32		/* commands per process and cycle */
+#define MAX_CMD_BYTES	(64ull << 20)	/* bounds the target's madvise time */
+#define PM_PRESENT	(1ull << 63)
+#define PM_EXCLUSIVE	(1ull << 56)
+
+struct chunk {
+	uint64_t addr;
+	uint64_t since;		/* full_scans when advised or probed */
+	uint64_t probe_at;	/* pruned: when to probe again (ms) */
+	uint32_t present;	/* present pages at the last look */
+	uint8_t pruned;
+	uint8_t level;		/* times pruned in a row */
+	uint8_t mark;		/* seen this cycle */
+	uint8_t act;		/* this cycle: 1 prune, 2 probe */
+};
+
+struct proc {
+	pid_t pid;
+	uint64_t starttime;
+	uint64_t commands;	/* ctl.commands after our last command */
+	struct chunk *c;	/* sorted by addr */
+	size_t n, cap;
+	int seen;
+	struct proc *next;
+};
+
+static struct proc *procs;
+static unsigned auto_ms;
+static struct auto_totals totals;
+static pthread_mutex_t totals_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static long long ksm_knob(const char *name)
+{
+	char path[96], buf[32];
+	snprintf(path, sizeof(path), KSM_SYS "%s", name);
+	return read_small(path, buf, sizeof(buf)) > 0 ? atoll(buf) : -1;
+}
+
+/* Binary search among the first n (sorted) chunks. */
+static struct chunk *find(struct proc *p, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (p->c[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && p->c[lo].addr == addr ? &p->c[lo] : NULL;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	uint64_t x = ((const struct chunk *)a)->addr, y = ((const struct chunk *)b)->addr;
+	return x < y ? -1 : x > y;
+}
+
+/* A chunk seen in an advised record: known, or new (since = now). */
+static struct chunk *chunk_at(struct proc *p, uint64_t addr, uint64_t full,
+			      int pruned, int *grew)
+{
+	struct chunk *c = find(p, p->n - (size_t)*grew, addr);
+	if (!c) {
+		for (size_t i = p->n - *grew; i < p->n; i++)
+			if (p->c[i].addr == addr)
+				return &p->c[i];
+		if (p->n == p->cap) {
+			size_t cap = p->cap ? p->cap * 2 : 256;
+			struct chunk *nc = realloc(p->c, cap * sizeof(*nc));
+			if (!nc)
+				return NULL;
+			p->c = nc;
+			p->cap = cap;
+		}
+		c = &p->c[p->n++];
+		memset(c, 0, sizeof(*c));
+		c->addr = addr;
+		c->since = full;
+		c->pruned = (uint8_t)pruned;
+		(*grew)++;
+	}
+	return c;
+}
+
+/* Read the policy's bounds from the block's canonical text. */
+static void bounds(const struct ksmp_state *st, struct ksmp_policy *pol)
+{
+	static char text[KSMP_STATE_POLICY_TEXT + 1];
+	uint32_t n = __atomic_load_n(&st->policy_text_len, __ATOMIC_ACQUIRE);
+	if (n > KSMP_STATE_POLICY_TEXT)
+		n = KSMP_STATE_POLICY_TEXT;
+	memcpy(text, st->policy_text, n);
+	text[n] = '\0';
+	ksmp_policy_parse(pol, "state", text, n, NULL, NULL);
+	if (pol->auto_chunk < 4096 || (pol->auto_chunk & (pol->auto_chunk - 1)))
+		pol->auto_chunk = 2ull << 20;
+}
+
+/* Count present and shared pages of [a, a+len) from pagemap. */
+static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
+		   unsigned *shared)
+{
+	uint64_t e[512];
+	for (uint64_t off = 0; off < len;) {
+		uint64_t pages = (len - off) / 4096;
+		if (pages > 512)
+			pages = 512;
+		ssize_t r = pread(fd, e, pages * 8, (off_t)((a + off) / 4096 * 8));
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		for (ssize_t i = 0; i < r / 8; i++) {
+			if (!(e[i] & PM_PRESENT))
+				continue;
+			(*present)++;
+			if (!(e[i] & PM_EXCLUSIVE))
+				(*shared)++;
+		}
+		off += (uint64_t)r / 8 * 4096;
+	}
+	return 0;
+}
+
+/* Walk the advised records: learn the chunks, measure the mergeable
+ * ones, mark what to prune. Returns chunks measured or -errno. */
+static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
+		  uint64_t full, int fd)
+{
+	uint32_t nr = __atomic_load_n(&st->nregions_hint, __ATOMIC_ACQUIRE);
+	if (nr > KSMP_STATE_REGIONS)
+		nr = KSMP_STATE_REGIONS;
+	int grew = 0, measured = 0;
+	for (size_t i = 0; i < p->n; i++)
+		p->c[i].mark = p->c[i].act = 0;
+	for (uint32_t i = 0; i < nr; i++) {
+		const struct ksmp_region *r = &st->regions[i];
+		uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		uint8_t state = r->state;
+		uint64_t start = r->start, len = r->len;
+		if ((s1 & 1) || __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != s1 ||
+		    (state != KSMP_REGION_MERGEABLE && state != KSMP_REGION_PRUNED) ||
+		    !len || start + len < start)
+			continue;
+		for (uint64_t a = start & ~(chunk - 1); a < start + len; a += chunk) {
+			struct chunk *c = chunk_at(p, a, full,
+						   state == KSMP_REGION_PRUNED, &grew);
+			if (!c)
+				return -ENOMEM;
+			c->mark = 1;
+			if (state == KSMP_REGION_PRUNED)
+				continue;
+			if (c->pruned) {	/* probed by someone else, or joined */
+				c->pruned = 0;
+				c->since = full;
+			}
+			uint64_t lo = a > start ? a : start;
+			uint64_t hi = a + chunk < start + len ? a + chunk : start + len;
+			unsigned present = 0, shared = 0;
+			if (measure(fd, lo, hi - lo, &present, &shared) < 0)
+				continue;
+			measured++;
+			if (present != c->present)	/* still being filled */
+				c->since = full;
+			c->present = present;
+			if (shared)
+				c->level = 0;	/* merges: keep it, forgive */
+			else if (present && full >= c->since + JUDGE_SCANS)
+				c->act = 1;
+		}
+	}
+	if (grew)
+		qsort(p->c, p->n, sizeof(*p->c), by_addr);
+	/* forget chunks no record covers any more */
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->c[i].mark)
+			p->c[k++] = p->c[i];
+	p->n = k;
+	return measured;
+}
+
+/* Pruned runs (adjacent pruned chunks count once). */
+static unsigned runs(const struct proc *p, uint64_t chunk)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->c[i].pruned && !(i && p->c[i - 1].pruned &&
+					p->c[i - 1].addr + chunk == p->c[i].addr))
+			n++;
+	return n;
+}
+
+/* Decide probes, and which prunes the VMA budget allows. */
+static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->c[i].pruned && now >= p->c[i].probe_at)
+			p->c[i].act = 2;
+	unsigned have = runs(p, chunk);
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->c[i].act != 1)
+			continue;
+		int left = i && p->c[i - 1].addr + chunk == p->c[i].addr &&
+			   (p->c[i - 1].pruned || p->c[i - 1].act == 1);
+		int right = i + 1 < p->n && p->c[i + 1].addr == p->c[i].addr + chunk &&
+			    p->c[i + 1].pruned;
+		unsigned after = have + (!left && !right) - (left && right);
+		if (2 * after > vmas) {
+			p->c[i].act = 0;
+			continue;
+		}
+		have = after;
+	}
+}
+
+/* Send the planned commands, one per run of chunks with the same act. */
+static void act(struct proc *p, struct target *t, uint64_t chunk,
+		unsigned reprobe, uint64_t full, uint64_t now)
+{
+	int cmds = 0;
+	for (size_t i = 0; i < p->n && cmds < MAX_CMDS;) {
+		int what = p->c[i].act;
+		if (!what) {
+			i++;
+			continue;
+		}
+		size_t j = i + 1;
+		while (j < p->n && p->c[j].act == what &&
+		       p->c[j].addr == p->c[j - 1].addr + chunk &&
+		       (j - i + 1) * chunk <= MAX_CMD_BYTES)
+			j++;
+		uint64_t addr = p->c[i].addr, len = p->c[j - 1].addr + chunk - addr;
+		int r = target_command(t, what == 1 ? KSMP_CMD_RANGE_PRUNE :
+				       KSMP_CMD_RANGE_PROBE, addr, len, 0, 1000);
+		cmds++;
+		if (r == 0 || r == -ENOENT) {
+			for (size_t k = i; k < j; k++) {
+				struct chunk *c = &p->c[k];
+				if (what == 1) {
+					c->pruned = 1;
+					c->probe_at = now + ((uint64_t)reprobe * 1000 << c->level);
+					if (c->level < MAX_LEVEL)
+						c->level++;
+				} else {
+					c->pruned = 0;
+					c->since = full;
+				}
+			}
+			pthread_mutex_lock(&totals_lock);
+			if (what == 1)
+				totals.prunes += j - i;
+			else
+				totals.probes += j - i;
+			pthread_mutex_unlock(&totals_lock);
+		} else if (r != -EBUSY) {
+			i = p->n;	/* unmerged, gone, no agent: next cycle */
+			continue;
+		}
+		i = j;
+	}
+	p->commands = __atomic_load_n(&t->st->ctl.commands, __ATOMIC_ACQUIRE);
+}
+
+static struct proc *proc_for(pid_t pid, uint64_t start)
+{
+	for (struct proc *p = procs; p; p = p->next)
+		if (p->pid == pid && p->starttime == start)
+			return p;
+	struct proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->starttime = start;
+	p->next = procs;
+	procs = p;
+	return p;
+}
+
+struct cycle {
+	uint64_t full, now;
+};
+
+static void one(struct cycle *cy, pid_t pid)
+{
+	int err;
+	struct target *t = target_get(pid, &err);
+	if (!t)
+		return;
+	const struct ksmp_state *st = t->st;
+	if (__atomic_load_n(&st->mode, __ATOMIC_ACQUIRE) != KSMP_MODE_AUTO ||
+	    __atomic_load_n(&st->engine, __ATOMIC_ACQUIRE) != KSMP_ENGINE_REGIONS ||
+	    !__atomic_load_n(&st->merge_state, __ATOMIC_ACQUIRE))
+		goto out;
+	struct proc *p = proc_for(pid, t->starttime);
+	if (!p)
+		goto out;
+	p->seen = 1;
+	/* Commands of others (unmerge, merge) re-advise: judge afresh. */
+	uint64_t cmds = __atomic_load_n(&st->ctl.commands, __ATOMIC_ACQUIRE);
+	if (p->n && cmds != p->commands)
+		for (size_t i = 0; i < p->n; i++)
+			p->c[i].since = cy->full;
+	p->commands = cmds;
+	static struct ksmp_policy pol;
+	bounds(st, &pol);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	int n = survey(p, st, pol.auto_chunk, cy->full, fd);
+	close(fd);
+	if (n >= 0 && !target_hit(t)) {
+		plan(p, pol.auto_chunk, pol.auto_vmas, cy->now);
+		act(p, t, pol.auto_chunk, pol.auto_reprobe, cy->full, cy->now);
+	}
+	pthread_mutex_lock(&totals_lock);
+	totals.chunks_measured += n > 0 ? (uint64_t)n : 0;
+	pthread_mutex_unlock(&totals_lock);
+out:
+	target_put(t);
+}
+
+/* Every process that has advised memory (ksm_stat's ksm_mergeable): the
+ * library's mode auto processes are among them. Others are not even
+ * looked at, which keeps a pass cheap on a busy host. */
+static void each_mergeable(struct cycle *cy)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *e;
+		long v = strtol(de->d_name, &e, 10);
+		struct pksm k;
+		if (*e || v <= 0 || proc_ksm((pid_t)v, &k) < 0 || !k.valid ||
+		    !k.mergeable)
+			continue;
+		one(cy, (pid_t)v);
+	}
+	closedir(d);
+}
+
+void auto_cycle(void)
+{
+	struct cycle cy = { .now = now_ms() };
+	long long full = ksm_knob("full_scans");
+	if (ksm_knob("run") != 1 || full < 0)
+		return;
+	cy.full = (uint64_t)full;
+	for (struct proc *p = procs; p; p = p->next)
+		p->seen = 0;
+	each_mergeable(&cy);
+	for (struct proc **pp = &procs; *pp;) {
+		struct proc *p = *pp;
+		if (p->seen) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		free(p->c);
+		free(p);
+	}
+	pthread_mutex_lock(&totals_lock);
+	totals.cycles++;
+	pthread_mutex_unlock(&totals_lock);
+}
+
+void auto_get_totals(struct auto_totals *out)
+{
+	pthread_mutex_lock(&totals_lock);
+	*out = totals;
+	pthread_mutex_unlock(&totals_lock);
+}
+
+static void *loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		auto_cycle();
+		struct timespec ts = { .tv_sec = auto_ms / 1000,
+				       .tv_nsec = (long)(auto_ms % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+int auto_start(unsigned interval_ms)
+{
+	auto_ms = interval_ms;
+	if (!interval_ms)
+		return 0;
+	pthread_t th;
+	int r = pthread_create(&th, NULL, loop, NULL);
+	if (r)
+		return -r;
+	pthread_detach(th);
+	return 0;
+}

@@ -1,0 +1,170 @@
+/*
+ * auto-prog - a test program for mode auto: one anonymous mapping made of
+ * 2 MiB chunks, each filled either with content every instance shares
+ * (S: derived from the chunk index only) or with content of its own
+ * (U: derived from the pid too), driven by commands on standard input:
+ *
+ *   auto-prog MIB PATTERN      e.g. auto-prog 16 SSSSUUUU
+ *   fill PATTERN               refill every chunk by the new pattern
+ *   storm N                    N malloc/free and mmap/munmap calls of
+ *                              mixed sizes, checking results and errno
+ *   check                      verify every chunk and errno handling
+ *   quit
+ *
+ * Prints "ready ADDR LEN" at start and one line per command: "ok ..." or
+ * "bad ...". Reads with read(2), which the control signal must not break.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define CHUNK (2ul << 20)
+
+static unsigned char *mem;
+static size_t nchunks;
+static char pattern[256];
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+static uint64_t word(size_t chunk, size_t i)
+{
+	uint64_t own = pattern[chunk] == 'U' ? (uint64_t)getpid() << 40 : 0;
+	return mix(0x6175746f70726f67ull ^ own ^ (chunk << 32) ^ i) | 1;
+}
+
+static void fill(void)
+{
+	for (size_t c = 0; c < nchunks; c++) {
+		uint64_t *w = (uint64_t *)(mem + c * CHUNK);
+		for (size_t i = 0; i < CHUNK / 8; i++)
+			w[i] = word(c, i);
+	}
+}
+
+static int verify(void)
+{
+	for (size_t c = 0; c < nchunks; c++) {
+		const uint64_t *w = (const uint64_t *)(mem + c * CHUNK);
+		for (size_t i = 0; i < CHUNK / 8; i++)
+			if (w[i] != word(c, i))
+				return -1;
+	}
+	return 0;
+}
+
+/* Calls the library interposes, with results and errno checked. */
+static int storm(long n)
+{
+	void *keep[64] = { 0 };
+	for (long k = 0; k < n; k++) {
+		size_t sz = (size_t)(16 + (mix((uint64_t)k) % (512 << 10)));
+		void *p = malloc(sz);
+		if (!p)
+			return -1;
+		memset(p, (int)(k & 0xff) | 1, sz);
+		free(keep[k % 64]);
+		keep[k % 64] = p;
+		void *m = mmap(NULL, 256 << 10, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return -1;
+		memset(m, 0x5a, 4096);
+		errno = 0;
+		if (munmap(m, 256 << 10) != 0 || errno != 0)
+			return -1;
+		errno = 0;
+		if (mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) !=
+		    MAP_FAILED || errno != EINVAL)
+			return -1;
+	}
+	for (int i = 0; i < 64; i++)
+		free(keep[i]);
+	return 0;
+}
+
+static int errno_ok(void)
+{
+	errno = 0;
+	void *p = malloc(64);
+	int e1 = errno;
+	free(p);
+	errno = 0;
+	int r = (int)read(-1, &p, 1);
+	return e1 == 0 && r == -1 && errno == EBADF ? 0 : -1;
+}
+
+static int set_pattern(const char *s)
+{
+	size_t n = strcspn(s, " \n");
+	if (n != nchunks || strspn(s, "SU") < n)
+		return -1;
+	memcpy(pattern, s, n);
+	pattern[n] = '\0';
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: auto-prog MIB PATTERN\n");
+		return 2;
+	}
+	size_t mib = strtoul(argv[1], NULL, 10);
+	nchunks = mib / 2;
+	if (!nchunks || nchunks >= sizeof(pattern) || set_pattern(argv[2]) < 0) {
+		fprintf(stderr, "auto-prog: PATTERN needs MIB/2 letters S or U\n");
+		return 2;
+	}
+	/* 2 MiB-aligned, so that chunks are the controller's chunks */
+	unsigned char *raw = mmap(NULL, nchunks * CHUNK + CHUNK,
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return 1;
+	mem = (unsigned char *)(((uintptr_t)raw + CHUNK - 1) & ~(CHUNK - 1));
+	fill();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready %p %zu\n", (void *)mem, nchunks * CHUNK);
+	char line[300];
+	size_t have = 0;
+	for (;;) {
+		ssize_t r = read(0, line + have, sizeof(line) - 1 - have);
+		if (r < 0 && errno == EINTR) {
+			printf("bad read returned EINTR\n");
+			continue;
+		}
+		if (r <= 0)
+			return 0;
+		have += (size_t)r;
+		line[have] = '\0';
+		char *nl;
+		while ((nl = strchr(line, '\n'))) {
+			*nl = '\0';
+			int bad = 0;
+			if (!strncmp(line, "fill ", 5))
+				bad = set_pattern(line + 5) < 0 || (fill(), 0);
+			else if (!strncmp(line, "storm ", 6))
+				bad = storm(strtol(line + 6, NULL, 10)) < 0;
+			else if (!strcmp(line, "check"))
+				bad = verify() < 0 || errno_ok() < 0;
+			else if (!strcmp(line, "quit"))
+				return 0;
+			else
+				bad = 1;
+			printf("%s %s\n", bad ? "bad" : "ok", line);
+			have -= (size_t)(nl + 1 - line);
+			memmove(line, nl + 1, have + 1);
+		}
+	}
+}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# auto_prune - mode auto end to end, with real KSM, the real library and
+# mergefs's controller: two instances of tests/auto/auto-prog hold one
+# mapping of 2 MiB chunks, some alike in both (S), some their own (U).
+#   - the controller keeps the S chunks (mergeable, KSM pages in smaps) and
+#     prunes the U chunks (not mergeable, "pruned" in PID/regions), which
+#     lowers ksm_rmap_items;
+#   - after the U chunks are rewritten with shared content, they are
+#     probed again (auto-reprobe 2) and then merge;
+#   - under auto-vmas 4 an alternating S/U mapping gets at most two pruned
+#     runs, and an allocation storm adds no VMAs beyond that bound;
+#   - the program's results, errno and read(2) are unaffected.
+. "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+. "$KSMP_SRCDIR/tests/mergefs_common.sh"
+need_root
+need_ksm
+need_fuse
+sanitized && skip_all "the ASan runtime maps shadow memory the test does not expect"
+ksm_fast
+mfs_init root fuse ksm
+plan 14
+
+PROG=$B/tests/auto/auto-prog
+printf 'mode auto\nauto-reprobe 2\n' > "$OUT/auto.policy"
+printf 'mode auto\nauto-reprobe 600\nauto-vmas 4\n' > "$OUT/vmas.policy"
+mfs_mount "auto=200" || { echo "Bail out! cannot mount mergefs"; exit 1; }
+
+# run NAME POLICY MIB PATTERN: an instance fed from a fifo (fd kept open)
+run() {
+	mkfifo "$OUT/$1.in"
+	LD_PRELOAD=$(ksmp_preload) KSMP_POLICY=$OUT/$2 KSMP_POLICY_DIR=$OUT \
+		"$PROG" "$3" "$4" < "$OUT/$1.in" > "$OUT/$1" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "${1}_pid=$!"
+}
+run a auto.policy 16 SSSSUUUU
+run b auto.policy 16 SSSSUUUU
+run c vmas.policy 16 SUSUSUSU
+run d vmas.policy 16 SUSUSUSU
+exec 4> "$OUT/a.in" 5> "$OUT/b.in" 6> "$OUT/c.in" 7> "$OUT/d.in"
+for n in a b c d; do
+	i=0; until grep -q '^ready' "$OUT/$n" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+done
+addr() { awk '/^ready/ { print $2; exit }' "$OUT/$1"; }
+A=$(addr a); C=$(addr c)
+
+# vma PID ADDR: "MG KSM_KB" of the VMA holding ADDR (MG: 1 if mergeable)
+vma() {
+	awk -v a="$(printf '%d' "$2")" '
+	function hex(s,  i, n) {
+		n = 0; s = tolower(s)
+		for (i = 1; i <= length(s); i++)
+			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return n
+	}
+	/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); in_ = hex(r[1]) <= a && a < hex(r[2]); next }
+	in_ && $1 == "KSM:" { ksm = $2 }
+	in_ && $1 == "VmFlags:" { mg = 0; for (i = 2; i <= NF; i++) if ($i == "mg") mg = 1
+		print mg, ksm + 0; exit }' "/proc/$1/smaps"
+}
+pruned() { grep -c ' pruned$' "$MNT/$1/regions"; }
+rmap() { awk '$1 == "ksm_rmap_items" { print $2 }' "/proc/$1/ksm_stat"; }
+# until SECONDS CMD...: poll CMD every 0.2 s
+until_() {
+	t=$(($1 * 5)); shift
+	while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.2; t=$((t - 1)); done
+	return 1
+}
+shared_kept() { set -- $(vma "$a_pid" "$A"); [ "$1" = 1 ] && [ "$2" -gt 0 ]; }
+own_pruned() { set -- $(vma "$a_pid" $((A + 8 * 1048576))); [ "$1" = 0 ] && [ "$(pruned "$a_pid")" -ge 1 ]; }
+
+ok "the controller prunes the chunks no other instance shares" until_ 40 own_pruned
+ok "and keeps the shared ones (mg, KSM pages in smaps)" until_ 20 shared_kept
+diag "a: $(vma "$a_pid" "$A") / $(vma "$a_pid" $((A + 8 * 1048576))); rmap_items $(rmap "$a_pid")"
+grep -v '^#' "$MNT/$a_pid/regions" | sed 's/^/# /'
+r=$(rmap "$a_pid")
+ok "ksmd no longer scans them: ksm_rmap_items $r < 3072 (16 MiB = 4096 pages)" test "${r:-9999}" -lt 3072
+is "$(grep -c ' pruned$' "$MNT/$b_pid/regions")" 1 "the other instance too: one pruned record"
+
+echo "fill SSSSSSSS" >&4
+echo "fill SSSSSSSS" >&5
+wait_line "$OUT/a" "fill"
+all_merged() { set -- $(vma "$a_pid" $((A + 8 * 1048576))); [ "$1" = 1 ] && [ "$2" -gt 4096 ]; }
+ok "rewritten with shared content, the pruned chunks are probed again and merge" until_ 60 all_merged
+is "$(pruned "$a_pid")" 0 "nothing is pruned any more"
+diag "a: $(vma "$a_pid" $((A + 8 * 1048576))); auto_probes $(field "$MNT/stats" auto_probes)"
+
+# the VMA bound: S U S U S U S U would be four pruned runs, eight VMAs
+two_runs() { [ "$(pruned "$c_pid")" -eq 2 ]; }
+ok "auto-vmas 4: the alternating mapping gets two pruned runs" until_ 40 two_runs
+sleep 2
+is "$(pruned "$c_pid")" 2 "and no more later"
+m0=$(wc -l < "/proc/$c_pid/maps")
+echo "storm 3000" >&6
+wait_line "$OUT/c" "storm"
+i=0; until grep -q 'storm' "$OUT/c" || [ $i -gt 300 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 1
+m1=$(wc -l < "/proc/$c_pid/maps")
+ok "an allocation storm adds at most 4 VMAs ($m0 -> $m1)" test "$m1" -le $((m0 + 4))
+is "$(pruned "$c_pid")" 2 "still two pruned runs"
+
+for n in a c; do echo check >&$([ $n = a ] && echo 4 || echo 6); done
+wait_line "$OUT/a" "check"
+i=0; until grep -q 'check' "$OUT/c" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+ok "contents intact, errno as without the library (a)" grep -qx 'ok check' "$OUT/a"
+ok "contents intact, storm results and errno right (c)" sh -c "grep -qx 'ok storm 3000' '$OUT/c' && grep -qx 'ok check' '$OUT/c'"
+ok "read(2) never returned EINTR for a command" sh -c "! grep -q EINTR '$OUT/a' '$OUT/b' '$OUT/c' '$OUT/d'"
+exec 4>&- 5>&- 6>&- 7>&-
+done_testing

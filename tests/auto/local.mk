@@ -1,0 +1,6 @@
+# tests/auto: mode auto (the library's side and mergefs's controller) end
+# to end with real KSM.
+check_PROGRAMS += tests/auto/auto-prog
+tests_auto_auto_prog_SOURCES = tests/auto/auto-prog.c
+TESTS += tests/auto/auto_prune.sh
+EXTRA_DIST += tests/auto/auto_prune.sh
