@@ -147,6 +147,9 @@ static const char *mode_text(unsigned m)
 	case KSMP_MODE_PROCESS:
 		return "process: the whole process is merged (PR_SET_MEMORY_MERGE);\n"
 		       "             the rules are not used";
+	case KSMP_MODE_AUTO:
+		return "auto: the regions the rules select are advised MADV_MERGEABLE;\n"
+		       "             mergefs's controller prunes the parts that do not merge";
 	default:
 		return "regions: the regions the rules select are advised MADV_MERGEABLE";
 	}
@@ -193,19 +196,24 @@ static void print_summary(const char *file, const struct ksmp_policy *p,
 		printf("%lluK\n", hs >> 10);
 	else
 		printf("%llu\n", hs);
-	if (p->mode == KSMP_MODE_REGIONS || p->nrules) {
+	bool sel = p->mode == KSMP_MODE_REGIONS || p->mode == KSMP_MODE_AUTO;
+	if (p->mode == KSMP_MODE_AUTO)
+		printf("  auto       chunk %lluK, at most %u VMAs added, pruned memory "
+		       "probed again after %u s (doubling)\n",
+		       (unsigned long long)(p->auto_chunk >> 10), p->auto_vmas,
+		       p->auto_reprobe);
+	if (sel || p->nrules) {
 		printf("  rules      %u, first match wins; no match means skip%s\n",
-		       p->nrules, p->mode == KSMP_MODE_REGIONS ? "" :
-		       " (unused in this mode)");
+		       p->nrules, sel ? "" : " (unused in this mode)");
 		for (unsigned i = 0; i < p->nrules; i++)
 			print_rule(p, i);
 		printf("  merges    ");
-		if (!p->kinds_merged || p->mode != KSMP_MODE_REGIONS)
+		if (!p->kinds_merged || !sel)
 			printf(p->mode == KSMP_MODE_PROCESS ? " everything" : " nothing");
-		for (int k = 0; k < KSMP_KIND_COUNT && p->mode == KSMP_MODE_REGIONS; k++)
+		for (int k = 0; k < KSMP_KIND_COUNT && sel; k++)
 			if (p->kinds_merged & (1u << k))
 				printf(" %s", ksmp_kind_name((enum ksmp_kind)k));
-		printf("%s\n", p->kinds_merged && p->mode == KSMP_MODE_REGIONS ?
+		printf("%s\n", p->kinds_merged && sel ?
 		       " (where the rules allow)" : "");
 	}
 	if (exe)

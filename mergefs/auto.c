@@ -37,7 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,9 +45,16 @@
 #include "policy.h"
 
 #define JUDGE_SCANS	3		/* full scans before a chunk is judged */
+#define PLATEAU_SCANS	4		/* ... and the process's merging pages
+					 * stood still for this many */
+#define MAX_JUDGE_SCANS	16		/* ... or this many passed anyway */
 #define MAX_LEVEL	6		/* reprobe delay: at most 64x the first */
 #define MAX_CMDS	32		/* commands per process and cycle */
 #define MAX_CMD_BYTES	(64ull << 20)	/* bounds the target's madvise time */
+#define MAX_CMD_KSM	1000		/* KSM pages one prune may copy back
+					 * (about 2.5 us each: 2.5 ms) */
+#define LOSS_DIV	100		/* prune at most 1% of the shared pages */
+#define AUTO_LOCK	"/run/mergefs-auto.lock"
 #define PM_PRESENT	(1ull << 63)
 #define PM_EXCLUSIVE	(1ull << 56)
 
@@ -55,7 +62,11 @@ struct chunk {
 	uint64_t addr;
 	uint64_t since;		/* full_scans when advised or probed */
 	uint64_t probe_at;	/* pruned: when to probe again (ms) */
-	uint32_t present;	/* present pages at the last look */
+	uint32_t present;	/* present pages now */
+	uint32_t last;		/* present pages at the last look */
+	uint32_t shared;	/* of which mapped more than once */
+	uint32_t lost;		/* pruned: shared pages it had then */
+	uint8_t eligible;	/* measured long enough to be judged */
 	uint8_t pruned;
 	uint8_t level;		/* times pruned in a row */
 	uint8_t mark;		/* seen this cycle */
@@ -66,6 +77,10 @@ struct proc {
 	pid_t pid;
 	uint64_t starttime;
 	uint64_t commands;	/* ctl.commands after our last command */
+	uint64_t shared;	/* Σ shared pages of the advised chunks */
+	uint64_t lost;		/* Σ lost of the pruned chunks */
+	long long merging;	/* ksm_merging_pages at the last look */
+	uint64_t merging_since;	/* full_scans when it last changed */
 	struct chunk *c;	/* sorted by addr */
 	size_t n, cap;
 	int seen;
@@ -181,12 +196,21 @@ static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
 static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 		  uint64_t full, int fd)
 {
+	/* While pages of the process still come to merge (smart_scan lets
+	 * ksmd skip a page for up to 8 scans after it failed to merge), a
+	 * chunk without KSM pages may merge yet: wait for a plateau. */
+	int settled = full >= p->merging_since + PLATEAU_SCANS;
 	uint32_t nr = __atomic_load_n(&st->nregions_hint, __ATOMIC_ACQUIRE);
 	if (nr > KSMP_STATE_REGIONS)
 		nr = KSMP_STATE_REGIONS;
 	int grew = 0, measured = 0;
-	for (size_t i = 0; i < p->n; i++)
-		p->c[i].mark = p->c[i].act = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct chunk *c = &p->c[i];
+		c->mark = c->act = c->eligible = 0;
+		if (!c->pruned)
+			c->present = c->shared = 0;
+	}
+	p->shared = 0;
 	for (uint32_t i = 0; i < nr; i++) {
 		const struct ksmp_region *r = &st->regions[i];
 		uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
@@ -205,7 +229,8 @@ static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 			if (state == KSMP_REGION_PRUNED)
 				continue;
 			if (c->pruned) {	/* probed by someone else, or joined */
-				c->pruned = 0;
+				p->lost -= c->lost;
+				c->lost = c->pruned = 0;
 				c->since = full;
 			}
 			uint64_t lo = a > start ? a : start;
@@ -214,23 +239,32 @@ static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 			if (measure(fd, lo, hi - lo, &present, &shared) < 0)
 				continue;
 			measured++;
-			if (present != c->present)	/* still being filled */
-				c->since = full;
-			c->present = present;
-			if (shared)
-				c->level = 0;	/* merges: keep it, forgive */
-			else if (present && full >= c->since + JUDGE_SCANS)
-				c->act = 1;
+			c->present += present;
+			c->shared += shared;
+			p->shared += shared;
 		}
 	}
 	if (grew)
 		qsort(p->c, p->n, sizeof(*p->c), by_addr);
 	/* forget chunks no record covers any more */
 	size_t k = 0;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		if (p->c[i].mark)
 			p->c[k++] = p->c[i];
+		else
+			p->lost -= p->c[i].lost;
+	}
 	p->n = k;
+	for (size_t i = 0; i < p->n; i++) {
+		struct chunk *c = &p->c[i];
+		if (!c->mark || c->pruned)
+			continue;
+		if (c->present != c->last)	/* still being filled */
+			c->since = full;
+		c->last = c->present;
+		c->eligible = c->present && full >= c->since + JUDGE_SCANS &&
+			      (settled || full >= c->since + MAX_JUDGE_SCANS);
+	}
 	return measured;
 }
 
@@ -245,12 +279,51 @@ static unsigned runs(const struct proc *p, uint64_t chunk)
 	return n;
 }
 
-/* Decide probes, and which prunes the VMA budget allows. */
+static const struct proc *sort_p;
+
+/* Lowest density of shared pages first; then by address. */
+static int by_density(const void *a, const void *b)
+{
+	const struct chunk *x = &sort_p->c[*(const size_t *)a];
+	const struct chunk *y = &sort_p->c[*(const size_t *)b];
+	uint64_t l = (uint64_t)x->shared * y->present, r = (uint64_t)y->shared * x->present;
+	return l < r ? -1 : l > r ? 1 : x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * Decide probes and prunes. The eligible chunks are pruned in order of
+ * rising density of shared pages (those with none first) while the shared
+ * pages they hold stay within LOSS of all shared pages of the process,
+ * pruned ones included: the smallest set of chunks that keeps the rest is
+ * what ksmd then scans. A chunk judged and kept starts its back-off over.
+ * Then the VMA budget: each new pruned run costs two.
+ */
 static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 {
-	for (size_t i = 0; i < p->n; i++)
+	size_t *order = malloc((p->n + 1) * sizeof(*order)), m = 0;
+	if (!order)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
 		if (p->c[i].pruned && now >= p->c[i].probe_at)
 			p->c[i].act = 2;
+		if (p->c[i].eligible)
+			order[m++] = i;
+	}
+	sort_p = p;
+	qsort(order, m, sizeof(*order), by_density);
+	uint64_t budget = (p->shared + p->lost) / LOSS_DIV;
+	uint64_t spent = p->lost;
+	size_t k = 0;
+	for (; k < m; k++) {
+		struct chunk *c = &p->c[order[k]];
+		if (c->shared && spent + c->shared > budget)
+			break;
+		spent += c->shared;
+		c->act = 1;
+	}
+	for (; k < m; k++)
+		p->c[order[k]].level = 0;
+	free(order);
 	unsigned have = runs(p, chunk);
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->c[i].act != 1)
@@ -280,10 +353,12 @@ static void act(struct proc *p, struct target *t, uint64_t chunk,
 			continue;
 		}
 		size_t j = i + 1;
+		uint64_t ksm = p->c[i].shared;
 		while (j < p->n && p->c[j].act == what &&
 		       p->c[j].addr == p->c[j - 1].addr + chunk &&
-		       (j - i + 1) * chunk <= MAX_CMD_BYTES)
-			j++;
+		       (j - i + 1) * chunk <= MAX_CMD_BYTES &&
+		       (what == 2 || ksm + p->c[j].shared <= MAX_CMD_KSM))
+			ksm += p->c[j++].shared;
 		uint64_t addr = p->c[i].addr, len = p->c[j - 1].addr + chunk - addr;
 		int r = target_command(t, what == 1 ? KSMP_CMD_RANGE_PRUNE :
 				       KSMP_CMD_RANGE_PROBE, addr, len, 0, 1000);
@@ -293,10 +368,14 @@ static void act(struct proc *p, struct target *t, uint64_t chunk,
 				struct chunk *c = &p->c[k];
 				if (what == 1) {
 					c->pruned = 1;
+					c->lost = c->shared;
+					p->lost += c->lost;
 					c->probe_at = now + ((uint64_t)reprobe * 1000 << c->level);
 					if (c->level < MAX_LEVEL)
 						c->level++;
 				} else {
+					p->lost -= c->lost;
+					c->lost = 0;
 					c->pruned = 0;
 					c->since = full;
 				}
@@ -335,7 +414,7 @@ struct cycle {
 	uint64_t full, now;
 };
 
-static void one(struct cycle *cy, pid_t pid)
+static void one(struct cycle *cy, pid_t pid, long long merging)
 {
 	int err;
 	struct target *t = target_get(pid, &err);
@@ -344,12 +423,17 @@ static void one(struct cycle *cy, pid_t pid)
 	const struct ksmp_state *st = t->st;
 	if (__atomic_load_n(&st->mode, __ATOMIC_ACQUIRE) != KSMP_MODE_AUTO ||
 	    __atomic_load_n(&st->engine, __ATOMIC_ACQUIRE) != KSMP_ENGINE_REGIONS ||
-	    !__atomic_load_n(&st->merge_state, __ATOMIC_ACQUIRE))
-		goto out;
+	    !__atomic_load_n(&st->merge_state, __ATOMIC_ACQUIRE) ||
+	    (__atomic_load_n(&st->flags, __ATOMIC_ACQUIRE) & KSMP_STF_PROCESS_INHERITED))
+		goto out;	/* inherited whole-process merging: the admin's */
 	struct proc *p = proc_for(pid, t->starttime);
 	if (!p)
 		goto out;
 	p->seen = 1;
+	if (merging != p->merging || !p->merging_since) {
+		p->merging = merging;
+		p->merging_since = cy->full;
+	}
 	/* Commands of others (unmerge, merge) re-advise: judge afresh. */
 	uint64_t cmds = __atomic_load_n(&st->ctl.commands, __ATOMIC_ACQUIRE);
 	if (p->n && cmds != p->commands)
@@ -392,14 +476,29 @@ static void each_mergeable(struct cycle *cy)
 		if (*e || v <= 0 || proc_ksm((pid_t)v, &k) < 0 || !k.valid ||
 		    !k.mergeable)
 			continue;
-		one(cy, (pid_t)v);
+		one(cy, (pid_t)v, k.merging_pages);
 	}
 	closedir(d);
+}
+
+/* One controller per host: two would each spend the VMA budget and take
+ * the other's commands for an operator's. The first to lock acts. */
+static int only_one(void)
+{
+	static int fd = -1;
+	if (fd < 0) {
+		fd = open(AUTO_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return 0;
+	}
+	return flock(fd, LOCK_EX | LOCK_NB) == 0;
 }
 
 void auto_cycle(void)
 {
 	struct cycle cy = { .now = now_ms() };
+	if (!only_one())
+		return;
 	long long full = ksm_knob("full_scans");
 	if (ksm_knob("run") != 1 || full < 0)
 		return;

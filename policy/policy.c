@@ -741,6 +741,7 @@ static void policy_reset(struct ksmp_policy *p, const char *source)
 static void add_auto_rules(struct parse *ps)
 {
 	const char *s = ksmp_auto_rules_text;
+	ps->line = 0;		/* built in: no line of the file */
 	while (*s) {
 		const char *nl = strchr(s, '\n');
 		size_t n = nl ? (size_t)(nl - s) : strlen(s);

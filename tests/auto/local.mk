@@ -4,3 +4,7 @@ check_PROGRAMS += tests/auto/auto-prog
 tests_auto_auto_prog_SOURCES = tests/auto/auto-prog.c
 TESTS += tests/auto/auto_prune.sh
 EXTRA_DIST += tests/auto/auto_prune.sh
+check_PROGRAMS += tests/auto/auto_policy
+TESTS += tests/auto/auto_policy
+tests_auto_auto_policy_SOURCES = tests/auto/auto_policy.c
+tests_auto_auto_policy_LDADD = policy/libksmppolicy.a
