@@ -6,7 +6,7 @@
 #     prunes the U chunks (not mergeable, "pruned" in PID/regions), which
 #     lowers ksm_rmap_items;
 #   - after the U chunks are rewritten with shared content, they are
-#     probed again (auto-reprobe 2) and then merge;
+#     probed again (auto-reprobe 10) and then merge;
 #   - under auto-vmas 4 an alternating S/U mapping gets at most two pruned
 #     runs, and an allocation storm adds no VMAs beyond that bound;
 #   - the program's results, errno and read(2) are unaffected.
@@ -20,7 +20,7 @@ mfs_init root fuse ksm
 plan 13
 
 PROG=$B/tests/auto/auto-prog
-printf 'mode auto\nauto-reprobe 2\n' > "$OUT/auto.policy"
+printf 'mode auto\nauto-reprobe 10\n' > "$OUT/auto.policy"
 printf 'mode auto\nauto-reprobe 600\nauto-vmas 4\nmerge mmap min=1M\n' > "$OUT/vmas.policy"
 mfs_mount "auto=200" || { echo "Bail out! cannot mount mergefs"; exit 1; }
 
@@ -96,7 +96,7 @@ echo "fill SSSSSSSS" >&4
 echo "fill SSSSSSSS" >&5
 wait_line "$OUT/a" "fill"
 all_merged() { set -- $(vma "$a_pid" $((A + 8 * 1048576))); [ "$1" = 1 ] && [ "$2" -gt 4096 ]; }
-ok "rewritten with shared content, the pruned chunks are probed again and merge" until_ 60 all_merged
+ok "rewritten with shared content, the pruned chunks are probed again and merge" until_ 120 all_merged
 is "$(pruned_in "$a_pid" "$A")" 0 "nothing of the mapping is pruned any more"
 diag "a: $(vma "$a_pid" $((A + 8 * 1048576))); auto_probes $(field "$MNT/stats" auto_probes)"
 
