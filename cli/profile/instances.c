@@ -83,7 +83,7 @@ void prof_settle(struct inst *in, int n, double settle_s, bool quiet)
 	bool tty = isatty(0);
 	if (!quiet)
 		fprintf(stderr, "ksmpreload profile: %d instance(s) running; %s\n", n,
-			settle_s > 0 ? "waiting the prof_settle time (Ctrl-C or Enter to stop early)" :
+			settle_s > 0 ? "waiting the settle time (Ctrl-C or Enter to stop early)" :
 			"waiting for the savings to plateau (Ctrl-C or Enter to stop early)");
 	while (!prof_interrupted) {
 		struct pollfd p = { .fd = 0, .events = POLLIN };

@@ -102,7 +102,7 @@ void prof_report_json(FILE *f, const struct origins *os, const struct inst *in,
 		ksmp_json_str(f, o->site);
 		fprintf(f, ", \"regions\": %" PRIu64 ", \"advised\": %" PRIu64
 			", \"rss\": %" PRIu64 ", \"merged\": %" PRIu64
-			", \"cost\": %.2f, \"prof_productive\": %s}",
+			", \"cost\": %.2f, \"productive\": %s}",
 			o->regions, o->advised, o->rss, o->merged,
 			o->merged ? prof_cost_of(o->rss, o->merged) : -1.0,
 			prof_productive(o->rss, o->merged) ? "true" : "false");

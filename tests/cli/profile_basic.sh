@@ -74,6 +74,8 @@ if command -v python3 > /dev/null; then
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert any(o["function"] == "profile_shared_data" and o["kind"] == "mmap" for o in d["origins"])
+keys = {"kind", "object", "function", "site", "regions", "advised", "rss", "merged", "cost", "productive"}
+assert all(set(o) == keys for o in d["origins"]), [sorted(o) for o in d["origins"]]
 assert d["processes"][0]["read"] and "mode      regions" in d["policy"]' "$PL_TMP/j.json"
 else
 	skip 1 "python3 not installed"
