@@ -21,18 +21,27 @@
  * skips a slot whose sequence changes under it.
  *
  * Control protocol (one command at a time; mergefs serialises senders):
- *   1. sender checks that it is allowed (root or the target's uid), fills
- *      ctl.cmd, ctl.addr, ctl.len, ctl.sender_uid, then stores
- *      ctl.req_seq = ctl.ack_seq + 1 (release);
+ *   1. sender checks that it is allowed (root or the target's uid), takes
+ *      the next sequence number N (one more than the highest ever put in
+ *      req_seq or ack_seq, never 0, never with KSMP_SEQ_WITHDRAWN: numbers
+ *      are never reused), fills ctl.cmd, ctl.addr, ctl.len,
+ *      ctl.sender_uid, then stores ctl.req_seq = N (release);
  *   2. sender signals the target with pidfd_send_signal(pidfd,
- *      ctl.signo, info with si_code SI_QUEUE and si_value = req_seq);
+ *      ctl.signo, info with si_code SI_QUEUE and si_value = N);
  *   3. the library's handler checks that the signal came with SI_QUEUE,
- *      that si_value equals ctl.req_seq, that req_seq == ack_seq + 1 and
- *      that the sender's uid (si_uid) is 0 or the process's own; it carries
- *      the command out, stores ctl.result (0 or -errno), then ack_seq =
- *      req_seq (release) and FUTEX_WAKEs ack_seq;
- *   4. sender FUTEX_WAITs on ack_seq with its timeout (ETIMEDOUT if the
- *      target blocks the signal, is stopped, or does not answer).
+ *      that si_value equals ctl.req_seq, that req_seq != ack_seq (not yet
+ *      carried out), that no other command is running in the process, and
+ *      that the sender's uid (si_uid) is 0 or the process's own; it copies
+ *      the command, checks req_seq once more (the sender may have
+ *      withdrawn it meanwhile), carries it out, stores ctl.result (0 or
+ *      -errno), then ack_seq = N (release) and FUTEX_WAKEs ack_seq;
+ *   4. sender FUTEX_WAITs on ack_seq until it equals N, with its timeout
+ *      (ETIMEDOUT if the target blocks the signal, is stopped, or does not
+ *      answer); on timeout it withdraws the request by setting
+ *      KSMP_SEQ_WITHDRAWN in req_seq, so a signal delivered later is
+ *      rejected. A command the handler had already started still
+ *      finishes and acknowledges its own number, which the next sender
+ *      (waiting for N + 1) never takes for its own.
  * All fields are fixed-width; the layout only ever grows at the end, and
  * any incompatible change bumps KSMP_STATE_VERSION.
  */
@@ -66,6 +75,10 @@ enum ksmp_engine {
 #define KSMP_STF_TABLE_FULL	0x10u	/* some regions were advised but not recorded */
 #define KSMP_STF_HOOKS_BYPASSED	0x20u	/* malloc hooks not in effect (another allocator first) */
 #define KSMP_STF_PROCESS_INHERITED 0x40u /* whole-process merging inherited and kept */
+
+/* Set in ctl.req_seq by a sender that gave up waiting: the request is
+ * withdrawn and must not be carried out. Sequence numbers stay below it. */
+#define KSMP_SEQ_WITHDRAWN	0x80000000u
 
 /* Control commands. */
 enum ksmp_cmd {

@@ -5,8 +5,15 @@
  *
  * A target that blocks the signal, is stopped or does not answer makes the
  * write fail with ETIMEDOUT after the timeout; the request is then
- * withdrawn (req_seq put back) so that the signal, if it is delivered
- * later, is rejected by the handler instead of running a stale command.
+ * withdrawn (KSMP_SEQ_WITHDRAWN set in req_seq) so that the signal, if it
+ * is delivered later, is rejected by the handler instead of running a
+ * stale command. Sequence numbers are never given back: the next command
+ * takes the next number, so an acknowledgement of an old, late command
+ * can never be taken for the new one's.
+ *
+ * Bounds (mergefs(8), LIMITS): a writer waits for the target's command
+ * lock and its answer together at most the timeout: a second writer to a
+ * target that is busy for longer gets EBUSY, never waits past it.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -51,14 +58,69 @@ static int signal_caught(pid_t pid, int sig)
 	return (ps.sigcgt >> (sig - 1)) & 1;
 }
 
+/* The number after the block's last request, withdrawn or not: never one
+ * used before (nor 0, nor one with the withdrawn bit). */
+static uint32_t next_seq(const struct ksmp_ctl *c)
+{
+	uint32_t last = __atomic_load_n(&c->req_seq, __ATOMIC_ACQUIRE) & ~KSMP_SEQ_WITHDRAWN;
+	uint32_t ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE) & ~KSMP_SEQ_WITHDRAWN;
+	uint32_t n = ((last > ack ? last : ack) + 1) & ~KSMP_SEQ_WITHDRAWN;
+	return n ? n : 1;
+}
+
+static int clamp_result(int r)
+{
+	return r > 0 || r < -4095 ? -EIO : r;
+}
+
+/* Wait for the answer to req until deadline: 0 or -errno as
+ * target_command() says. */
+static int wait_ack(struct target *t, uint32_t req, long long deadline)
+{
+	struct ksmp_ctl *c = &t->st->ctl;
+	for (;;) {
+		uint32_t now_ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE);
+		if (now_ack == req)
+			return clamp_result(__atomic_load_n(&c->result, __ATOMIC_ACQUIRE));
+		long long left = deadline - mono_ms();
+		if (left <= 0) {
+			/* Withdraw, then look once more: it may just have
+			 * answered. A command the agent already started may
+			 * still finish; its late answer names its own number. */
+			uint32_t expect = req;
+			__atomic_compare_exchange_n(&c->req_seq, &expect, req | KSMP_SEQ_WITHDRAWN, 0,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE) == req)
+				return clamp_result(__atomic_load_n(&c->result, __ATOMIC_ACQUIRE));
+			return -ETIMEDOUT;
+		}
+		if (!target_alive(t))
+			return -ENOENT;
+		if (left > SLICE_MS)
+			left = SLICE_MS;
+		struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 };
+		syscall(SYS_futex, &c->ack_seq, FUTEX_WAIT, now_ack, &ts, NULL, 0);
+	}
+}
+
+/* Take t's command lock by deadline_ms (CLOCK_MONOTONIC); 0 or -EBUSY. */
+static int lock_until(struct target *t, long long deadline_ms)
+{
+	struct timespec abs = { .tv_sec = deadline_ms / 1000,
+				.tv_nsec = (deadline_ms % 1000) * 1000000 };
+	return pthread_mutex_clocklock(&t->cmd_lock, CLOCK_MONOTONIC, &abs) == 0 ? 0 : -EBUSY;
+}
+
 int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 		   uint64_t len, uid_t sender, int timeout_ms)
 {
 	struct ksmp_state *st = t->st;
 	struct ksmp_ctl *c = &st->ctl;
+	long long deadline = mono_ms() + timeout_ms;
 	int r;
 
-	pthread_mutex_lock(&t->cmd_lock);
+	if (lock_until(t, deadline) < 0)
+		return -EBUSY;	/* another command holds it past our bound */
 	if (!target_alive(t)) {
 		r = -ENOENT;
 		goto out;
@@ -69,8 +131,7 @@ int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 		r = -EOPNOTSUPP;
 		goto out;
 	}
-	uint32_t ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE);
-	uint32_t req = ack + 1;
+	uint32_t req = next_seq(c);
 	c->cmd = cmd;
 	c->addr = addr;
 	c->len = len;
@@ -79,42 +140,11 @@ int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 	__atomic_store_n(&c->req_seq, req, __ATOMIC_RELEASE);
 	r = send_queued(t->pidfd, sig, req);
 	if (r < 0) {
-		__atomic_store_n(&c->req_seq, ack, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->req_seq, req | KSMP_SEQ_WITHDRAWN, __ATOMIC_RELEASE);
 		r = r == -ESRCH ? -ENOENT : r;
 		goto out;
 	}
-	long long deadline = mono_ms() + timeout_ms;
-	for (;;) {
-		uint32_t now_ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE);
-		if (now_ack == req) {
-			r = __atomic_load_n(&c->result, __ATOMIC_ACQUIRE);
-			if (r > 0 || r < -4095)
-				r = -EIO;
-			break;
-		}
-		long long left = deadline - mono_ms();
-		if (left <= 0) {
-			/* Withdraw, then look once more: it may just have
-			 * answered. */
-			uint32_t expect = req;
-			__atomic_compare_exchange_n(&c->req_seq, &expect, ack, 0,
-						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE) == req) {
-				r = __atomic_load_n(&c->result, __ATOMIC_ACQUIRE);
-				break;
-			}
-			r = -ETIMEDOUT;
-			break;
-		}
-		if (!target_alive(t)) {
-			r = -ENOENT;
-			break;
-		}
-		if (left > SLICE_MS)
-			left = SLICE_MS;
-		struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 };
-		syscall(SYS_futex, &c->ack_seq, FUTEX_WAIT, now_ack, &ts, NULL, 0);
-	}
+	r = wait_ack(t, req, deadline);
 out:
 	if (target_hit(t))
 		r = -EIO;	/* the block shrank: nothing we read is real */

@@ -20,8 +20,9 @@
  * Authentication: the command itself lives in the state block, which only
  * a process with CAP_SYS_ADMIN can map (/proc/PID/map_files); the handler
  * acts only on SI_QUEUE signals whose value is the pending sequence number
- * (req_seq == ack_seq + 1) and whose sender uid is 0 or ours. Anything else
- * is counted in ctl.rejected and ignored.
+ * (req_seq, not yet acknowledged, not withdrawn) and whose sender uid is 0
+ * or ours, one command at a time. Anything else is counted in
+ * ctl.rejected and ignored.
  *
  * Never: allocate, lock, or touch stdio in the handler; change errno as
  * seen by the interrupted code or by the program's signal calls.
@@ -57,8 +58,9 @@ static volatile int ctl_signo;
 /* Signals the program has claimed (installed a handler or SIG_IGN on):
  * we never pick them again. A plain bit set keeps this lock-free. */
 static volatile uint64_t ctl_claimed;
-/* Sequence being carried out, so that a forged duplicate signal handled
- * in a second thread cannot run the same command twice. */
+/* Sequence being carried out, 0 when none: one command at a time, so that
+ * a forged duplicate signal handled in a second thread cannot run the same
+ * command twice, nor a late one race the next. */
 static uint32_t ctl_busy;
 
 static int sig_bit_ok(int sig)
@@ -78,21 +80,21 @@ static void claim(int sig)
 		__atomic_fetch_or(&ctl_claimed, 1ull << (sig - 1), __ATOMIC_RELAXED);
 }
 
-static int run_command(const struct ksmp_ctl *c)
+static int run_command(uint32_t cmd, uint64_t addr, uint64_t len)
 {
-	switch (c->cmd) {
+	switch (cmd) {
 	case KSMP_CMD_UNMERGE:
 		return ksmp_engine_unmerge_all();
 	case KSMP_CMD_MERGE:
 		return ksmp_engine_merge_all();
 	case KSMP_CMD_RANGE_MERGE:
-		return ksmp_engine_range(c->addr, c->len, MADV_MERGEABLE);
+		return ksmp_engine_range(addr, len, MADV_MERGEABLE);
 	case KSMP_CMD_RANGE_UNMERGE:
-		return ksmp_engine_range(c->addr, c->len, MADV_UNMERGEABLE);
+		return ksmp_engine_range(addr, len, MADV_UNMERGEABLE);
 	case KSMP_CMD_RANGE_PRUNE:
-		return ksmp_engine_auto(c->addr, c->len, 1);
+		return ksmp_engine_auto(addr, len, 1);
 	case KSMP_CMD_RANGE_PROBE:
-		return ksmp_engine_auto(c->addr, c->len, 0);
+		return ksmp_engine_auto(addr, len, 0);
 	case KSMP_CMD_PING:
 		return 0;
 	default:
@@ -111,23 +113,31 @@ static void handler(int sig, siginfo_t *si, void *uc)
 	uint32_t req = __atomic_load_n(&c->req_seq, __ATOMIC_ACQUIRE);
 	uint32_t ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE);
 	uid_t uid = getuid();
+	uint32_t idle = 0;
 	if (si->si_code != SI_QUEUE || (uint32_t)si->si_value.sival_int != req ||
-	    req != ack + 1 || (si->si_uid != 0 && si->si_uid != uid)) {
-		__atomic_fetch_add(&c->rejected, 1, __ATOMIC_RELAXED);
-		goto out;
-	}
-	uint32_t prev = __atomic_load_n(&ctl_busy, __ATOMIC_RELAXED);
-	if (prev == req ||
-	    !__atomic_compare_exchange_n(&ctl_busy, &prev, req, 0,
+	    req == 0 || (req & KSMP_SEQ_WITHDRAWN) || req == ack ||
+	    (si->si_uid != 0 && si->si_uid != uid) ||
+	    !__atomic_compare_exchange_n(&ctl_busy, &idle, req, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
 		__atomic_fetch_add(&c->rejected, 1, __ATOMIC_RELAXED);
 		goto out;
 	}
-	int r = run_command(c);
+	/* Our copy, then the number again: a sender that withdrew the
+	 * request may be filling in the next one. */
+	uint32_t cmd = c->cmd;
+	uint64_t addr = c->addr, len = c->len;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&c->req_seq, __ATOMIC_RELAXED) != req) {
+		__atomic_fetch_add(&c->rejected, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&ctl_busy, 0, __ATOMIC_RELEASE);
+		goto out;
+	}
+	int r = run_command(cmd, addr, len);
 	__atomic_store_n(&c->result, r, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&c->commands, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->ack_seq, req, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &c->ack_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	__atomic_store_n(&ctl_busy, 0, __ATOMIC_RELEASE);
 out:
 	errno = saved;
 }

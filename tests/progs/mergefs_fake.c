@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mergefs_fake.h"
@@ -20,6 +21,7 @@
 
 static struct ksmp_state *fake_st;
 int fake_fail_errno;
+int fake_slow_ms;
 
 static uint64_t self_starttime(void)
 {
@@ -123,6 +125,11 @@ static int all(int advice, int newstate)
 		return -ENOSYS;
 	if (fake_fail_errno)
 		return -fake_fail_errno;
+	if (fake_slow_ms > 0 && advice == MADV_UNMERGEABLE) {
+		struct timespec ts = { fake_slow_ms / 1000, (long)(fake_slow_ms % 1000) * 1000000 };
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
 	if (st->engine == KSMP_ENGINE_PROCESS) {
 		if (prctl(PR_SET_MEMORY_MERGE, advice == MADV_MERGEABLE, 0, 0, 0) != 0)
 			return -errno;

@@ -25,4 +25,8 @@ void fake_region_add(struct ksmp_state *st, uint64_t start, uint64_t len,
  * the real engine does when the kernel cannot get memory). */
 extern int fake_fail_errno;
 
+/* When non-zero, an unmerge of everything first takes this many
+ * milliseconds (inside the control handler, as a large unmerge does). */
+extern int fake_slow_ms;
+
 #endif

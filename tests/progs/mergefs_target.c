@@ -3,7 +3,7 @@
  *
  *   mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n]
  *                  [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO]
- *                  [-U UID]
+ *                  [-U UID] [-S MS]
  *
  * Publishes a state block like libksmpreload.so (mergefs_fake.c), runs the
  * real control agent (preload/control.c), fills MIB MiB (default 8) with a
@@ -21,7 +21,9 @@
  * process non-dumpable (prctl PR_SET_DUMPABLE 0). -F ERRNO: writes to
  * merge fail inside the target with ERRNO (mergefs must pass it on).
  * -U UID: started as root, drop to UID (setresuid/setresgid) before
- * "ready", as a daemon does (the kernel then makes it non-dumpable). Prints "ready ADDR LEN SIGNO" on stdout, then
+ * "ready", as a daemon does (the kernel then makes it non-dumpable).
+ * -S MS: an unmerge command takes MS ms inside the handler.
+ * Prints "ready ADDR LEN SIGNO" on stdout, then
  * sleeps until killed.
  */
 #include <errno.h>
@@ -99,7 +101,7 @@ int main(int argc, char **argv)
 	int nodump = 0;
 	long drop_uid = -1;
 	long shrink = -1;
-	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:S:")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoul(optarg, NULL, 0); break;
 		case 'm': kib = strtoul(optarg, NULL, 0) * 1024; break;
@@ -116,8 +118,9 @@ int main(int argc, char **argv)
 		case 'D': nodump = 1; break;
 		case 'F': fake_fail_errno = atoi(optarg); break;
 		case 'U': drop_uid = strtol(optarg, NULL, 0); break;
+		case 'S': fake_slow_ms = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID]\n");
+			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID] [-S MS]\n");
 			return 2;
 		}
 	}

@@ -27,6 +27,8 @@ static const char *ename(int e)
 	case EAGAIN: return "EAGAIN";
 	case EBADF: return "EBADF";
 	case ENOTCONN: return "ENOTCONN";
+	case EBUSY: return "EBUSY";
+	case EMFILE: return "EMFILE";
 	default: return "EOTHER";
 	}
 }
