@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,14 +36,19 @@
 static struct options {
 	unsigned timeout_ms;
 	unsigned auto_ms;
+	unsigned max_threads;	/* libfuse's, read here too (LIMITS) */
+	unsigned uid_targets;
 	int show_help;
 	int show_version;
-} opts = { .timeout_ms = 5000, .auto_ms = 2000 };
+} opts = { .timeout_ms = 5000, .auto_ms = 2000, .max_threads = FUSE_THREADS, .uid_targets = 256 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
+#define KEY_MAX_THREADS 1
 static const struct fuse_opt opt_spec[] = {
 	{ "timeout=%u", offsetof(struct options, timeout_ms), 0 },
 	{ "auto=%u", offsetof(struct options, auto_ms), 0 },
+	{ "uid_targets=%u", offsetof(struct options, uid_targets), 0 },
+	FUSE_OPT_KEY("max_threads=", KEY_MAX_THREADS),
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -175,6 +181,7 @@ static pid_t caller_tgid(void)
 
 /* ---------------------------------------------------------------- handles */
 struct handle {
+	uid_t uid;		/* who opened it: counted in limits.c */
 	struct where w;
 	struct fctx c;		/* c.t referenced, for writes */
 	struct mbuf content;
@@ -203,7 +210,7 @@ static int open_attr(const struct where *w, struct stat *sb)
 	return r;
 }
 
-static int m_getattr(const char *path, struct stat *sb, struct fuse_file_info *fi)
+static int do_getattr(const char *path, struct stat *sb, struct fuse_file_info *fi)
 {
 	struct where w = parse_path(path);
 	memset(sb, 0, sizeof(*sb));
@@ -272,7 +279,7 @@ static void fill_files(void *buf, fuse_fill_dir_t filler, const struct mfile *di
 		filler(buf, f->name, NULL, 0, 0);
 }
 
-static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+static int do_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
 		     struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	(void)off;
@@ -287,7 +294,7 @@ static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t 
 		filler(buf, "ksm", NULL, 0, 0);
 		target_sweep();
 		struct fill_ctx fc = { buf, filler };
-		return scan_ksm_pids(fill_pid, &fc, 0);
+		return scan_ksm_pids(fill_pid, &fc, SCAN_PEEK);
 	}
 	case N_KSMDIR:
 		for (int i = 0; i < knob_count(); i++)
@@ -312,12 +319,13 @@ static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t 
 
 static void handle_free(struct handle *h)
 {
+	uid_handle_del(h->uid);
 	target_put(h->c.t);
 	mb_free(&h->content);
 	free(h);
 }
 
-static int m_open(const char *path, struct fuse_file_info *fi)
+static int do_open(const char *path, struct fuse_file_info *fi)
 {
 	struct where w = parse_path(path);
 	int acc = fi->flags & O_ACCMODE;
@@ -326,12 +334,17 @@ static int m_open(const char *path, struct fuse_file_info *fi)
 		return -ENOENT;
 	if (w.node != N_FILE)
 		return -EISDIR;
+	uid_t uid = fuse_get_context()->uid;
+	if (uid_handle_add(uid) < 0)
+		return -EMFILE;
 	struct handle *h = calloc(1, sizeof(*h));
-	if (!h)
+	if (!h) {
+		uid_handle_del(uid);
 		return -ENOMEM;
+	}
+	h->uid = uid;
 	h->w = w;
 	int r = file_lookup(&w, &h->c, &h->mode);
-	uid_t uid = fuse_get_context()->uid;
 	if (!r && !mfile_may(h->mode, h->c.owner, uid, acc == O_WRONLY ? 0 : 4))
 		r = -EACCES;
 	if (!r && wr && !mfile_may(h->mode, h->c.owner, uid, 2))
@@ -394,7 +407,7 @@ static int clean_input(const char *buf, size_t size, off_t off, char *out, size_
 	return (int)n;
 }
 
-static int m_write(const char *path, const char *buf, size_t size, off_t off,
+static int do_write(const char *path, const char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	(void)path;
@@ -412,7 +425,7 @@ static int m_write(const char *path, const char *buf, size_t size, off_t off,
 	return r < 0 ? r : (int)size;
 }
 
-static int m_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+static int do_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	(void)fi;
 	/* "echo 0 > merge" opens with O_TRUNC: accept it on writable files. */
@@ -465,6 +478,46 @@ static void *m_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return NULL;
 }
 
+/* Every request but read and release (which only copy a rendered buffer
+ * or free it) counts against its uid's limit (limits.c). */
+#define GATED(call)                                          \
+	do {                                                 \
+		uid_t u_ = fuse_get_context()->uid;          \
+		int g_ = uid_enter(u_);                      \
+		if (g_ < 0)                                  \
+			return g_;                           \
+		int r_ = (call);                             \
+		uid_leave(u_);                               \
+		return r_;                                   \
+	} while (0)
+
+static int m_getattr(const char *path, struct stat *sb, struct fuse_file_info *fi)
+{
+	GATED(do_getattr(path, sb, fi));
+}
+
+static int m_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		     struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	GATED(do_readdir(path, buf, filler, off, fi, flags));
+}
+
+static int m_open(const char *path, struct fuse_file_info *fi)
+{
+	GATED(do_open(path, fi));
+}
+
+static int m_write(const char *path, const char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	GATED(do_write(path, buf, size, off, fi));
+}
+
+static int m_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	GATED(do_truncate(path, size, fi));
+}
+
 static const struct fuse_operations ops = {
 	.init = m_init,
 	.getattr = m_getattr,
@@ -484,8 +537,10 @@ static void usage(const char *prog)
 	       "    -o timeout=MS          wait for a target's answer (default 5000)\n"
 	       "    -o auto=MS             mode auto's measuring interval (default 2000,\n"
 	       "                           0: no controller)\n"
+	       "    -o uid_targets=N       targets kept attached per uid (default 256)\n"
+	       "    -o max_threads=N       worker threads (default %u; see LIMITS)\n"
 	       "    -h, --help             this help, then libfuse's options\n"
-	       "    -V, --version          version\n\n", prog);
+	       "    -V, --version          version\n\n", prog, (unsigned)FUSE_THREADS);
 }
 
 /*
@@ -512,11 +567,54 @@ static int drop_source(int argc, char **argv)
 	return argc - 1;
 }
 
+/* -o max_threads=N goes to libfuse; it also sets our limits. */
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	(void)data;
+	(void)outargs;
+	if (key == KEY_MAX_THREADS)
+		opts.max_threads = (unsigned)strtoul(arg + strlen("max_threads="), NULL, 10);
+	return 1;	/* keep it */
+}
+
+/* The limits of LIMITS in mergefs(8), from the options and the fd limit
+ * (raised to its hard limit). 0, or -1 after a message. */
+static int set_limits(void)
+{
+	if (opts.max_threads < 8 || opts.max_threads > 100000) {
+		fprintf(stderr, "mergefs: max_threads must be 8..100000\n");
+		return -1;
+	}
+	if (opts.uid_targets < 1) {
+		fprintf(stderr, "mergefs: uid_targets must be at least 1\n");
+		return -1;
+	}
+	all_ops_max = opts.max_threads > 32 ? opts.max_threads - 16 : opts.max_threads / 2;
+	struct rlimit rl;
+	unsigned long nofile = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			nofile = (unsigned long)rl.rlim_cur;
+		else
+			nofile = 1UL << 20;
+	}
+	/* a pidfd per kept target; the rest for requests in progress (a
+	 * target of their own, a /proc file, the FUSE device) */
+	unsigned long reserve = 64 + 3UL * opts.max_threads;
+	unsigned long all = nofile > reserve + 16 ? nofile - reserve : 16;
+	if (all > TARGETS_MAX)
+		all = TARGETS_MAX;
+	target_limits(opts.uid_targets, (unsigned)all);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	argc = drop_source(argc, argv);
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	if (fuse_opt_parse(&args, &opts, opt_spec, NULL) == -1)
+	if (fuse_opt_parse(&args, &opts, opt_spec, opt_proc) == -1)
 		return 1;
 	if (opts.show_version) {
 		printf("mergefs %s\n", PACKAGE_VERSION);
@@ -554,9 +652,19 @@ int main(int argc, char **argv)
 		fuse_opt_free_args(&args);
 		return 1;
 	}
+	if (set_limits() < 0) {
+		fuse_opt_free_args(&args);
+		return 1;
+	}
 	/* libfuse 3.14 complains about its own max_idle_threads default:
-	 * give one that a user's own -o max_idle_threads overrides. */
+	 * give one that a user's own -o max_idle_threads overrides. Its
+	 * max_threads (since 3.12; configure asks for 3.14) defaults to 10,
+	 * which a user's blocked writes would fill: ours is FUSE_THREADS,
+	 * and a user's own -o max_threads, coming later, wins. */
 	fuse_opt_insert_arg(&args, 1, "-omax_idle_threads=10");
+	char mt[48];
+	snprintf(mt, sizeof(mt), "-omax_threads=%u", (unsigned)FUSE_THREADS);
+	fuse_opt_insert_arg(&args, 1, mt);
 	int r = fuse_main(args.argc, args.argv, &ops, NULL);
 	fuse_opt_free_args(&args);
 	return r ? 1 : 0;	/* libfuse's 1..7 all mean "did not run" */

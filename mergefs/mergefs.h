@@ -62,8 +62,15 @@ struct pksm {
 
 /* Read a whole small file into buf (NUL-terminated). Returns bytes or -errno. */
 ssize_t read_small(const char *path, char *buf, size_t sz);
-/* Read a whole file of any size (NUL-terminated); caller frees. */
-char *read_all(const char *path, size_t *lenp, int *err);
+/* /proc/PID/maps is read line by line through a fixed buffer, never
+ * whole: a line longer than MAPS_LINE_MAX is skipped, and a process whose
+ * maps run past MAPS_BUDGET bytes is not read further (-E2BIG). */
+#define MAPS_LINE_MAX	8192
+#define MAPS_BUDGET	(4u << 20)
+/* fn(ctx, line, len) for each line (NUL-terminated, no newline); a non-zero
+ * return stops the walk and is returned. 0 at the end, or -errno. */
+typedef int (*maps_fn)(void *ctx, char *line, size_t len);
+int maps_each(pid_t pid, maps_fn fn, void *ctx);
 int proc_status(pid_t pid, struct pstatus *ps);
 int proc_ksm(pid_t pid, struct pksm *k);
 /* Does ksm_stat show KSM activity (merge_any, mergeable or rmap_items)? */
@@ -74,7 +81,9 @@ int proc_range_mapped(pid_t pid, uint64_t addr, uint64_t len);
 /* ---------------------------------------------------------------- targets */
 struct target {
 	pid_t pid;
+	uid_t uid;		/* the process's real uid at attach */
 	uint64_t starttime;
+	uint64_t used_ms;	/* last lookup (table lock): least recently used goes first */
 	struct ksmp_state *st;	/* MAP_SHARED view of the library's block */
 	size_t maplen;
 	int pidfd;		/* the process we checked; never reused */
@@ -96,6 +105,8 @@ int bus_guard_init(void);
 /* Did a read of t's block fault (its memfd shrank)? Its content is then
  * partly zeros: the caller should not trust what it read. */
 int target_hit(const struct target *t);
+/* Most targets kept attached per process uid and in all (target.c). */
+void target_limits(unsigned per_uid, unsigned all);
 /* Drop entries of processes that have exited. */
 void target_sweep(void);
 /* Is the target still the process we attached (alive, same start)? */
@@ -106,6 +117,20 @@ int target_alive(const struct target *t);
  * -ETIMEDOUT, -ENOENT when it exited, -EOPNOTSUPP without an agent). */
 int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 		   uint64_t len, uid_t sender, int timeout_ms);
+
+/* ---------------------------------------------------------------- limits */
+/* What one uid other than root may hold at a time (limits.c, mergefs(8)
+ * LIMITS): requests in progress (EBUSY past them), all such uids together
+ * fewer than the worker threads, and open files (EMFILE past them). */
+#define FUSE_THREADS	128	/* default -o max_threads */
+#define UID_OPS		8
+#define UID_HANDLES	256
+#define TARGETS_MAX	4096	/* targets kept attached, all uids */
+extern unsigned all_ops_max;	/* set from max_threads at start */
+int uid_enter(uid_t uid);
+void uid_leave(uid_t uid);
+int uid_handle_add(uid_t uid);
+void uid_handle_del(uid_t uid);
 
 /* ---------------------------------------------------------------- files */
 /* What a file's renderer and writer work on. */
@@ -171,9 +196,14 @@ int render_knob(struct mbuf *b, const struct fctx *c);
 const char *steer_reason(const struct target *t);
 
 /* Scan /proc: calls fn for every process with KSM activity or the
- * library. With want_target, t is the attached library state (or NULL);
- * without it, t is only passed when attaching was needed to decide. A
- * non-zero return from fn stops the scan. Returns 0 or -errno. */
+ * library. With SCAN_TARGET, t is the attached library state (or NULL);
+ * with SCAN_PEEK, t is non-NULL when the process seems to run the library
+ * (a block of that name in its maps) and must not be dereferenced:
+ * nothing is attached, which keeps counts and listings cheap whatever
+ * the limits on attached targets. A non-zero return from fn stops the
+ * scan. Returns 0 or -errno. */
+#define SCAN_PEEK	0
+#define SCAN_TARGET	1
 typedef int (*pid_fn)(void *ctx, pid_t pid, const struct pksm *k, struct target *t);
 int scan_ksm_pids(pid_fn fn, void *ctx, int want_target);
 

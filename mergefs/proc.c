@@ -52,48 +52,55 @@ ssize_t read_small(const char *path, char *buf, size_t sz)
 	return (ssize_t)got;
 }
 
-/* Read a whole file of any size; caller frees. */
-char *read_all(const char *path, size_t *lenp, int *err)
+int maps_each(pid_t pid, maps_fn fn, void *ctx)
 {
+	char path[64], buf[MAPS_LINE_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*err = -errno;
-		return NULL;
-	}
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (len + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t n = read(fd, buf + len, cap - 1 - len);
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : -errno;
+	size_t have = 0, total = 0;
+	int skipping = 0, r = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			*err = errno == ESRCH ? -ENOENT : -errno;
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (n == 0)
+			r = errno == ESRCH ? -ENOENT : -errno;
 			break;
-		len += (size_t)n;
+		}
+		if (n == 0) {
+			if (have && !skipping) {
+				buf[have] = 0;
+				r = fn(ctx, buf, have);
+			}
+			break;
+		}
+		have += (size_t)n;
+		total += (size_t)n;
+		char *l = buf, *end = buf + have, *nl;
+		while (!r && (nl = memchr(l, '\n', (size_t)(end - l)))) {
+			*nl = 0;
+			if (!skipping)
+				r = fn(ctx, l, (size_t)(nl - l));
+			skipping = 0;
+			l = nl + 1;
+		}
+		if (r)
+			break;
+		have = (size_t)(end - l);
+		memmove(buf, l, have);
+		if (have == sizeof(buf) - 1) {
+			skipping = 1;	/* a line longer than any real one: drop it */
+			have = 0;
+		}
+		if (total > MAPS_BUDGET) {
+			r = -E2BIG;
+			break;
+		}
 	}
 	close(fd);
-	if (!buf) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	buf[len] = 0;
-	*lenp = len;
-	return buf;
+	return r;
 }
 
 int proc_status(pid_t pid, struct pstatus *ps)
@@ -197,27 +204,31 @@ int pksm_active(const struct pksm *k)
 			    k->merging_pages > 0);
 }
 
+struct range_ctx {
+	uint64_t want, end;
+};
+
+static int range_line(void *ctx, char *l, size_t n)
+{
+	(void)n;
+	struct range_ctx *rc = ctx;
+	char *e;
+	uint64_t s = strtoull(l, &e, 16);
+	if (*e != '-')
+		return 0;
+	uint64_t f = strtoull(e + 1, NULL, 16);
+	if (s <= rc->want && rc->want < f)
+		rc->want = f;
+	else if (s > rc->want)
+		return 1;	/* maps is sorted: a hole */
+	return rc->want >= rc->end;
+}
+
 int proc_range_mapped(pid_t pid, uint64_t addr, uint64_t len)
 {
-	char path[64];
-	size_t n;
-	int err = 0;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	char *buf = read_all(path, &n, &err);
-	if (!buf)
-		return err;
-	uint64_t want = addr, end = addr + len;
-	for (char *l = buf; l && *l && want < end; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		char *e;
-		uint64_t s = strtoull(l, &e, 16);
-		if (*e != '-')
-			continue;
-		uint64_t f = strtoull(e + 1, NULL, 16);
-		if (s <= want && want < f)
-			want = f;
-		else if (s > want)
-			break;	/* maps is sorted: a hole */
-	}
-	free(buf);
-	return want >= end;
+	struct range_ctx rc = { addr, addr + len };
+	int r = maps_each(pid, range_line, &rc);
+	if (r < 0)
+		return r;
+	return rc.want >= rc.end;
 }

@@ -278,7 +278,7 @@ int render_host_stats(struct mbuf *b, const struct fctx *c)
 	mb_printf(b, "sharing_ratio %.3f\n", shared ? (double)sharing / (double)shared : 0.0);
 	mb_printf(b, "wasted_effort_ratio %.3f\n", sharing ? (double)unshared / (double)sharing : 0.0);
 	struct counts cnt = { 0, 0, NULL };
-	scan_ksm_pids(count_pid, &cnt, 1);
+	scan_ksm_pids(count_pid, &cnt, SCAN_PEEK);
 	mb_printf(b, "processes_ksm %ld\n", cnt.ksm);
 	mb_printf(b, "processes_library %ld\n", cnt.library);
 	struct auto_totals at;
@@ -364,7 +364,7 @@ int render_metrics(struct mbuf *b, const struct fctx *c)
 		  "# TYPE mergefs_saved_bytes gauge\nmergefs_saved_bytes %lld\n",
 		  (sharing + zero) * page_size());
 	struct mrows m = { NULL, 0, 0, 0, 0 };
-	scan_ksm_pids(collect_pid, &m, 1);
+	scan_ksm_pids(collect_pid, &m, SCAN_TARGET);
 	mb_printf(b, "# HELP mergefs_processes_ksm Processes with KSM activity.\n"
 		  "# TYPE mergefs_processes_ksm gauge\nmergefs_processes_ksm %ld\n", m.ksm);
 	mb_printf(b, "# HELP mergefs_processes_library Processes running libksmpreload.\n"

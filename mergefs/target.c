@@ -44,9 +44,18 @@
 #define TABLE_SIZE 1024
 #define NEG_SIZE 4096
 #define NEG_TTL_MS 1000
+/* A process whose maps are too long to read (MAPS_BUDGET) is not read
+ * again for this long. */
+#define NEG_LONG_TTL_MS 60000
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct target *table[TABLE_SIZE];	/* table_lock */
+static unsigned ntargets;			/* table_lock */
+/* Most targets kept attached (each holds a pidfd and a mapping), of one
+ * process uid and of all: past them the least recently used idle one of
+ * that uid (or of any) is dropped, or the new one is used only for the
+ * request at hand. Set by target_limits(). */
+static unsigned max_per_uid = 256, max_all = 4096;
 
 /* Processes found without a usable block, remembered briefly so that a
  * listing of many processes does not read every maps file every time. */
@@ -54,6 +63,7 @@ static struct neg {
 	pid_t pid;
 	uint64_t starttime;
 	uint64_t when_ms;
+	uint64_t ttl_ms;
 } negs[NEG_SIZE];				/* table_lock */
 
 static uint64_t now_ms(void)
@@ -182,8 +192,10 @@ static int unlink_locked(struct target *t)
 	struct target **pp = &table[(unsigned)t->pid % TABLE_SIZE];
 	while (*pp && *pp != t)
 		pp = &(*pp)->next;
-	if (*pp)
+	if (*pp) {
 		*pp = t->next;
+		ntargets--;
+	}
 	return --t->refs == 0;
 }
 
@@ -197,6 +209,7 @@ void target_sweep(void)
 			struct target *t = *pp;
 			if (!target_alive(t) || target_hit(t)) {
 				*pp = t->next;
+				ntargets--;
 				if (--t->refs == 0) {
 					t->next = dead;
 					dead = t;
@@ -214,59 +227,72 @@ void target_sweep(void)
 	}
 }
 
-/* Find and map the block; NULL with *err = 0 when there is none. */
 static const char block_name[] = "/memfd:" KSMP_STATE_MEMFD_NAME " (deleted)";
 
-/* Find the block in buf (pid's maps, which it consumes) and map it; NULL
- * with *err = 0 when there is none. */
-static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
-				    char *buf, size_t *maplen, int *slot, int *err)
+/* Candidate blocks found in maps: a hostile process may map many memfds
+ * of that name; the first few are tried. */
+#define CANDIDATES 4
+struct cands {
+	int n;
+	unsigned long long s[CANDIDATES], e[CANDIDATES];
+};
+
+static int cand_line(void *ctx, char *l, size_t ll)
+{
+	struct cands *c = ctx;
+	if (ll <= sizeof(block_name) - 1 ||
+	    strcmp(l + ll - (sizeof(block_name) - 1), block_name))
+		return 0;
+	char *e;
+	unsigned long long s = strtoull(l, &e, 16), f = 0;
+	if (*e == '-')
+		f = strtoull(e + 1, NULL, 16);
+	if (f > s) {
+		c->s[c->n] = s;
+		c->e[c->n] = f;
+		c->n++;
+	}
+	return c->n == CANDIDATES;
+}
+
+/* Map the block at [s, f) of pid if it is one; NULL otherwise. */
+static struct ksmp_state *map_one(pid_t pid, pid_t nspid, uint64_t starttime,
+				  unsigned long long s, unsigned long long f,
+				  size_t *maplen, int *slot)
 {
 	char path[96];
-	const char *name = block_name;
 	struct ksmp_state *found = NULL;
-	*err = 0;
-	for (char *l = buf; l && *l && !found;) {
-		char *nl = strchr(l, '\n');
-		if (nl)
-			*nl = 0;
-		size_t ll = strlen(l);
-		if (ll > sizeof(block_name) - 1 &&
-		    !strcmp(l + ll - (sizeof(block_name) - 1), name)) {
-			char *e;
-			unsigned long long s = strtoull(l, &e, 16), f = 0;
-			if (*e == '-')
-				f = strtoull(e + 1, NULL, 16);
-			if (f > s) {
-				snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
-					 (int)pid, s, f);
-				int fd = open(path, O_RDWR | O_CLOEXEC);
-				struct stat sb;
-				if (fd >= 0 && fstat(fd, &sb) == 0 &&
-				    (size_t)sb.st_size >= sizeof(struct ksmp_state)) {
-					size_t len = (size_t)sb.st_size;
-					void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-						       MAP_SHARED, fd, 0);
-					/* guarded before the first read: the
-					 * target may shrink it at any time */
-					int g = p != MAP_FAILED ? guard_add(p, len) : -1;
-					if (g >= 0 && ksmp_state_identity_ok(p, len, pid, nspid, starttime) &&
-					    !__atomic_load_n(&guard[g].hit, __ATOMIC_ACQUIRE)) {
-						found = p;
-						*maplen = len;
-						*slot = g;
-					} else if (p != MAP_FAILED) {
-						guard_del(g);
-						munmap(p, len);
-					}
-				}
-				if (fd >= 0)
-					close(fd);
-			}
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, s, f);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct stat sb;
+	if (fd >= 0 && fstat(fd, &sb) == 0 && (size_t)sb.st_size >= sizeof(struct ksmp_state)) {
+		size_t len = (size_t)sb.st_size;
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		/* guarded before the first read: the target may shrink it at
+		 * any time */
+		int g = p != MAP_FAILED ? guard_add(p, len) : -1;
+		if (g >= 0 && ksmp_state_identity_ok(p, len, pid, nspid, starttime) &&
+		    !__atomic_load_n(&guard[g].hit, __ATOMIC_ACQUIRE)) {
+			found = p;
+			*maplen = len;
+			*slot = g;
+		} else if (p != MAP_FAILED) {
+			guard_del(g);
+			munmap(p, len);
 		}
-		l = nl ? nl + 1 : NULL;
 	}
+	if (fd >= 0)
+		close(fd);
 	return found;
+}
+
+static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
+				    const struct cands *c, size_t *maplen, int *slot)
+{
+	struct ksmp_state *st = NULL;
+	for (int i = 0; i < c->n && !st; i++)
+		st = map_one(pid, nspid, starttime, c->s[i], c->e[i], maplen, slot);
+	return st;
 }
 
 static struct target *lookup_locked(pid_t pid)
@@ -289,13 +315,14 @@ static struct target *cache_lookup(pid_t pid, uint64_t start, int *none)
 	if (t && t->starttime == start && target_alive(t) && !target_hit(t) &&
 	    t->st->starttime == start) {
 		t->refs++;
+		t->used_ms = now_ms();
 		found = t;
 	} else {
 		if (t && unlink_locked(t))
 			stale = t;
 		struct neg *ng = &negs[(unsigned)pid % NEG_SIZE];
 		*none = ng->pid == pid && ng->starttime == start &&
-			now_ms() - ng->when_ms < NEG_TTL_MS;
+			now_ms() - ng->when_ms < ng->ttl_ms;
 	}
 	pthread_mutex_unlock(&table_lock);
 	if (stale)
@@ -303,13 +330,14 @@ static struct target *cache_lookup(pid_t pid, uint64_t start, int *none)
 	return found;
 }
 
-static void remember_none(pid_t pid, uint64_t start)
+static void remember_none(pid_t pid, uint64_t start, uint64_t ttl_ms)
 {
 	pthread_mutex_lock(&table_lock);
 	struct neg *ng = &negs[(unsigned)pid % NEG_SIZE];
 	ng->pid = pid;
 	ng->starttime = start;
 	ng->when_ms = now_ms();
+	ng->ttl_ms = ttl_ms;
 	pthread_mutex_unlock(&table_lock);
 }
 
@@ -320,16 +348,16 @@ static struct target *attach(pid_t pid, uint64_t start, int *err)
 {
 	/* Most processes have no block: say so from maps alone, before any
 	 * pidfd (this is what a first listing of /MNT pays per process). */
-	char path[64];
-	size_t mlen;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	char *maps = read_all(path, &mlen, err);
+	struct cands c = { 0, { 0 }, { 0 } };
 	struct pstatus ps;
 	int pidfd = -1;
 	struct ksmp_state *st = NULL;
 	size_t maplen = 0;
 	int slot = -1;
-	if (!maps || !strstr(maps, block_name))
+	*err = maps_each(pid, cand_line, &c);
+	if (*err > 0)
+		*err = 0;
+	if (*err < 0 || c.n == 0)
 		goto none;
 	/* The pidfd first, then the identity: if the start time still matches
 	 * once the pidfd is open, the pidfd names the same process. */
@@ -343,9 +371,8 @@ static struct target *attach(pid_t pid, uint64_t start, int *err)
 		*err = -ENOENT;
 		goto none;
 	}
-	st = map_state(pid, ps.nspid, start, maps, &maplen, &slot, err);
+	st = map_state(pid, ps.nspid, start, &c, &maplen, &slot);
 none:
-	free(maps);
 	if (!st) {
 		if (pidfd >= 0)
 			close(pidfd);
@@ -360,6 +387,7 @@ none:
 		return NULL;
 	}
 	t->pid = pid;
+	t->uid = ps.uid;
 	t->starttime = start;
 	t->st = st;
 	t->maplen = maplen;
@@ -375,12 +403,58 @@ none:
 	return t;
 }
 
+void target_limits(unsigned per_uid, unsigned all)
+{
+	pthread_mutex_lock(&table_lock);
+	max_per_uid = per_uid;
+	max_all = all;
+	pthread_mutex_unlock(&table_lock);
+}
+
+/* Make room for one more target of uid (table_lock held): unlink the
+ * least recently used idle target of that uid (when it has max_per_uid)
+ * or of any uid (when the table is full). Returns 0 when there is room,
+ * -1 when every candidate is in use; *freed gets an unlinked target the
+ * caller must free. */
+static int make_room_locked(uid_t uid, struct target **freed)
+{
+	*freed = NULL;
+	unsigned mine = 0;
+	struct target *lru_mine = NULL, *lru_any = NULL;
+	for (int i = 0; i < TABLE_SIZE; i++) {
+		for (struct target *t = table[i]; t; t = t->next) {
+			int idle = t->refs == 1;
+			if (t->uid == uid) {
+				mine++;
+				if (idle && (!lru_mine || t->used_ms < lru_mine->used_ms))
+					lru_mine = t;
+			}
+			if (idle && (!lru_any || t->used_ms < lru_any->used_ms))
+				lru_any = t;
+		}
+	}
+	struct target *victim = NULL;
+	if (mine >= max_per_uid)
+		victim = lru_mine;
+	else if (ntargets >= max_all)
+		victim = lru_any;
+	else
+		return 0;
+	if (!victim)
+		return -1;
+	if (unlink_locked(victim))
+		*freed = victim;
+	return 0;
+}
+
 /* Put a new target into the table, or use the one another thread
- * attached meanwhile. */
+ * attached meanwhile. Past the limits, it serves only the caller: its
+ * only reference is the caller's. */
 static struct target *publish(struct target *t)
 {
-	struct target *stale = NULL;
+	struct target *stale = NULL, *evicted = NULL;
 	pthread_mutex_lock(&table_lock);
+	t->used_ms = now_ms();
 	struct target *other = lookup_locked(t->pid);
 	if (other && other->starttime == t->starttime) {
 		other->refs++;
@@ -390,11 +464,20 @@ static struct target *publish(struct target *t)
 	}
 	if (other && unlink_locked(other))
 		stale = other;
-	t->next = table[(unsigned)t->pid % TABLE_SIZE];
-	table[(unsigned)t->pid % TABLE_SIZE] = t;
+	int room = ntargets < max_per_uid && ntargets < max_all ? 0 :
+		   make_room_locked(t->uid, &evicted);
+	if (room == 0) {
+		t->next = table[(unsigned)t->pid % TABLE_SIZE];
+		table[(unsigned)t->pid % TABLE_SIZE] = t;
+		ntargets++;
+	} else {
+		t->refs--;	/* not in the table */
+	}
 	pthread_mutex_unlock(&table_lock);
 	if (stale)
 		target_free(stale);
+	if (evicted)
+		target_free(evicted);
 	return t;
 }
 
@@ -413,14 +496,46 @@ struct target *target_get(pid_t pid, int *err)
 	t = attach(pid, start, err);
 	if (t)
 		return publish(t);
-	if (*err == 0 || *err == -EACCES || *err == -EPERM) {
+	if (*err == -E2BIG) {
 		*err = 0;
-		remember_none(pid, start);
+		remember_none(pid, start, NEG_LONG_TTL_MS);
+	} else if (*err == 0 || *err == -EACCES || *err == -EPERM) {
+		*err = 0;
+		remember_none(pid, start, NEG_TTL_MS);
 	}
 	return NULL;
 }
 
-int scan_ksm_pids(pid_fn fn, void *ctx, int want_target)
+/* Does pid seem to run the library: attached, or a block of that name in
+ * its maps? Attaches nothing (no pidfd, no mapping), so that a count or a
+ * listing costs one maps read per process whatever the limits are. */
+static int target_peek(pid_t pid)
+{
+	uint64_t start;
+	int none;
+	if (ksmp_proc_starttime(pid, &start) < 0)
+		return 0;
+	struct target *t = cache_lookup(pid, start, &none);
+	if (t) {
+		target_put(t);
+		return 1;
+	}
+	if (none)
+		return 0;
+	struct cands c = { 0, { 0 }, { 0 } };
+	int r = maps_each(pid, cand_line, &c);
+	if (r == -E2BIG)
+		remember_none(pid, start, NEG_LONG_TTL_MS);
+	else if (r == 0 && c.n == 0)
+		remember_none(pid, start, NEG_TTL_MS);
+	return r >= 0 && c.n > 0;
+}
+
+/* What a peeking scan passes for a process that seems to run the library:
+ * never dereferenced, never put. */
+static struct target peeked;
+
+int scan_ksm_pids(pid_fn fn, void *ctx, int want)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
@@ -440,13 +555,15 @@ int scan_ksm_pids(pid_fn fn, void *ctx, int want_target)
 			continue;
 		struct target *t = NULL;
 		int err;
-		if (want_target || !pksm_active(&k)) {
+		if (want == SCAN_TARGET)
 			t = target_get(pid, &err);
-			if (!t && !pksm_active(&k))
-				continue;
-		}
+		else
+			t = target_peek(pid) ? &peeked : NULL;
+		if (!t && !pksm_active(&k))
+			continue;
 		r = fn(ctx, pid, &k, t);
-		target_put(t);
+		if (t != &peeked)
+			target_put(t);
 	}
 	closedir(d);
 	return r < 0 ? r : 0;
