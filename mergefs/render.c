@@ -102,21 +102,43 @@ void mb_free(struct mbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes) that
+ * is no C1 control (U+0080..U+009F, which terminals obey like ESC), or 0. */
+static size_t utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
+		return 0;
+	uint32_t cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return len;
+}
+
 /* Bytes of the shared block that a reader's terminal or a line parser
- * must never see raw go out as \xHH: control bytes and DEL, the
- * backslash itself (so the escape is unambiguous), and, in a field that is
- * one column of a line, the space. keep_nl lets newlines through (policy
- * text). */
+ * must never see raw go out as \xHH: control bytes and DEL, bytes that
+ * are not well-formed UTF-8 and the C1 controls, the backslash itself (so
+ * the escape is unambiguous), and, in a field that is one column of a
+ * line, the space. keep_nl lets newlines through (policy text). */
 static void mb_escaped(struct mbuf *b, const char *s, size_t n, int space, int keep_nl)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t u = c >= 0x80 ? utf8_ok((const unsigned char *)s + i, n - i) : 1;
 		if ((c < 0x20 && !(keep_nl && c == '\n')) || c == 0x7f || c == '\\' ||
-		    (space && c == ' ')) {
+		    (space && c == ' ') || u == 0) {
 			mb_printf(b, "\\x%02x", c);
 			continue;
 		}
-		mb_add(b, (const char *)&c, 1);
+		mb_add(b, s + i, u);
+		i += u - 1;
 	}
 }
 

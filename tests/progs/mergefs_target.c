@@ -3,7 +3,7 @@
  *
  *   mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n]
  *                  [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO]
- *                  [-U UID] [-S MS]
+ *                  [-U UID] [-S MS] [-N NAME]
  *
  * Publishes a state block like libksmpreload.so (mergefs_fake.c), runs the
  * real control agent (preload/control.c), fills MIB MiB (default 8) with a
@@ -22,7 +22,8 @@
  * merge fail inside the target with ERRNO (mergefs must pass it on).
  * -U UID: started as root, drop to UID (setresuid/setresgid) before
  * "ready", as a daemon does (the kernel then makes it non-dumpable).
- * -S MS: an unmerge command takes MS ms inside the handler.
+ * -S MS: an unmerge command takes MS ms inside the handler. -N NAME: set
+ * the process name (prctl PR_SET_NAME; any bytes).
  * Prints "ready ADDR LEN SIGNO" on stdout, then
  * sleeps until killed.
  */
@@ -100,8 +101,9 @@ int main(int argc, char **argv)
 	int process = 0, block = 0, own = 0, nolib = 0, noadvise = 0, badid = 0, opt;
 	int nodump = 0;
 	long drop_uid = -1;
+	const char *name = NULL;
 	long shrink = -1;
-	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:S:N:")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoul(optarg, NULL, 0); break;
 		case 'm': kib = strtoul(optarg, NULL, 0) * 1024; break;
@@ -119,8 +121,9 @@ int main(int argc, char **argv)
 		case 'F': fake_fail_errno = atoi(optarg); break;
 		case 'U': drop_uid = strtol(optarg, NULL, 0); break;
 		case 'S': fake_slow_ms = atoi(optarg); break;
+		case 'N': name = optarg; break;
 		default:
-			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID] [-S MS]\n");
+			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID] [-S MS] [-N NAME]\n");
 			return 2;
 		}
 	}
@@ -185,6 +188,8 @@ int main(int argc, char **argv)
 		perror("mergefs_target: prctl");
 	if (shrink >= 0)
 		signal(SIGUSR2, on_usr2);
+	if (name && prctl(PR_SET_NAME, name, 0, 0, 0) != 0)
+		perror("mergefs_target: prctl");
 	printf("ready %#lx %zu %d\n", (unsigned long)(uintptr_t)buf, len, st ? st->signo : 0);
 	fflush(stdout);
 	pthread_t th;

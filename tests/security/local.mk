@@ -1,7 +1,8 @@
 # tests/security: regression tests of issue 10 (hostile users and hostile
 # processes against mergefs): load, sequence numbers, ownership, leaks,
 # escaping, exec and state-block checks.
-MFSEC_TESTS = tests/security/seq_unique.sh tests/security/load_dos.sh
+MFSEC_TESTS = tests/security/seq_unique.sh tests/security/load_dos.sh \
+	tests/security/escape_utf8.sh
 TESTS += $(MFSEC_TESTS)
 EXTRA_DIST += $(MFSEC_TESTS)
 
