@@ -128,17 +128,39 @@ static struct where parse_path(const char *path)
 	return w;
 }
 
+/* Test hook (tests/security/owner_race.sh): milliseconds an open waits
+ * between taking a process's start time and attaching it, from
+ * KSMP_MERGEFS_RACE_MS in mergefs's environment (root's); 0: never. It
+ * only widens a window that exists anyway, so that a test can reuse the
+ * pid inside it every time. */
+static unsigned race_ms;
+static __thread int in_open;
+
 /* Does /PID exist: KSM activity or the library. Fills owner uid, the
- * target (referenced, or NULL) and the ksm figures. */
+ * target (referenced, or NULL) and the ksm figures.
+ *
+ * The owner is that of the process we attached: status is read after the
+ * target (whose pidfd names one process) and counts only if the pid still
+ * names the process started when we began (same start time, target still
+ * alive), so a pid reused meanwhile can never lend its new process the
+ * old one's owner. */
 static int pid_lookup(pid_t pid, uid_t *owner, struct target **tp, struct pksm *k)
 {
 	struct pstatus ps;
+	uint64_t s1, s2;
 	int err;
-	if (proc_status(pid, &ps) < 0 || ps.tgid != pid)
-		return -ENOENT;	/* gone, or a thread id */
+	if (ksmp_proc_starttime(pid, &s1) < 0)
+		return -ENOENT;
+	if (race_ms && in_open)
+		usleep(race_ms * 1000);
 	struct target *t = target_get(pid, &err);
 	if (err == -ENOENT)
 		return -ENOENT;
+	if (proc_status(pid, &ps) < 0 || ps.tgid != pid || ksmp_proc_starttime(pid, &s2) < 0 ||
+	    s2 != s1 || (t && (t->starttime != s1 || !target_alive(t)))) {
+		target_put(t);
+		return -ENOENT;	/* gone, a thread id, or another process now */
+	}
 	if (proc_ksm(pid, k) < 0)
 		memset(k, 0, sizeof(*k));
 	if (!t && !pksm_active(k))
@@ -344,7 +366,9 @@ static int do_open(const char *path, struct fuse_file_info *fi)
 	}
 	h->uid = uid;
 	h->w = w;
+	in_open = 1;
 	int r = file_lookup(&w, &h->c, &h->mode);
+	in_open = 0;
 	if (!r && !mfile_may(h->mode, h->c.owner, uid, acc == O_WRONLY ? 0 : 4))
 		r = -EACCES;
 	if (!r && wr && !mfile_may(h->mode, h->c.owner, uid, 2))
@@ -652,6 +676,9 @@ int main(int argc, char **argv)
 		fuse_opt_free_args(&args);
 		return 1;
 	}
+	const char *race = getenv("KSMP_MERGEFS_RACE_MS");
+	if (race)
+		race_ms = (unsigned)strtoul(race, NULL, 10) % 60000;
 	if (set_limits() < 0) {
 		fuse_opt_free_args(&args);
 		return 1;
