@@ -201,6 +201,19 @@ static pid_t caller_tgid(void)
 	return ctx->pid;
 }
 
+/* Is the caller an outsider to pid: neither root nor its owner? 1 or 0
+ * (*ps filled), -ENOENT when no such process runs. An outsider learns of
+ * a process no more than /proc tells everyone (mergefs(8), ACCESS): the
+ * same directory, modes and owner, and EACCES on open, whether or not the
+ * process uses KSM or the library, and it is never attached for them. */
+static int outsider(pid_t pid, struct pstatus *ps)
+{
+	uid_t uid = fuse_get_context()->uid;
+	if (proc_status(pid, ps) < 0 || ps->tgid != pid)
+		return -ENOENT;
+	return uid != 0 && uid != ps->owner;
+}
+
 /* ---------------------------------------------------------------- handles */
 struct handle {
 	uid_t uid;		/* who opened it: counted in limits.c */
@@ -219,9 +232,11 @@ static struct handle *open_list;	/* open_lock */
 static int open_attr(const struct where *w, struct stat *sb)
 {
 	int r = -ENOENT;
+	uid_t uid = fuse_get_context()->uid;
 	pthread_mutex_lock(&open_lock);
 	for (struct handle *h = open_list; h; h = h->next) {
-		if (h->w.f == w->f && h->w.pid == w->pid && h->w.knob == w->knob) {
+		if (h->w.f == w->f && h->w.pid == w->pid && h->w.knob == w->knob &&
+		    (uid == 0 || uid == h->uid)) {
 			sb->st_mode = h->mode;
 			sb->st_uid = h->c.owner;
 			r = 0;
@@ -256,7 +271,12 @@ static int do_getattr(const char *path, struct stat *sb, struct fuse_file_info *
 	case N_PIDDIR: {
 		uid_t owner;
 		struct pksm k;
-		int r = pid_lookup(w.pid, &owner, NULL, &k);
+		struct pstatus ps;
+		int r = outsider(w.pid, &ps);
+		if (r == 0)
+			r = pid_lookup(w.pid, &owner, NULL, &k);
+		else if (r > 0)
+			owner = ps.owner;
 		if (r < 0)
 			return r;
 		sb->st_uid = owner;
@@ -267,6 +287,12 @@ static int do_getattr(const char *path, struct stat *sb, struct fuse_file_info *
 	case N_FILE: {
 		struct fctx c;
 		mode_t mode;
+		struct pstatus ps;
+		if (w.pid && outsider(w.pid, &ps) > 0) {
+			sb->st_mode = mfile_mode(w.f, 0);
+			sb->st_uid = ps.owner;
+			return 0;
+		}
 		int r = file_lookup(&w, &c, &mode);
 		if (r < 0)
 			return w.pid ? open_attr(&w, sb) : r;
@@ -283,6 +309,7 @@ static int do_getattr(const char *path, struct stat *sb, struct fuse_file_info *
 struct fill_ctx {
 	void *buf;
 	fuse_fill_dir_t filler;
+	uid_t uid;		/* the caller: other than root, sees its own only */
 };
 
 static int fill_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *t)
@@ -290,6 +317,9 @@ static int fill_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *t
 	(void)k;
 	(void)t;
 	struct fill_ctx *fc = ctx;
+	struct pstatus ps;
+	if (fc->uid != 0 && (proc_status(pid, &ps) < 0 || ps.owner != fc->uid))
+		return 0;
 	char name[16];
 	snprintf(name, sizeof(name), "%d", (int)pid);
 	return fc->filler(fc->buf, name, NULL, 0, 0) ? 1 : 0;
@@ -315,7 +345,7 @@ static int do_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		fill_files(buf, filler, host_files);
 		filler(buf, "ksm", NULL, 0, 0);
 		target_sweep();
-		struct fill_ctx fc = { buf, filler };
+		struct fill_ctx fc = { buf, filler, fuse_get_context()->uid };
 		return scan_ksm_pids(fill_pid, &fc, SCAN_PEEK);
 	}
 	case N_KSMDIR:
@@ -326,7 +356,10 @@ static int do_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	case N_PIDDIR: {
 		uid_t owner;
 		struct pksm k;
-		int r = pid_lookup(w.pid, &owner, NULL, &k);
+		struct pstatus ps;
+		int r = outsider(w.pid, &ps);
+		if (r == 0)
+			r = pid_lookup(w.pid, &owner, NULL, &k);
 		if (r < 0)
 			return r;
 		fill_files(buf, filler, pid_files);
@@ -356,6 +389,10 @@ static int do_open(const char *path, struct fuse_file_info *fi)
 		return -ENOENT;
 	if (w.node != N_FILE)
 		return -EISDIR;
+	struct pstatus ps;
+	int o = w.pid ? outsider(w.pid, &ps) : 0;
+	if (o != 0)
+		return o < 0 ? o : -EACCES;
 	uid_t uid = fuse_get_context()->uid;
 	if (uid_handle_add(uid) < 0)
 		return -EMFILE;
@@ -460,6 +497,10 @@ static int do_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return -ENOENT;
 	if (w.node != N_FILE || !w.f->write)
 		return -EACCES;
+	struct pstatus ps;
+	int o = w.pid ? outsider(w.pid, &ps) : 0;
+	if (o != 0)
+		return o < 0 ? o : -EACCES;
 	struct fctx c;
 	mode_t mode;
 	int r = file_lookup(&w, &c, &mode);
@@ -491,7 +532,9 @@ static void *m_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
 	cfg->entry_timeout = 1.0;
-	cfg->attr_timeout = 1.0;
+	/* Attributes differ by caller (an outsider sees less: outsider()),
+	 * and the kernel would serve one caller's to all: never cache them. */
+	cfg->attr_timeout = 0;
 	cfg->negative_timeout = 0;
 	cfg->direct_io = 1;
 	cfg->use_ino = 0;

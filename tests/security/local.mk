@@ -2,7 +2,8 @@
 # processes against mergefs): load, sequence numbers, ownership, leaks,
 # escaping, exec and state-block checks.
 MFSEC_TESTS = tests/security/seq_unique.sh tests/security/load_dos.sh \
-	tests/security/escape_utf8.sh tests/security/owner_race.sh
+	tests/security/escape_utf8.sh tests/security/owner_race.sh \
+	tests/security/outsider.sh
 TESTS += $(MFSEC_TESTS)
 EXTRA_DIST += $(MFSEC_TESTS)
 
