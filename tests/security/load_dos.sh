@@ -12,17 +12,17 @@
 # up to the timeout; pidfds grew with the hostile processes without bound.
 #
 # The bound: the median latency of each of those requests must stay under
-# BOUND_MS (200 ms; 20-120 ms measured on a 2-core box shared with other
+# BOUND_MS (300 ms; 35-115 ms measured on a 2-core box shared with other
 # builds, where the load itself busies the CPU; 3-6 s before the fix), no write waits past the timeout (plus
 # 500 ms of scheduling slack), and mergefs keeps at most uid_targets
 # attached processes of the hostile uid.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
 mfs_init root fuse setpriv
-BOUND_MS=${KSMP_LOAD_BOUND_MS:-200}
+BOUND_MS=${KSMP_LOAD_BOUND_MS:-300}
 # ASan and UBSan make mergefs itself about three times slower (root's
 # unloaded cat stats took 275 ms in such a build): the bound scales with it
-if sanitized && [ -z "${KSMP_LOAD_BOUND_MS:-}" ]; then BOUND_MS=600; fi
+if sanitized && [ -z "${KSMP_LOAD_BOUND_MS:-}" ]; then BOUND_MS=900; fi
 NT=${KSMP_LOAD_TARGETS:-100}
 LOAD=6
 TIMEOUT=2000
