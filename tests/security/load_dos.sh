@@ -11,17 +11,20 @@
 # stopped target (libfuse's 10) and everybody else queued behind them for
 # up to the timeout; pidfds grew with the hostile processes without bound.
 #
-# The bound: the median latency of each of those requests must stay under
-# BOUND_MS (300 ms; 35-115 ms measured on a 2-core box shared with other
-# builds, where the load itself busies the CPU; 3-6 s before the fix), no write waits past the timeout (plus
-# 500 ms of scheduling slack), and mergefs keeps at most uid_targets
-# attached processes of the hostile uid.
+# The bound: what the hostile load adds to the median latency of each of
+# those requests must stay under BOUND_MS (300 ms; 0-100 ms measured).
+# It is the added time that the hostile user is answerable for: on the
+# shared 2-core test machine root's cat stats alone took 35-350 ms
+# (it reads every process of the host, about a thousand then), the same
+# with and without the load; before the fix the load added 3-6 s. Also:
+# no write waits past the timeout (plus 500 ms of scheduling slack), and
+# mergefs keeps at most uid_targets attached processes of the hostile uid.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
 mfs_init root fuse setpriv
 BOUND_MS=${KSMP_LOAD_BOUND_MS:-300}
-# ASan and UBSan make mergefs itself about three times slower (root's
-# unloaded cat stats took 275 ms in such a build): the bound scales with it
+# ASan and UBSan make mergefs itself about three times slower: the bound
+# scales with it
 if sanitized && [ -z "${KSMP_LOAD_BOUND_MS:-}" ]; then BOUND_MS=900; fi
 NT=${KSMP_LOAD_TARGETS:-100}
 LOAD=6
@@ -64,36 +67,44 @@ ls "$MNT" >/dev/null
 
 plan 10
 is "$n" "$NT" "uid 65534 runs $NT processes with a state block, all stopped"
-# unloaded figures, for the record
-base=$(for _ in 1 2 3 4 5; do time_ms cat "$MNT/stats"; done | median)
-diag "root: cat stats, unloaded: median $base ms; the bound: $BOUND_MS ms"
+# four_ops SUFFIX: time each of the four requests once, appending to
+# $OUT/OP.SUFFIX
+four_ops() {
+	time_ms cat "$MNT/stats" >> "$OUT/root_stats.$1"
+	time_ms cat "$MNT/$root_pid/stats" >> "$OUT/root_pid.$1"
+	time_ms as 65533 cat "$MNT/$u2_pid/stats" >> "$OUT/u2_stats.$1"
+	time_ms as 65533 sh -c "echo 1 > $MNT/$u2_pid/merge" >> "$OUT/u2_write.$1"
+}
+# unloaded figures first
+for _ in 1 2 3 4 5; do four_ops base; done
 
 setpriv --reuid 65534 --regid 65534 --clear-groups "$H" -t $LOAD -j 32 $files > "$OUT/hammer" &
 hammer=$!
 PIDS="$PIDS $hammer"
 sleep 1
-: > "$OUT/root_stats"; : > "$OUT/root_pid"; : > "$OUT/u2_stats"; : > "$OUT/u2_write"
 end=$(($(ms_now) + (LOAD - 2) * 1000))
-while [ "$(ms_now)" -lt $end ]; do
-	time_ms cat "$MNT/stats" >> "$OUT/root_stats"
-	time_ms cat "$MNT/$root_pid/stats" >> "$OUT/root_pid"
-	time_ms as 65533 cat "$MNT/$u2_pid/stats" >> "$OUT/u2_stats"
-	time_ms as 65533 sh -c "echo 1 > $MNT/$u2_pid/merge" >> "$OUT/u2_write"
-done
+while [ "$(ms_now)" -lt $end ]; do four_ops load; done
 threads=$(awk '/^Threads:/ {print $2}' "/proc/$mpid/status")
 wait $hammer
 h=$(cat "$OUT/hammer")
 diag "hostile writes: $h"
 diag "mergefs threads under load: $threads"
 for f in root_stats root_pid u2_stats u2_write; do
-	eval "med_$f=$(median < "$OUT/$f")"
-	diag "$f: $(wc -l < "$OUT/$f") samples, median $(median < "$OUT/$f") ms, max $(sort -n "$OUT/$f" | tail -n 1) ms (bound $BOUND_MS ms)"
+	b=$(median < "$OUT/$f.base")
+	l=$(median < "$OUT/$f.load")
+	eval "base_$f=$b load_$f=$l"
+	diag "$f: unloaded median $b ms; loaded $(wc -l < "$OUT/$f.load") samples, median $l ms, max $(sort -n "$OUT/$f.load" | tail -n 1) ms; added $((l - b)) ms (bound $BOUND_MS ms)"
 done
-ok "root's cat stats: median ${med_root_stats} ms <= $BOUND_MS ms" test "$med_root_stats" -le "$BOUND_MS"
-ok "root's cat PID/stats: median ${med_root_pid} ms <= $BOUND_MS ms" test "$med_root_pid" -le "$BOUND_MS"
-# uid 65533's commands go through setpriv (an exec more): the same bound
-ok "uid 65533's own stats: median ${med_u2_stats} ms <= $BOUND_MS ms" test "$med_u2_stats" -le "$BOUND_MS"
-ok "uid 65533's own merge write: median ${med_u2_write} ms <= $BOUND_MS ms" test "$med_u2_write" -le "$BOUND_MS"
+# added OP NAME: the load adds at most BOUND_MS to OP's median
+added() {
+	eval "b=\$base_$1 l=\$load_$1"
+	ok "$2: median $b -> $l ms, added $((l - b)) <= $BOUND_MS ms" test $((l - b)) -le "$BOUND_MS"
+}
+added root_stats "root's cat stats"
+added root_pid "root's cat PID/stats"
+# uid 65533's commands go through setpriv (an exec more)
+added u2_stats "uid 65533's own stats"
+added u2_write "uid 65533's own merge write"
 maxw=$(echo "$h" | awk '{ for (i = 1; i < NF; i++) if ($i == "max_ms") print $(i + 1) }')
 ebusy=$(echo "$h" | awk '{ for (i = 1; i < NF; i++) if ($i == "ebusy") print $(i + 1) }')
 ok "no hostile write waited past the timeout ($maxw ms <= $TIMEOUT + 500)" test "${maxw:-99999}" -le $((TIMEOUT + 500))
