@@ -11,9 +11,12 @@
  * Entries of exited processes are unmapped by target_sweep(), so a dead
  * process's block does not outlive it for long in mergefs either.
  *
- * A target running with privileges can shrink its memfd (it may reopen
- * it through its own map_files), which would make our reads of the
- * mapping fault with SIGBUS and kill the whole filesystem. Every mapped
+ * Only a memfd on plain tmpfs sealed against resizing (as the library
+ * makes it) is mapped (block_file_ok()), so a block cannot shrink under
+ * us. As a second line, should one ever do so: a target running with
+ * privileges could shrink an unsealed memfd (it may reopen it through its
+ * own map_files), which would make our reads of the mapping fault with
+ * SIGBUS and kill the whole filesystem. Every mapped
  * block is recorded in a lock-free registry; the SIGBUS handler, for a
  * fault inside a registered block only, puts a zero page over the
  * faulting page (so the access completes, reading zeros) and marks the
@@ -35,6 +38,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -255,6 +260,20 @@ static int cand_line(void *ctx, char *l, size_t ll)
 	return c->n == CANDIDATES;
 }
 
+/* Seals the library puts on its memfd (preload/state.c): its size can
+ * never change, so a mapping of it can never fault. */
+#define SEALS_WANTED (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+/* Is fd a memfd we may map: on plain tmpfs (not hugetlbfs, whose pages
+ * the SIGBUS guard could not replace) and sealed against resizing? */
+static int block_file_ok(int fd)
+{
+	struct statfs sfs;
+	int seals = fcntl(fd, F_GET_SEALS);
+	return fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC && seals >= 0 &&
+	       (seals & SEALS_WANTED) == SEALS_WANTED;
+}
+
 /* Map the block at [s, f) of pid if it is one; NULL otherwise. */
 static struct ksmp_state *map_one(pid_t pid, pid_t nspid, uint64_t starttime,
 				  unsigned long long s, unsigned long long f,
@@ -265,7 +284,8 @@ static struct ksmp_state *map_one(pid_t pid, pid_t nspid, uint64_t starttime,
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, s, f);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	struct stat sb;
-	if (fd >= 0 && fstat(fd, &sb) == 0 && (size_t)sb.st_size >= sizeof(struct ksmp_state)) {
+	if (fd >= 0 && block_file_ok(fd) && fstat(fd, &sb) == 0 &&
+	    (size_t)sb.st_size >= sizeof(struct ksmp_state)) {
 		size_t len = (size_t)sb.st_size;
 		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		/* guarded before the first read: the target may shrink it at

@@ -22,6 +22,7 @@
 static struct ksmp_state *fake_st;
 int fake_fail_errno;
 int fake_slow_ms;
+int fake_block = FAKE_BLOCK_SEALED;
 
 static uint64_t self_starttime(void)
 {
@@ -49,13 +50,23 @@ static uint64_t self_starttime(void)
 struct ksmp_state *fake_state_create(int process)
 {
 	size_t sz = sizeof(struct ksmp_state);
-	int fd = memfd_create(KSMP_STATE_MEMFD_NAME, MFD_CLOEXEC);
+	unsigned flags = MFD_CLOEXEC;
+	if (fake_block == FAKE_BLOCK_SEALED)
+		flags |= MFD_ALLOW_SEALING;
+	if (fake_block == FAKE_BLOCK_HUGETLB) {
+		flags |= MFD_HUGETLB;
+		sz = (sz + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
+	}
+	int fd = memfd_create(KSMP_STATE_MEMFD_NAME, flags);
 	if (fd < 0)
 		return NULL;
 	if (ftruncate(fd, (off_t)sz) < 0) {
 		close(fd);
 		return NULL;
 	}
+	/* as the library does: the size can never change again */
+	if (fake_block == FAKE_BLOCK_SEALED)
+		fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	struct ksmp_state *st = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (st == MAP_FAILED)
@@ -63,7 +74,7 @@ struct ksmp_state *fake_state_create(int process)
 	madvise(st, sz, MADV_DONTFORK);
 	st->magic = KSMP_STATE_MAGIC;
 	st->version = KSMP_STATE_VERSION;
-	st->size = (uint32_t)sz;
+	st->size = (uint32_t)sizeof(struct ksmp_state);
 	st->pid = getpid();
 	st->starttime = self_starttime();
 	st->uid = getuid();

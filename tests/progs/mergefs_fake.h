@@ -29,4 +29,9 @@ extern int fake_fail_errno;
  * milliseconds (inside the control handler, as a large unmerge does). */
 extern int fake_slow_ms;
 
+/* The memfd behind the block: sealed against resizing on tmpfs, as the
+ * library makes it (default), unsealed, or on hugetlbfs. */
+enum { FAKE_BLOCK_SEALED, FAKE_BLOCK_UNSEALED, FAKE_BLOCK_HUGETLB };
+extern int fake_block;
+
 #endif

@@ -3,7 +3,7 @@
  *
  *   mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n]
  *                  [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO]
- *                  [-U UID] [-S MS] [-N NAME]
+ *                  [-U UID] [-S MS] [-N NAME] [-B KIND]
  *
  * Publishes a state block like libksmpreload.so (mergefs_fake.c), runs the
  * real control agent (preload/control.c), fills MIB MiB (default 8) with a
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	long drop_uid = -1;
 	const char *name = NULL;
 	long shrink = -1;
-	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:S:N:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:S:N:B:")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoul(optarg, NULL, 0); break;
 		case 'm': kib = strtoul(optarg, NULL, 0) * 1024; break;
@@ -116,14 +116,15 @@ int main(int argc, char **argv)
 		case 'A': noadvise = 1; break;
 		case 'X': badid = 1; break;
 		case 'w': self_mnt = optarg; break;
-		case 'T': shrink = strtol(optarg, NULL, 0); break;
+		case 'T': shrink = strtol(optarg, NULL, 0); fake_block = FAKE_BLOCK_UNSEALED; break;
 		case 'D': nodump = 1; break;
 		case 'F': fake_fail_errno = atoi(optarg); break;
 		case 'U': drop_uid = strtol(optarg, NULL, 0); break;
 		case 'S': fake_slow_ms = atoi(optarg); break;
 		case 'N': name = optarg; break;
+		case 'B': fake_block = !strcmp(optarg, "hugetlb") ? FAKE_BLOCK_HUGETLB : FAKE_BLOCK_UNSEALED; break;
 		default:
-			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID] [-S MS] [-N NAME]\n");
+			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID] [-S MS] [-N NAME] [-B KIND]\n");
 			return 2;
 		}
 	}
