@@ -31,7 +31,9 @@ LOAD=6
 TIMEOUT=2000
 CAP=32
 H=$B/tests/security/sec_hammer
-mfs_mount "allow_other,timeout=$TIMEOUT,uid_targets=$CAP" ||
+# auto=0: the mode auto controller would attach KSM processes of the
+# whole host (other tests' too) and blur the pidfd count
+mfs_mount "allow_other,timeout=$TIMEOUT,uid_targets=$CAP,auto=0" ||
 	{ echo "Bail out! mount failed"; exit 1; }
 mpid=$(mfs_pid)
 
