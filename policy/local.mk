@@ -2,7 +2,7 @@
 # shipped policies.
 noinst_LIBRARIES += policy/libksmppolicy.a
 policy_libksmppolicy_a_SOURCES = policy/policy.h policy/policy-int.h \
-	policy/policy.c policy/names.c policy/builtin.c policy/glob.c \
+	policy/policy.c policy/rule.c policy/names.c policy/builtin.c policy/glob.c \
 	policy/match.c policy/format.c policy/select.c
 # Linked into libksmpreload.so, so position-independent.
 policy_libksmppolicy_a_CFLAGS = $(AM_CFLAGS) -fPIC $(KSMP_VIS_CFLAGS)
@@ -15,7 +15,8 @@ EXTRA_DIST += policy/fuzz-corpus policy/fuzz-policy.dict
 # seed corpus in the source tree is only read.
 FUZZ_SECONDS = 30
 FUZZ_SRCS = $(top_srcdir)/policy/fuzz_policy.c $(top_srcdir)/policy/policy.c \
-	$(top_srcdir)/policy/names.c \
+	$(top_srcdir)/policy/names.c $(top_srcdir)/policy/rule.c \
+	$(top_srcdir)/policy/builtin.c \
 	$(top_srcdir)/policy/glob.c $(top_srcdir)/policy/match.c \
 	$(top_srcdir)/policy/format.c $(top_srcdir)/policy/select.c
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \

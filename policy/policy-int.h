@@ -7,6 +7,7 @@
 #ifndef KSMP_POLICY_INT_H
 #define KSMP_POLICY_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,5 +103,43 @@ const char *ksmp_errno_text(int err);
 extern const char *const ksmp_mode_names[KSMP_MODE_COUNT];
 extern const char *const ksmp_kind_names[KSMP_KIND_COUNT];
 extern const char *const ksmp_log_names[KSMP_LOG_COUNT];
+
+/* ------------------------------------------------ parser (policy.c) */
+struct tok {
+	const char *s;
+	size_t n;
+};
+
+/* Settings that may appear once; index into parse.first[]. */
+enum { S_NAME, S_PROGRAM, S_MODE, S_LOG, S_STRICT, S_CONTROL, S_HEAPSTEP,
+       S_INHERITED, S_AUTOCHUNK, S_AUTOVMAS, S_AUTOREPROBE, S_COUNT };
+
+struct parse {
+	struct ksmp_policy *p;
+	const char *file;
+	ksmp_diag_fn diag;
+	void *ctx;
+	unsigned line;
+	int problems;
+	bool stopped;
+	bool programs_only;		/* read program lines, nothing else */
+	unsigned first[S_COUNT];	/* line of the first occurrence */
+	/* the rest of the current line, for the tokenizer */
+	const char *cur, *end;
+};
+
+/* Parser helpers shared by policy.c and rule.c. */
+bool pp_tok_is(struct tok t, const char *w);
+bool pp_next_tok(struct parse *ps, struct tok *t);
+void pp_report(struct parse *ps, const char *msg);
+void pp_report3(struct parse *ps, const char *a, const struct tok *t,
+		const char *b);
+bool pp_pool_add(struct ksmp_policy *p, struct tok t, struct ksmp_str *out);
+bool pp_glob_ok(struct parse *ps, const char *what, struct tok t);
+bool pp_size_value(struct parse *ps, const char *what, struct tok v,
+		   uint64_t *out);
+int pp_word_index(struct tok t, const char *const *words, int n);
+/* merge/skip RULE... (rule.c) */
+void pp_kw_rule(struct parse *ps, struct tok kw, uint8_t action);
 
 #endif

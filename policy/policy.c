@@ -15,36 +15,13 @@
 
 /* ---------------------------------------------------------------- parser */
 
-struct tok {
-	const char *s;
-	size_t n;
-};
-
-/* Settings that may appear once; index into parse.first[]. */
-enum { S_NAME, S_PROGRAM, S_MODE, S_LOG, S_STRICT, S_CONTROL, S_HEAPSTEP,
-       S_INHERITED, S_AUTOCHUNK, S_AUTOVMAS, S_AUTOREPROBE, S_COUNT };
-
-struct parse {
-	struct ksmp_policy *p;
-	const char *file;
-	ksmp_diag_fn diag;
-	void *ctx;
-	unsigned line;
-	int problems;
-	bool stopped;
-	bool programs_only;		/* read program lines, nothing else */
-	unsigned first[S_COUNT];	/* line of the first occurrence */
-	/* the rest of the current line, for the tokenizer */
-	const char *cur, *end;
-};
-
-static bool tok_is(struct tok t, const char *w)
+bool pp_tok_is(struct tok t, const char *w)
 {
 	size_t n = strlen(w);
 	return t.n == n && memcmp(t.s, w, n) == 0;
 }
 
-static bool next_tok(struct parse *ps, struct tok *t)
+bool pp_next_tok(struct parse *ps, struct tok *t)
 {
 	const char *c = ps->cur;
 	while (c < ps->end && (*c == ' ' || *c == '\t'))
@@ -74,7 +51,7 @@ static void sb_tok(struct ksmp_sb *sb, struct tok t)
 	ksmp_sb_putc(sb, '\'');
 }
 
-static void report(struct parse *ps, const char *msg)
+void pp_report(struct parse *ps, const char *msg)
 {
 	if (ps->stopped)
 		return;
@@ -88,7 +65,7 @@ static void report(struct parse *ps, const char *msg)
 }
 
 /* Report: A 'tok' B  (a, b may be NULL). */
-static void report3(struct parse *ps, const char *a, const struct tok *t,
+void pp_report3(struct parse *ps, const char *a, const struct tok *t,
 		    const char *b)
 {
 	char msg[256];
@@ -100,7 +77,7 @@ static void report3(struct parse *ps, const char *a, const struct tok *t,
 		sb_tok(&sb, *t);
 	if (b)
 		ksmp_sb_puts(&sb, b);
-	report(ps, msg);
+	pp_report(ps, msg);
 }
 
 static void report_dup(struct parse *ps, const char *what, unsigned first)
@@ -112,11 +89,11 @@ static void report_dup(struct parse *ps, const char *what, unsigned first)
 	ksmp_sb_puts(&sb, " (first given on line ");
 	ksmp_sb_putu(&sb, first);
 	ksmp_sb_puts(&sb, ")");
-	report(ps, msg);
+	pp_report(ps, msg);
 }
 
 /* Store a string in the pool, NUL-terminated. Returns false when full. */
-static bool pool_add(struct ksmp_policy *p, struct tok t, struct ksmp_str *out)
+bool pp_pool_add(struct ksmp_policy *p, struct tok t, struct ksmp_str *out)
 {
 	if (t.n >= KSMP_POLICY_STRPOOL ||
 	    p->pool_used + t.n + 1 > KSMP_POLICY_STRPOOL)
@@ -157,31 +134,31 @@ static bool one_value(struct parse *ps, struct tok kw, struct tok *v,
 	char msg[200];
 	struct ksmp_sb sb;
 
-	if (!next_tok(ps, v)) {
+	if (!pp_next_tok(ps, v)) {
 		ksmp_sb_init(&sb, msg, sizeof msg);
 		sb_tok(&sb, kw);
 		ksmp_sb_puts(&sb, " needs a value (");
 		ksmp_sb_puts(&sb, hint);
 		ksmp_sb_puts(&sb, ")");
-		report(ps, msg);
+		pp_report(ps, msg);
 		return false;
 	}
 	struct tok extra;
-	if (next_tok(ps, &extra)) {
+	if (pp_next_tok(ps, &extra)) {
 		ksmp_sb_init(&sb, msg, sizeof msg);
 		sb_tok(&sb, kw);
 		ksmp_sb_puts(&sb, " takes one value; extra argument ");
 		sb_tok(&sb, extra);
-		report(ps, msg);
+		pp_report(ps, msg);
 		return false;
 	}
 	return true;
 }
 
-static int word_index(struct tok t, const char *const *words, int n)
+int pp_word_index(struct tok t, const char *const *words, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (words[i] && tok_is(t, words[i]))
+		if (words[i] && pp_tok_is(t, words[i]))
 			return i;
 	return -1;
 }
@@ -194,7 +171,7 @@ static void kw_name(struct parse *ps, struct tok kw)
 	if (!once(ps, S_NAME, "name"))
 		return;
 	if (v.n >= KSMP_POLICY_NAME_MAX) {
-		report3(ps, "name ", &v, " is too long (at most 63 bytes)");
+		pp_report3(ps, "name ", &v, " is too long (at most 63 bytes)");
 		return;
 	}
 	/* Zero the tail too: compiled policies are compared with memcmp. */
@@ -203,7 +180,7 @@ static void kw_name(struct parse *ps, struct tok kw)
 }
 
 /* Is t a valid glob? If not, report "WHAT'glob': why" and say no. */
-static bool glob_ok(struct parse *ps, const char *what, struct tok t)
+bool pp_glob_ok(struct parse *ps, const char *what, struct tok t)
 {
 	const char *why = ksmp_glob_check(t.s, t.n);
 	if (!why)
@@ -215,7 +192,7 @@ static bool glob_ok(struct parse *ps, const char *what, struct tok t)
 	sb_tok(&sb, t);
 	ksmp_sb_puts(&sb, ": ");
 	ksmp_sb_puts(&sb, why);
-	report(ps, msg);
+	pp_report(ps, msg);
 	return false;
 }
 
@@ -227,26 +204,26 @@ static void kw_program(struct parse *ps, struct tok kw)
 	bool bad = false, dup = !once(ps, S_PROGRAM, "program");
 	struct tok t;
 
-	while (next_tok(ps, &t)) {
-		if (!glob_ok(ps, "bad glob ", t)) {
+	while (pp_next_tok(ps, &t)) {
+		if (!pp_glob_ok(ps, "bad glob ", t)) {
 			bad = true;
 			continue;
 		}
 		if (n == KSMP_POLICY_MAX_PROGRAMS) {
 			if (!bad)
-				report(ps, "too many program globs (at most 16)");
+				pp_report(ps, "too many program globs (at most 16)");
 			bad = true;
 			continue;
 		}
-		if (!dup && !bad && !pool_add(p, t, &globs[n])) {
-			report(ps, "too many globs: all globs together must fit in 4096 bytes");
+		if (!dup && !bad && !pp_pool_add(p, t, &globs[n])) {
+			pp_report(ps, "too many globs: all globs together must fit in 4096 bytes");
 			bad = true;
 			continue;
 		}
 		n++;
 	}
 	if (n == 0 && !bad) {
-		report3(ps, NULL, &kw, " needs at least one glob");
+		pp_report3(ps, NULL, &kw, " needs at least one glob");
 		bad = true;
 	}
 	if (dup || bad) {
@@ -262,9 +239,9 @@ static void kw_mode(struct parse *ps, struct tok kw)
 	struct tok v;
 	if (!one_value(ps, kw, &v, "process, regions, auto or off"))
 		return;
-	int m = word_index(v, ksmp_mode_names, KSMP_MODE_COUNT);
+	int m = pp_word_index(v, ksmp_mode_names, KSMP_MODE_COUNT);
 	if (m < 0) {
-		report3(ps, "unknown mode ", &v, " (process, regions, auto or off)");
+		pp_report3(ps, "unknown mode ", &v, " (process, regions, auto or off)");
 		return;
 	}
 	if (once(ps, S_MODE, "mode"))
@@ -280,9 +257,9 @@ static void kw_inherited(struct parse *ps, struct tok kw)
 	struct tok v;
 	if (!one_value(ps, kw, &v, "keep or off"))
 		return;
-	int w = word_index(v, words, 2);
+	int w = pp_word_index(v, words, 2);
 	if (w < 0) {
-		report3(ps, "inherited-merge must be keep or off, not ", &v, "");
+		pp_report3(ps, "inherited-merge must be keep or off, not ", &v, "");
 		return;
 	}
 	if (once(ps, S_INHERITED, "inherited-merge"))
@@ -294,9 +271,9 @@ static void kw_log(struct parse *ps, struct tok kw)
 	struct tok v;
 	if (!one_value(ps, kw, &v, "none, error, info or debug"))
 		return;
-	int l = word_index(v, ksmp_log_names, KSMP_LOG_COUNT);
+	int l = pp_word_index(v, ksmp_log_names, KSMP_LOG_COUNT);
 	if (l < 0) {
-		report3(ps, "unknown log level ", &v,
+		pp_report3(ps, "unknown log level ", &v,
 			" (none, error, info or debug)");
 		return;
 	}
@@ -310,9 +287,9 @@ static void kw_bool(struct parse *ps, struct tok kw, int which, uint8_t *dst)
 	if (!one_value(ps, kw, &v, "yes or no"))
 		return;
 	int b;
-	if (tok_is(v, "yes"))
+	if (pp_tok_is(v, "yes"))
 		b = 1;
-	else if (tok_is(v, "no"))
+	else if (pp_tok_is(v, "no"))
 		b = 0;
 	else {
 		char msg[200];
@@ -321,7 +298,7 @@ static void kw_bool(struct parse *ps, struct tok kw, int which, uint8_t *dst)
 		sb_tok(&sb, kw);
 		ksmp_sb_puts(&sb, " must be yes or no, not ");
 		sb_tok(&sb, v);
-		report(ps, msg);
+		pp_report(ps, msg);
 		return;
 	}
 	if (once(ps, which, which == S_STRICT ? "strict" : "control"))
@@ -329,7 +306,7 @@ static void kw_bool(struct parse *ps, struct tok kw, int which, uint8_t *dst)
 }
 
 /* Parse a size value; reports and returns false if bad. */
-static bool size_value(struct parse *ps, const char *what, struct tok v,
+bool pp_size_value(struct parse *ps, const char *what, struct tok v,
 		       uint64_t *out)
 {
 	int r = ksmp_parse_size(v.s, v.n, out);
@@ -344,7 +321,7 @@ static bool size_value(struct parse *ps, const char *what, struct tok v,
 	ksmp_sb_puts(&sb, what);
 	ksmp_sb_puts(&sb, r == -ERANGE ? ": too large" :
 		     " (digits with an optional K, M or G suffix)");
-	report(ps, msg);
+	pp_report(ps, msg);
 	return false;
 }
 
@@ -354,10 +331,10 @@ static void kw_heapstep(struct parse *ps, struct tok kw)
 	uint64_t sz;
 	if (!one_value(ps, kw, &v, "a size such as 4M"))
 		return;
-	if (!size_value(ps, "heap-step", v, &sz))
+	if (!pp_size_value(ps, "heap-step", v, &sz))
 		return;
 	if (sz < KSMP_HEAP_STEP_MIN || sz > KSMP_HEAP_STEP_MAX) {
-		report3(ps, "heap-step ", &v, " out of range (64K to 1G)");
+		pp_report3(ps, "heap-step ", &v, " out of range (64K to 1G)");
 		return;
 	}
 	if (once(ps, S_HEAPSTEP, "heap-step"))
@@ -378,7 +355,7 @@ static void kw_auto(struct parse *ps, struct tok kw, int which)
 	uint64_t n;
 	if (!one_value(ps, kw, &v, a[i].what))
 		return;
-	if (which == S_AUTOCHUNK ? !size_value(ps, a[i].name, v, &n) :
+	if (which == S_AUTOCHUNK ? !pp_size_value(ps, a[i].name, v, &n) :
 	    ksmp_parse_size(v.s, v.n, &n) != 0 || v.s[v.n - 1] < '0' ||
 	    v.s[v.n - 1] > '9')
 		n = UINT64_MAX;
@@ -392,7 +369,7 @@ static void kw_auto(struct parse *ps, struct tok kw, int which)
 		ksmp_sb_puts(&sb, a[i].what);
 		ksmp_sb_puts(&sb, ", not ");
 		sb_tok(&sb, v);
-		report(ps, msg);
+		pp_report(ps, msg);
 		return;
 	}
 	if (!once(ps, which, a[i].name))
@@ -403,193 +380,6 @@ static void kw_auto(struct parse *ps, struct tok kw, int which)
 		ps->p->auto_vmas = (uint32_t)n;
 	else
 		ps->p->auto_reprobe = (uint32_t)n;
-}
-
-/* KIND[,KIND...] or any. Returns the kind bits, 0 after reporting. */
-static uint32_t kind_list(struct parse *ps, struct tok t)
-{
-	uint32_t bits = 0;
-	bool bad = false;
-	size_t i = 0;
-
-	for (;;) {
-		size_t j = i;
-		while (j < t.n && t.s[j] != ',')
-			j++;
-		struct tok k = { t.s + i, j - i };
-		if (k.n == 0) {
-			report3(ps, "empty kind in list ", &t, NULL);
-			bad = true;
-		} else if (tok_is(k, "any")) {
-			bits |= (1u << KSMP_KIND_COUNT) - 1;
-		} else {
-			int idx = word_index(k, ksmp_kind_names, KSMP_KIND_COUNT);
-			if (idx < 0) {
-				report3(ps, "unknown kind ", &k,
-					" (heap, arena, chunk, mmap, file, stack or any)");
-				bad = true;
-			} else {
-				bits |= 1u << idx;
-			}
-		}
-		if (j >= t.n)
-			break;
-		i = j + 1;
-	}
-	return bad ? 0 : bits;
-}
-
-static bool prot_value(struct parse *ps, struct tok v, uint8_t *out)
-{
-	unsigned bits = 0;
-	bool bad = v.n == 0;
-
-	if (tok_is(v, "none")) {
-		*out = 0;
-		return true;
-	}
-	for (size_t i = 0; i < v.n && !bad; i++) {
-		unsigned b;
-		switch (v.s[i]) {
-		case 'r': b = KSMP_PROT_R; break;
-		case 'w': b = KSMP_PROT_W; break;
-		case 'x': b = KSMP_PROT_X; break;
-		case '-': b = 0; break;
-		default: bad = true; continue;
-		}
-		if (bits & b)
-			bad = true;
-		bits |= b;
-	}
-	if (bad) {
-		report3(ps, "bad prot ", &v,
-			" (letters r, w, x, e.g. rw; or none)");
-		return false;
-	}
-	*out = (uint8_t)bits;
-	return true;
-}
-
-/* A rule being parsed. */
-struct rule_parse {
-	struct ksmp_rule r;
-	bool bad, have_kinds, have_min, have_max, overflow_reported;
-};
-
-/* One condition ("min=1M", "caller=lib*.so"): into rp->r, or reported. */
-static void rule_cond(struct parse *ps, struct rule_parse *rp, struct tok t)
-{
-	struct ksmp_rule *r = &rp->r;
-	const char *eq = memchr(t.s, '=', t.n);
-	if (!eq) {
-		report3(ps, "unexpected ", &t, rp->have_kinds ?
-			" (conditions are min=, max=, prot=, caller=)" :
-			" (the kind list comes first)");
-		rp->bad = true;
-		return;
-	}
-	struct tok key = { t.s, (size_t)(eq - t.s) + 1 };
-	struct tok v = { eq + 1, t.n - key.n };
-	if (tok_is(key, "min=") || tok_is(key, "max=")) {
-		bool is_min = key.s[1] == 'i';
-		bool *have = is_min ? &rp->have_min : &rp->have_max;
-		uint64_t sz;
-		if (*have) {
-			report3(ps, "duplicate ", &key, " in one rule");
-			rp->bad = true;
-		} else if (!size_value(ps, is_min ? "min=" : "max=", v, &sz)) {
-			rp->bad = true;
-		} else if (is_min) {
-			r->min_size = sz;
-		} else {
-			r->max_size = sz;
-		}
-		*have = true;
-	} else if (tok_is(key, "prot=")) {
-		if (r->prot_set) {
-			report(ps, "duplicate 'prot=' in one rule");
-			rp->bad = true;
-		} else if (!prot_value(ps, v, &r->prot_val)) {
-			rp->bad = true;
-		}
-		r->prot_set = 1;
-	} else if (tok_is(key, "caller=")) {
-		if (!glob_ok(ps, "bad caller= glob ", v)) {
-			rp->bad = true;
-		} else if (r->ncallers == KSMP_POLICY_MAX_CALLERS) {
-			if (!rp->overflow_reported)
-				report(ps, "too many caller= globs in one rule (at most 8; split the rule)");
-			rp->overflow_reported = true;
-			rp->bad = true;
-		} else if (!rp->bad && !pool_add(ps->p, v, &r->callers[r->ncallers])) {
-			if (!rp->overflow_reported)
-				report(ps, "too many globs: all globs together must fit in 4096 bytes");
-			rp->overflow_reported = true;
-			rp->bad = true;
-		} else {
-			r->ncallers++;
-		}
-	} else {
-		report3(ps, "unknown condition ", &t,
-			" (min=, max=, prot= or caller=)");
-		rp->bad = true;
-	}
-}
-
-static void kw_rule(struct parse *ps, struct tok kw, uint8_t action)
-{
-	struct ksmp_policy *p = ps->p;
-	struct rule_parse rp;
-	struct ksmp_rule *r = &rp.r;
-	unsigned pool_mark = p->pool_used;
-	struct tok t;
-
-	memset(&rp, 0, sizeof rp);
-	r->action = action;
-	r->max_size = UINT64_MAX;
-	r->line = (uint16_t)(ps->line > UINT16_MAX ? UINT16_MAX : ps->line);
-
-	if (!next_tok(ps, &t)) {
-		report3(ps, NULL, &kw,
-			" needs a kind list (heap, arena, chunk, mmap, file, stack or any) or conditions");
-		return;
-	}
-	bool more = true;
-	if (!memchr(t.s, '=', t.n)) {
-		rp.have_kinds = true;
-		r->kinds = kind_list(ps, t);
-		if (!r->kinds)
-			rp.bad = true;
-		more = next_tok(ps, &t);
-	} else {
-		r->kinds = (1u << KSMP_KIND_COUNT) - 1;
-	}
-	for (; more; more = next_tok(ps, &t))
-		rule_cond(ps, &rp, t);
-	if (!rp.bad && r->min_size > r->max_size) {
-		char msg[128];
-		struct ksmp_sb sb;
-		ksmp_sb_init(&sb, msg, sizeof msg);
-		ksmp_sb_puts(&sb, "min=");
-		ksmp_sb_putsize(&sb, r->min_size);
-		ksmp_sb_puts(&sb, " is larger than max=");
-		ksmp_sb_putsize(&sb, r->max_size);
-		report(ps, msg);
-		rp.bad = true;
-	}
-	if (!rp.bad && p->nrules == KSMP_POLICY_MAX_RULES) {
-		report(ps, "too many rules (at most 64)");
-		rp.bad = true;
-	}
-	if (rp.bad) {
-		p->pool_used = (uint16_t)pool_mark;
-		return;
-	}
-	p->rules[p->nrules++] = *r;
-	if (action == KSMP_ACT_MERGE)
-		p->kinds_merged |= r->kinds;
-	if (r->ncallers)
-		p->has_caller_rules = 1;
 }
 
 /* Check that a line is text: no NUL or control bytes, valid UTF-8. */
@@ -613,7 +403,7 @@ static bool line_is_text(struct parse *ps, const unsigned char *s, size_t n)
 			ksmp_sb_puts(&sb, " in column ");
 			ksmp_sb_putu(&sb, i + 1);
 			ksmp_sb_puts(&sb, "); not a policy file?");
-			report(ps, msg);
+			pp_report(ps, msg);
 			return false;
 		}
 		/* UTF-8: lead byte, then continuation bytes; no overlongs,
@@ -649,7 +439,7 @@ bad_utf8:
 			ksmp_sb_puts(&sb, "binary data (invalid UTF-8 in column ");
 			ksmp_sb_putu(&sb, i + 1);
 			ksmp_sb_puts(&sb, "); not a policy file?");
-			report(ps, msg);
+			pp_report(ps, msg);
 			return false;
 		}
 	}
@@ -662,38 +452,38 @@ static void parse_line(struct parse *ps, const char *s, size_t n)
 
 	ps->cur = s;
 	ps->end = s + n;
-	if (!next_tok(ps, &kw))
+	if (!pp_next_tok(ps, &kw))
 		return;		/* blank or comment */
-	if (ps->programs_only && !tok_is(kw, "program"))
+	if (ps->programs_only && !pp_tok_is(kw, "program"))
 		return;
-	if (tok_is(kw, "merge"))
-		kw_rule(ps, kw, KSMP_ACT_MERGE);
-	else if (tok_is(kw, "skip"))
-		kw_rule(ps, kw, KSMP_ACT_SKIP);
-	else if (tok_is(kw, "program"))
+	if (pp_tok_is(kw, "merge"))
+		pp_kw_rule(ps, kw, KSMP_ACT_MERGE);
+	else if (pp_tok_is(kw, "skip"))
+		pp_kw_rule(ps, kw, KSMP_ACT_SKIP);
+	else if (pp_tok_is(kw, "program"))
 		kw_program(ps, kw);
-	else if (tok_is(kw, "mode"))
+	else if (pp_tok_is(kw, "mode"))
 		kw_mode(ps, kw);
-	else if (tok_is(kw, "name"))
+	else if (pp_tok_is(kw, "name"))
 		kw_name(ps, kw);
-	else if (tok_is(kw, "log"))
+	else if (pp_tok_is(kw, "log"))
 		kw_log(ps, kw);
-	else if (tok_is(kw, "strict"))
+	else if (pp_tok_is(kw, "strict"))
 		kw_bool(ps, kw, S_STRICT, &ps->p->strict);
-	else if (tok_is(kw, "control"))
+	else if (pp_tok_is(kw, "control"))
 		kw_bool(ps, kw, S_CONTROL, &ps->p->control);
-	else if (tok_is(kw, "heap-step"))
+	else if (pp_tok_is(kw, "heap-step"))
 		kw_heapstep(ps, kw);
-	else if (tok_is(kw, "inherited-merge"))
+	else if (pp_tok_is(kw, "inherited-merge"))
 		kw_inherited(ps, kw);
-	else if (tok_is(kw, "auto-chunk"))
+	else if (pp_tok_is(kw, "auto-chunk"))
 		kw_auto(ps, kw, S_AUTOCHUNK);
-	else if (tok_is(kw, "auto-vmas"))
+	else if (pp_tok_is(kw, "auto-vmas"))
 		kw_auto(ps, kw, S_AUTOVMAS);
-	else if (tok_is(kw, "auto-reprobe"))
+	else if (pp_tok_is(kw, "auto-reprobe"))
 		kw_auto(ps, kw, S_AUTOREPROBE);
 	else
-		report3(ps, "unknown keyword ", &kw, " (name, program, mode, log, "
+		pp_report3(ps, "unknown keyword ", &kw, " (name, program, mode, log, "
 			"strict, control, heap-step, inherited-merge, auto-chunk, "
 			"auto-vmas, auto-reprobe, merge, skip)");
 }
@@ -780,7 +570,7 @@ static int parse_text(struct ksmp_policy *p, const char *name,
 		if (n && s[n - 1] == '\r')
 			n--;		/* CRLF */
 		if (n > KSMP_POLICY_MAX_LINE) {
-			report(&ps, "line too long (more than 1024 bytes)");
+			pp_report(&ps, "line too long (more than 1024 bytes)");
 			continue;
 		}
 		if (!line_is_text(&ps, (const unsigned char *)s, n))
