@@ -54,7 +54,8 @@ say("Tuned half (developed on): %s. Held-out half (reported, not tuned on): %s."
 say("")
 say("Variants: none; process = whole-process prctl(PR_SET_MEMORY_MERGE) then exec; "
     "zero = libksmpreload.so, empty policy directory (built-in default); "
-    "shipped = libksmpreload.so with policy/ (only where a file there names the program). "
+    "shipped = libksmpreload.so with policy/ (only where a file there names the program); "
+    "auto (BENCH_AUTO=1) = libksmpreload.so with a policy of just `mode auto`, mergefs's controller beside it. "
     "saved = pages mapped - distinct PFNs over the present anonymous pages of the instances "
     "(pagemap + kpageflags, shared zero page left out), at the plateau; rmap = Σ ksm_rmap_items "
     "at the plateau; ksmd = ksmd CPU s from launch until the plateau; ctl = CPU s of the controller "
@@ -66,19 +67,20 @@ say("Variants: none; process = whole-process prctl(PR_SET_MEMORY_MERGE) then exe
     "under whole-process merging, by 2 MiB chunks, 64 KiB chunks, whole VMAs.")
 say("")
 say("| program | half | policy | ideal | saved whole | saved zero / whole | saved shipped / whole "
-    "| rmap zero / whole | rmap shipped / whole | 2 MiB limit | 64 KiB | VMA | ksmd s whole / zero / shipped "
+    "| saved auto / whole | rmap zero / whole | rmap shipped / whole | rmap auto / whole | 2 MiB limit | 64 KiB | VMA | ksmd s whole / zero / shipped "
     "| t s whole / zero / shipped | zero-config targets |")
-say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 zs, zr = {"tuned": [], "held-out": []}, {"tuned": [], "held-out": []}
 for prog in order:
     r = res.get(prog, {})
     half = "tuned" if prog in tuned else "held-out"
     bad = [v + ": " + r[v]["error"] for v in ("none", "process") if "error" in r.get(v, {})]
     if "process" not in r or "error" in r["process"]:
-        say("| %s | %s | %s | %s | | | | | | | | | | | |" % (
+        say("| %s | %s | %s | %s | | | | | | | | | | | | | |" % (
             prog, half, policy.get(prog) or "none", "; ".join(bad) or "no result"))
         continue
     nv, pv, z, s = r.get("none", {}), r.get("process", {}), r.get("zero"), r.get("shipped")
+    au = r.get("auto")
     ps, pr = num(pv, "saved"), num(pv, "rmap")
     ideal = num(nv, "ideal")
     if ideal is not None:
@@ -94,9 +96,10 @@ for prog in order:
     if sz is not None and rz is not None and lim is not None:
         tg = "saving %s, rmap %s" % ("met" if sz >= 0.97 else "missed",
                                      "met" if rz <= min(lim + 0.05, 1.0) else "missed")
-    say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s |" % (
+    say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s |" % (
         prog, half, policy.get(prog) or "none", f(ideal, "%.0f"), f(ps, "%.0f"),
-        f(sz, "%.3f"), f(ss, "%.3f"), f(rz, "%.3f"), f(rs, "%.3f"),
+        f(sz, "%.3f"), f(ss, "%.3f"), f(ratio(num(au, "saved"), ps), "%.3f"),
+        f(rz, "%.3f"), f(rs, "%.3f"), f(ratio(num(au, "rmap"), pr), "%.3f"),
         f(num(pv, "limit_2m"), "%.2f"), f(num(pv, "limit_64k"), "%.2f"),
         f(num(pv, "limit_vma"), "%.2f"),
         f(num(pv, "ksmd_s")), f(num(z, "ksmd_s")), f(num(s, "ksmd_s")),
@@ -118,7 +121,7 @@ say("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for prog in order:
     r = res.get(prog, {})
     pv = r.get("process", {})
-    for var in ("none", "process", "zero", "shipped"):
+    for var in ("none", "process", "zero", "shipped", "auto"):
         v = r.get(var)
         if not v or "error" in v:
             if v:

@@ -23,6 +23,8 @@
 #              BENCH_HOLD=run  one tests/ksm-hold for the whole run (default
 #                  one per program, which lets other KSM users in between)
 #              BENCH_CONTROLLER=none  no mergefs beside the library variants
+#              BENCH_AUTO=1  also the variant auto: the library with a policy
+#                  of just "mode auto" (mergefs's controller prunes)
 set -u
 B=${KSMP_BUILDDIR:?run through make bench-real}
 S=${KSMP_SRCDIR:?run through make bench-real}
@@ -73,6 +75,7 @@ prefix() { # the words that put a command under VARIANT
 	process) echo "$BR/ksmp-prctl-exec" ;;
 	zero) echo "env LD_PRELOAD=$LIB KSMP_POLICY_DIR=$T/empty-policy-dir" ;;
 	shipped) echo "env LD_PRELOAD=$LIB KSMP_POLICY_DIR=$S/policy" ;;
+	auto) echo "env LD_PRELOAD=$LIB KSMP_POLICY=$T/auto.policy KSMP_POLICY_DIR=$T/empty-policy-dir" ;;
 	esac
 }
 wait_for() { # wait_for FILE PATTERN SECONDS PID
@@ -174,7 +177,7 @@ variant() {
 	prog=$1 var=$2
 	trap 'stop_all; ctl_stop' EXIT
 	trap 'exit 1' INT TERM HUP
-	case $var in zero|shipped) ctl_start ;; esac
+	case $var in zero|shipped|auto) ctl_start ;; esac
 	k0=$("$BR/ksmp-plateau" -k)
 	for i in $(seq $N); do start "$prog" "$var" "$i"; done
 	i=0
@@ -239,6 +242,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 mkdir -p "$T/data" "$T/empty-policy-dir" "$T/java"
 mkfifo "$T/fifo"
+printf 'mode auto\n' > "$T/auto.policy"
 "$PY" "$A/gendata.py" "$T/data" "$RECORDS" || exit 1
 case " $progs " in *" jvm-"*)
 	if command -v javac > /dev/null; then
@@ -263,6 +267,7 @@ for p in $progs; do
 	# the shipped variant where the library would choose a file of policy/
 	pol=$("$KSMP" check -q -d "$S/policy" --program "$bin" | sed -n 's/^ *chosen *\([^ ]*\.policy\) .*/\1/p')
 	vars="none process zero${pol:+ shipped}"
+	[ "${BENCH_AUTO:-0}" = 1 ] && vars="$vars auto"
 	echo "$p policy ${pol:+$(basename "$pol")}" >> "$T/results"
 	if [ "${BENCH_HOLD:-program}" = run ]; then
 		/bin/sh "$0" program "$p" $vars | tee -a "$T/results"
