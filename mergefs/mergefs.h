@@ -84,6 +84,8 @@ struct target {
 	uid_t uid;		/* the process's real uid at attach */
 	uint64_t starttime;
 	uint64_t used_ms;	/* last lookup (table lock): least recently used goes first */
+	unsigned long long map_s, map_e;	/* the block's range in the target */
+	ino_t ino;		/* and its memfd: gone or another after an exec */
 	struct ksmp_state *st;	/* MAP_SHARED view of the library's block */
 	size_t maplen;
 	int pidfd;		/* the process we checked; never reused */

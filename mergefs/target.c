@@ -277,7 +277,7 @@ static int block_file_ok(int fd)
 /* Map the block at [s, f) of pid if it is one; NULL otherwise. */
 static struct ksmp_state *map_one(pid_t pid, pid_t nspid, uint64_t starttime,
 				  unsigned long long s, unsigned long long f,
-				  size_t *maplen, int *slot)
+				  size_t *maplen, int *slot, ino_t *ino)
 {
 	char path[96];
 	struct ksmp_state *found = NULL;
@@ -296,6 +296,7 @@ static struct ksmp_state *map_one(pid_t pid, pid_t nspid, uint64_t starttime,
 			found = p;
 			*maplen = len;
 			*slot = g;
+			*ino = sb.st_ino;
 		} else if (p != MAP_FAILED) {
 			guard_del(g);
 			munmap(p, len);
@@ -307,12 +308,26 @@ static struct ksmp_state *map_one(pid_t pid, pid_t nspid, uint64_t starttime,
 }
 
 static struct ksmp_state *map_state(pid_t pid, pid_t nspid, uint64_t starttime,
-				    const struct cands *c, size_t *maplen, int *slot)
+				    const struct cands *c, size_t *maplen, int *slot,
+				    int *which, ino_t *ino)
 {
 	struct ksmp_state *st = NULL;
-	for (int i = 0; i < c->n && !st; i++)
-		st = map_one(pid, nspid, starttime, c->s[i], c->e[i], maplen, slot);
+	for (int i = 0; i < c->n && !st; i++) {
+		st = map_one(pid, nspid, starttime, c->s[i], c->e[i], maplen, slot, ino);
+		*which = i;
+	}
 	return st;
+}
+
+/* Is t's block still mapped in its process? An exec keeps pid and start
+ * time but drops the old block (the new program makes its own). */
+static int block_still_there(const struct target *t)
+{
+	char path[96];
+	struct stat sb;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)t->pid,
+		 t->map_s, t->map_e);
+	return stat(path, &sb) == 0 && sb.st_ino == t->ino;
 }
 
 static struct target *lookup_locked(pid_t pid)
@@ -373,7 +388,8 @@ static struct target *attach(pid_t pid, uint64_t start, int *err)
 	int pidfd = -1;
 	struct ksmp_state *st = NULL;
 	size_t maplen = 0;
-	int slot = -1;
+	int slot = -1, which = 0;
+	ino_t ino = 0;
 	*err = maps_each(pid, cand_line, &c);
 	if (*err > 0)
 		*err = 0;
@@ -391,7 +407,7 @@ static struct target *attach(pid_t pid, uint64_t start, int *err)
 		*err = -ENOENT;
 		goto none;
 	}
-	st = map_state(pid, ps.nspid, start, &c, &maplen, &slot);
+	st = map_state(pid, ps.nspid, start, &c, &maplen, &slot, &which, &ino);
 none:
 	if (!st) {
 		if (pidfd >= 0)
@@ -408,6 +424,9 @@ none:
 	}
 	t->pid = pid;
 	t->uid = ps.uid;
+	t->map_s = c.s[which];
+	t->map_e = c.e[which];
+	t->ino = ino;
 	t->starttime = start;
 	t->st = st;
 	t->maplen = maplen;
@@ -511,6 +530,15 @@ struct target *target_get(pid_t pid, int *err)
 		return NULL;
 	}
 	struct target *t = cache_lookup(pid, start, &none);
+	if (t && !block_still_there(t)) {
+		/* it exec'd: let the old block go, attach the new one */
+		pthread_mutex_lock(&table_lock);
+		if (lookup_locked(pid) == t)
+			(void)unlink_locked(t);	/* our reference keeps it */
+		pthread_mutex_unlock(&table_lock);
+		target_put(t);
+		t = NULL;
+	}
 	if (t || none)
 		return t;
 	t = attach(pid, start, err);

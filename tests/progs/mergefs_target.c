@@ -3,7 +3,7 @@
  *
  *   mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n]
  *                  [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO]
- *                  [-U UID] [-S MS] [-N NAME] [-B KIND]
+ *                  [-U UID] [-S MS] [-N NAME] [-B KIND] [-E CMD]
  *
  * Publishes a state block like libksmpreload.so (mergefs_fake.c), runs the
  * real control agent (preload/control.c), fills MIB MiB (default 8) with a
@@ -48,7 +48,13 @@ static void own_handler(int sig)
 }
 
 static const char *self_mnt;
-static volatile sig_atomic_t shrink_now;
+static volatile sig_atomic_t shrink_now, exec_now;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	exec_now = 1;
+}
 
 static void on_usr2(int sig)
 {
@@ -102,8 +108,9 @@ int main(int argc, char **argv)
 	int nodump = 0;
 	long drop_uid = -1;
 	const char *name = NULL;
+	const char *exec_cmd = NULL;
 	long shrink = -1;
-	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:S:N:B:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:m:K:v:PbonAXw:T:DF:U:S:N:B:E:")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoul(optarg, NULL, 0); break;
 		case 'm': kib = strtoul(optarg, NULL, 0) * 1024; break;
@@ -122,9 +129,10 @@ int main(int argc, char **argv)
 		case 'U': drop_uid = strtol(optarg, NULL, 0); break;
 		case 'S': fake_slow_ms = atoi(optarg); break;
 		case 'N': name = optarg; break;
+		case 'E': exec_cmd = optarg; break;
 		case 'B': fake_block = !strcmp(optarg, "hugetlb") ? FAKE_BLOCK_HUGETLB : FAKE_BLOCK_UNSEALED; break;
 		default:
-			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID] [-S MS] [-N NAME] [-B KIND]\n");
+			fprintf(stderr, "usage: mergefs_target [-s SEED] [-m MIB | -K KIB] [-v VMAS] [-P] [-b] [-o] [-n] [-A] [-X] [-w MNT] [-T BYTES] [-D] [-F ERRNO] [-U UID] [-S MS] [-N NAME] [-B KIND] [-E CMD]\n");
 			return 2;
 		}
 	}
@@ -189,6 +197,8 @@ int main(int argc, char **argv)
 		perror("mergefs_target: prctl");
 	if (shrink >= 0)
 		signal(SIGUSR2, on_usr2);
+	if (exec_cmd)
+		signal(SIGUSR1, on_usr1);
 	if (name && prctl(PR_SET_NAME, name, 0, 0, 0) != 0)
 		perror("mergefs_target: prctl");
 	printf("ready %#lx %zu %d\n", (unsigned long)(uintptr_t)buf, len, st ? st->signo : 0);
@@ -198,6 +208,11 @@ int main(int argc, char **argv)
 		pthread_join(th, NULL);
 	for (;;) {
 		pause();
+		if (exec_now) {
+			fflush(stdout);
+			execl("/bin/sh", "sh", "-c", exec_cmd, (char *)NULL);
+			perror("mergefs_target: exec");
+		}
 		if (shrink_now && st) {
 			shrink_now = 0;
 			shrink_block(st, shrink);
