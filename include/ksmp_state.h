@@ -95,6 +95,10 @@ enum ksmp_cmd {
 	 * not advise. -EBUSY when the region table is busy (retry later). */
 	KSMP_CMD_RANGE_PRUNE = 6,
 	KSMP_CMD_RANGE_PROBE = 7,
+	KSMP_CMD_PAGES_UNMERGE = 8,	/* madvise(addr, len, MADV_UNMERGEABLE), region
+					 * table untouched: one batch of an unmerge */
+	KSMP_CMD_PAGES_MERGE = 9,	/* madvise(addr, len, MADV_MERGEABLE), table
+					 * untouched: undo the batches of a stopped one */
 };
 
 /* Errno counters for failed madvise/prctl calls. */

@@ -97,11 +97,22 @@ static int do_command(const struct fctx *c, uint32_t cmd, uint64_t addr, uint64_
 	return target_command(c->t, cmd, addr, len, c->caller_uid, c->timeout_ms);
 }
 
+/* An unmerge: with the headroom checks and batches of unmerge.c. */
+static int do_unmerge(const struct fctx *c, uint32_t cmd, uint64_t addr, uint64_t len,
+		      int force)
+{
+	if (!c->t)
+		return -EACCES;
+	if (c->caller_tgid == c->pid)
+		return -EDEADLK;
+	return unmerge_checked(c, cmd, addr, len, force);
+}
+
 static int write_merge(const struct fctx *c, const char *s, size_t n)
 {
 	(void)n;
-	if (!strcmp(s, "0"))
-		return do_command(c, KSMP_CMD_UNMERGE, 0, 0);
+	if (!strcmp(s, "0") || !strcmp(s, "0 force"))
+		return do_unmerge(c, KSMP_CMD_UNMERGE, 0, 0, s[1] != 0);
 	if (!strcmp(s, "1"))
 		return do_command(c, KSMP_CMD_MERGE, 0, 0);
 	return -EINVAL;
@@ -124,7 +135,10 @@ static int write_regions(const struct fctx *c, const char *s, size_t n)
 	const char *e;
 	if (parse_u64(s, &addr, &e) < 0 || *e != ' ')
 		return -EINVAL;
-	if (parse_u64(e + 1, &len, &e) < 0 || *e)
+	if (parse_u64(e + 1, &len, &e) < 0)
+		return -EINVAL;
+	int force = cmd == KSMP_CMD_RANGE_UNMERGE && !strcmp(e, " force");
+	if (*e && !force)
 		return -EINVAL;
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 	if (len == 0 || addr % pg || len % pg || addr + len < addr)
@@ -134,6 +148,8 @@ static int write_regions(const struct fctx *c, const char *s, size_t n)
 		return m == -EACCES ? m : -ENOENT;
 	if (!m)
 		return -EINVAL;
+	if (cmd == KSMP_CMD_RANGE_UNMERGE)
+		return do_unmerge(c, cmd, addr, len, force);
 	return do_command(c, cmd, addr, len);
 }
 

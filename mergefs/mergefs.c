@@ -38,9 +38,12 @@ static struct options {
 	unsigned auto_ms;
 	unsigned max_threads;	/* libfuse's, read here too (LIMITS) */
 	unsigned uid_targets;
+	unsigned process_metrics;
+	unsigned unmerge_margin_mib, unmerge_batch_mib;
 	int show_help;
 	int show_version;
-} opts = { .timeout_ms = 5000, .auto_ms = 2000, .max_threads = FUSE_THREADS, .uid_targets = 256 };
+} opts = { .timeout_ms = 5000, .auto_ms = 2000, .max_threads = FUSE_THREADS, .uid_targets = 256,
+	   .process_metrics = 1, .unmerge_margin_mib = 64, .unmerge_batch_mib = 16 };
 
 #define OPT(t, p) { t, offsetof(struct options, p), 1 }
 #define KEY_MAX_THREADS 1
@@ -49,6 +52,9 @@ static const struct fuse_opt opt_spec[] = {
 	{ "auto=%u", offsetof(struct options, auto_ms), 0 },
 	{ "uid_targets=%u", offsetof(struct options, uid_targets), 0 },
 	FUSE_OPT_KEY("max_threads=", KEY_MAX_THREADS),
+	{ "process_metrics=%u", offsetof(struct options, process_metrics), 0 },
+	{ "unmerge_margin=%u", offsetof(struct options, unmerge_margin_mib), 0 },
+	{ "unmerge_batch=%u", offsetof(struct options, unmerge_batch_mib), 0 },
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -406,6 +412,7 @@ static int do_open(const char *path, struct fuse_file_info *fi)
 	in_open = 1;
 	int r = file_lookup(&w, &h->c, &h->mode);
 	in_open = 0;
+	h->c.caller_uid = uid;	/* /metrics is rendered for its reader */
 	if (!r && !mfile_may(h->mode, h->c.owner, uid, acc == O_WRONLY ? 0 : 4))
 		r = -EACCES;
 	if (!r && wr && !mfile_may(h->mode, h->c.owner, uid, 2))
@@ -606,6 +613,9 @@ static void usage(const char *prog)
 	       "                           0: no controller)\n"
 	       "    -o uid_targets=N       targets kept attached per uid (default 256)\n"
 	       "    -o max_threads=N       worker threads (default %u; see LIMITS)\n"
+	       "    -o process_metrics=0|1 per-process series in /metrics (default 1)\n"
+	       "    -o unmerge_margin=MIB  memory an unmerge must leave free (default 64)\n"
+	       "    -o unmerge_batch=MIB   address space unmerged per batch (default 16)\n"
 	       "    -h, --help             this help, then libfuse's options\n"
 	       "    -V, --version          version\n\n", prog, (unsigned)FUSE_THREADS);
 }
@@ -698,6 +708,21 @@ int main(int argc, char **argv)
 		fuse_opt_free_args(&args);
 		return 1;
 	}
+	if (opts.process_metrics > 1) {
+		fprintf(stderr, "mergefs: process_metrics must be 0 or 1\n");
+		fuse_opt_free_args(&args);
+		return 1;
+	}
+	metrics_per_process = (int)opts.process_metrics;
+	if (opts.unmerge_margin_mib > 1u << 20 || opts.unmerge_batch_mib == 0 ||
+	    opts.unmerge_batch_mib > 1u << 20) {
+		fprintf(stderr, "mergefs: unmerge_margin must be 0..1048576 MiB, "
+			"unmerge_batch 1..1048576 MiB\n");
+		fuse_opt_free_args(&args);
+		return 1;
+	}
+	unmerge_margin = (long long)opts.unmerge_margin_mib << 20;
+	unmerge_batch = (long long)opts.unmerge_batch_mib << 20;
 	if (!opts.show_help && geteuid() != 0) {
 		/* Without root it can attach no target (map_files needs
 		 * CAP_SYS_ADMIN) nor read other users' ksm_stat; a half-working

@@ -186,6 +186,44 @@ int knob_present(int i);
 void knob_path(int i, char *buf, size_t sz);
 
 /* ---------------------------------------------------------------- render */
+struct ksm_sys {
+	char name[64];
+	char value[64];
+};
+
+/* Every file of /sys/kernel/mm/ksm, sorted by name; returns the count. */
+int read_ksm_sys(struct ksm_sys *out, int max);
+/* The value of one of them as a number (0 when absent). */
+long long sys_val(const struct ksm_sys *s, int n, const char *name);
+long page_size(void);
+/* Bytes the library advised now (the block's kind counters, saturated). */
+uint64_t advised_bytes(const struct ksmp_state *st);
+/* A process's share of the host's KSM saving, in bytes (metrics.c): its
+ * pages on KSM pages times the host's saved fraction of every mapping of
+ * a KSM page, pages_sharing / (pages_shared + pages_sharing), plus its
+ * zero pages. Over all processes these add up to the host's saved_bytes. */
+long long ksm_share_bytes(const struct pksm *k);
+
+/* ---------------------------------------------------------------- unmerge */
+struct headroom {
+	long long bytes;	/* the least room left, bytes (may be < 0) */
+	char where[256];	/* "host MemAvailable" or the cgroup directory */
+};
+/* The memory an unmerge of pid may take: host and cgroups (headroom.c).
+ * 0, or -ENOENT when nothing limits it (bytes = LLONG_MAX). */
+int headroom_of(pid_t pid, struct headroom *h);
+/* -o unmerge_margin, -o unmerge_batch (bytes). */
+extern long long unmerge_margin, unmerge_batch;
+/* Carry out cmd (KSMP_CMD_UNMERGE or KSMP_CMD_RANGE_UNMERGE) with the
+ * headroom checks and batches of unmerge.c; c->t must be set. 0, -ENOMEM
+ * (refused or stopped), -EBUSY (one runs already) or the target's error. */
+int unmerge_checked(const struct fctx *c, uint32_t cmd, uint64_t addr, uint64_t len,
+		    int force);
+/* The unmerge_* lines of /PID/stats. */
+void unmerge_render(struct mbuf *b, const struct fctx *c);
+
+/* -o process_metrics=0: /metrics without per-process series. */
+extern int metrics_per_process;
 int render_host_stats(struct mbuf *b, const struct fctx *c);
 int render_metrics(struct mbuf *b, const struct fctx *c);
 int render_stats(struct mbuf *b, const struct fctx *c);

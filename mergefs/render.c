@@ -161,7 +161,7 @@ static void mb_field(struct mbuf *b, const char *s, size_t max)
 	mb_str(b, s, max, 0);
 }
 
-static long page_size(void)
+long page_size(void)
 {
 	static long pg;
 	if (!pg)
@@ -186,7 +186,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-static uint64_t advised_bytes(const struct ksmp_state *st)
+uint64_t advised_bytes(const struct ksmp_state *st)
 {
 	uint64_t total = 0;
 	for (int i = 0; i < KSMP_STATE_KINDS; i++)
@@ -196,18 +196,13 @@ static uint64_t advised_bytes(const struct ksmp_state *st)
 
 /* ---------------------------------------------------------------- host */
 
-struct ksm_sys {
-	char name[64];
-	char value[64];
-};
-
 static int cmp_sys(const void *a, const void *b)
 {
 	return strcmp(((const struct ksm_sys *)a)->name, ((const struct ksm_sys *)b)->name);
 }
 
 /* Every file of /sys/kernel/mm/ksm, sorted; returns the count. */
-static int read_ksm_sys(struct ksm_sys *out, int max)
+int read_ksm_sys(struct ksm_sys *out, int max)
 {
 	DIR *d = opendir(KSM_SYS);
 	if (!d)
@@ -234,7 +229,7 @@ static int read_ksm_sys(struct ksm_sys *out, int max)
 	return n;
 }
 
-static long long sys_val(const struct ksm_sys *s, int n, const char *name)
+long long sys_val(const struct ksm_sys *s, int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
 		if (!strcmp(s[i].name, name))
@@ -244,39 +239,11 @@ static long long sys_val(const struct ksm_sys *s, int n, const char *name)
 
 struct counts {
 	long library, ksm;
-	struct mbuf *metrics;
-};
-
-static void metric_labels(struct mbuf *b, pid_t pid, const char *comm)
-{
-	mb_printf(b, "{pid=\"%d\",comm=\"", (int)pid);
-	for (const char *p = comm; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			MB_LIT(b, "\\");
-		if (*p == '\n')
-			MB_LIT(b, "\\n");
-		else
-			mb_add(b, p, 1);
-	}
-	MB_LIT(b, "\"}");
-}
-
-struct pmetric {
-	const char *name, *help;
-};
-
-static const struct pmetric pmetrics[] = {
-	{ "mergefs_process_merging_pages", "Pages of the process mapped to KSM pages (ksm_merging_pages)." },
-	{ "mergefs_process_zero_pages", "Pages of the process merged with the zero page (ksm_zero_pages)." },
-	{ "mergefs_process_rmap_items", "KSM reverse-map items of the process (ksm_rmap_items)." },
-	{ "mergefs_process_profit_bytes", "KSM profit of the process (ksm_process_profit)." },
-	{ "mergefs_process_saved_bytes", "Bytes of the process backed by shared KSM pages." },
-	{ "mergefs_process_advised_bytes", "Bytes libksmpreload advised mergeable (0 without the library)." },
-	{ "mergefs_process_merge_state", "1 when merging is on for the process, 0 when unmerged." },
 };
 
 static int count_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *t)
 {
+	(void)pid;
 	struct counts *c = ctx;
 	if (t)
 		c->library++;
@@ -299,7 +266,7 @@ int render_host_stats(struct mbuf *b, const struct fctx *c)
 	mb_printf(b, "saved_bytes %lld\n", (sharing + zero) * page_size());
 	mb_printf(b, "sharing_ratio %.3f\n", shared ? (double)sharing / (double)shared : 0.0);
 	mb_printf(b, "wasted_effort_ratio %.3f\n", sharing ? (double)unshared / (double)sharing : 0.0);
-	struct counts cnt = { 0, 0, NULL };
+	struct counts cnt = { 0, 0 };
 	scan_ksm_pids(count_pid, &cnt, SCAN_PEEK);
 	mb_printf(b, "processes_ksm %ld\n", cnt.ksm);
 	mb_printf(b, "processes_library %ld\n", cnt.library);
@@ -310,97 +277,6 @@ int render_host_stats(struct mbuf *b, const struct fctx *c)
 		  (unsigned long long)at.cycles,
 		  (unsigned long long)at.chunks_measured,
 		  (unsigned long long)at.prunes, (unsigned long long)at.probes);
-	return 0;
-}
-
-struct mrow {
-	pid_t pid;
-	char comm[64];
-	long long v[sizeof(pmetrics) / sizeof(pmetrics[0])];
-};
-
-struct mrows {
-	struct mrow *rows;
-	size_t n, cap;
-	long library, ksm;
-};
-
-static int collect_pid(void *ctx, pid_t pid, const struct pksm *k, struct target *t)
-{
-	struct mrows *m = ctx;
-	if (t)
-		m->library++;
-	if (pksm_active(k))
-		m->ksm++;
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct mrow *r = realloc(m->rows, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		m->rows = r;
-		m->cap = cap;
-	}
-	struct mrow *r = &m->rows[m->n++];
-	struct pstatus ps;
-	r->pid = pid;
-	if (proc_status(pid, &ps) == 0)
-		snprintf(r->comm, sizeof(r->comm), "%s", ps.name);
-	else
-		r->comm[0] = 0;
-	long long adv = 0;
-	int merged = k->merge_any || k->mergeable;
-	if (t) {
-		uint64_t a = advised_bytes(t->st);
-		adv = a > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)a;
-		merged = ld32(&t->st->merge_state) != 0;
-	}
-	r->v[0] = k->merging_pages;
-	r->v[1] = k->zero_pages;
-	r->v[2] = k->rmap_items;
-	r->v[3] = k->process_profit;
-	r->v[4] = (k->merging_pages + k->zero_pages) * page_size();
-	r->v[5] = adv;
-	r->v[6] = merged;
-	return 0;
-}
-
-int render_metrics(struct mbuf *b, const struct fctx *c)
-{
-	(void)c;
-	struct ksm_sys sys[64];
-	int n = read_ksm_sys(sys, 64);
-	for (int i = 0; i < n; i++) {
-		char *e;
-		long long v = strtoll(sys[i].value, &e, 10);
-		if (e == sys[i].value)
-			continue;
-		int counter = !strcmp(sys[i].name, "full_scans") ||
-			      !strcmp(sys[i].name, "pages_scanned");
-		mb_printf(b, "# HELP mergefs_ksm_%s /sys/kernel/mm/ksm/%s\n", sys[i].name, sys[i].name);
-		mb_printf(b, "# TYPE mergefs_ksm_%s %s\n", sys[i].name, counter ? "counter" : "gauge");
-		mb_printf(b, "mergefs_ksm_%s %lld\n", sys[i].name, v);
-	}
-	long long sharing = sys_val(sys, n, "pages_sharing");
-	long long zero = sys_val(sys, n, "ksm_zero_pages");
-	mb_printf(b, "# HELP mergefs_saved_bytes Memory saved by KSM on the host.\n"
-		  "# TYPE mergefs_saved_bytes gauge\nmergefs_saved_bytes %lld\n",
-		  (sharing + zero) * page_size());
-	struct mrows m = { NULL, 0, 0, 0, 0 };
-	scan_ksm_pids(collect_pid, &m, SCAN_TARGET);
-	mb_printf(b, "# HELP mergefs_processes_ksm Processes with KSM activity.\n"
-		  "# TYPE mergefs_processes_ksm gauge\nmergefs_processes_ksm %ld\n", m.ksm);
-	mb_printf(b, "# HELP mergefs_processes_library Processes running libksmpreload.\n"
-		  "# TYPE mergefs_processes_library gauge\nmergefs_processes_library %ld\n", m.library);
-	for (size_t j = 0; j < sizeof(pmetrics) / sizeof(pmetrics[0]); j++) {
-		mb_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", pmetrics[j].name,
-			  pmetrics[j].help, pmetrics[j].name);
-		for (size_t i = 0; i < m.n; i++) {
-			mb_printf(b, "%s", pmetrics[j].name);
-			metric_labels(b, m.rows[i].pid, m.rows[i].comm);
-			mb_printf(b, " %lld\n", m.rows[i].v[j]);
-		}
-	}
-	free(m.rows);
 	return 0;
 }
 
@@ -490,9 +366,12 @@ int render_stats(struct mbuf *b, const struct fctx *c)
 			  (unsigned long long)ld64(&st->vmas_added));
 	}
 	mb_printf(b, "ksm_rmap_items %lld\nksm_zero_pages %lld\nksm_merging_pages %lld\n"
-		  "ksm_process_profit %lld\nksm_merge_any %d\nksm_mergeable %d\nsaved_bytes %lld\n",
+		  "ksm_process_profit %lld\nksm_merge_any %d\nksm_mergeable %d\n"
+		  "merged_bytes %lld\nsaved_bytes %lld\n",
 		  k->rmap_items, k->zero_pages, k->merging_pages, k->process_profit,
-		  k->merge_any, k->mergeable, (k->merging_pages + k->zero_pages) * page_size());
+		  k->merge_any, k->mergeable, (k->merging_pages + k->zero_pages) * page_size(),
+		  ksm_share_bytes(k));
+	unmerge_render(b, c);
 	return 0;
 }
 

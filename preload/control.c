@@ -95,6 +95,10 @@ static int run_command(uint32_t cmd, uint64_t addr, uint64_t len)
 		return ksmp_engine_auto(addr, len, 1);
 	case KSMP_CMD_RANGE_PROBE:
 		return ksmp_engine_auto(addr, len, 0);
+	case KSMP_CMD_PAGES_UNMERGE:
+		return ksmp_engine_pages(addr, len, MADV_UNMERGEABLE);
+	case KSMP_CMD_PAGES_MERGE:
+		return ksmp_engine_pages(addr, len, MADV_MERGEABLE);
 	case KSMP_CMD_PING:
 		return 0;
 	default:

@@ -531,6 +531,19 @@ int ksmp_engine_auto(uint64_t addr, uint64_t len, int prune)
 	return r;
 }
 
+int ksmp_engine_pages(uint64_t addr, uint64_t len, int advice)
+{
+	if (!pagesize)
+		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+	if ((advice != MADV_MERGEABLE && advice != MADV_UNMERGEABLE) ||
+	    (addr & (pagesize - 1)) || !len || addr + len < addr)
+		return -EINVAL;
+	int saved = errno;
+	int ret = advise((uintptr_t)addr, (size_t)len, advice);
+	errno = saved;
+	return ret;
+}
+
 void ksmp_engine_after_fork(void)
 {
 	/* the threads that may have held these do not exist in the child */

@@ -31,4 +31,10 @@ int ksmp_engine_range(uint64_t addr, uint64_t len, int advice);
  * part, -EBUSY when the region table is busy. */
 int ksmp_engine_auto(uint64_t addr, uint64_t len, int prune);
 
+/* madvise(addr, len, advice) and nothing else: the batches of an unmerge
+ * that mergefs checks against the memory left (mergefs/unmerge.c), and
+ * their undoing; the region table and merge_state are left alone. Checks
+ * as ksmp_engine_range. */
+int ksmp_engine_pages(uint64_t addr, uint64_t len, int advice);
+
 #endif

@@ -34,7 +34,7 @@ n=$(field "$OUT/stats" processes_library)
 ok "stats counts library processes ($n)" test "${n:-0}" -ge 3
 cat "$MNT/metrics" > "$OUT/metrics"
 ok "metrics is Prometheus text" grep -q '^# TYPE mergefs_ksm_pages_sharing gauge' "$OUT/metrics"
-ok "metrics has per-process lines" grep -q "^mergefs_process_advised_bytes{pid=\"$t1_pid\",comm=\"mergefs_target\"} $t1_len\$" "$OUT/metrics"
+ok "metrics has per-process lines" grep -q "^mergefs_process_advised_bytes{pid=\"$t1_pid\",comm=\"mergefs_target\",cgroup=\"[^\"]*\",unit=\"[^\"]*\"} $t1_len\$" "$OUT/metrics"
 is "$(cat "$MNT/ksm/pages_to_scan")" "$(cat /sys/kernel/mm/ksm/pages_to_scan)" "ksm knob reads through"
 
 S=$MNT/$t1_pid

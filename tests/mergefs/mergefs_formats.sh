@@ -64,10 +64,10 @@ l" -s 405 -m 1
 cat "$MNT/metrics" > "$OUT/metrics"
 "$PC" < "$OUT/metrics" > "$OUT/pcout"
 ok "metrics is valid Prometheus text ($(cat "$OUT/pcout"))" grep -q '^ok ' "$OUT/pcout"
-ok "a comm with \" and \\ is escaped once in its labels" \
-	grep -qF "mergefs_process_advised_bytes{pid=\"$odd_pid\",comm=\"q\\\"b\\\\s\"} " "$OUT/metrics"
-ok "a comm with a newline: \\n in labels" \
-	grep -qF "mergefs_process_advised_bytes{pid=\"$nl_pid\",comm=\"n\\nl\"} " "$OUT/metrics"
+ok "a comm with \" and \\: \\\" and the text \\x5c in its labels" \
+	grep -qF "mergefs_process_advised_bytes{pid=\"$odd_pid\",comm=\"q\\\"b\\\\x5cs\"," "$OUT/metrics"
+ok "a comm with a newline: the text \\x0a in labels, as in stats" \
+	grep -qF "mergefs_process_advised_bytes{pid=\"$nl_pid\",comm=\"n\\\\x0al\"," "$OUT/metrics"
 is "$(field "$MNT/$nl_pid/stats" name)" 'n\x0al' "and one line in stats (escaped)"
 ok "every library process has its series" sh -c \
 	"for p in $lib_pid $pro_pid $nol_pid $odd_pid; do grep -q \"^mergefs_process_saved_bytes{pid=\\\"\$p\\\",\" '$OUT/metrics' || exit 1; done"
@@ -84,7 +84,8 @@ miss=
 for f in /sys/kernel/mm/ksm/*; do
 	k=${f##*/}
 	case $(cat "$f") in *[!0-9-]*|'') continue ;; esac	# not a number
-	grep -q "^mergefs_ksm_$k " "$OUT/metrics" || miss="$miss $k"
+	m=${k#ksm_}; m=${m%_millisecs}	# base units, no doubled ksm_
+	grep -q "^mergefs_ksm_$m\(_total\|_bytes\|_seconds\|_ratio\)\{0,1\} " "$OUT/metrics" || miss="$miss $k"
 done
 is "$miss" "" "metrics has every numeric file of /sys/kernel/mm/ksm"
 is "$(field "$OUT/stats" run)" "$(cat /sys/kernel/mm/ksm/run)" "stats values are the kernel's (run)"

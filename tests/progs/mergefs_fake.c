@@ -203,3 +203,16 @@ int ksmp_engine_auto(uint64_t addr, uint64_t len, int prune)
 	(void)prune;
 	return -EOPNOTSUPP;	/* the stand-in has no mode auto */
 }
+
+int ksmp_engine_pages(uint64_t addr, uint64_t len, int advice)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	if (!fake_st)
+		return -ENOSYS;
+	if (len == 0 || addr % (uint64_t)pg || addr + len < addr)
+		return -EINVAL;
+	if (madvise((void *)(uintptr_t)addr, len, advice) != 0)
+		return -errno;
+	fake_st->madvise_calls++;
+	return 0;
+}

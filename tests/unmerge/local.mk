@@ -1,0 +1,4 @@
+# tests/unmerge: unmerging checked against the memory left in the host and
+# the target's memory cgroup (issue 14), with real KSM and real cgroups.
+TESTS += tests/unmerge/unmerge_oom.sh
+EXTRA_DIST += tests/unmerge/unmerge_oom.sh
