@@ -88,15 +88,20 @@ wait_merged() { # until the summed ksm_merging_pages stops growing
 }
 
 table() {
-	printf '%-8s %-14s %-8s %-6s %12s %12s %10s\n' PID PROGRAM ENGINE MERGE ADVISED_MiB MERGING_PG SAVED_MiB
+	# MERGED_MiB: the process's pages on KSM pages, a shared page counted by
+	# every sharer (what unmerging it needs again); SAVED_MiB: its share of
+	# the host's saving, a shared page's saving divided among its sharers
+	# (these add up to the host's saved_bytes above).
+	printf '%-8s %-14s %-8s %-6s %12s %12s %10s %10s\n' PID PROGRAM ENGINE MERGE ADVISED_MiB MERGING_PG MERGED_MiB SAVED_MiB
 	for p in "${pids[@]}"; do
 		f=$mnt/$p/stats
 		[ -r "$f" ] || continue
 		awk -v pid="$p" -v prog="$(cat /proc/$p/comm)" '
 			{ v[$1] = $2 }
-			END { printf "%-8s %-14s %-8s %-6s %12.1f %12d %10.1f\n", pid, prog, v["engine"],
+			END { printf "%-8s %-14s %-8s %-6s %12.1f %12d %10.1f %10.1f\n", pid, prog, v["engine"],
 				v["merge"] == "" ? v["merge_state"] : v["merge"],
-				v["advised_bytes"] / 1048576, v["ksm_merging_pages"], v["saved_bytes"] / 1048576 }' "$f"
+				v["advised_bytes"] / 1048576, v["ksm_merging_pages"],
+				v["merged_bytes"] / 1048576, v["saved_bytes"] / 1048576 }' "$f"
 	done
 }
 

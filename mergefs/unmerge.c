@@ -26,8 +26,9 @@
  * after. Refusals and stops are logged on stderr (the journal, under -f).
  *
  * The ranges of a whole unmerge are the library's mergeable regions
- * (regions engine) or the process's VMAs that hold KSM pages, read once
- * from smaps (process engine: smaps stalls the target for milliseconds,
+ * (regions engine) or, when the whole process merges (process engine,
+ * or inherited PR_SET_MEMORY_MERGE), the process's VMAs that hold KSM
+ * pages, read once from smaps (it stalls the target for milliseconds:
  * acceptable for an operator's unmerge, never for a listing).
  */
 #include <errno.h>
@@ -247,6 +248,7 @@ struct run {
 	struct pm pm;
 	struct plan done;	/* batches carried out, to undo on a stop */
 	long long margin, done_bytes;
+	int merge_any;		/* whole-process merging: every VMA is unmerged */
 	struct headroom h;
 };
 
@@ -333,7 +335,8 @@ static int run_batches(struct run *u, uint32_t cmd, uint64_t addr, uint64_t len)
 	int r;
 	if (cmd == KSMP_CMD_RANGE_UNMERGE)
 		r = plan_add(&todo, addr, addr + len);
-	else if (__atomic_load_n(&t->st->engine, __ATOMIC_RELAXED) == KSMP_ENGINE_REGIONS)
+	else if (__atomic_load_n(&t->st->engine, __ATOMIC_RELAXED) == KSMP_ENGINE_REGIONS &&
+		 !u->merge_any)
 		r = plan_slots(t, &todo);
 	else
 		r = plan_smaps(u->c->pid, &todo);
@@ -367,6 +370,7 @@ int unmerge_checked(const struct fctx *c, uint32_t cmd, uint64_t addr, uint64_t 
 	struct pksm k;
 	if (proc_ksm(c->pid, &k) < 0)
 		memset(&k, 0, sizeof(k));
+	u.merge_any = k.merge_any;
 	int r = open_pm(c->pid, &k, &u.pm);
 	if (r < 0) {
 		um_set(p, UM_NONE, 0, NULL);

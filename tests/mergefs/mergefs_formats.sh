@@ -115,7 +115,7 @@ is "$(undocumented "$MNT/$pro_pid/stats" "$MNT/$nol_pid/stats")" "" \
 is "$(sed -n '/^$/q; p' "$MNT/$lib_pid/policy" | undocumented /dev/stdin)" "" "policy's keys are in mergefs.8"
 is "$(ls "$MNT" "$MNT/$lib_pid" "$MNT/ksm" | awk '/^[a-z]/' | undocumented /dev/stdin)" "" \
 	"every file name (host, process, knobs) is in mergefs.8"
-fams=$(sed -n 's/^# TYPE \([^ ]*\) .*/\1/p' "$OUT/metrics" | sed 's/^mergefs_ksm_//')
+fams=$(sed -n 's/^# TYPE \([^ ]*\) .*/\1/p' "$OUT/metrics")
 is "$(echo "$fams" | undocumented /dev/stdin)" "" "every metric family is in mergefs.8"
 opts=$("$B/mergefs/mergefs" --help 2>/dev/null |
 	sed -n '/^mergefs options:/,/^$/ s/^ *-o \([a-z_]*\)=.*/\1/p')
