@@ -4,9 +4,10 @@
  * page gets a private copy again, charged to the process's memory cgroup.
  * So before an unmerge (echo 0 > merge, "unmerge ADDR LEN" in regions):
  *
- *   1. estimate what it needs: (ksm_merging_pages + ksm_zero_pages) x page
- *      size for the whole process, the KSM pages of the range
- *      (pagemap + kpageflags) for a range;
+ *   1. estimate what it needs: the pages on KSM pages (pagemap +
+ *      kpageflags) of what it covers: the range, the library's mergeable
+ *      regions, or the VMAs holding KSM pages; without pagemap, the
+ *      kernel's ksm_merging_pages + ksm_zero_pages;
  *   2. compare with the headroom (headroom.c: MemAvailable, and limit -
  *      usage of the cgroup and its ancestors); if the unmerge would leave
  *      less than the margin (-o unmerge_margin, default 64 MiB), refuse
@@ -275,8 +276,12 @@ static int fits(struct run *u, long long need)
 /* Undo the batches of a stopped unmerge: advise them mergeable again. */
 static void undo(struct run *u)
 {
-	for (size_t i = 0; i < u->done.n; i++)
-		send(u, KSMP_CMD_PAGES_MERGE, u->done.s[i].lo, u->done.s[i].hi - u->done.s[i].lo);
+	for (size_t i = 0; i < u->done.n; i++) {
+		int r = send(u, KSMP_CMD_PAGES_MERGE, u->done.s[i].lo,
+			     u->done.s[i].hi - u->done.s[i].lo);
+		if (r == -ETIMEDOUT || r == -ENOENT)
+			break;	/* it does not answer: do not wait once per batch */
+	}
 }
 
 /* One span in batches. 0, -ENOMEM when it stopped, or the target's error. */
@@ -327,33 +332,45 @@ static int open_pm(pid_t pid, const struct pksm *k, struct pm *pm)
 	return 0;
 }
 
-/* The batches, then cmd itself. */
-static int run_batches(struct run *u, uint32_t cmd, uint64_t addr, uint64_t len)
+/* What the unmerge covers: the range, the library's mergeable regions,
+ * or (whole-process merging) the VMAs holding KSM pages. */
+static int plan_for(const struct run *u, uint32_t cmd, uint64_t addr, uint64_t len,
+		    struct plan *todo)
 {
-	struct plan todo = { NULL, 0, 0 };
 	const struct target *t = u->c->t;
-	int r;
 	if (cmd == KSMP_CMD_RANGE_UNMERGE)
-		r = plan_add(&todo, addr, addr + len);
-	else if (__atomic_load_n(&t->st->engine, __ATOMIC_RELAXED) == KSMP_ENGINE_REGIONS &&
-		 !u->merge_any)
-		r = plan_slots(t, &todo);
-	else
-		r = plan_smaps(u->c->pid, &todo);
-	for (size_t i = 0; !r && i < todo.n; i++)
-		r = run_span(u, todo.s[i].lo, todo.s[i].hi);
-	free(todo.s);
+		return plan_add(todo, addr, addr + len);
+	if (__atomic_load_n(&t->st->engine, __ATOMIC_RELAXED) == KSMP_ENGINE_REGIONS &&
+	    !u->merge_any)
+		return plan_slots(t, todo);
+	return plan_smaps(u->c->pid, todo);
+}
+
+/* Bytes the plan's spans hold on KSM pages now (< 0: -errno). */
+static long long plan_need(const struct run *u, const struct plan *todo)
+{
+	long long n = 0;
+	for (size_t i = 0; i < todo->n; i++) {
+		long long p = pm_pages(&u->pm, todo->s[i].lo, todo->s[i].hi);
+		if (p < 0)
+			return p;
+		n += p;
+	}
+	return n * page_size();
+}
+
+/* The batches, then cmd itself, checked for what is left. */
+static int run_batches(struct run *u, const struct plan *todo, uint32_t cmd, uint64_t addr,
+		       uint64_t len)
+{
+	int r = 0;
+	for (size_t i = 0; !r && i < todo->n; i++)
+		r = run_span(u, todo->s[i].lo, todo->s[i].hi);
 	if (r == -EINVAL && u->done.n == 0)
 		r = 0;	/* an agent without PAGES_UNMERGE: the command alone */
 	if (r)
 		return r;
-	/* what is left for the command itself */
-	struct pksm k;
-	long long left = 0;
-	if (cmd == KSMP_CMD_RANGE_UNMERGE)
-		left = pm_pages(&u->pm, addr, addr + len) * page_size();
-	else if (proc_ksm(u->c->pid, &k) == 0)
-		left = (k.merging_pages + k.zero_pages) * page_size();
+	long long left = plan_need(u, todo);
 	if (left > 0 && !fits(u, left)) {
 		logf_pid(u, "stopped", left);
 		return -ENOMEM;
@@ -367,36 +384,39 @@ int unmerge_checked(const struct fctx *c, uint32_t cmd, uint64_t addr, uint64_t 
 	if (!p)
 		return -EBUSY;
 	struct run u = { .c = c, .p = p, .margin = force ? FORCE_FLOOR : unmerge_margin };
+	struct plan todo = { NULL, 0, 0 };
 	struct pksm k;
 	if (proc_ksm(c->pid, &k) < 0)
 		memset(&k, 0, sizeof(k));
 	u.merge_any = k.merge_any;
 	int r = open_pm(c->pid, &k, &u.pm);
 	if (r < 0) {
-		um_set(p, UM_NONE, 0, NULL);
+		um_set(p, UM_FAILED, 0, NULL);
 		return r == -ENOENT || r == -ESRCH ? -ENOENT : r;
 	}
-	long long total = (k.merging_pages + k.zero_pages) * page_size();
-	if (cmd == KSMP_CMD_RANGE_UNMERGE) {
-		long long n = pm_pages(&u.pm, addr, addr + len);
-		total = n < 0 ? total : n * page_size();
-	}
+	r = plan_for(&u, cmd, addr, len, &todo);
+	long long total = r < 0 ? -1 : plan_need(&u, &todo);
+	if (total < 0)	/* no pagemap: the kernel's whole-process figure */
+		total = (k.merging_pages + k.zero_pages) * page_size();
 	pthread_mutex_lock(&um_lock);
 	p->total = total;
 	pthread_mutex_unlock(&um_lock);
-	if (!force && !fits(&u, total)) {
+	if (r < 0) {
+		um_set(p, UM_FAILED, 0, NULL);
+	} else if (!force && !fits(&u, total)) {
 		logf_pid(&u, "refused", total);
 		um_set(p, UM_REFUSED, 0, &u.h);
 		r = -ENOMEM;
 	} else {
 		fits(&u, 0);
 		um_set(p, UM_RUNNING, 0, &u.h);
-		r = run_batches(&u, cmd, addr, len);
+		r = run_batches(&u, &todo, cmd, addr, len);
 		if (r < 0)
 			undo(&u);	/* stopped or failed: advice as before */
 		um_set(p, r == 0 ? UM_DONE : r == -ENOMEM ? UM_STOPPED : UM_FAILED,
 		       r == 0 ? total : u.done_bytes, NULL);
 	}
+	free(todo.s);
 	free(u.done.s);
 	close(u.pm.pagemap);
 	close(u.pm.kflags);
