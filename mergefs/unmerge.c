@@ -190,6 +190,11 @@ struct plan {
 	size_t n, cap;
 };
 
+/* Most address space an unmerge walks in pagemap (8 bytes a page): the
+ * regions and VMAs are the target's own word, so a hostile process could
+ * name terabytes. Beyond it the unmerge is not batched (plan_scan). */
+#define SCAN_MAX (64ull << 30)
+
 static int plan_add(struct plan *p, uint64_t lo, uint64_t hi)
 {
 	if (p->n == p->cap) {
@@ -346,9 +351,16 @@ static int plan_for(const struct run *u, uint32_t cmd, uint64_t addr, uint64_t l
 	return plan_smaps(u->c->pid, todo);
 }
 
-/* Bytes the plan's spans hold on KSM pages now (< 0: -errno). */
+/* Bytes the plan's spans hold on KSM pages now (< 0: -errno; -E2BIG
+ * when they span more than SCAN_MAX: too much to walk). */
 static long long plan_need(const struct run *u, const struct plan *todo)
 {
+	uint64_t span = 0;
+	for (size_t i = 0; i < todo->n; i++) {
+		span += todo->s[i].hi - todo->s[i].lo;
+		if (span > SCAN_MAX || todo->s[i].hi < todo->s[i].lo)
+			return -E2BIG;
+	}
 	long long n = 0;
 	for (size_t i = 0; i < todo->n; i++) {
 		long long p = pm_pages(&u->pm, todo->s[i].lo, todo->s[i].hi);
@@ -364,6 +376,8 @@ static int run_batches(struct run *u, const struct plan *todo, uint32_t cmd, uin
 		       uint64_t len)
 {
 	int r = 0;
+	if (plan_need(u, todo) == -E2BIG)
+		return send(u, cmd, addr, len);	/* checked once, not batched */
 	for (size_t i = 0; !r && i < todo->n; i++)
 		r = run_span(u, todo->s[i].lo, todo->s[i].hi);
 	if (r == -EINVAL && u->done.n == 0)
