@@ -393,7 +393,8 @@ static void check_regions(char *b, size_t n)
 {
 	static const char *const kinds[] = { "heap", "arena", "chunk", "mmap", "file", "stack",
 		"kind6", "kind7", "unknown", NULL };
-	static const char *const states[] = { "mergeable", "unmerged", "failed", "unknown", NULL };
+	static const char *const states[] = { "mergeable", "unmerged", "failed", "pruned",
+		"unknown", NULL };
 	if (clean_text(b, n, "regions") < 0 || (ctl_byte(b, n, "regions") && strict_ctl))
 		return;
 	static const char head[] = "# start-end kind rule caller bytes state\n";
