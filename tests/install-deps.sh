@@ -6,7 +6,9 @@ pkgs="build-essential autoconf automake pkg-config libfuse3-dev fuse3
 libelf-dev mandoc clang libclang-rt-14-dev util-linux procps binutils
 coreutils strace python3 systemd libpython3.11-testsuite nodejs redis-server
 redis-tools memcached libmemcached-tools default-jre-headless libjemalloc2
-stress-ng sqlite3 python3-numpy python3-pytest python3-hypothesis"
+stress-ng sqlite3 python3-numpy python3-pytest python3-hypothesis
+prometheus prometheus-node-exporter libseccomp-dev busybox-static curl
+libcap2-bin"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
