@@ -1,7 +1,7 @@
 # mergefs: the FUSE daemon (its tests are registered by
 # tests/mergefs/local.mk, its benchmark by bench/local.mk).
 sbin_PROGRAMS += mergefs/mergefs
-mergefs_mergefs_SOURCES = mergefs/mergefs.c mergefs/mergefs.h \
+mergefs_mergefs_SOURCES = mergefs/mergefs.c mergefs/main.c mergefs/mergefs.h \
 	mergefs/files.c mergefs/proc.c mergefs/target.c mergefs/sender.c \
 	mergefs/render.c mergefs/auto.c mergefs/limits.c \
 	mergefs/metrics.c mergefs/headroom.c mergefs/unmerge.c

@@ -260,4 +260,22 @@ struct auto_totals {
 };
 void auto_get_totals(struct auto_totals *out);
 
+/* Options (main.c). */
+struct mergefs_options {
+	unsigned timeout_ms;
+	unsigned auto_ms;
+	unsigned max_threads;	/* libfuse's, read here too (LIMITS) */
+	unsigned uid_targets;
+	unsigned process_metrics;
+	unsigned unmerge_margin_mib, unmerge_batch_mib;
+	int show_help;
+	int show_version;
+};
+extern struct mergefs_options mergefs_opts;
+/* Test hook: see mergefs.c (KSMP_MERGEFS_RACE_MS). */
+extern unsigned race_ms;
+/* The FUSE operations (mergefs.c). */
+struct fuse_operations;
+extern const struct fuse_operations mergefs_ops;
+
 #endif
