@@ -38,7 +38,7 @@ done
 # SIGSTOP during the injection: the process ends up stopped, as it would
 at_start st "$TGT" read; P=$AT_PID
 at_wait_blocked $P
-KSMP_TEST_ATTACH_PAUSE=call:300 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
+KSMP_TEST_ATTACH_PAUSE=call:3000 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 A=$!
 wait_pause "$T/e"
 kill -STOP $P
@@ -68,7 +68,7 @@ is "$(sed -n 2p "$T/kl.out")" "read 6 alive eintr 0 handled 0" "attacher killed:
 # the target killed in the middle of the injection
 at_start tk "$TGT" read; P=$AT_PID
 at_wait_blocked $P
-KSMP_TEST_ATTACH_PAUSE=call:300 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
+KSMP_TEST_ATTACH_PAUSE=call:3000 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 A=$!
 wait_pause "$T/e"
 kill -9 $P

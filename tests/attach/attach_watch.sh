@@ -10,10 +10,10 @@ plan 9
 mkdir "$T/pol"
 printf 'name watched\nprogram attach_target\nmode process\n' > "$T/pol/watched.policy"
 
-merging() { # merging PID: wait (5 s) until it merges as a whole
+merging() { # merging PID: wait (20 s) until it merges as a whole
 	n=0
 	until grep -q 'ksm_merge_any: yes' "/proc/$1/ksm_stat" 2>/dev/null; do
-		n=$((n + 1)); [ $n -gt 100 ] && return 1; sleep 0.05
+		n=$((n + 1)); [ $n -gt 400 ] && return 1; sleep 0.05
 	done
 }
 

@@ -27,7 +27,7 @@ cp "$SO" "$evil"
 SEED=$(( $$ % 100000 + 9100 ))
 
 plan 6
-timeout 25 "$K" profile -n 2 --settle 1 -o "$T/sugg.policy" --report "$T/report" \
+timeout 25 "$K" profile --force -n 2 --settle 1 -o "$T/sugg.policy" --report "$T/report" \
 	-- "$W" "$evil" $SEED 4 > "$T/out" 2> "$T/err"
 is "$?" 0 "profile exits 0"
 [ -s "$T/err" ] && sed 's/^/# stderr: /' "$T/err"

@@ -36,7 +36,7 @@ is "$rc" 0 "64 threads + 4 fork storms finish: no deadlock (watchdog), crash or 
 v() { awk -v i="$2" '{print $i}' "$OUT/$1"; }
 ok "the storms ran ($(v lib 9) operations)" test "$(v lib 9)" -gt 10000
 if [ $FORKERS -gt 0 ]; then
-	ok "the fork storms ran ($(v lib 11) forks)" test "$(v lib 11)" -gt 20
+	ok "the fork storms ran ($(v lib 11) forks, $(v base 11) without the library)" test "$(v lib 11)" -gt 4
 else
 	skip 1 "no fork storm under ASan (its allocator locks deadlock forked children)"
 fi
