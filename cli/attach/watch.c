@@ -82,7 +82,8 @@ static int pass(struct attach_opts *o, const struct seen *old, size_t nold,
 		}
 	}
 	closedir(d);
-	qsort(*now, n, sizeof(**now), cmp_seen);
+	if (n)
+		qsort(*now, n, sizeof(**now), cmp_seen);
 	*nnow = n;
 	return 0;
 }

@@ -351,7 +351,8 @@ int ksmp_cmd_profile(int argc, char **argv)
 			"exit before the settle time, or not load the library?)\n", o.cmd[0]);
 		rc = 1;
 	} else {
-		qsort(os.o, os.n, sizeof(*os.o), prof_by_merged);
+		if (os.n)
+			qsort(os.o, os.n, sizeof(*os.o), prof_by_merged);
 		rc = emit(&o, &os, in, started, nread);
 		if (early && !rc) {
 			fprintf(stderr, "ksmpreload profile: %d of %d instance(s) ended early: "

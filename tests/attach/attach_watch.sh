@@ -8,7 +8,13 @@
 at_setup
 plan 9
 mkdir "$T/pol"
-printf 'name watched\nprogram attach_target\nmode process\n' > "$T/pol/watched.policy"
+# a name of this run's own: other tests' attach_target processes, which
+# may run meanwhile, are not this watch's business
+WT="$T/wt$$"
+cp "$TGT" "$WT"
+TGT=$WT
+WN=$(basename "$WT")
+printf 'name watched\nprogram %s\nmode process\n' "$WN" > "$T/pol/watched.policy"
 
 merging() { # merging PID: wait (20 s) until it merges as a whole
 	n=0
@@ -34,13 +40,14 @@ else
 fi
 sleep 0.5
 ok "a process no policy names is left alone" grep -q 'ksm_merge_any: no' "/proc/$O/ksm_stat"
-is "$(grep -c "^$N attach_target: process mode" "$T/w.out")" 1 "each process is attached once"
-ok "the line names the policy" grep -q "^$N attach_target: process mode: prctl(PR_SET_MEMORY_MERGE, 1) done; policy watched" "$T/w.out"
+is "$(grep -c "^$N $WN: process mode" "$T/w.out")" 1 "each process is attached once"
+ok "the line names the policy" grep -q "^$N $WN: process mode: prctl(PR_SET_MEMORY_MERGE, 1) done; policy watched" "$T/w.out"
 kill -TERM $W
 wait $W
 is "$?" 0 "SIGTERM ends the watch with status 0"
 at_send new "after-watch"
 at_wait_line new '^read'
 is "$(sed -n 2p "$T/new.out")" "read 12 after-watch" "the attached process's read is intact"
+grep -v 'watching every' "$T/w.err" | sed 's/^/# watch: /'
 ok "the watch said nothing unexpected" sh -c "! grep -v 'watching every' '$T/w.err' | grep -q ."
 done_testing
