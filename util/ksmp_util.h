@@ -23,6 +23,8 @@ char *ksmp_read_file(const char *path, size_t *len);
 /* Start time of process pid (field 22 of /proc/PID/stat, clock ticks
  * since boot): with the pid, a process's identity. 0, or -ENOENT. */
 int ksmp_proc_starttime(pid_t pid, uint64_t *starttime);
+/* The same, and the command name (comm, changed by exec) into comm. */
+int ksmp_proc_stat_id(pid_t pid, uint64_t *starttime, char *comm, size_t commsz);
 
 /* The value of "KEY VALUE" lines (e.g. /proc/PID/ksm_stat) in text, or
  * -1 when absent. */

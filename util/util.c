@@ -127,7 +127,7 @@ void ksmp_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-int ksmp_proc_starttime(pid_t pid, uint64_t *starttime)
+int ksmp_proc_stat_id(pid_t pid, uint64_t *starttime, char *comm, size_t commsz)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -140,9 +140,17 @@ int ksmp_proc_starttime(pid_t pid, uint64_t *starttime)
 		return -ENOENT;
 	buf[n] = '\0';
 	/* the name in parentheses may hold spaces and ')': after the last */
+	char *open_paren = strchr(buf, '(');
 	char *p = strrchr(buf, ')');
-	if (!p)
+	if (!p || !open_paren || open_paren > p)
 		return -ENOENT;
+	if (comm && commsz) {
+		size_t len = (size_t)(p - open_paren - 1);
+		if (len >= commsz)
+			len = commsz - 1;
+		memcpy(comm, open_paren + 1, len);
+		comm[len] = '\0';
+	}
 	p++;
 	/* p points at " S ppid ...": field 3 is the first after ')' */
 	for (int field = 2; field < 22; field++) {
@@ -153,6 +161,11 @@ int ksmp_proc_starttime(pid_t pid, uint64_t *starttime)
 	}
 	*starttime = strtoull(p, NULL, 10);
 	return 0;
+}
+
+int ksmp_proc_starttime(pid_t pid, uint64_t *starttime)
+{
+	return ksmp_proc_stat_id(pid, starttime, NULL, 0);
 }
 
 const char *ksmp_text_esc(char *dst, size_t size, const char *s)

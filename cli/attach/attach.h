@@ -50,7 +50,6 @@ void attach_why_denied(const struct attach_proc *p, char *buf, size_t len);
 /* PID, or every process whose comm or executable basename is arg.
  * Returns how many were added to *pids (grown with realloc), or -errno. */
 int attach_resolve(const char *arg, pid_t **pids, size_t *n);
-unsigned long long attach_start_time(pid_t pid);	/* 0 when gone */
 long attach_ksm_stat(pid_t pid, const char *key);	/* -1 when unreadable */
 
 /* ranges.c: the mappings of pid the policy selects for regions mode,

@@ -60,12 +60,6 @@ static int stat_fields(pid_t pid, char *state, unsigned long *flags,
 	return 0;
 }
 
-unsigned long long attach_start_time(pid_t pid)
-{
-	uint64_t st = 0;
-	return ksmp_proc_starttime(pid, &st) < 0 ? 0 : (unsigned long long)st;
-}
-
 static long status_field(const char *status, const char *key, long fallback)
 {
 	const char *p = strstr(status, key);

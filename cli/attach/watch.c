@@ -5,10 +5,12 @@
  * host's /proc like any other.
  *
  * Each pass lists /proc and reads the start time of every process (one
- * small read each); only a process not seen before, identified by pid and
- * start time (so a reused pid counts as new), has its executable and the
- * policy directory looked at, and is attached at most once, whatever the
- * outcome. The cost of a pass therefore grows with the number of
+ * small read each); only a process not seen before, identified by pid,
+ * start time and command name (so a reused pid counts as new, and so does
+ * a process that exec'd another program since: a shell that execs the
+ * program, as container entry points do), has its executable and the
+ * policy directory looked at, and is attached at most once per program,
+ * whatever the outcome. The cost of a pass therefore grows with the number of
  * processes only by that one read each (bench/attach_bench.sh measures
  * it).
  */
@@ -23,10 +25,12 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "ksmp_util.h"
 
 struct seen {
 	pid_t pid;
 	unsigned long long start;
+	char comm[16];		/* changes on exec */
 };
 
 static volatile sig_atomic_t stop_watch;
@@ -40,8 +44,11 @@ static void on_stop(int sig)
 static int cmp_seen(const void *a, const void *b)
 {
 	const struct seen *x = a, *y = b;
-	return x->pid != y->pid ? (x->pid < y->pid ? -1 : 1) :
-		x->start < y->start ? -1 : x->start > y->start;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return strcmp(x->comm, y->comm);
 }
 
 /* One pass: the processes now present into *now (sorted); the new ones,
@@ -59,9 +66,11 @@ static int pass(struct attach_opts *o, const struct seen *old, size_t nold,
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		pid_t pid = (pid_t)atoi(e->d_name);
-		unsigned long long st = attach_start_time(pid);
-		if (pid == self || !st)
+		struct seen s = { pid, 0, "" };
+		uint64_t st = 0;
+		if (pid == self || ksmp_proc_stat_id(pid, &st, s.comm, sizeof(s.comm)) < 0 || !st)
 			continue;
+		s.start = st;
 		if (n == *cap) {
 			size_t nc = *cap ? *cap * 2 : 1024;
 			struct seen *nv = realloc(*now, nc * sizeof(*nv));
@@ -72,7 +81,6 @@ static int pass(struct attach_opts *o, const struct seen *old, size_t nold,
 			*now = nv;
 			*cap = nc;
 		}
-		struct seen s = { pid, st };
 		(*now)[n++] = s;
 		if (old && bsearch(&s, old, nold, sizeof(*old), cmp_seen))
 			continue;

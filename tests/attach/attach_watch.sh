@@ -28,8 +28,10 @@ KSMP_POLICY_DIR="$T/pol" "$K" attach --watch --interval 100 > "$T/w.out" 2> "$T/
 W=$!
 AT_PIDS="$AT_PIDS $W"
 ok "a process running before the watch started is attached" merging $B
-at_start new "$TGT" read; N=$AT_PID
-ok "a new process is attached" merging $N
+# a new process that the watch first sees as a shell, which then execs
+# the program (as container entry points do)
+at_start new /bin/sh -c 'sleep 1; exec "$0" read' "$TGT"; N=$AT_PID
+ok "a new process is attached, also when it became the program by exec" merging $N
 at_start other /bin/sh -c 'echo ready; read x'; O=$AT_PID
 if unshare --pid --user --mount --fork --map-root-user true 2>/dev/null; then
 	at_start ns unshare --pid --user --mount --fork --map-root-user "$TGT" read
