@@ -130,14 +130,19 @@ static size_t utf8_ok(const unsigned char *s, size_t n)
 static void mb_escaped(struct mbuf *b, const char *s, size_t n, int space, int keep_nl)
 {
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		size_t u = c >= 0x80 ? utf8_ok((const unsigned char *)s + i, n - i) : 1;
+		/* the bytes judged are the bytes written: s may be shared
+		 * memory that its process changes under us */
+		unsigned char t[4];
+		size_t avail = n - i < sizeof(t) ? n - i : sizeof(t);
+		memcpy(t, s + i, avail);
+		unsigned char c = t[0];
+		size_t u = c >= 0x80 ? utf8_ok(t, avail) : 1;
 		if ((c < 0x20 && !(keep_nl && c == '\n')) || c == 0x7f || c == '\\' ||
 		    (space && c == ' ') || u == 0) {
 			mb_printf(b, "\\x%02x", c);
 			continue;
 		}
-		mb_add(b, s + i, u);
+		mb_add(b, (const char *)t, u);
 		i += u - 1;
 	}
 }
