@@ -260,6 +260,10 @@ struct auto_totals {
 };
 void auto_get_totals(struct auto_totals *out);
 
+/* Length of the well-formed UTF-8 character at s (at most n bytes), or 0
+ * for a malformed one or a C1 control (render.c; stats and metrics). */
+size_t mb_utf8_ok(const unsigned char *s, size_t n);
+
 /* Options (main.c). */
 struct mergefs_options {
 	unsigned timeout_ms;

@@ -136,45 +136,13 @@ long long ksm_share_bytes(const struct pksm *k)
 
 /* ---------------------------------------------------------------- labels */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left) that is not a C1
- * control, or 0. */
-static size_t utf8_ok(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0xa0) || (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 static void label_value(struct mbuf *b, const char *str, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strnlen(str, max);
 	for (size_t i = 0; i < n;) {
 		unsigned c = s[i];
-		size_t l = c >= 0x80 ? utf8_ok(s + i, n - i) : 0;
+		size_t l = c >= 0x80 ? mb_utf8_ok(s + i, n - i) : 0;
 		if (c == '"') {
 			MB_LIT(b, "\\\"");
 			i++;

@@ -104,7 +104,7 @@ void mb_free(struct mbuf *b)
 
 /* Length of the well-formed UTF-8 sequence at s (at most n bytes) that
  * is no C1 control (U+0080..U+009F, which terminals obey like ESC), or 0. */
-static size_t utf8_ok(const unsigned char *s, size_t n)
+size_t mb_utf8_ok(const unsigned char *s, size_t n)
 {
 	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
 	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
@@ -136,7 +136,7 @@ static void mb_escaped(struct mbuf *b, const char *s, size_t n, int space, int k
 		size_t avail = n - i < sizeof(t) ? n - i : sizeof(t);
 		memcpy(t, s + i, avail);
 		unsigned char c = t[0];
-		size_t u = c >= 0x80 ? utf8_ok(t, avail) : 1;
+		size_t u = c >= 0x80 ? mb_utf8_ok(t, avail) : 1;
 		if ((c < 0x20 && !(keep_nl && c == '\n')) || c == 0x7f || c == '\\' ||
 		    (space && c == ' ') || u == 0) {
 			mb_printf(b, "\\x%02x", c);
