@@ -77,6 +77,7 @@ struct proc {
 	char name[64];
 	enum pstate state;
 	int err;
+	int asked;		/* named by its pid (see struct pidlist) */
 	struct region *reg;
 	size_t nreg;
 	struct rec *rec;
@@ -102,6 +103,7 @@ struct set {
 
 struct pidlist {
 	int *v;
+	unsigned char *asked;	/* 1: named by its pid; 0: found by name or cgroup */
 	size_t n, cap;
 };
 
@@ -134,7 +136,7 @@ int est_page_is_zero(const uint64_t *w);
 int est_set_add(struct set *s, uint64_t a, uint64_t b);
 
 /* target.c */
-int est_pidlist_add(struct pidlist *l, int pid);
+int est_pidlist_add(struct pidlist *l, int pid, int asked);
 int est_tgid_of(int pid);
 int est_resolve_name(const char *name, struct pidlist *l);
 void est_proc_name(int pid, char *name, size_t len);
@@ -149,6 +151,7 @@ void est_scan_proc(struct scan *s, struct proc *p);
 void est_progress(struct scan *s, int final);
 uint64_t est_find_zero_pfn(void);
 const char *est_err_text(int err);
+int est_gone(const struct proc *p);
 
 /* count.c */
 int est_count_all(struct proc *ps, size_t np, struct counts *kind_tot,

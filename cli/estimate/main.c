@@ -1,7 +1,8 @@
 /*
  * main.c - `ksmpreload estimate`: options, then read every target, count,
  * report. How it works: estimate.h. Exit 0 when every target was read, 1
- * when one failed or vanished, 2 on a usage error.
+ * when one failed or vanished (one found by name or cgroup may vanish), 2
+ * on a usage error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,8 +47,8 @@ static void estimate_usage(FILE *out)
 		"  -h, --help            show this help and exit\n"
 		"\n"
 		"Needs root, or the owner of the processes (ptrace access rules).\n"
-		"Exit status: 0 ok, 1 a process could not be read or vanished,\n"
-		"2 usage error. See ksmpreload(1).\n");
+		"Exit status: 0 ok, 1 a process could not be read, or a PID given\n"
+		"vanished, 2 usage error. See ksmpreload(1).\n");
 }
 
 /* --cgroup and --unit, in the order given. */
@@ -78,7 +79,7 @@ static int collect_groups(struct pidlist *pl, int *status)
 		for (size_t i = 0; r == 0 && i < n; i++) {
 			if (pids[i] == self)
 				continue;
-			if (est_pidlist_add(pl, est_tgid_of(pids[i])) < 0)
+			if (est_pidlist_add(pl, est_tgid_of(pids[i]), 0) < 0)
 				r = -ENOMEM;
 			added++;
 		}
@@ -191,7 +192,7 @@ static int collect_targets(int argc, char **argv, struct pidlist *pl, int *statu
 				fprintf(stderr, "ksmpreload estimate: bad pid '%s'\n", a);
 				return 2;
 			}
-			if (est_pidlist_add(pl, est_tgid_of((int)pid)) < 0)
+			if (est_pidlist_add(pl, est_tgid_of((int)pid), 1) < 0)
 				goto oom;
 			continue;
 		}
@@ -231,6 +232,7 @@ static int estimate(struct opts *o, const struct pidlist *pl, int status)
 	s.nproc = pl->n;
 	for (size_t i = 0; i < pl->n; i++) {
 		ps[i].pid = pl->v[i];
+		ps[i].asked = pl->asked[i];
 		s.total_bytes += est_resident_bytes(pl->v[i]);
 	}
 	if (o->progress < 0)
@@ -254,7 +256,7 @@ static int estimate(struct opts *o, const struct pidlist *pl, int status)
 			fprintf(stderr, "ksmpreload estimate: pid %d: vanished during the scan, skipped\n", ps[i].pid);
 		else if (ps[i].state == P_FAILED)
 			fprintf(stderr, "ksmpreload estimate: pid %d: %s\n", ps[i].pid, est_err_text(ps[i].err));
-		if (ps[i].state != P_OK)
+		if (ps[i].state != P_OK && (ps[i].asked || !est_gone(&ps[i])))
 			status = 1;
 	}
 	if (rc < 0) {
@@ -297,5 +299,6 @@ int ksmp_cmd_estimate(int argc, char **argv)
 	if (rc < 0)
 		rc = estimate(&o, &pl, status);
 	free(pl.v);
+	free(pl.asked);
 	return rc;
 }

@@ -189,6 +189,16 @@ const char *est_err_text(int err)
 	}
 }
 
+/* The process is gone: it exited, or is a zombie, before or while it was
+ * read. A process found by name or cgroup that is gone does not fail the
+ * run (the set found is a snapshot, as pgrep's); one named by its pid
+ * does. */
+int est_gone(const struct proc *p)
+{
+	return p->state == P_VANISHED ||
+	       (p->state == P_FAILED && (p->err == ESRCH || p->err == ENOENT));
+}
+
 void est_scan_proc(struct scan *s, struct proc *p)
 {
 	char path[64];

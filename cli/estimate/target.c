@@ -32,19 +32,28 @@ void est_proc_name(int pid, char *name, size_t len)
 }
 
 
-int est_pidlist_add(struct pidlist *l, int pid)
+/* Add pid once; asked marks a pid given as such (it stays marked when it
+ * is also found by name). 0, or -ENOMEM. */
+int est_pidlist_add(struct pidlist *l, int pid, int asked)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i] == pid)
+		if (l->v[i] == pid) {
+			l->asked[i] |= (unsigned char)!!asked;
 			return 0;
+		}
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 16;
 		int *nv = realloc(l->v, nc * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
 		l->v = nv;
+		unsigned char *na = realloc(l->asked, nc);
+		if (!na)
+			return -ENOMEM;
+		l->asked = na;
 		l->cap = nc;
 	}
+	l->asked[l->n] = (unsigned char)!!asked;
 	l->v[l->n++] = pid;
 	return 0;
 }
@@ -102,7 +111,7 @@ int est_resolve_name(const char *name, struct pidlist *l)
 			match = ksmp_name_matches(name, comm, NULL);
 		}
 		if (match) {
-			if (est_pidlist_add(l, pid) < 0) {
+			if (est_pidlist_add(l, pid, 0) < 0) {
 				closedir(d);
 				return -ENOMEM;
 			}
