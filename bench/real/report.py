@@ -55,7 +55,9 @@ say("")
 say("Variants: none; process = whole-process prctl(PR_SET_MEMORY_MERGE) then exec; "
     "zero = libksmpreload.so, empty policy directory (built-in default); "
     "shipped = libksmpreload.so with policy/ (only where a file there names the program); "
-    "auto (BENCH_AUTO=1) = libksmpreload.so with a policy of just `mode auto`, mergefs's controller beside it. "
+    "auto (BENCH_AUTO=1) = libksmpreload.so with a policy of just `mode auto`, mergefs's controller beside it; "
+    "attach, attach-shipped (BENCH_ATTACH=1) = started without the library, then `ksmpreload attach "
+    "--mode process`, or `--mode regions` with the shipped policy, once all instances are ready. "
     "saved = pages mapped - distinct PFNs over the present anonymous pages of the instances "
     "(pagemap + kpageflags, shared zero page left out), at the plateau; rmap = Σ ksm_rmap_items "
     "at the plateau; ksmd = ksmd CPU s from launch until the plateau; ctl = CPU s of the controller "
@@ -121,7 +123,7 @@ say("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for prog in order:
     r = res.get(prog, {})
     pv = r.get("process", {})
-    for var in ("none", "process", "zero", "shipped", "auto"):
+    for var in ("none", "process", "zero", "shipped", "auto", "attach", "attach-shipped"):
         v = r.get(var)
         if not v or "error" in v:
             if v:

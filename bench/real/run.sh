@@ -25,6 +25,11 @@
 #              BENCH_CONTROLLER=none  no mergefs beside the library variants
 #              BENCH_AUTO=1  also the variant auto: the library with a policy
 #                  of just "mode auto" (mergefs's controller prunes)
+#              BENCH_ATTACH=1  also the variants attach (started without the
+#                  library, then `ksmpreload attach --mode process` once
+#                  all are ready) and attach-shipped (the same with
+#                  --mode regions and the shipped policy, where one names
+#                  the program)
 set -u
 B=${KSMP_BUILDDIR:?run through make bench-real}
 S=${KSMP_SRCDIR:?run through make bench-real}
@@ -177,7 +182,7 @@ variant() {
 	prog=$1 var=$2
 	trap 'stop_all; ctl_stop' EXIT
 	trap 'exit 1' INT TERM HUP
-	case $var in zero|shipped|auto) ctl_start ;; esac
+	case $var in zero|shipped|auto|attach-shipped) ctl_start ;; esac
 	k0=$("$BR/ksmp-plateau" -k)
 	for i in $(seq $N); do start "$prog" "$var" "$i"; done
 	i=0
@@ -186,6 +191,13 @@ variant() {
 		ready "$prog" "$i" "$p" || { echo "$prog $var error not-ready"; return 1; }
 	done
 	extra=""
+	case $var in
+	attach|attach-shipped)	# no restart: attached once the programs are ready
+		mode=process; [ "$var" = attach ] || mode=regions
+		KSMP_POLICY_DIR="$S/policy" "$KSMP" attach --mode "$mode" --json $PIDS > "$T/attach.$prog.json" 2>&1 ||
+			{ echo "$prog $var error attach:$(tr -d '\n' < "$T/attach.$prog.json" | cut -c1-80 | tr ' ' _)"; return 1; }
+		;;
+	esac
 	if [ "$var" = none ]; then
 		ideal=$("$KSMP" estimate --json --no-progress $PIDS | "$PY" -c 'import json, sys
 t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] - 1, 0))')
@@ -268,6 +280,7 @@ for p in $progs; do
 	pol=$("$KSMP" check -q -d "$S/policy" --program "$bin" | sed -n 's/^ *chosen *\([^ ]*\.policy\) .*/\1/p')
 	vars="none process zero${pol:+ shipped}"
 	[ "${BENCH_AUTO:-0}" = 1 ] && vars="$vars auto"
+	[ "${BENCH_ATTACH:-0}" = 1 ] && vars="$vars attach${pol:+ attach-shipped}"
 	echo "$p policy ${pol:+$(basename "$pol")}" >> "$T/results"
 	if [ "${BENCH_HOLD:-program}" = run ]; then
 		/bin/sh "$0" program "$p" $vars | tee -a "$T/results"
