@@ -1,5 +1,6 @@
 # tests/real: real programs' own test suites with and without the library,
-# and with mergefs toggling merge/unmerge meanwhile (real_lib.sh). The short
+# with mergefs toggling merge/unmerge meanwhile, and without it under
+# repeated ksmpreload attach/detach (real_lib.sh). The short
 # subset runs in make check; make check-real runs the long one and numpy's
 # own test suite (about 12 minutes on 2 cores).
 TESTS += tests/real/real_quick.sh

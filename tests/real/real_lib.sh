@@ -1,14 +1,16 @@
 # real_lib.sh - shared by tests/real/real_quick.sh (make check) and
 # tests/real/real_full.sh (make check-real): real programs' own test suites run
-# three ways - without the library, with it under a policy that merges all
-# it can, and with it while mergefs toggles merge/unmerge of every such
-# process every ~300 ms - and must give the same results.
+# four ways - without the library, with it under a policy that merges all
+# it can, with it while mergefs toggles merge/unmerge of every such process
+# every ~300 ms, and without it while `ksmpreload attach` attaches and
+# detaches every process of the run over and over - and must give the same
+# results.
 #
 #   real_setup                 temp dir, policy, mergefs mount (if possible)
 #   real_python LABEL MODE MODULES...   Python's regression tests
 #   real_stress LABEL MODE SECS STRESSORS...   stress-ng --verify
 #   real_sqlite LABEL MODE ROWS  sqlite3 workload, prints a digest
-# MODE: base | lib | toggle. Each runner records its verdict in
+# MODE: base | lib | toggle | attach. Each runner records its verdict in
 # $RO/LABEL.MODE.{rc,sum} for real_compare.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 
@@ -69,16 +71,47 @@ real_toggler() {
 		sleep 0.3
 	done
 }
-toggle_start() {
-	rm -f "$RO/stop"
-	: > "$RO/toggles"
-	real_toggler &
-	TOGGLER=$!
-}
 toggle_stop() {
 	touch "$RO/stop"
 	wait "$TOGGLER" 2>/dev/null
 	TOGGLER=
+}
+# The attacher: every ~50 ms, each process of the run (its environment
+# carries KSMP_REAL_RUN=$RO) is attached, in process mode and with the
+# policy in regions mode by turns, and detached again. Each attach that
+# was carried out adds a line to $RO/toggles; processes that end between
+# the listing and the attach are refused, which is no fault.
+real_attacher() {
+	i=0
+	while [ ! -e "$RO/stop" ]; do
+		for e in $(grep -lxz "KSMP_REAL_RUN=$RO" /proc/[0-9]*/environ 2>/dev/null); do
+			p=${e#/proc/}; p=${p%/environ}
+			if [ $((i % 2)) -eq 0 ]; then am="--mode process"; else am="-p $RO/all.policy"; fi
+			i=$((i + 1))
+			if "$KSMP_BUILDDIR/cli/ksmpreload" attach $am "$p" > /dev/null 2>> "$RO/attach.err"; then
+				echo OK >> "$RO/toggles"
+				"$KSMP_BUILDDIR/cli/ksmpreload" detach "$p" > /dev/null 2>> "$RO/attach.err"
+			fi
+		done
+		sleep 0.05
+	done
+}
+# bg_start MODE / bg_stop MODE: the toggler or the attacher beside a run
+bg_start() {
+	case $1 in toggle|attach) ;; *) return 0 ;; esac
+	rm -f "$RO/stop"
+	: > "$RO/toggles"
+	if [ "$1" = toggle ]; then real_toggler & else real_attacher & fi
+	TOGGLER=$!
+}
+bg_stop() {
+	case $1 in toggle|attach) toggle_stop ;; esac
+}
+# attach_ok: root or this uid may ptrace the runs (attach mode)
+attach_ok() {
+	[ -x "$KSMP_BUILDDIR/cli/ksmpreload" ] || return 1
+	[ "$(id -u)" -eq 0 ] && return 0
+	[ "$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0)" = 0 ]
 }
 # toggles_ok: how many toggles were carried out
 toggles_ok() { grep -c '^OK$' "$RO/toggles" 2>/dev/null || true; }
@@ -88,6 +121,7 @@ with() {
 	m=$1; shift
 	case $m in
 	base) env -u LD_PRELOAD "$@" ;;
+	attach) env -u LD_PRELOAD KSMP_REAL_RUN="$RO" "$@" ;;
 	lib|toggle) env LD_PRELOAD="$LIB" KSMP_POLICY="$RO/all.policy" "$@" ;;
 	esac
 }
@@ -101,7 +135,7 @@ real_python() {
 	label=$1; m=$2; shift 2
 	d=$RO/$label.$m.d
 	mkdir -p "$d"
-	[ "$m" = toggle ] && toggle_start
+	bg_start "$m"
 	# KSMP_REAL_PY_IGNORE: test cases left out of every run (same set in
 	# all three, so the comparison stays fair). None by default;
 	# test_itimer_real once failed when a control command landed during
@@ -111,7 +145,7 @@ real_python() {
 	(cd "$d" && with "$m" "$PY" -m test -j2 --timeout 600 $ign --junit-xml "$d/junit.xml" "$@" \
 		> "$d/out" 2>&1)
 	echo $? > "$RO/$label.$m.rc"
-	[ "$m" = toggle ] && toggle_stop
+	bg_stop "$m"
 	junit_summary "$d/junit.xml" > "$RO/$label.$m.sum"
 }
 
@@ -144,11 +178,11 @@ real_pytest() {
 	label=$1; m=$2; shift 2
 	d=$RO/$label.$m.d
 	mkdir -p "$d"
-	[ "$m" = toggle ] && toggle_start
+	bg_start "$m"
 	(cd "$d" && with "$m" "$PY" -m pytest -q -p no:cacheprovider --junitxml "$d/junit.xml" \
 		--pyargs "$@" > "$d/out" 2>&1)
 	echo $? > "$RO/$label.$m.rc"
-	[ "$m" = toggle ] && toggle_stop
+	bg_stop "$m"
 	junit_summary "$d/junit.xml" > "$RO/$label.$m.sum"
 }
 
@@ -158,7 +192,7 @@ real_stress() {
 	label=$1; m=$2; secs=$3; shift 3
 	: > "$RO/$label.$m.sum"
 	rc=0
-	[ "$m" = toggle ] && toggle_start
+	bg_start "$m"
 	for s in "$@"; do
 		with "$m" stress-ng --"$s" 2 --verify --timeout "${secs}s" \
 			--temp-path "$RO" > "$RO/$label.$m.$s.out" 2>&1
@@ -166,7 +200,7 @@ real_stress() {
 		echo "$s $r" >> "$RO/$label.$m.sum"
 		[ $r -ne 0 ] && rc=$r
 	done
-	[ "$m" = toggle ] && toggle_stop
+	bg_stop "$m"
 	echo $rc > "$RO/$label.$m.rc"
 }
 
@@ -177,7 +211,7 @@ real_sqlite() {
 	label=$1; m=$2; rows=$3
 	db=$RO/$label.$m.db
 	rm -f "$db"
-	[ "$m" = toggle ] && toggle_start
+	bg_start "$m"
 	with "$m" sqlite3 "$db" > "$RO/$label.$m.out" 2>&1 <<SQL
 PRAGMA cache_size = -65536;
 CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v TEXT, b BLOB);
@@ -193,7 +227,7 @@ VACUUM;
 PRAGMA integrity_check;
 SQL
 	echo $? > "$RO/$label.$m.rc"
-	[ "$m" = toggle ] && toggle_stop
+	bg_stop "$m"
 	md5sum < "$RO/$label.$m.out" | cut -c1-32 > "$RO/$label.$m.sum"
 }
 
