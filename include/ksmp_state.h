@@ -25,13 +25,23 @@
  *      the next sequence number N (one more than the highest ever put in
  *      req_seq or ack_seq, never 0, never with KSMP_SEQ_WITHDRAWN: numbers
  *      are never reused), fills ctl.cmd, ctl.addr, ctl.len,
- *      ctl.sender_uid, then stores ctl.req_seq = N (release);
+ *      ctl.sender_uid and ctl.nonce (fresh random, never 0), then stores
+ *      ctl.req_seq = N (release);
  *   2. sender signals the target with pidfd_send_signal(pidfd,
- *      ctl.signo, info with si_code SI_QUEUE and si_value = N);
+ *      ctl.signo, info with si_code SI_QUEUE and si_value.sival_ptr =
+ *      N | nonce << 32 (64-bit value; on 32-bit systems just N));
  *   3. the library's handler checks that the signal came with SI_QUEUE,
- *      that si_value equals ctl.req_seq, that req_seq != ack_seq (not yet
- *      carried out), that no other command is running in the process, and
- *      that the sender's uid (si_uid) is 0 or the process's own; it copies
+ *      that the low 32 bits of si_value equal ctl.req_seq, that the high
+ *      32 bits equal ctl.nonce when ctl.nonce is not 0, that req_seq !=
+ *      ack_seq (not yet carried out), that no other command is running in
+ *      the process, and that the sender's uid as the kernel translated it
+ *      into the process's user namespace (si_uid) is 0 or the process's
+ *      own, or is the overflow uid (a sender outside the namespace whose
+ *      uid is not mapped in it, e.g. host root and a rootless container)
+ *      and the nonce was given and matched: only a process that could read
+ *      the block (CAP_SYS_ADMIN over /proc/PID/map_files, or ptrace access
+ *      to the target) knows the nonce, which the namespace cannot forge.
+ *      Then it copies
  *      the command, checks req_seq once more (the sender may have
  *      withdrawn it meanwhile), carries it out, stores ctl.result (0 or
  *      -errno), then ack_seq = N (release) and FUTEX_WAKEs ack_seq;
@@ -75,6 +85,8 @@ enum ksmp_engine {
 #define KSMP_STF_TABLE_FULL	0x10u	/* some regions were advised but not recorded */
 #define KSMP_STF_HOOKS_BYPASSED	0x20u	/* malloc hooks not in effect (another allocator first) */
 #define KSMP_STF_PROCESS_INHERITED 0x40u /* whole-process merging inherited and kept */
+#define KSMP_STF_NONCE		0x80u	/* agent checks ctl.nonce: senders outside its
+					 * user namespace are accepted with it */
 
 /* Set in ctl.req_seq by a sender that gave up waiting: the request is
  * withdrawn and must not be carried out. Sequence numbers stay below it. */
@@ -149,7 +161,7 @@ struct ksmp_ctl {
 	uint64_t addr;
 	uint64_t len;
 	int32_t result;			/* 0 or -errno */
-	uint32_t pad_;
+	uint32_t nonce;			/* written by sender: proof of block access, 0 = none */
 	uint64_t commands;		/* commands carried out */
 	uint64_t rejected;		/* signals ignored: bad seq, uid or code */
 };

@@ -77,6 +77,11 @@ int proc_ksm(pid_t pid, struct pksm *k);
 int pksm_active(const struct pksm *k);
 /* Is [addr, addr+len) entirely covered by mappings of pid? 1, 0 or -errno. */
 int proc_range_mapped(pid_t pid, uint64_t addr, uint64_t len);
+/* uid (ours) inside pid's user namespace; -1 unmapped, -2 unreadable. */
+long long proc_uid_inside(pid_t pid, uid_t uid);
+struct target;
+/* Would t's agent accept our commands (user namespaces)? 0 or -EPERM. */
+int steer_check(const struct target *t);
 
 /* ---------------------------------------------------------------- targets */
 struct target {
@@ -116,7 +121,8 @@ int target_alive(const struct target *t);
 
 /* ---------------------------------------------------------------- sender */
 /* Carry out cmd in the target; 0 or -errno (the target's errno, or
- * -ETIMEDOUT, -ENOENT when it exited, -EOPNOTSUPP without an agent). */
+ * -ETIMEDOUT, -ENOENT when it exited, -EOPNOTSUPP without an agent,
+ * -EPERM when its agent would reject us: steer_check()). */
 int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 		   uint64_t len, uid_t sender, int timeout_ms);
 

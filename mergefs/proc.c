@@ -232,3 +232,42 @@ int proc_range_mapped(pid_t pid, uint64_t addr, uint64_t len)
 		return r;
 	return rc.want >= rc.end;
 }
+
+/* ---------------------------------------------------------------- user namespaces */
+
+/* The uid that uid (as we see it) is inside pid's user namespace, or -1
+ * when that namespace does not map it (the kernel then shows the overflow
+ * uid), or -2 when uid_map cannot be read. */
+long long proc_uid_inside(pid_t pid, uid_t uid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -2;
+	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		unsigned long long in, out, count;
+		if (sscanf(l, "%llu %llu %llu", &in, &out, &count) != 3)
+			continue;
+		if (uid >= out && uid - out < count)
+			return (long long)(in + (uid - out));
+	}
+	return -1;
+}
+
+/* Would t's agent take a command from us (preload/control.c, "sender")?
+ * It sees our uid as mapped into its user namespace: 0 and its own uid
+ * are taken as they are; an unmapped one (the overflow uid) only with the
+ * nonce, which an agent that says KSMP_STF_NONCE checks. 0 or -EPERM. */
+int steer_check(const struct target *t)
+{
+	struct pstatus ps;
+	long long me = proc_uid_inside(t->pid, getuid());
+	if (me == 0 || me == -2 || proc_status(t->pid, &ps) < 0)
+		return 0;	/* allowed, or gone: the command path says which */
+	if (me >= 0 && me == proc_uid_inside(t->pid, ps.uid))
+		return 0;
+	uint32_t flags = __atomic_load_n(&t->st->flags, __ATOMIC_ACQUIRE);
+	if (me == -1 && (flags & KSMP_STF_NONCE) && sizeof(void *) >= sizeof(uint64_t))
+		return 0;
+	return -EPERM;
+}

@@ -294,6 +294,10 @@ const char *steer_reason(const struct target *t)
 	uint32_t flags = ld32(&t->st->flags);
 	if (!(flags & KSMP_STF_CONTROL) || t->st->signo <= 0)
 		return "control agent not running (disabled by the policy, or no free signal)";
+	if (steer_check(t) < 0)
+		return "the agent would reject mergefs: its user namespace maps mergefs's uid to "
+		       "a user other than root or the process's own, or the library is too old to "
+		       "take a sender from outside the namespace";
 	return NULL;
 }
 

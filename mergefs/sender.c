@@ -11,6 +11,12 @@
  * takes the next number, so an acknowledgement of an old, late command
  * can never be taken for the new one's.
  *
+ * Across user namespaces: the target's agent sees our uid as the kernel
+ * maps it into its namespace, the overflow uid when it is not mapped
+ * (host root and a rootless container); it then takes the command only
+ * with the nonce we put in the block for it. steer_check() (proc.c)
+ * refuses up front, with EPERM, a target whose agent would reject us.
+ *
  * Bounds (mergefs(8), LIMITS): a writer waits for the target's command
  * lock and its answer together at most the timeout: a second writer to a
  * target that is busy for longer gets EBUSY, never waits past it.
@@ -19,6 +25,7 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +35,9 @@
 /* Slice of one futex wait: how soon an exited target is noticed. */
 #define SLICE_MS 20
 
-static int send_queued(int pidfd, int sig, uint32_t value)
+/* The signal's value: the sequence number and, where a pointer has room
+ * for it, the nonce above it (include/ksmp_state.h, step 2). */
+static int send_queued(int pidfd, int sig, uint32_t seq, uint32_t nonce)
 {
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
@@ -36,8 +45,22 @@ static int send_queued(int pidfd, int sig, uint32_t value)
 	si.si_code = SI_QUEUE;
 	si.si_pid = getpid();
 	si.si_uid = getuid();
-	si.si_value.sival_int = (int)value;
+	uint64_t value = seq;
+	if (sizeof(void *) >= sizeof(uint64_t))
+		value |= (uint64_t)nonce << 32;
+	si.si_value.sival_ptr = (void *)(uintptr_t)value;
 	return syscall(SYS_pidfd_send_signal, pidfd, sig, &si, 0) == 0 ? 0 : -errno;
+}
+
+/* A random number other than 0: the proof of block access that lets a
+ * sender outside the target's user namespace be trusted. */
+static uint32_t fresh_nonce(void)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < 4 && n == 0; i++)
+		if (getrandom(&n, sizeof(n), 0) != (ssize_t)sizeof(n))
+			n = 0;
+	return n;	/* 0 only if the kernel gives no randomness: no proof */
 }
 
 static long long mono_ms(void)
@@ -131,14 +154,19 @@ int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 		r = -EOPNOTSUPP;
 		goto out;
 	}
+	r = steer_check(t);
+	if (r < 0)
+		goto out;	/* the agent would reject us: say so now, not after the timeout */
 	uint32_t req = next_seq(c);
 	c->cmd = cmd;
 	c->addr = addr;
 	c->len = len;
 	c->sender_uid = (uint32_t)sender;
 	c->result = 0;
+	uint32_t nonce = sizeof(void *) >= sizeof(uint64_t) ? fresh_nonce() : 0;
+	__atomic_store_n(&c->nonce, nonce, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->req_seq, req, __ATOMIC_RELEASE);
-	r = send_queued(t->pidfd, sig, req);
+	r = send_queued(t->pidfd, sig, req, nonce);
 	if (r < 0) {
 		__atomic_store_n(&c->req_seq, req | KSMP_SEQ_WITHDRAWN, __ATOMIC_RELEASE);
 		r = r == -ESRCH ? -ENOENT : r;

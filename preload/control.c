@@ -20,15 +20,21 @@
  * Authentication: the command itself lives in the state block, which only
  * a process with CAP_SYS_ADMIN can map (/proc/PID/map_files); the handler
  * acts only on SI_QUEUE signals whose value is the pending sequence number
- * (req_seq, not yet acknowledged, not withdrawn) and whose sender uid is 0
- * or ours, one command at a time. Anything else is counted in
- * ctl.rejected and ignored.
+ * (req_seq, not yet acknowledged, not withdrawn) and the block's nonce
+ * (when the sender set one), one command at a time, and whose sender uid,
+ * as the kernel translated it into our user namespace, is 0 or ours, or
+ * is the overflow uid with a matching nonce: a sender outside our user
+ * namespace (host root, for a rootless container) arrives as the overflow
+ * uid, which a process inside could claim too, so for it the nonce, which
+ * only a reader of the block can know, is the proof. Anything else is
+ * counted in ctl.rejected and ignored.
  *
  * Never: allocate, lock, or touch stdio in the handler; change errno as
  * seen by the interrupted code or by the program's signal calls.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -62,6 +68,9 @@ static volatile uint64_t ctl_claimed;
  * a forged duplicate signal handled in a second thread cannot run the same
  * command twice, nor a late one race the next. */
 static uint32_t ctl_busy;
+/* The kernel's overflow uid (/proc/sys/kernel/overflowuid): what si_uid
+ * says for a sender whose uid our user namespace does not map. */
+static uid_t ctl_overflow_uid = 65534;
 
 static int sig_bit_ok(int sig)
 {
@@ -106,6 +115,14 @@ static int run_command(uint32_t cmd, uint64_t addr, uint64_t len)
 	}
 }
 
+/* Is the sender one we take commands from (see the top of the file)?
+ * nonce_ok: it gave the block's nonce, and the block has one. */
+static int sender_ok(const siginfo_t *si, int nonce_ok)
+{
+	return si->si_uid == 0 || si->si_uid == getuid() ||
+	       (nonce_ok && si->si_uid == ctl_overflow_uid);
+}
+
 static void handler(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
@@ -116,11 +133,13 @@ static void handler(int sig, siginfo_t *si, void *uc)
 	struct ksmp_ctl *c = &st->ctl;
 	uint32_t req = __atomic_load_n(&c->req_seq, __ATOMIC_ACQUIRE);
 	uint32_t ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE);
-	uid_t uid = getuid();
+	uint32_t nonce = __atomic_load_n(&c->nonce, __ATOMIC_ACQUIRE);
+	uint64_t value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
 	uint32_t idle = 0;
-	if (si->si_code != SI_QUEUE || (uint32_t)si->si_value.sival_int != req ||
+	if (si->si_code != SI_QUEUE || (uint32_t)value != req ||
 	    req == 0 || (req & KSMP_SEQ_WITHDRAWN) || req == ack ||
-	    (si->si_uid != 0 && si->si_uid != uid) ||
+	    (nonce != 0 && (uint32_t)(value >> 32) != nonce) ||
+	    !sender_ok(si, nonce != 0) ||
 	    !__atomic_compare_exchange_n(&ctl_busy, &idle, req, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
 		__atomic_fetch_add(&c->rejected, 1, __ATOMIC_RELAXED);
@@ -185,9 +204,36 @@ static void publish(struct ksmp_state *st, int sig)
 		return;
 	__atomic_store_n(&st->signo, sig, __ATOMIC_RELEASE);
 	if (sig)
-		__atomic_fetch_or(&st->flags, KSMP_STF_CONTROL, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&st->flags, KSMP_STF_CONTROL | KSMP_STF_NONCE, __ATOMIC_RELEASE);
 	else
 		__atomic_fetch_and(&st->flags, ~KSMP_STF_CONTROL, __ATOMIC_RELEASE);
+}
+
+ssize_t ksmp_read_small(const char *path, char *buf, size_t sz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sz - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
+}
+
+/* The kernel's overflow uid, once at start (it is a sysctl: root may
+ * change it later; a sender then unknown is simply rejected). */
+static void read_overflow_uid(void)
+{
+	char buf[16];
+	ssize_t n = ksmp_read_small("/proc/sys/kernel/overflowuid", buf, sizeof(buf));
+	if (n <= 0)
+		return;
+	uid_t v = 0;
+	ssize_t i = 0;
+	for (; i < n && buf[i] >= '0' && buf[i] <= '9' && v < 100000000; i++)
+		v = v * 10 + (uid_t)(buf[i] - '0');
+	if (i > 0)
+		ctl_overflow_uid = v;
 }
 
 int ksmp_control_init(struct ksmp_state *st)
@@ -195,6 +241,7 @@ int ksmp_control_init(struct ksmp_state *st)
 	if (!st)
 		return -EINVAL;
 	int saved = errno;
+	read_overflow_uid();
 	int sig = take_signal(0);
 	ctl_signo = sig;
 	ctl_state = st;

@@ -16,6 +16,11 @@ int ksmp_control_init(struct ksmp_state *st);
  * published. */
 void ksmp_control_after_fork(struct ksmp_state *st);
 
+/* Read up to sz - 1 bytes of a small file (/proc), NUL-terminated, with
+ * no allocation and no stdio: the length, or -1 with errno. */
+#include <sys/types.h>
+ssize_t ksmp_read_small(const char *path, char *buf, size_t sz);
+
 /* Carry out a control signal that was taken synchronously (sigwaitinfo)
  * instead of delivered to the handler: same checks, same effects. */
 #include <signal.h>

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "lib.h"
 
 static struct ksmp_state private_state;
@@ -49,14 +50,8 @@ static struct ksmp_state *map_block(void)
 static void read_stat(uint64_t *starttime, uint64_t *start_brk)
 {
 	char buf[1024];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ksmp_read_small("/proc/self/stat", buf, sizeof(buf)) <= 0)
 		return;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	char *s = strrchr(buf, ')');
 	if (!s)
 		return;

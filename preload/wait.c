@@ -48,7 +48,7 @@ static void drain(int sfd, int sig)
 		si.si_code = fi.ssi_code;
 		si.si_pid = (pid_t)fi.ssi_pid;
 		si.si_uid = (uid_t)fi.ssi_uid;
-		si.si_value.sival_int = fi.ssi_int;
+		si.si_value.sival_ptr = (void *)(uintptr_t)fi.ssi_ptr;	/* all 64 bits: seq and nonce */
 		ksmp_control_deliver(sig, &si);
 	}
 }

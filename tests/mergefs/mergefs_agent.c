@@ -2,7 +2,9 @@
  * mergefs_agent - the in-process control agent (preload/control.c) on its
  * own: signal choice, moving away from a signal the program takes, what
  * the program's signal calls see, the handler's authentication, errno,
- * fork, and unshare(CLONE_NEWUSER) still working (no thread).
+ * fork, and unshare(CLONE_NEWUSER) still working (no thread); a sender
+ * shown as the overflow uid (outside our user namespace) is taken only
+ * with the block's nonce, which also binds every other sender once set.
  */
 #include <errno.h>
 #include <sched.h>
@@ -10,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,9 +49,66 @@ static int self_command(struct ksmp_state *st, uint32_t cmd, uint64_t addr,
 	return c->result;
 }
 
+/* A ping whose signal claims sender uid `uid` and carries `given` above
+ * the sequence number, with the block's nonce set to `nonce`; in our own
+ * namespace the kernel passes si_uid through as given, so this is what a
+ * forger inside a container could send. 0 when carried out, -2000 not. */
+static int forged_ping(struct ksmp_state *st, uid_t uid, uint32_t nonce, uint32_t given)
+{
+	struct ksmp_ctl *c = &st->ctl;
+	uint32_t req = c->ack_seq + 1;
+	c->cmd = KSMP_CMD_PING;
+	c->result = 12345;
+	c->nonce = nonce;
+	__atomic_store_n(&c->req_seq, req, __ATOMIC_RELEASE);
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = st->signo;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = uid;
+	si.si_value.sival_ptr = (void *)(uintptr_t)((uint64_t)given << 32 | req);
+	int r = syscall(SYS_rt_sigqueueinfo, getpid(), st->signo, &si) != 0 ? -1000 :
+		__atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE) == req ? c->result : -2000;
+	if (r != 0)
+		__atomic_store_n(&c->req_seq, c->ack_seq, __ATOMIC_RELEASE);
+	c->nonce = 0;
+	return r;
+}
+
+static uid_t overflow_uid(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/overflowuid", "r");
+	unsigned u = 65534;
+	if (f) {
+		if (fscanf(f, "%u", &u) != 1)
+			u = 65534;
+		fclose(f);
+	}
+	return (uid_t)u;
+}
+
+static void nonce_checks(struct ksmp_state *st)
+{
+	uid_t ov = overflow_uid(), other = getuid() == 4242 ? 4243 : 4242;
+	if (sizeof(void *) < sizeof(uint64_t) || getuid() == ov) {
+		tap_skip(7, "32-bit signal values, or running as the overflow uid");
+		return;
+	}
+	ok(st->flags & KSMP_STF_NONCE, "agent says it checks the nonce");
+	uint64_t rej = st->ctl.rejected;
+	is_int(forged_ping(st, ov, 0, 0), -2000, "overflow uid without a nonce is rejected");
+	is_int(forged_ping(st, ov, 0x5eed1234, 0x5eed1235), -2000, "overflow uid, wrong nonce: rejected");
+	is_int(st->ctl.rejected, rej + 2, "both counted as rejected");
+	is_int(forged_ping(st, ov, 0x5eed1234, 0x5eed1234), 0, "overflow uid with the block's nonce is taken");
+	is_int(forged_ping(st, other, 0x5eed1234, 0x5eed1234), -2000,
+	       "another uid is rejected even with the nonce");
+	is_int(forged_ping(st, 0, 0x5eed1234, 0), -2000, "once set, the nonce binds root too");
+}
+
 int main(void)
 {
-	tap_plan(27);
+	tap_plan(34);
 	struct sigaction own, old;
 	memset(&own, 0, sizeof(own));
 	own.sa_handler = own_handler;
@@ -80,6 +140,7 @@ int main(void)
 	is_int(errno, 77, "handler leaves errno alone");
 	is_int(self_command(st, KSMP_CMD_RANGE_MERGE, 4097, 4096, 0), -EINVAL,
 	       "target errno comes back (unaligned range)");
+	nonce_checks(st);
 
 	/* The program takes our signal: we move, it gets what it asked for. */
 	memset(&old, 0xff, sizeof(old));
