@@ -146,7 +146,9 @@ void attach_why_denied(const struct attach_proc *p, char *buf, size_t len)
 	bool cap = have_cap(cap_sys_ptrace);
 	char path[64], yama[16] = "";
 	struct stat sb;
-	snprintf(path, sizeof(path), "/proc/%d", (int)p->pid);
+	/* the files of a process that is not dumpable belong to root (its
+	 * /proc/PID directory keeps the owner it had) */
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)p->pid);
 	bool undumpable = stat(path, &sb) == 0 && sb.st_uid == 0 && p->euid != 0;
 	int scope = read_small("/proc/sys/kernel/yama/ptrace_scope", yama,
 			       sizeof(yama)) > 0 ? atoi(yama) : -1;

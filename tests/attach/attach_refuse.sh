@@ -2,11 +2,12 @@
 # attach_refuse.sh - `ksmpreload attach` refuses, with exit status 1, a
 # message saying why, and nothing touched: a traced process, a zombie, a
 # stopped process, a kernel thread, a process of another user (no
-# CAP_SYS_PTRACE), a missing pid; usage errors exit 2.
+# CAP_SYS_PTRACE), a process of its own user that is not dumpable, a
+# missing pid; usage errors exit 2.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 at_setup
-plan 22
+plan 25
 
 untouched() { # untouched PID: no merging, no record
 	grep -q 'ksm_merge_any: no' "/proc/$1/ksm_stat" && [ ! -e "$T/rec/$1" ]
@@ -48,8 +49,24 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
 	ok "another user's process: names the missing CAP_SYS_PTRACE" \
 		grep -q "refused: it belongs to another user (uid 0) and this process lacks CAP_SYS_PTRACE" "$T/e"
 	ok "another user's process: nothing touched" untouched $P
+	# its own user's process that made itself not dumpable (as a program
+	# holding secrets may): the kernel refuses, and attach says why
+	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import ctypes, sys, time
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)	# PR_SET_DUMPABLE 0
+print("ready", flush=True)
+time.sleep(60)' > "$T/nd.out" 2>&1 &
+	ND=$!; AT_PIDS="$AT_PIDS $ND"
+	n=0; while ! grep -q ready "$T/nd.out" && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$K" attach --mode process $ND > "$T/o" 2> "$T/e"
+	is "$?" 1 "its own user's process, not dumpable: exit 1"
+	ok "not dumpable: says so and names CAP_SYS_PTRACE" \
+		grep -q "refused: it is not dumpable (set-user-ID, or PR_SET_DUMPABLE 0) and this process lacks CAP_SYS_PTRACE" "$T/e"
+	ok "not dumpable: nothing touched" untouched $ND
+	kill $ND; at_reap $ND
 else
-	skip 3 "setpriv cannot switch to uid 65534"
+	skip 6 "setpriv cannot switch to uid 65534"
 fi
 if [ -r /proc/sys/kernel/yama/ptrace_scope ]; then
 	skip 1 "Yama present: its message is checked by hand only (scope $(cat /proc/sys/kernel/yama/ptrace_scope))"
