@@ -158,6 +158,7 @@ static int write_regions(const struct fctx *c, const char *s, size_t n)
 const struct mfile host_files[] = {
 	{ "stats", 0444, render_host_stats, NULL },
 	{ "metrics", 0444, render_metrics, NULL },
+	{ "cgroups", 0444, render_cgroups, NULL },
 	{ NULL, 0, NULL, NULL },
 };
 

@@ -232,6 +232,10 @@ void unmerge_render(struct mbuf *b, const struct fctx *c);
 extern int metrics_per_process;
 int render_host_stats(struct mbuf *b, const struct fctx *c);
 int render_metrics(struct mbuf *b, const struct fctx *c);
+int render_cgroups(struct mbuf *b, const struct fctx *c);
+/* The process's cgroup (systemd's tree) and the service or scope in it
+ * ("" when none): metrics.c. */
+void proc_cgroup(pid_t pid, char *cg, size_t cgsz, char *unit, size_t usz);
 int render_stats(struct mbuf *b, const struct fctx *c);
 int render_merge(struct mbuf *b, const struct fctx *c);
 int render_regions(struct mbuf *b, const struct fctx *c);
@@ -269,6 +273,9 @@ void auto_get_totals(struct auto_totals *out);
 /* Length of the well-formed UTF-8 character at s (at most n bytes), or 0
  * for a malformed one or a C1 control (render.c; stats and metrics). */
 size_t mb_utf8_ok(const unsigned char *s, size_t n);
+/* A bounded string, escaped for one line ("-" when empty); column: also
+ * escape spaces, for a space-separated column (render.c). */
+void mb_str(struct mbuf *b, const char *s, size_t max, int column);
 
 /* Options (main.c). */
 struct mergefs_options {

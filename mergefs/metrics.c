@@ -8,7 +8,9 @@
  * process, another user only the processes it owns (the same rule as the
  * /PID files), so /metrics tells no user more than /proc does. Host-wide
  * figures are the same for everyone. -o process_metrics=0 drops the
- * per-process series (they churn with pids).
+ * per-process series (they churn with pids); the per-cgroup sums (a
+ * container, a systemd unit) stay, over the same processes, and are also
+ * the host file cgroups.
  *
  * Label values are escaped for the format (\\, \" ) and, beyond it, kept
  * valid UTF-8 with no control character: every control byte, DEL, C1
@@ -160,7 +162,7 @@ static void label_value(struct mbuf *b, const char *str, size_t max)
 
 /* The process's cgroup (systemd's tree: the name=systemd hierarchy of
  * cgroup v1, else the unified one) and the unit in it. */
-static void proc_cgroup(pid_t pid, char *cg, size_t cgsz, char *unit, size_t usz)
+void proc_cgroup(pid_t pid, char *cg, size_t cgsz, char *unit, size_t usz)
 {
 	char path[64], buf[4096];
 	cg[0] = unit[0] = 0;
@@ -228,6 +230,7 @@ static const struct {
 
 struct mrow {
 	pid_t pid;
+	int library;
 	char comm[64], cgroup[256], unit[128];
 	long long v[NPM];
 };
@@ -248,7 +251,7 @@ static int collect_pid(void *ctx, pid_t pid, const struct pksm *k, struct target
 	if (pksm_active(k))
 		m->ksm++;
 	struct pstatus ps;
-	if (!metrics_per_process || proc_status(pid, &ps) < 0)
+	if (proc_status(pid, &ps) < 0)
 		return 0;
 	if (m->reader != 0 && m->reader != ps.owner)
 		return 0;	/* another user's process: nothing about it */
@@ -262,6 +265,7 @@ static int collect_pid(void *ctx, pid_t pid, const struct pksm *k, struct target
 	}
 	struct mrow *r = &m->rows[m->n++];
 	r->pid = pid;
+	r->library = t != NULL;
 	snprintf(r->comm, sizeof(r->comm), "%s", ps.name);
 	proc_cgroup(pid, r->cgroup, sizeof(r->cgroup), r->unit, sizeof(r->unit));
 	long long adv = 0;
@@ -298,6 +302,106 @@ static void process_families(struct mbuf *b, const struct mrows *m)
 	}
 }
 
+/* ---------------------------------------------------------------- cgroups */
+
+/* What the processes of one cgroup add up to (rows sorted by cgroup). */
+struct cgsum {
+	const struct mrow *first;
+	long long procs, library, merged, saved;
+};
+
+static int by_cgroup(const void *a, const void *b)
+{
+	return strcmp(((const struct mrow *)a)->cgroup, ((const struct mrow *)b)->cgroup);
+}
+
+typedef void cg_fn(struct mbuf *b, const struct cgsum *g, size_t family);
+
+/* Sort m's rows by cgroup and call fn once per cgroup with its sums. */
+static void each_cgroup(struct mrows *m, cg_fn *fn, struct mbuf *b, size_t family)
+{
+	if (m->n)
+		qsort(m->rows, m->n, sizeof(*m->rows), by_cgroup);
+	for (size_t i = 0; i < m->n;) {
+		struct cgsum g = { .first = &m->rows[i] };
+		for (; i < m->n && !strcmp(m->rows[i].cgroup, g.first->cgroup); i++) {
+			g.procs++;
+			g.library += m->rows[i].library;
+			g.merged += m->rows[i].v[4];	/* merged_bytes */
+			g.saved += m->rows[i].v[5];	/* saved_bytes */
+		}
+		fn(b, &g, family);
+	}
+}
+
+static void cg_labels(struct mbuf *b, const char *name, const struct cgsum *g)
+{
+	mb_printf(b, "%s{cgroup=\"", name);
+	label_value(b, g->first->cgroup, sizeof(g->first->cgroup));
+	MB_LIT(b, "\",unit=\"");
+	label_value(b, g->first->unit, sizeof(g->first->unit));
+	MB_LIT(b, "\"} ");
+}
+
+static const struct {
+	const char *name, *help;
+} cgmetrics[] = {
+	{ "mergefs_cgroup_processes",
+	  "Processes of the cgroup that mergefs lists (KSM activity or the library)." },
+	{ "mergefs_cgroup_library_processes", "Processes running libksmpreload in the cgroup." },
+	{ "mergefs_cgroup_merged_bytes",
+	  "Sum of mergefs_process_merged_bytes over the cgroup's processes." },
+	{ "mergefs_cgroup_saved_bytes",
+	  "Sum of mergefs_process_saved_bytes over the cgroup's processes: the cgroup's "
+	  "share of mergefs_saved_bytes." },
+};
+
+static void cg_metric(struct mbuf *b, const struct cgsum *g, size_t family)
+{
+	long long v[] = { g->procs, g->library, g->merged, g->saved };
+	cg_labels(b, cgmetrics[family].name, g);
+	mb_printf(b, "%lld\n", v[family]);
+}
+
+static void cg_line(struct mbuf *b, const struct cgsum *g, size_t family)
+{
+	(void)family;
+	mb_printf(b, "%lld %lld %lld %lld ", g->saved, g->merged, g->procs, g->library);
+	mb_str(b, g->first->unit, sizeof(g->first->unit), 1);
+	MB_LIT(b, " ");
+	mb_str(b, g->first->cgroup, sizeof(g->first->cgroup), 1);
+	MB_LIT(b, "\n");
+}
+
+static void cgroup_families(struct mbuf *b, struct mrows *m)
+{
+	for (size_t f = 0; f < sizeof(cgmetrics) / sizeof(cgmetrics[0]); f++) {
+		mb_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", cgmetrics[f].name,
+			  cgmetrics[f].help, cgmetrics[f].name);
+		each_cgroup(m, cg_metric, b, f);
+	}
+}
+
+/* The rows of every process with KSM activity that the reader may see. */
+static int collect(struct mrows *m)
+{
+	struct ksm_sys sys[64];
+	int n = read_ksm_sys(sys, 64);
+	m->shared = sys_val(sys, n, "pages_shared");
+	m->sharing = sys_val(sys, n, "pages_sharing");
+	return scan_ksm_pids(collect_pid, m, SCAN_TARGET);
+}
+
+/* The host file cgroups: one line per cgroup, sorted by its path. */
+int render_cgroups(struct mbuf *b, const struct fctx *c)
+{
+	struct mrows m = { .reader = c->caller_uid };
+	int r = collect(&m);
+	each_cgroup(&m, cg_line, b, 0);
+	free(m.rows);
+	return r;
+}
+
 int render_metrics(struct mbuf *b, const struct fctx *c)
 {
 	mb_printf(b, "# HELP mergefs_build_info The mergefs serving these metrics (value 1).\n"
@@ -327,6 +431,7 @@ int render_metrics(struct mbuf *b, const struct fctx *c)
 		  m.library);
 	if (metrics_per_process)
 		process_families(b, &m);
+	cgroup_families(b, &m);
 	free(m.rows);
 	return r;
 }

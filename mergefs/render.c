@@ -151,7 +151,7 @@ static void mb_escaped(struct mbuf *b, const char *s, size_t n, int space, int k
  * unterminated or change under us: bounded, one line, escaped ("-" when
  * empty). column: the field is one space-separated column of a line, so
  * spaces are escaped too. */
-static void mb_str(struct mbuf *b, const char *s, size_t max, int column)
+void mb_str(struct mbuf *b, const char *s, size_t max, int column)
 {
 	size_t n = strnlen(s, max);
 	if (n == 0) {
@@ -340,6 +340,13 @@ int render_stats(struct mbuf *b, const struct fctx *c)
 	mb_printf(b, "\nuid %u\nowner %u\nlibrary %d\nsteerable %d\nreason %s\n",
 		  (unsigned)ps.uid, (unsigned)ps.owner, t != NULL,
 		  why == NULL, why ? why : "-");
+	char cg[256], unit[128];
+	proc_cgroup(pid, cg, sizeof(cg), unit, sizeof(unit));
+	MB_LIT(b, "cgroup ");
+	mb_str(b, cg, sizeof(cg), 0);
+	MB_LIT(b, "\nunit ");
+	mb_str(b, unit, sizeof(unit), 0);
+	MB_LIT(b, "\n");
 	if (t) {
 		const struct ksmp_state *st = t->st;
 		mb_printf(b, "engine %s\nmode %s\npolicy ", ksmp_engine_name(ld32(&st->engine)),

@@ -1,6 +1,7 @@
 # tests/containers: programs under the library in containers made with
 # unshare(1) as container engines make them (issue 12, item 7): control
-# across user namespaces.
-CONTAINERS_TESTS = tests/containers/containers_control.sh
+# across user namespaces, the per-cgroup view.
+CONTAINERS_TESTS = tests/containers/containers_control.sh \
+	tests/containers/containers_cgroups.sh
 TESTS += $(CONTAINERS_TESTS)
 EXTRA_DIST += $(CONTAINERS_TESTS) tests/containers/ctr_common.sh
