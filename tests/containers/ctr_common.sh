@@ -18,6 +18,9 @@
 #                         with a remapped range: docker userns-remap,
 #                         podman --userns=auto, Kubernetes user namespaces)
 #   lib_env POLICY        the env(1) arguments that preload the library
+#   ctr_steer NAME WHAT   2 checks: from the host, echo 0 > merge unmerges
+#                         the mapping NAME printed ("ready ADDR ..."), in
+#                         $ctr_ms ms, and echo 1 > merge merges it again
 #
 # Every container runs under unshare --kill-child: it dies with its
 # unshare, and cleanup kills both by pid.
@@ -85,6 +88,16 @@ ctr_mapped() {
 	c=$(ctr_child "$np")
 	PIDS="$PIDS $c"
 	eval "${cname}_pid=$c"
+}
+
+ctr_steer() {
+	eval "t=\$${1}_pid"
+	addr=$(awk '{print $2}' "$OUT/$1")
+	t0=$(now_ms)
+	r=$("$W" "$MNT/$t/merge" 0)
+	ctr_ms=$(($(now_ms) - t0))
+	is "$r/$(has_mg "$t" "$addr")" OK/no "$2: echo 0 > merge unmerges the program"
+	is "$("$W" "$MNT/$t/merge" 1)/$(has_mg "$t" "$addr")" OK/yes "$2: echo 1 > merge merges again"
 }
 
 # now_ms: monotonic enough for timing one write
