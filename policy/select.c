@@ -53,6 +53,8 @@ static void diag_errno(ksmp_diag_fn diag, void *ctx, const char *file,
 	diag(ctx, file, 0, msg);
 }
 
+#define KSMP_OVERFLOW_UID 65534
+
 /*
  * In a privileged process (KSMP_SELECT_PRIVILEGED), use only files and
  * directories that nobody but root and the process itself can change:
@@ -66,7 +68,7 @@ static int check_trust(const struct stat *st, unsigned flags, const char *path,
 	uid_t euid = geteuid();
 	bool owner_ok = st->st_uid == 0 || st->st_uid == euid;
 	bool mode_ok = !(st->st_mode & (S_IWGRP | S_IWOTH));
-	char msg[160];
+	char msg[256];
 	struct ksmp_sb sb;
 
 	if (!(flags & KSMP_SELECT_PRIVILEGED) || (owner_ok && mode_ok))
@@ -88,6 +90,11 @@ static int check_trust(const struct stat *st, unsigned flags, const char *path,
 	ksmp_sb_puts(&sb, ", owner uid ");
 	ksmp_sb_putu(&sb, st->st_uid);
 	ksmp_sb_puts(&sb, ")");
+	if (mode_ok && st->st_uid == KSMP_OVERFLOW_UID)
+		/* the kernel's default overflow uid: what a container's root
+		 * sees for files of host root (libksmpreload(7), CONTAINERS) */
+		ksmp_sb_puts(&sb, "; in a user namespace, files of an unmapped owner such as "
+				  "host root show as this uid: give it to the namespace's root");
 	diag(ctx, path, 0, msg);
 	return -EPERM;
 }

@@ -4,7 +4,8 @@
 # them, and steered or read from the host's mergefs:
 #  1. Docker/podman rootless: the host's library and a policy bind-mounted
 #     read-only into the container, LD_PRELOAD and KSMP_POLICY naming the
-#     paths inside; root inside.
+#     paths inside; root inside. A policy file of host root is refused
+#     there (it shows as the overflow uid) with a hint that says so.
 #  2. Kubernetes (hostPath volume, runAsUser 1000, a pod with its own user
 #     namespace: hostUsers false) or rootful podman/Docker with a remapped
 #     range: the same mounts made by the container's root, the program run
@@ -39,7 +40,7 @@ MOUNTS="mount -t tmpfs tmpfs /mnt && mkdir $IN &&
 	mount -o remount,bind,ro $IN/libksmpreload.so &&
 	mount --bind \$0 $IN/app.policy && mount -o remount,bind,ro $IN/app.policy"
 
-plan 14
+plan 15
 mfs_mount allow_other,timeout=3000 || { echo "1..0 # mount failed"; exit 1; }
 
 # steer NAME WHAT: the library runs from the bind mount and mergefs steers it
@@ -61,6 +62,14 @@ spawn r1 setpriv --reuid "$U" --regid "$U" --clear-groups \
 	"$OUT/app.policy" "$T" -n -A -s 521 -m 4
 c=$(ctr_child "$r1_pid"); PIDS="$PIDS $c"; r1_pid=$c
 steer r1 "rootless bind mount"
+
+# ... and with host root's policy file, which root inside must refuse
+setpriv --reuid "$U" --regid "$U" --clear-groups \
+	unshare --user --map-root-user --mount \
+	sh -c "$MOUNTS && LD_PRELOAD=$PRE KSMP_POLICY=$IN/app.policy exec true" \
+	"$OUT/root.policy" 2> "$OUT/refused"
+ok "host root's policy: refused inside, with the hint ($(head -c 300 "$OUT/refused"))" \
+	grep -q "owned by uid 65534, not root.*host root show as this uid" "$OUT/refused"
 
 # 2. remapped range, the container's root mounts, uid 1000 runs the program
 unshare --user --pid --mount --kill-child --mount-proc sleep 3600 &
