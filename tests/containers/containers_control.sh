@@ -6,8 +6,10 @@
 # overflow uid mapped to a real user inside). The agent sees host root as
 # the overflow uid there and takes the command on the block's nonce; each
 # write answers at once (no 5 s timeout), unmerges, re-merges, and nothing
-# is rejected. A namespace that maps host root to a third user: stats say
-# steerable 0 with the reason, and a write fails with EACCES at once.
+# is rejected; the host user who made a rootless container steers it as
+# its owner, another user may not. A namespace that maps host root to a
+# third user: stats say steerable 0 with the reason, and a write fails
+# with EACCES at once.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
 . "$KSMP_SRCDIR/tests/containers/ctr_common.sh"
@@ -23,7 +25,7 @@ policy "$OUT/root.policy" "$U"		# ns root = host U: its own file
 policy "$OUT/user.policy" "$U"
 policy "$OUT/remap.policy" "$R"		# ns root = host R
 
-plan 21
+plan 23
 mfs_mount allow_other,timeout=3000 || { echo "1..0 # mount failed"; exit 1; }
 
 # steered NAME WHAT: the checks of one container whose target is NAME_pid
@@ -40,6 +42,9 @@ T=$B/tests/progs/mergefs_target
 ctr_rootless a "$U" 0 $(lib_env "$OUT/root.policy") "$T" -n -A -s 311 -m 4
 is "$(sed -n 's/^ *0 *\([0-9]*\) .*/\1/p' "/proc/$a_pid/uid_map")" "$U" "rootless: ns root is host uid $U"
 steered a "rootless, root inside"
+is "$(as_uid "$U" "$W" "$MNT/$a_pid/merge" 0)/$(as_uid "$U" "$W" "$MNT/$a_pid/merge" 1)" OK/OK \
+	"rootless: the host user who made the container steers it too"
+is "$(as_uid $((U + 2)) "$W" "$MNT/$a_pid/merge" 0)" EACCES "rootless: another host user may not"
 
 # shellcheck disable=SC2046
 ctr_rootless b "$U" 1000 $(lib_env "$OUT/user.policy") "$T" -n -A -s 312 -m 4
