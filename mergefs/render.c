@@ -346,7 +346,7 @@ int render_stats(struct mbuf *b, const struct fctx *c)
 	mb_str(b, cg, sizeof(cg), 0);
 	MB_LIT(b, "\nunit ");
 	mb_str(b, unit, sizeof(unit), 0);
-	MB_LIT(b, "\n");
+	mb_printf(b, "\nnspid %d\n", (int)ps.nspid);
 	if (t) {
 		const struct ksmp_state *st = t->st;
 		mb_printf(b, "engine %s\nmode %s\npolicy ", ksmp_engine_name(ld32(&st->engine)),

@@ -25,7 +25,7 @@ policy "$OUT/root.policy" "$U"		# ns root = host U: its own file
 policy "$OUT/user.policy" "$U"
 policy "$OUT/remap.policy" "$R"		# ns root = host R
 
-plan 23
+plan 24
 mfs_mount allow_other,timeout=3000 || { echo "1..0 # mount failed"; exit 1; }
 
 # steered NAME WHAT: the checks of one container whose target is NAME_pid
@@ -41,6 +41,7 @@ T=$B/tests/progs/mergefs_target
 # shellcheck disable=SC2046
 ctr_rootless a "$U" 0 $(lib_env "$OUT/root.policy") "$T" -n -A -s 311 -m 4
 is "$(sed -n 's/^ *0 *\([0-9]*\) .*/\1/p' "/proc/$a_pid/uid_map")" "$U" "rootless: ns root is host uid $U"
+is "$(field "$MNT/$a_pid/stats" nspid)" 1 "stats: nspid is the pid inside (1, the container's first process)"
 steered a "rootless, root inside"
 is "$(as_uid "$U" "$W" "$MNT/$a_pid/merge" 0)/$(as_uid "$U" "$W" "$MNT/$a_pid/merge" 1)" OK/OK \
 	"rootless: the host user who made the container steers it too"
