@@ -85,7 +85,7 @@ enum ksmp_engine {
 #define KSMP_STF_TABLE_FULL	0x10u	/* some regions were advised but not recorded */
 #define KSMP_STF_HOOKS_BYPASSED	0x20u	/* malloc hooks not in effect (another allocator first) */
 #define KSMP_STF_PROCESS_INHERITED 0x40u /* whole-process merging inherited and kept */
-#define KSMP_STF_NONCE		0x80u	/* agent checks ctl.nonce: senders outside its
+#define KSMP_STF_NONCE		0x80u	/* agent checks ctl.nonce (64-bit only): senders outside its
 					 * user namespace are accepted with it */
 
 /* Set in ctl.req_seq by a sender that gave up waiting: the request is

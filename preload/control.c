@@ -71,6 +71,8 @@ static uint32_t ctl_busy;
 /* The kernel's overflow uid (/proc/sys/kernel/overflowuid): what si_uid
  * says for a sender whose uid our user namespace does not map. */
 static uid_t ctl_overflow_uid = 65534;
+/* Does a signal's value carry the nonce above the sequence number? */
+#define NONCE_FITS (sizeof(void *) >= sizeof(uint64_t))
 
 static int sig_bit_ok(int sig)
 {
@@ -133,7 +135,9 @@ static void handler(int sig, siginfo_t *si, void *uc)
 	struct ksmp_ctl *c = &st->ctl;
 	uint32_t req = __atomic_load_n(&c->req_seq, __ATOMIC_ACQUIRE);
 	uint32_t ack = __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE);
-	uint32_t nonce = __atomic_load_n(&c->nonce, __ATOMIC_ACQUIRE);
+	/* A 32-bit signal value has no room for the nonce: then none is
+	 * checked, nor any sender from outside the namespace taken. */
+	uint32_t nonce = NONCE_FITS ? __atomic_load_n(&c->nonce, __ATOMIC_ACQUIRE) : 0;
 	uint64_t value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
 	uint32_t idle = 0;
 	if (si->si_code != SI_QUEUE || (uint32_t)value != req ||
@@ -204,7 +208,8 @@ static void publish(struct ksmp_state *st, int sig)
 		return;
 	__atomic_store_n(&st->signo, sig, __ATOMIC_RELEASE);
 	if (sig)
-		__atomic_fetch_or(&st->flags, KSMP_STF_CONTROL | KSMP_STF_NONCE, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&st->flags, KSMP_STF_CONTROL | (NONCE_FITS ? KSMP_STF_NONCE : 0),
+				  __ATOMIC_RELEASE);
 	else
 		__atomic_fetch_and(&st->flags, ~KSMP_STF_CONTROL, __ATOMIC_RELEASE);
 }
