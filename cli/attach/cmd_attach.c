@@ -45,6 +45,7 @@ struct outcome {
 	size_t ranges, failed;
 	uint64_t bytes;
 	uint64_t stop_ns;
+	int err;		/* the errno of a failure (the "error" of --json) */
 	char msg[512];
 };
 
@@ -53,24 +54,30 @@ static const char *prog(const struct attach_opts *o)
 	return o->detach ? "ksmpreload detach" : "ksmpreload attach";
 }
 
-/* Refusals that need no ptrace: say why, or return false. */
-static bool refused(const struct attach_proc *ap, struct outcome *out)
+/* Refusals that need no ptrace: say why and return the errno (EPERM,
+ * EDEADLK, ESRCH, EBUSY), or 0. */
+static int refused(const struct attach_proc *ap, struct outcome *out)
 {
-	if (ap->kthread)
+	int err = EBUSY;
+	if (ap->kthread) {
 		snprintf(out->msg, sizeof(out->msg), "it is a kernel thread");
-	else if (ap->pid == getpid())
+		err = EPERM;
+	} else if (ap->pid == getpid()) {
 		snprintf(out->msg, sizeof(out->msg), "it is this process");
-	else if (ap->state == 'Z' || ap->state == 'X')
+		err = EDEADLK;
+	} else if (ap->state == 'Z' || ap->state == 'X') {
 		snprintf(out->msg, sizeof(out->msg), "it is a zombie");
-	else if (ap->tracer || ap->state == 't')
+		err = ESRCH;
+	} else if (ap->tracer || ap->state == 't') {
 		snprintf(out->msg, sizeof(out->msg), "it is already traced (by pid %d)",
 			 (int)ap->tracer);
-	else if (ap->state == 'T')
+	} else if (ap->state == 'T') {
 		snprintf(out->msg, sizeof(out->msg), "it is stopped (state T): "
 			 "attaching would not run it, continue it first");
-	else
-		return false;
-	return true;
+	} else {
+		return 0;
+	}
+	return err;
 }
 
 /* Has the process ended (or is it ending)? */
@@ -354,6 +361,8 @@ static void report(struct attach_opts *o, const struct attach_proc *ap, const st
 		printf(", \"ranges\": %zu, \"failed_ranges\": %zu, \"bytes\": %llu, "
 		       "\"stop_us\": %.1f", out->ranges, out->failed,
 		       (unsigned long long)out->bytes, us);
+		if (!out->ok && out->err && strerrorname_np(out->err))
+			printf(", \"error\": \"%s\"", strerrorname_np(out->err));
 		if (out->msg[0]) {
 			printf(", \"message\": ");
 			ksmp_json_str(stdout, out->msg);
@@ -393,12 +402,15 @@ int attach_do_one(struct attach_opts *o, pid_t pid)
 		ap.pid = pid;
 		snprintf(out.msg, sizeof(out.msg), "%s", err == -ENOENT ?
 			 "no such process" : strerror(-err));
-	} else if (!refused(&ap, &out)) {
+		if (err == -ENOENT)
+			err = -ESRCH;
+	} else if ((err = -refused(&ap, &out)) == 0) {
 		err = o->detach ? detach_one(o, &ap, &out) : attach_one(o, &ap, &out);
-	} else {
-		err = -EPERM;
+		if (err && err != -ENOENT && gone(&ap))
+			err = -ESRCH;	/* it ended meanwhile, whatever the step */
 	}
 	out.ok = err == 0;
+	out.err = -err;
 	report(o, &ap, &out);
 	return err;
 }
