@@ -108,13 +108,15 @@ static int do_unmerge(const struct fctx *c, uint32_t cmd, uint64_t addr, uint64_
 	return unmerge_checked(c, cmd, addr, len, force);
 }
 
+/* Without the library: by ptrace, as `ksmpreload attach` (attach.c). */
 static int write_merge(const struct fctx *c, const char *s, size_t n)
 {
 	(void)n;
 	if (!strcmp(s, "0") || !strcmp(s, "0 force"))
-		return do_unmerge(c, KSMP_CMD_UNMERGE, 0, 0, s[1] != 0);
+		return c->t ? do_unmerge(c, KSMP_CMD_UNMERGE, 0, 0, s[1] != 0) :
+			attach_write(c, 0, s[1] != 0);
 	if (!strcmp(s, "1"))
-		return do_command(c, KSMP_CMD_MERGE, 0, 0);
+		return c->t ? do_command(c, KSMP_CMD_MERGE, 0, 0) : attach_write(c, 1, 0);
 	return -EINVAL;
 }
 
@@ -156,23 +158,23 @@ static int write_regions(const struct fctx *c, const char *s, size_t n)
 /* ---------------------------------------------------------------- table */
 
 const struct mfile host_files[] = {
-	{ "stats", 0444, render_host_stats, NULL },
-	{ "metrics", 0444, render_metrics, NULL },
-	{ "cgroups", 0444, render_cgroups, NULL },
-	{ NULL, 0, NULL, NULL },
+	{ "stats", 0444, render_host_stats, NULL, 0 },
+	{ "metrics", 0444, render_metrics, NULL, 0 },
+	{ "cgroups", 0444, render_cgroups, NULL, 0 },
+	{ NULL, 0, NULL, NULL, 0 },
 };
 
 const struct mfile pid_files[] = {
-	{ "stats", 0400, render_stats, NULL },
-	{ "merge", 0400, render_merge, write_merge },
-	{ "regions", 0400, render_regions, write_regions },
-	{ "regions_ksm", 0400, render_regions_ksm, NULL },
-	{ "policy", 0400, render_policy, NULL },
-	{ NULL, 0, NULL, NULL },
+	{ "stats", 0400, render_stats, NULL, 0 },
+	{ "merge", 0400, render_merge, write_merge, 1 },
+	{ "regions", 0400, render_regions, write_regions, 0 },
+	{ "regions_ksm", 0400, render_regions_ksm, NULL, 0 },
+	{ "policy", 0400, render_policy, NULL, 0 },
+	{ NULL, 0, NULL, NULL, 0 },
 };
 
 /* Knobs are root's: 0644 once the writer adds S_IWUSR. */
-const struct mfile knob_file = { "knob", 0444, render_knob, write_knob };
+const struct mfile knob_file = { "knob", 0444, render_knob, write_knob, 0 };
 
 mode_t mfile_mode(const struct mfile *f, int steer)
 {

@@ -29,6 +29,7 @@ static const struct fuse_opt opt_spec[] = {
 	{ "process_metrics=%u", offsetof(struct mergefs_options, process_metrics), 0 },
 	{ "unmerge_margin=%u", offsetof(struct mergefs_options, unmerge_margin_mib), 0 },
 	{ "unmerge_batch=%u", offsetof(struct mergefs_options, unmerge_batch_mib), 0 },
+	{ "ksmpreload=%s", offsetof(struct mergefs_options, ksmpreload), 0 },
 	OPT("-h", show_help),
 	OPT("--help", show_help),
 	OPT("-V", show_version),
@@ -49,6 +50,9 @@ static void usage(const char *prog)
 	       "    -o process_metrics=0|1 per-process series in /metrics (default 1)\n"
 	       "    -o unmerge_margin=MIB  memory an unmerge must leave free (default 64)\n"
 	       "    -o unmerge_batch=MIB   address space unmerged per batch (default 16)\n"
+	       "    -o ksmpreload=PATH     the ksmpreload command that /PID/merge runs for\n"
+	       "                           processes without the library (default\n"
+	       "                           " KSMP_BINDIR "/ksmpreload)\n"
 	       "    -h, --help             this help, then libfuse's options\n"
 	       "    -V, --version          version\n\n", prog, (unsigned)FUSE_THREADS);
 }
@@ -154,6 +158,13 @@ int main(int argc, char **argv)
 		fuse_opt_free_args(&args);
 		return 1;
 	}
+	if (mergefs_opts.ksmpreload && mergefs_opts.ksmpreload[0] != '/') {
+		fprintf(stderr, "mergefs: ksmpreload=PATH must be an absolute path\n");
+		fuse_opt_free_args(&args);
+		return 1;
+	}
+	if (mergefs_opts.ksmpreload)
+		attach_program = mergefs_opts.ksmpreload;
 	unmerge_margin = (long long)mergefs_opts.unmerge_margin_mib << 20;
 	unmerge_batch = (long long)mergefs_opts.unmerge_batch_mib << 20;
 	if (!mergefs_opts.show_help && geteuid() != 0) {
@@ -195,5 +206,6 @@ int main(int argc, char **argv)
 	fuse_opt_insert_arg(&args, 1, mt);
 	int r = fuse_main(args.argc, args.argv, &mergefs_ops, NULL);
 	fuse_opt_free_args(&args);
+	free(mergefs_opts.ksmpreload);
 	return r ? 1 : 0;	/* libfuse's 1..7 all mean "did not run" */
 }

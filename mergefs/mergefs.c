@@ -4,8 +4,8 @@
  *   mergefs [-f] [-o allow_other,timeout=MS,...] [SOURCE] MOUNTPOINT
  *
  * Layout (mergefs(8)): /stats, /metrics, /ksm/KNOB, /PID/{stats,merge,
- * regions,regions_ksm,policy} for every process with KSM activity or the
- * library. Dynamic files use direct_io: content is built at open into the
+ * regions,regions_ksm,policy} for every process (listed: those with KSM
+ * activity or the library). Dynamic files use direct_io: content is built at open into the
  * file handle and served by offset; writes are carried out at once.
  *
  * Permissions are ours, not the kernel's (no default_permissions): a
@@ -113,8 +113,9 @@ static struct where parse_path(const char *path)
 unsigned race_ms;
 static __thread int in_open;
 
-/* Does /PID exist: KSM activity or the library. Fills owner uid, the
- * target (referenced, or NULL) and the ksm figures.
+/* Does /PID exist: any running process (its caller being root or its
+ * owner: outsider()). Fills owner uid, the target (referenced, or NULL)
+ * and the ksm figures.
  *
  * The owner is that of the process we attached: status is read after the
  * target (whose pidfd names one process) and counts only if the pid still
@@ -140,8 +141,8 @@ static int pid_lookup(pid_t pid, uid_t *owner, struct target **tp, struct pksm *
 	}
 	if (proc_ksm(pid, k) < 0)
 		memset(k, 0, sizeof(*k));
-	if (!t && !pksm_active(k))
-		return -ENOENT;
+	/* any process, with or without KSM: its merge file attaches it
+	 * (attach.c); listings show only those with KSM or the library */
 	*owner = ps.owner;
 	if (tp)
 		*tp = t;
@@ -164,7 +165,7 @@ static int file_lookup(const struct where *w, struct fctx *c, mode_t *mode)
 	int r = pid_lookup(w->pid, &c->owner, &c->t, &c->k);
 	if (r < 0)
 		return r;
-	*mode = mfile_mode(w->f, steer_reason(c->t) == NULL);
+	*mode = mfile_mode(w->f, c->t ? steer_reason(c->t) == NULL : w->f->bare);
 	return 0;
 }
 

@@ -169,6 +169,8 @@ struct mfile {
 	int (*render)(struct mbuf *b, const struct fctx *c);
 	/* One whole command, cleaned (printable, no newline): 0 or -errno. */
 	int (*write)(const struct fctx *c, const char *s, size_t n);
+	/* The writer also serves processes without the library (attach.c). */
+	int bare;
 };
 
 /* The files of a directory: NULL-name-terminated. */
@@ -270,6 +272,17 @@ struct auto_totals {
 };
 void auto_get_totals(struct auto_totals *out);
 
+/* ---------------------------------------------------------------- attach */
+/* /PID/merge of a process without the library (attach.c): runs
+ * `ksmpreload attach` (on) or `detach` as the writer (the FUSE caller's
+ * credentials), bounded in time. 0 or -errno (mergefs(8), Writes). */
+int attach_write(const struct fctx *c, int on, int force);
+/* The last such write's outcome for the process started at start: on,
+ * its errno (0: done) and message. 0, or -ENOENT when none is kept. */
+int attach_last(pid_t pid, uint64_t start, int *on, int *err, char *msg, size_t len);
+/* The ksmpreload command it runs (-o ksmpreload=PATH; $bindir's). */
+extern const char *attach_program;
+
 /* Length of the well-formed UTF-8 character at s (at most n bytes), or 0
  * for a malformed one or a C1 control (render.c; stats and metrics). */
 size_t mb_utf8_ok(const unsigned char *s, size_t n);
@@ -285,6 +298,7 @@ struct mergefs_options {
 	unsigned uid_targets;
 	unsigned process_metrics;
 	unsigned unmerge_margin_mib, unmerge_batch_mib;
+	char *ksmpreload;	/* -o ksmpreload=PATH (attach.c) */
 	int show_help;
 	int show_version;
 };

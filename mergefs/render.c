@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "mergefs.h"
 #include "policy.h"
 
@@ -290,7 +291,8 @@ int render_host_stats(struct mbuf *b, const struct fctx *c)
 const char *steer_reason(const struct target *t)
 {
 	if (!t)
-		return "library not loaded: merging was set up by the program itself (prctl or madvise)";
+		return "library not loaded: merge takes 1 and 0 by ptrace (ksmpreload attach, detach); "
+			"the other files are read-only";
 	uint32_t flags = ld32(&t->st->flags);
 	if (!(flags & KSMP_STF_CONTROL) || t->st->signo <= 0)
 		return "control agent not running (disabled by the policy, or no free signal)";
@@ -324,6 +326,32 @@ static void flags_str(struct mbuf *b, uint32_t f)
 	}
 	if (!any)
 		MB_LIT(b, "none");
+}
+
+/* For a process without the library: the engine when an attach record
+ * (cli/attach/record.c) says it was attached, and the last write to its
+ * merge file (attach.c). */
+static void attach_render(struct mbuf *b, const struct fctx *c)
+{
+	struct attach_record r;
+	uint64_t start;
+	if (ksmp_proc_starttime(c->pid, &start) < 0)
+		return;
+	if (attach_record_load(c->pid, &r) == 0) {
+		if (r.start == start && ((r.process && c->k.merge_any) || r.nranges))
+			mb_printf(b, "engine attached\nmode %s\n",
+				  r.process && c->k.merge_any ? "process" : "regions");
+		attach_record_free(&r);
+	}
+	int on, err;
+	char msg[240];
+	if (attach_last(c->pid, start, &on, &err, msg, sizeof(msg)) < 0)
+		return;
+	const char *name = err ? strerrorname_np(err) : NULL;
+	mb_printf(b, "attach_last %s %s\nattach_message ", on ? "attach" : "detach",
+		  err ? name ? name : "error" : "ok");
+	mb_field(b, msg, sizeof(msg));
+	MB_LIT(b, "\n");
 }
 
 int render_stats(struct mbuf *b, const struct fctx *c)
@@ -381,6 +409,8 @@ int render_stats(struct mbuf *b, const struct fctx *c)
 			  (unsigned long long)ld64(&st->regions_dropped),
 			  (unsigned long long)ld64(&st->vmas_added));
 	}
+	if (!t)
+		attach_render(b, c);
 	mb_printf(b, "ksm_rmap_items %lld\nksm_zero_pages %lld\nksm_merging_pages %lld\n"
 		  "ksm_process_profit %lld\nksm_merge_any %d\nksm_mergeable %d\n"
 		  "merged_bytes %lld\nsaved_bytes %lld\n",

@@ -29,6 +29,8 @@ static const char *ename(int e)
 	case ENOTCONN: return "ENOTCONN";
 	case EBUSY: return "EBUSY";
 	case EMFILE: return "EMFILE";
+	case ESRCH: return "ESRCH";
+	case EIO: return "EIO";
 	default: return "EOTHER";
 	}
 }

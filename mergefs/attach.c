@@ -1,0 +1,399 @@
+/*
+ * attach.c - /PID/merge for a process that does not run the library:
+ * writing 1 runs `ksmpreload attach --mode process --json PID`, writing 0
+ * `ksmpreload detach --json PID` (cli/attach/: ptrace injection of
+ * prctl(PR_SET_MEMORY_MERGE), with all its refusals), as the writer:
+ *
+ *   - the child takes the FUSE caller's uid, gid and supplementary groups
+ *     (root stays root) before it execs, so the kernel itself judges the
+ *     ptrace access (uids, dumpable, Yama) as it would for the caller
+ *     running the command; mergefs's own check (root or the owner,
+ *     mergefs.c) has already been passed;
+ *   - the child gets no descriptor of ours (only a pipe for its stdout
+ *     and /dev/null), a fixed environment, and ATTACH_TIMEOUT_MS: then it
+ *     is killed (the kernel detaches a killed tracer; nothing is left
+ *     half done in the target);
+ *   - its JSON answer gives the errno of a refusal ("error") and the
+ *     message that /PID/stats shows (attach_last_*).
+ *
+ * The attach record (cli/attach/record.c) is mergefs's: root's directory
+ * (/run/ksmpreload/attach, or KSMP_ATTACH_DIR in mergefs's environment).
+ * A child running as root writes it itself; for another caller mergefs
+ * writes it after a successful attach and removes it after a detach.
+ */
+#define FUSE_USE_VERSION 314
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "mergefs.h"
+
+#define ATTACH_TIMEOUT_MS 5000
+#define MAX_GROUPS 256
+#define LAST_SLOTS 64
+
+const char *attach_program = KSMP_BINDIR "/ksmpreload";
+
+/* ---------------------------------------------------------------- last */
+/* The last outcome per process (by pid and start time), for its stats. */
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct last {
+	pid_t pid;
+	uint64_t start;
+	int on, err;
+	char msg[240];
+} lasts[LAST_SLOTS];		/* last_lock */
+
+static void last_set(pid_t pid, uint64_t start, int on, int err, const char *msg)
+{
+	pthread_mutex_lock(&last_lock);
+	struct last *l = &lasts[(unsigned)pid % LAST_SLOTS];
+	l->pid = pid;
+	l->start = start;
+	l->on = on;
+	l->err = err;
+	snprintf(l->msg, sizeof(l->msg), "%s", msg);
+	pthread_mutex_unlock(&last_lock);
+}
+
+int attach_last(pid_t pid, uint64_t start, int *on, int *err, char *msg, size_t len)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&last_lock);
+	const struct last *l = &lasts[(unsigned)pid % LAST_SLOTS];
+	if (l->pid == pid && l->start == start) {
+		*on = l->on;
+		*err = l->err;
+		snprintf(msg, len, "%s", l->msg);
+		r = 0;
+	}
+	pthread_mutex_unlock(&last_lock);
+	return r;
+}
+
+/* ---------------------------------------------------------------- child */
+struct creds {
+	uid_t uid;
+	gid_t gid;
+	size_t ngroups;
+	gid_t groups[MAX_GROUPS];
+};
+
+/* The FUSE caller's uid and gid, and its groups from /proc/TID/status
+ * (none when unreadable: fewer rights, never more). */
+static void caller_creds(struct creds *cr)
+{
+	const struct fuse_context *ctx = fuse_get_context();
+	char path[64], buf[4096];
+	cr->uid = ctx->uid;
+	cr->gid = ctx->gid;
+	cr->ngroups = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return;
+	const char *g = strstr(buf, "\nGroups:");
+	if (!g)
+		return;
+	g += strlen("\nGroups:");
+	while (cr->ngroups < MAX_GROUPS) {
+		char *e;
+		unsigned long v = strtoul(g, &e, 10);
+		if (e == g || (*e != ' ' && *e != '\t' && *e != '\n'))
+			break;
+		cr->groups[cr->ngroups++] = (gid_t)v;
+		g = e;
+		if (*g == '\n')
+			break;
+	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* In the child after fork: only system calls until exec. */
+static void child(int out, const struct creds *cr, char *const argv[], char *const envp[])
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	int nul = open("/dev/null", O_RDWR);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(nul, 2) < 0)
+		_exit(126);
+	syscall(SYS_close_range, 3u, ~0u, 0u);
+	if (cr->uid != 0 &&
+	    (syscall(SYS_setgroups, cr->ngroups, cr->groups) < 0 ||
+	     syscall(SYS_setresgid, cr->gid, cr->gid, cr->gid) < 0 ||
+	     syscall(SYS_setresuid, cr->uid, cr->uid, cr->uid) < 0))
+		_exit(126);
+	execve(argv[0], argv, envp);
+	_exit(127);
+}
+
+/* Read the child's stdout into out until it ends or the deadline. */
+static void read_until(int fd, char *out, size_t len, uint64_t deadline)
+{
+	size_t n = 0;
+	for (;;) {
+		uint64_t t = now_ms();
+		if (t >= deadline)
+			break;
+		struct pollfd p = { fd, POLLIN, 0 };
+		int r = poll(&p, 1, (int)(deadline - t));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		char tmp[512];
+		ssize_t k = read(fd, tmp, sizeof(tmp));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		size_t c = (size_t)k < len - 1 - n ? (size_t)k : len - 1 - n;
+		memcpy(out + n, tmp, c);
+		n += c;
+	}
+	out[n] = 0;
+}
+
+/* Wait for the child until the deadline, then kill it. Its wait status,
+ * or -1 when it had to be killed. */
+static int reap(pid_t pid, uint64_t deadline)
+{
+	int st;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return st;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (now_ms() >= deadline)
+			break;
+		usleep(2000);
+	}
+	kill(pid, SIGKILL);	/* our own unreaped child: the pid is still its */
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+/* Run the command as cr; its stdout in out. The wait status, -1 when it
+ * was killed at the deadline, or -errno. */
+static int run_as(const struct creds *cr, char *const argv[], char *out, size_t len)
+{
+	char dir[4000], dirvar[4100];
+	char *envp[8];
+	int ne = 0;
+	envp[ne++] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	if (cr->uid == 0 && attach_record_dir(dir, sizeof(dir)) == 0) {
+		snprintf(dirvar, sizeof(dirvar), "KSMP_ATTACH_DIR=%s", dir);
+		envp[ne++] = dirvar;
+	}
+	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" };
+	char kept[3][512];
+	for (int i = 0; i < 3; i++) {
+		const char *v = getenv(keep[i]);
+		if (v && strlen(v) < 400) {
+			snprintf(kept[i], sizeof(kept[i]), "%s=%s", keep[i], v);
+			envp[ne++] = kept[i];
+		}
+	}
+	envp[ne] = NULL;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	uint64_t deadline = now_ms() + ATTACH_TIMEOUT_MS;
+	pid_t pid = fork();
+	if (pid == 0)
+		child(p[1], cr, argv, envp);
+	int e = errno;
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -e;
+	}
+	read_until(p[0], out, len, deadline);
+	close(p[0]);
+	return reap(pid, deadline);
+}
+
+/* ---------------------------------------------------------------- answer */
+/* The JSON string after "key": in out, unescaped enough to be read (\"
+ * and \\; other escapes stay as written), or "". */
+static void json_field(const char *out, const char *key, char *val, size_t len)
+{
+	char pat[32];
+	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+	const char *s = strstr(out, pat);
+	size_t n = 0;
+	for (s = s ? s + strlen(pat) : ""; *s && *s != '"' && n + 1 < len; s++) {
+		if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+			s++;
+		val[n++] = *s;
+	}
+	val[n] = 0;
+}
+
+/* The errno named (EBUSY, ...), or 0. */
+static int errno_named(const char *name)
+{
+	for (int e = 1; name[0] && e < 200; e++) {
+		const char *n = strerrorname_np(e);
+		if (n && !strcmp(n, name))
+			return e;
+	}
+	return 0;
+}
+
+/* The write's result from the child's wait status and answer; msg says
+ * what happened. */
+static int outcome(int st, const char *out, int on, char *msg, size_t len)
+{
+	char name[32];
+	json_field(out, "message", msg, len);
+	json_field(out, "error", name, sizeof(name));
+	if (st == -1) {
+		snprintf(msg, len, "%s did not finish within %d ms: killed",
+			 on ? "attach" : "detach", ATTACH_TIMEOUT_MS);
+		return -ETIMEDOUT;
+	}
+	if (st < 0) {
+		snprintf(msg, len, "cannot run %s: %s", attach_program, strerror(-st));
+		return st;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		if (!msg[0])
+			snprintf(msg, len, "%s", on ? "attached: prctl(PR_SET_MEMORY_MERGE, 1) done" :
+				 "detached: prctl(PR_SET_MEMORY_MERGE, 0) done");
+		return 0;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 126) {
+		snprintf(msg, len, "cannot take the writer's credentials");
+		return -EPERM;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+		snprintf(msg, len, "cannot run %s", attach_program);
+		return -EIO;
+	}
+	int e = errno_named(name);
+	if (e == EACCES)
+		e = EPERM;	/* the kernel refused the writer ptrace access */
+	if (!msg[0])
+		snprintf(msg, len, "%s failed (%s %d)", attach_program,
+			 WIFEXITED(st) ? "exit" : "signal",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	return e ? -e : -EIO;
+}
+
+/* ---------------------------------------------------------------- write */
+/* Unmerging everything takes a page per merged page: refuse (ENOMEM)
+ * when that leaves less than -o unmerge_margin (mergefs(8)). */
+static int unmerge_fits(const struct fctx *c, char *msg, size_t len)
+{
+	struct headroom h;
+	long long need = (c->k.merging_pages + c->k.zero_pages) * page_size();
+	if (headroom_of(c->pid, &h) < 0 || need <= h.bytes - unmerge_margin)
+		return 0;
+	snprintf(msg, len, "unmerging needs %lld MiB; %.120s leaves %lld MiB (margin %lld MiB)",
+		 need >> 20, h.where, h.bytes >> 20, unmerge_margin >> 20);
+	return -ENOMEM;
+}
+
+/* What needs no child: 1 when the child must run, else 0 or -errno. */
+static int precheck(const struct fctx *c, int on, int force, uint64_t start,
+		    char *msg, size_t len)
+{
+	if (on) {
+		if (c->k.merge_any) {
+			snprintf(msg, len, "it already merges as a whole: nothing done");
+			return 0;
+		}
+		return 1;
+	}
+	struct attach_record rec;
+	int recorded = attach_record_load(c->pid, &rec) == 0 && rec.start == start;
+	if (recorded)
+		attach_record_free(&rec);
+	if (!c->k.merge_any && !recorded) {
+		if (!c->k.mergeable) {
+			snprintf(msg, len, "it does not merge: nothing to undo");
+			return 0;
+		}
+		snprintf(msg, len, "its merging was set up by the program itself "
+			 "(madvise): only what an attach did can be undone");
+		return -EOPNOTSUPP;
+	}
+	int e = force ? 0 : unmerge_fits(c, msg, len);
+	return e ? e : 1;
+}
+
+/* After a child's success: keep (or drop) the record. */
+static void keep_record(pid_t pid, uint64_t start, int on)
+{
+	if (!on) {
+		attach_record_remove(pid);
+		return;
+	}
+	struct attach_record rec;
+	if (attach_record_load(pid, &rec) == 0 && rec.start == start && rec.process) {
+		attach_record_free(&rec);
+		return;		/* the child (root) wrote it */
+	}
+	if (rec.start != start)
+		attach_record_free(&rec);
+	rec.start = start;
+	rec.process = true;
+	attach_record_save(pid, &rec);
+	attach_record_free(&rec);
+}
+
+int attach_write(const struct fctx *at_open, int on, int force)
+{
+	char msg[240] = "", out[4096], pidarg[16];
+	uint64_t start, after;
+	struct fctx now = *at_open;	/* the figures of now, not of the open */
+	const struct fctx *c = &now;
+	if (proc_ksm(c->pid, &now.k) < 0)
+		return -ESRCH;
+	if (c->caller_tgid == c->pid)
+		return -EDEADLK;	/* it would stop the writer itself */
+	if (ksmp_proc_starttime(c->pid, &start) < 0)
+		return -ESRCH;
+	int r = precheck(c, on, force, start, msg, sizeof(msg));
+	if (r == 1) {
+		struct creds cr;
+		caller_creds(&cr);
+		snprintf(pidarg, sizeof(pidarg), "%d", (int)c->pid);
+		char *attach[] = { (char *)attach_program, (char *)"attach", (char *)"--mode",
+			(char *)"process", (char *)"--json", pidarg, NULL };
+		char *detach[] = { (char *)attach_program, (char *)"detach", (char *)"--json",
+			pidarg, NULL };
+		int st = run_as(&cr, on ? attach : detach, out, sizeof(out));
+		r = outcome(st, out, on, msg, sizeof(msg));
+		if (r == -ENOENT)	/* detach found nothing it may undo */
+			r = -EOPNOTSUPP;
+		if (r == 0 && (ksmp_proc_starttime(c->pid, &after) < 0 || after != start)) {
+			snprintf(msg, sizeof(msg), "it ended meanwhile");
+			r = -ESRCH;
+		}
+		if (r == 0)
+			keep_record(c->pid, start, on);
+	}
+	last_set(c->pid, start, on, -r, msg);
+	return r;
+}
