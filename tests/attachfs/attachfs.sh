@@ -22,7 +22,7 @@ ksm_fast	# re-executes this script under ksm-hold
 at_setup
 mfs_init
 trap 'mfs_cleanup; at_cleanup' EXIT
-plan 36
+plan 37
 MIB=8
 PAGES=$((MIB * 256))
 SEED=0x7a11f5e1
@@ -37,8 +37,12 @@ untouched() { # untouched PID: not merging, not traced, no record
 }
 
 # mergefs as root keeps its attach records in $T/rec (KSMP_ATTACH_DIR)
-ok "mergefs mounts (allow_other, ksmpreload=the build's)" \
-	"$B/mergefs/mergefs" -o "allow_other,timeout=2000,ksmpreload=$K" "$MNT"
+# in the foreground, its stderr kept: a sanitizer build reports there
+"$B/mergefs/mergefs" -f -o "allow_other,timeout=2000,ksmpreload=$K" "$MNT" 2> "$T/mergefs.err" &
+MFS=$!
+AT_PIDS="$AT_PIDS $MFS"
+n=0; while ! grep -q "^[^ ]* $MNT fuse" /proc/mounts && [ $n -lt 300 ]; do sleep 0.01; n=$((n + 1)); done
+ok "mergefs mounts (allow_other, ksmpreload=the build's)" grep -q "^[^ ]* $MNT fuse" /proc/mounts
 
 # two processes of uid 65534 holding the same pages, one of root's
 at_start n1 $NOB "$TGT" hold $SEED $MIB; N1=$AT_PID
@@ -139,6 +143,11 @@ is "$e" ESRCH "a process killed after the open: the write fails with ESRCH"
 at_send n2 x
 at_wait_line n2 '^read 2'
 ok "the attached program's read() returned its own data" grep -q '^read 2$' "$T/n2.out"
-mp=$(mfs_pid)
-is "$(pgrep -P "$mp" | wc -l)" 0 "mergefs has no child process left"
+is "$(pgrep -P "$MFS" | wc -l)" 0 "mergefs has no child process left"
+fusermount3 -u "$MNT"
+wait "$MFS"
+r=$?
+ok "mergefs exits 0 when unmounted, with nothing on stderr (no sanitizer report)" \
+	sh -c "[ $r -eq 0 ] && [ ! -s '$T/mergefs.err' ]"
+[ -s "$T/mergefs.err" ] && diag "$(head -n 20 "$T/mergefs.err")"
 done_testing
