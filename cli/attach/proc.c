@@ -130,13 +130,25 @@ int attach_proc_read(pid_t pid, struct attach_proc *p)
 	return 0;
 }
 
+/* A capability set ("CapEff", "CapPrm") of /proc/PID/status (0: self);
+ * 0 when unreadable. */
+static unsigned long long cap_set(pid_t pid, const char *which)
+{
+	char buf[4096], path[64], key[16];
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return 0;
+	snprintf(key, sizeof(key), "\n%s:", which);
+	const char *c = strstr(buf, key);
+	return c ? strtoull(c + strlen(key), NULL, 16) : 0;
+}
+
 static bool have_cap(int cap)
 {
-	char buf[4096];
-	if (read_small("/proc/self/status", buf, sizeof(buf)) < 0)
-		return false;
-	const char *c = strstr(buf, "\nCapEff:");
-	return c && (strtoull(c + 8, NULL, 16) >> cap & 1);
+	return cap_set(0, "CapEff") >> cap & 1;
 }
 
 void attach_why_denied(const struct attach_proc *p, char *buf, size_t len)
@@ -158,6 +170,10 @@ void attach_why_denied(const struct attach_proc *p, char *buf, size_t len)
 	else if (!cap && undumpable)
 		snprintf(buf, len, "it is not dumpable (set-user-ID, or "
 			 "PR_SET_DUMPABLE 0) and this process lacks CAP_SYS_PTRACE");
+	else if (!cap && (cap_set(p->pid, "CapPrm") & ~cap_set(0, "CapPrm")))
+		snprintf(buf, len, "it holds capabilities (CapPrm %llx) this process "
+			 "lacks, and this process lacks CAP_SYS_PTRACE",
+			 cap_set(p->pid, "CapPrm"));
 	else if (scope == 3)
 		snprintf(buf, len, "Yama ptrace_scope is 3: no process may attach");
 	else if (scope == 2 && !cap)
