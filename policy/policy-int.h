@@ -92,6 +92,8 @@ const char *ksmp_basename(const char *path);
 /* Text of the built-in default policy (policy/default.policy has the
  * same rules). */
 extern const char ksmp_default_policy_text[];
+/* Text of the default of programs in secure execution. */
+extern const char ksmp_secure_policy_text[];
 /* The rules a mode auto policy without rules of its own gets. */
 extern const char ksmp_auto_rules_text[];
 

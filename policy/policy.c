@@ -601,3 +601,9 @@ void ksmp_policy_default(struct ksmp_policy *p)
 	ksmp_policy_parse(p, "built-in default", ksmp_default_policy_text,
 			  strlen(ksmp_default_policy_text), NULL, NULL);
 }
+
+void ksmp_policy_default_secure(struct ksmp_policy *p)
+{
+	ksmp_policy_parse(p, "built-in default-secure", ksmp_secure_policy_text,
+			  strlen(ksmp_secure_policy_text), NULL, NULL);
+}

@@ -129,8 +129,11 @@ struct ksmp_query {
 typedef void (*ksmp_diag_fn)(void *ctx, const char *file, unsigned line,
 			     const char *msg);
 
-/* The built-in default: safe for any program (see ksmpreload.policy(5)). */
+/* The built-in default: mode auto (see ksmpreload.policy(5)). */
 void ksmp_policy_default(struct ksmp_policy *p);
+/* The default of a program in secure execution: mode regions, large
+ * chunks and mappings only, never the heap or arenas. */
+void ksmp_policy_default_secure(struct ksmp_policy *p);
 
 /*
  * Parse len bytes of policy text; name is used in diagnostics. On return p
@@ -202,8 +205,12 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
  *     than root and the effective uid, is refused (symbolic links
  *     followed): one report through diag, -EPERM, p reset as for an
  *     unreadable file. A refused file ends the search.
+ * KSMP_SELECT_SECURE  the process runs in secure execution (AT_SECURE or
+ *     credentials that differ from its invoker's): when no file matches it
+ *     gets ksmp_policy_default_secure, not the built-in default.
  */
 #define KSMP_SELECT_PRIVILEGED 1u
+#define KSMP_SELECT_SECURE 2u
 int ksmp_policy_select_flags(struct ksmp_policy *p, const char *env_policy,
 			     const char *env_dir, const char *exe,
 			     const char *argv0, unsigned flags, char *buf,

@@ -513,7 +513,10 @@ static int select_in_dirs(struct ksmp_policy *p, int afd, const char *admin,
 			fail_reset(p);
 		return r;
 	}
-	ksmp_policy_default(p);
+	if (flags & KSMP_SELECT_SECURE)
+		ksmp_policy_default_secure(p);
+	else
+		ksmp_policy_default(p);
 	return 0;
 }
 

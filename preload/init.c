@@ -151,6 +151,9 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	const char *argv0 = argc > 0 && argv && !secure ? argv[0] : NULL;
 	/* A privileged process refuses policy files that others can change. */
 	unsigned flags = secure || geteuid() == 0 ? KSMP_SELECT_PRIVILEGED : 0;
+	/* ... and one in secure execution keeps the heap out of KSM. */
+	if (secure)
+		flags |= KSMP_SELECT_SECURE;
 	struct diag d = { .n = 0 };
 	int r = ksmp_policy_select_flags(&ksmp_policy, env_policy, env_dir,
 					 st->exe, argv0, flags, policy_buf,

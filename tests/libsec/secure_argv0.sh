@@ -8,7 +8,9 @@
 # ksmp-secprog). uid 65534 then runs copies of a test program with
 # `exec -a python3`:
 #  - set-user-ID root, set-group-ID root, or with a file capability: the
-#    built-in default (argv[0] ignored), and KSMP_POLICY is ignored too;
+#    built-in default of secure execution, default-secure (mode regions,
+#    never the heap or arenas; argv[0] ignored), and KSMP_POLICY is ignored
+#    too;
 #  - set-user-ID root but named ksmp-secprog: via-exe (the executable
 #    still selects);
 #  - an ordinary copy, and root running the set-user-ID copy (no change of
@@ -115,19 +117,19 @@ policy_of() { # UID PROGRAM [ENV...]: run PROGRAM as uid with argv[0] python3,
 plan 9
 is "$(policy_of 65534 "$T/bin/plain")" via-argv0 \
 	"an ordinary program run as python3 gets the python3 policy (setup works)"
-is "$(policy_of 65534 "$T/bin/suid")" default \
-	"set-user-ID root, run by uid 65534 as python3: the built-in default"
-is "$(policy_of 65534 "$T/bin/sgid")" default \
-	"set-group-ID root, run by uid 65534 as python3: the built-in default"
+is "$(policy_of 65534 "$T/bin/suid")" default-secure \
+	"set-user-ID root, run by uid 65534 as python3: the built-in default-secure"
+is "$(policy_of 65534 "$T/bin/sgid")" default-secure \
+	"set-group-ID root, run by uid 65534 as python3: the built-in default-secure"
 if [ $fcap = yes ]; then
-	is "$(policy_of 65534 "$T/bin/fcap")" default \
-		"file capability (AT_SECURE, same uid), run as python3: the built-in default"
+	is "$(policy_of 65534 "$T/bin/fcap")" default-secure \
+		"file capability (AT_SECURE, same uid), run as python3: the built-in default-secure"
 else
 	skip 1 "setcap not installed or refused on tmpfs"
 fi
 is "$(policy_of 65534 "$T/bin/ksmp-secprog")" via-exe \
 	"set-user-ID root named ksmp-secprog, run as python3: chosen by its executable"
-is "$(policy_of 65534 "$T/bin/suid" KSMP_POLICY="$T/env.policy")" default \
+is "$(policy_of 65534 "$T/bin/suid" KSMP_POLICY="$T/env.policy")" default-secure \
 	"set-user-ID root: KSMP_POLICY is ignored"
 is "$(policy_of 65534 "$T/bin/plain" KSMP_POLICY="$T/env.policy")" via-env \
 	"an ordinary program follows KSMP_POLICY (setup works)"

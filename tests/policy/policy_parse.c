@@ -434,10 +434,10 @@ static void test_default(void)
 	ksmp_policy_default(&P);
 	is_str(P.source, "built-in default", "default source");
 	is_str(P.name, "default", "default name");
-	ok(P.mode == KSMP_MODE_REGIONS && P.nprograms == 0, "default: regions, no program line");
-	ok(!(P.kinds_merged & ((1u << KSMP_KIND_HEAP) | (1u << KSMP_KIND_ARENA) |
-			       (1u << KSMP_KIND_STACK) | (1u << KSMP_KIND_FILE))),
-	   "default never merges heap, arena, stack, file");
+	ok(P.mode == KSMP_MODE_AUTO && P.nprograms == 0, "default: auto, no program line");
+	ok((P.kinds_merged & ((1u << KSMP_KIND_HEAP) | (1u << KSMP_KIND_ARENA))) &&
+	   !(P.kinds_merged & ((1u << KSMP_KIND_STACK) | (1u << KSMP_KIND_FILE))),
+	   "default merges heap and arenas, never stacks or files");
 	enum ksmp_action a;
 	match(&P, KSMP_KIND_CHUNK, 1 << 20, 3, "libcrypto.so.3", &a);
 	ok(a == KSMP_ACT_SKIP, "default skips crypto chunks");
@@ -453,6 +453,24 @@ static void test_default(void)
 	ok(a == KSMP_ACT_SKIP, "default skips a big rwx mmap");
 	match(&P, KSMP_KIND_CHUNK, 1 << 20, 3, NULL, &a);
 	ok(a == KSMP_ACT_MERGE, "default merges a large chunk");
+	match(&P, KSMP_KIND_HEAP, 4096, 3, "libcrypto.so.3", &a);
+	ok(a == KSMP_ACT_SKIP, "default skips the crypto callers' heap");
+	match(&P, KSMP_KIND_MMAP, 64 << 10, 5, "myprog", &a);
+	ok(a == KSMP_ACT_SKIP, "default skips code (r-x mmap)");
+
+	/* the default of programs in secure execution: the former default */
+	ksmp_policy_default_secure(&Q);
+	is_str(Q.name, "default-secure", "secure default name");
+	ok(Q.mode == KSMP_MODE_REGIONS && Q.nprograms == 0, "secure default: regions");
+	ok(!(Q.kinds_merged & ((1u << KSMP_KIND_HEAP) | (1u << KSMP_KIND_ARENA) |
+			       (1u << KSMP_KIND_STACK) | (1u << KSMP_KIND_FILE))),
+	   "secure default never merges heap, arena, stack, file");
+	match(&Q, KSMP_KIND_CHUNK, 1 << 20, 3, "libcrypto.so.3", &a);
+	ok(a == KSMP_ACT_SKIP, "secure default skips crypto chunks");
+	match(&Q, KSMP_KIND_CHUNK, 1 << 20, 3, NULL, &a);
+	ok(a == KSMP_ACT_MERGE, "secure default merges a large chunk");
+	match(&Q, KSMP_KIND_MMAP, 512 << 10, 3, "myprog", &a);
+	ok(a == KSMP_ACT_SKIP, "secure default skips an rw mmap under 1M");
 
 	if (!src) {
 		tap_skip(2, "KSMP_SRCDIR not set");
