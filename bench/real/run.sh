@@ -190,6 +190,10 @@ variant() {
 		i=$((i + 1))
 		ready "$prog" "$i" "$p" || { echo "$prog $var error not-ready"; return 1; }
 	done
+	# the library (root here) refuses policy files others may write
+	if grep -qs 'refused in a privileged process' "$T/out.$prog".*; then
+		echo "$prog $var error policy-refused"; return 1
+	fi
 	extra=""
 	case $var in
 	attach|attach-shipped)	# no restart: attached once the programs are ready

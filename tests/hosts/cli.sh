@@ -18,7 +18,7 @@ ok "--dry-run runs nothing" [ ! -e "$T/ran" ]
 ok "--dry-run prints LD_PRELOAD with the library" grep -q "^LD_PRELOAD=.*/preload/libksmpreload.so$" "$T/out"
 ok "build tree: -p python is the source tree's python.policy" \
 	grep -q "^KSMP_POLICY=$(cd "$KSMP_SRCDIR/policy" && pwd -P)/python.policy$" "$T/out"
-ok "--dry-run names the policy the library would use" grep -q '^policy .*python.policy (name python, mode regions)' "$T/out"
+ok "--dry-run names the policy the library would use" grep -q '^policy .*python.policy (name python, mode auto)' "$T/out"
 ok "--dry-run shows the command as found in PATH" grep -q "^command  /[^ ]* -c touch" "$T/out"
 ok "--dry-run says whether ksmd runs" grep -Eq '^ksmd     (running|stopped|not available)' "$T/out"
 # no -p: the library's own choice for the program
