@@ -125,10 +125,15 @@ static int sender_ok(const siginfo_t *si, int nonce_ok)
 	       (nonce_ok && si->si_uid == ctl_overflow_uid);
 }
 
+/* How many times the handler ran on this thread: write.c tells by it that
+ * a short write was our signal's doing. */
+__thread unsigned ksmp_ctl_interrupts __attribute__((tls_model("initial-exec")));
+
 static void handler(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	int saved = errno;
+	ksmp_ctl_interrupts++;
 	struct ksmp_state *st = ctl_state;
 	if (!st || sig != ctl_signo)
 		goto out;

@@ -25,5 +25,7 @@ ssize_t ksmp_read_small(const char *path, char *buf, size_t sz);
  * instead of delivered to the handler: same checks, same effects. */
 #include <signal.h>
 void ksmp_control_deliver(int sig, siginfo_t *si);
+/* Times the control signal's handler ran on this thread (write.c). */
+extern __thread unsigned ksmp_ctl_interrupts __attribute__((tls_model("initial-exec")));
 
 #endif

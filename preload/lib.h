@@ -29,6 +29,7 @@
 
 #include "ksmp_state.h"
 #include <signal.h>
+#include <sys/uio.h>
 
 #include "policy.h"
 
@@ -61,6 +62,8 @@ struct ksmp_real {
 	int (*dlclose)(void *);
 	int (*pause)(void);
 	int (*sigsuspend)(const sigset_t *);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*writev)(int, const struct iovec *, int);
 	void *libc_malloc;	/* glibc's own malloc, to recognise it */
 };
 extern struct ksmp_real ksmp_real;

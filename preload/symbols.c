@@ -122,6 +122,8 @@ void ksmp_symbols_resolve(void)
 	GET(dlclose, "dlclose", false);
 	GET(pause, "pause", false);
 	GET(sigsuspend, "sigsuspend", false);
+	GET(write, "write", false);
+	GET(writev, "writev", false);
 	GET(libc_malloc, "__libc_malloc", false);
 	__atomic_store_n(&ksmp_resolved, 1, __ATOMIC_RELEASE);
 	errno = saved;

@@ -1,0 +1,107 @@
+#!/bin/sh
+# mergefs_shortwrite - a command never cuts a program's write short. A
+# signal that interrupts a blocking write to a pipe after part of the data
+# went makes write(2) return that part; CPython 3.11 then loses the rest of
+# a large sys.stdout.write (any signal does it, its own handlers too), so
+# the library finishes a write that its control signal cut short
+# (preload/write.c). A single-threaded python3 under the library writes
+# 3 x 8 MiB to a pipe that a slow reader drains, so it is blocked in
+# write(2) nearly all the time, while merge is toggled every ~50 ms: every
+# byte arrives and the commands are carried out. With the reader stopped,
+# a command to the writer blocked in write(2) is carried out at once, the
+# writer goes back to its write, and nothing is lost when the reader goes
+# on.
+. "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+. "$KSMP_SRCDIR/tests/mergefs_common.sh"
+mfs_init root fuse
+[ -f "$(ksmp_lib)" ] || skip_all "libksmpreload.so not built"
+PY=/usr/bin/python3
+[ -x "$PY" ] || skip_all_env "python3 not installed"
+chmod 755 "$OUT"
+cat > "$OUT/t.policy" <<'POL'
+name    mergefs-shortwrite
+mode    regions
+control yes
+merge   any
+POL
+chmod 644 "$OUT/t.policy"
+cat > "$OUT/writer.py" <<'PY'
+import sys, time
+print("ready", file=sys.stderr, flush=True)
+time.sleep(0.3)
+for i in range(3):
+    u = "ksmp-shortwrite %d " % i
+    s = (u * ((8 << 20) // len(u) + 1))[: 8 << 20]
+    sys.stdout.write(s)
+    sys.stdout.flush()
+PY
+cat > "$OUT/reader.py" <<'PY'
+import hashlib, os, sys, time
+h, n = hashlib.sha256(), 0
+while True:
+    b = os.read(0, 65536)
+    if not b:
+        break
+    h.update(b); n += len(b)
+    time.sleep(0.002)
+print(n, h.hexdigest())
+PY
+want=$("$PY" -c '
+import hashlib
+h = hashlib.sha256()
+for i in range(3):
+    u = "ksmp-shortwrite %d " % i
+    h.update((u * ((8 << 20) // len(u) + 1))[: 8 << 20].encode())
+print(3 * (8 << 20), h.hexdigest())')
+
+plan 7
+mfs_mount allow_other,timeout=1500 || { echo "Bail out! mount failed"; exit 1; }
+mkfifo "$OUT/fifo"
+# run WRITER_LOG: writer and reader through the fifo; sets wpid, rpid
+run() {
+	"$PY" "$OUT/reader.py" < "$OUT/fifo" > "$OUT/got" 2> "$OUT/reader.err" &
+	rpid=$!; PIDS="$PIDS $rpid"
+	env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" \
+		"$PY" "$OUT/writer.py" > "$OUT/fifo" 2> "$OUT/$1" &
+	wpid=$!; PIDS="$PIDS $wpid"
+	wait_line "$OUT/$1" '^ready'
+}
+
+# 1: toggling while the writer is blocked in its writes
+run w1.err
+v=0 n=0
+: > "$OUT/results"
+while kill -0 "$wpid" 2>/dev/null; do
+	"$W" "$MNT/$wpid/merge" "$v" >> "$OUT/results" 2>/dev/null
+	echo >> "$OUT/results"
+	v=$((1 - v)) n=$((n + 1))
+	sleep 0.05
+done
+wait "$wpid"; wrc=$?
+wait "$rpid"
+is "$wrc" 0 "the writer exits 0 ($n commands sent meanwhile)"
+is "$(cat "$OUT/got")" "$want" "every byte arrived, in order (24 MiB, sha256)"
+done_ok=$(grep -c '^OK$' "$OUT/results")
+ok "commands were carried out meanwhile ($done_ok OK; $(sort "$OUT/results" | uniq -c | tr -s ' \n' ' '))" \
+	test "$done_ok" -gt 0
+ok "no command failed (but at the writer's exit: ENOENT)" \
+	sh -c "! grep -Ev '^(OK|ENOENT|)\$' '$OUT/results'"
+diag "writer's stderr: $(grep -v '^ready' "$OUT/w1.err" | head -3)"
+
+# 2: the reader stopped: the writer stays in write(2); the command is
+# carried out there, and the write goes on
+run w2.err
+kill -STOP "$rpid"
+n=0
+until grep -q '^1 ' "/proc/$wpid/syscall" 2>/dev/null || [ $n -ge 250 ]; do
+	n=$((n + 1)); sleep 0.02
+done
+r=$("$W" "$MNT/$wpid/merge" 0 2>/dev/null)
+blocked=$(cut -d' ' -f1 "/proc/$wpid/syscall" 2>/dev/null)
+kill -CONT "$rpid"
+is "$r/$blocked" "OK/1" "a command to the only thread, blocked writing: carried out, and the thread is back in write(2)"
+wait "$wpid"; wrc=$?
+wait "$rpid"
+is "$wrc" 0 "that writer exits 0"
+is "$(cat "$OUT/got")" "$want" "and every byte of it arrived"
+done_testing
