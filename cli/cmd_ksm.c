@@ -34,15 +34,9 @@ static int read_sysfs(const char *name, char *buf, size_t size)
 {
 	char path[256];
 	snprintf(path, sizeof path, KSMP_KSM_SYSFS "/%s", name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, size - 1);
-	int err = errno;
-	close(fd);
+	ssize_t n = ksmp_read_small(path, buf, size);
 	if (n < 0)
-		return -err;
-	buf[n] = '\0';
+		return (int)n;
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
 }

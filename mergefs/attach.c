@@ -99,7 +99,7 @@ static void caller_creds(struct creds *cr)
 	cr->gid = ctx->gid;
 	cr->ngroups = 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 		return;
 	const char *g = strstr(buf, "\nGroups:");
 	if (!g)

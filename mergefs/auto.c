@@ -103,7 +103,7 @@ static long long ksm_knob(const char *name)
 {
 	char path[96], buf[32];
 	snprintf(path, sizeof(path), KSM_SYS "%s", name);
-	return read_small(path, buf, sizeof(buf)) > 0 ? atoll(buf) : -1;
+	return ksmp_read_small(path, buf, sizeof(buf)) > 0 ? atoll(buf) : -1;
 }
 
 /* Binary search among the first n (sorted) chunks. */

@@ -31,7 +31,7 @@ static long long read_num(const char *dir, const char *file, int *found)
 	*found = 0;
 	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
 		return 0;
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	*found = 1;
 	if (!strncmp(buf, "max", 3))
@@ -83,7 +83,7 @@ static int cgroup_mount(int v2, char *mnt, size_t msz, char *root, size_t rsz)
 		} else {
 			char ctl[PATH_MAX], buf[512];
 			snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", mp);
-			if (read_small(ctl, buf, sizeof(buf)) < 0 || !strstr(buf, "memory"))
+			if (ksmp_read_small(ctl, buf, sizeof(buf)) < 0 || !strstr(buf, "memory"))
 				continue;
 		}
 		snprintf(mnt, msz, "%s", mp);
@@ -99,7 +99,7 @@ static int proc_cg_path(pid_t pid, int v2, char *out, size_t sz)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 		return -ENOENT;
 	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		size_t len = strcspn(l, "\n");
@@ -161,7 +161,7 @@ int headroom_of(pid_t pid, struct headroom *h)
 	h->bytes = LLONG_MAX;
 	h->where[0] = 0;
 	char buf[4096];
-	if (read_small("/proc/meminfo", buf, sizeof(buf)) > 0) {
+	if (ksmp_read_small("/proc/meminfo", buf, sizeof(buf)) > 0) {
 		char *m = strstr(buf, "MemAvailable:");
 		if (m)
 			consider(h, strtoll(m + 13, NULL, 10) * 1024, "host MemAvailable");

@@ -192,6 +192,21 @@ static int outsider(pid_t pid, struct pstatus *ps)
 	return uid != 0 && uid != ps->owner;
 }
 
+/* A /PID directory: 0 and its owner, or -errno when there is none (an
+ * outsider is told of any process, its owner as /proc shows it; root or
+ * the owner only of one that pid_lookup finds). */
+static int piddir_owner(pid_t pid, uid_t *owner)
+{
+	struct pksm k;
+	struct pstatus ps;
+	int r = outsider(pid, &ps);
+	if (r == 0)
+		r = pid_lookup(pid, owner, NULL, &k);
+	else if (r > 0)
+		*owner = ps.owner;
+	return r < 0 ? r : 0;
+}
+
 /* ---------------------------------------------------------------- handles */
 struct handle {
 	uid_t uid;		/* who opened it: counted in limits.c */
@@ -248,13 +263,7 @@ static int do_getattr(const char *path, struct stat *sb, struct fuse_file_info *
 		return 0;
 	case N_PIDDIR: {
 		uid_t owner;
-		struct pksm k;
-		struct pstatus ps;
-		int r = outsider(w.pid, &ps);
-		if (r == 0)
-			r = pid_lookup(w.pid, &owner, NULL, &k);
-		else if (r > 0)
-			owner = ps.owner;
+		int r = piddir_owner(w.pid, &owner);
 		if (r < 0)
 			return r;
 		sb->st_uid = owner;
@@ -333,11 +342,7 @@ static int do_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		return 0;
 	case N_PIDDIR: {
 		uid_t owner;
-		struct pksm k;
-		struct pstatus ps;
-		int r = outsider(w.pid, &ps);
-		if (r == 0)
-			r = pid_lookup(w.pid, &owner, NULL, &k);
+		int r = piddir_owner(w.pid, &owner);
 		if (r < 0)
 			return r;
 		fill_files(buf, filler, pid_files);

@@ -60,8 +60,6 @@ struct pksm {
 	int merge_any, mergeable;
 };
 
-/* Read a whole small file into buf (NUL-terminated). Returns bytes or -errno. */
-ssize_t read_small(const char *path, char *buf, size_t sz);
 /* /proc/PID/maps is read line by line through a fixed buffer, never
  * whole: a line longer than MAPS_LINE_MAX is skipped, and a process whose
  * maps run past MAPS_BUDGET bytes is not read further (-E2BIG). */
@@ -283,9 +281,6 @@ int attach_last(pid_t pid, uint64_t start, int *on, int *err, char *msg, size_t 
 /* The ksmpreload command it runs (-o ksmpreload=PATH; $bindir's). */
 extern const char *attach_program;
 
-/* Length of the well-formed UTF-8 character at s (at most n bytes), or 0
- * for a malformed one or a C1 control (render.c; stats and metrics). */
-size_t mb_utf8_ok(const unsigned char *s, size_t n);
 /* A bounded string, escaped for one line ("-" when empty); column: also
  * escape spaces, for a space-separated column (render.c). */
 void mb_str(struct mbuf *b, const char *s, size_t max, int column);

@@ -129,9 +129,9 @@ long long ksm_share_bytes(const struct pksm *k)
 {
 	char v[32];
 	long long shared = 0, sharing = 0;
-	if (read_small(KSM_SYS "pages_shared", v, sizeof(v)) > 0)
+	if (ksmp_read_small(KSM_SYS "pages_shared", v, sizeof(v)) > 0)
 		shared = strtoll(v, NULL, 10);
-	if (read_small(KSM_SYS "pages_sharing", v, sizeof(v)) > 0)
+	if (ksmp_read_small(KSM_SYS "pages_sharing", v, sizeof(v)) > 0)
 		sharing = strtoll(v, NULL, 10);
 	return share_of(k, shared, sharing);
 }
@@ -144,7 +144,7 @@ static void label_value(struct mbuf *b, const char *str, size_t max)
 	size_t n = strnlen(str, max);
 	for (size_t i = 0; i < n;) {
 		unsigned c = s[i];
-		size_t l = c >= 0x80 ? mb_utf8_ok(s + i, n - i) : 0;
+		size_t l = c >= 0x80 ? ksmp_utf8_text_len(s + i, n - i) : 0;
 		if (c == '"') {
 			MB_LIT(b, "\\\"");
 			i++;
@@ -167,7 +167,7 @@ void proc_cgroup(pid_t pid, char *cg, size_t cgsz, char *unit, size_t usz)
 	char path[64], buf[4096];
 	cg[0] = unit[0] = 0;
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 		return;
 	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		size_t len = strcspn(l, "\n");

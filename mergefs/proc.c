@@ -23,35 +23,6 @@
 
 #include "mergefs.h"
 
-ssize_t read_small(const char *path, char *buf, size_t sz)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t got = 0;
-	while (got + 1 < sz) {
-		ssize_t n = read(fd, buf + got, sz - 1 - got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			return e == ESRCH ? -ENOENT : -e;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		/* Every file read here (/proc/PID/{stat,status,ksm_stat},
-		 * sysfs) is produced in one piece: a short read is its end,
-		 * which saves a second read per file when listing thousands. */
-		if (got + 1 < sz)
-			break;
-	}
-	close(fd);
-	buf[got] = 0;
-	return (ssize_t)got;
-}
-
 int maps_each(pid_t pid, maps_fn fn, void *ctx)
 {
 	char path[64], buf[MAPS_LINE_MAX];
@@ -107,7 +78,7 @@ int proc_status(pid_t pid, struct pstatus *ps)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ssize_t n = read_small(path, buf, sizeof(buf));
+	ssize_t n = ksmp_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return n == -EACCES ? -EACCES : -ENOENT;
 	memset(ps, 0, sizeof(*ps));
@@ -168,7 +139,7 @@ int proc_ksm(pid_t pid, struct pksm *k)
 	char path[64], buf[1024];
 	memset(k, 0, sizeof(*k));
 	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)pid);
-	ssize_t n = read_small(path, buf, sizeof(buf));
+	ssize_t n = ksmp_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	k->valid = 1;
@@ -242,7 +213,7 @@ long long proc_uid_inside(pid_t pid, uid_t uid)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 		return -2;
 	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		unsigned long long in, out, count;

@@ -103,26 +103,6 @@ void mb_free(struct mbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes) that
- * is no C1 control (U+0080..U+009F, which terminals obey like ESC), or 0. */
-size_t mb_utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
-		return 0;
-	uint32_t cp = s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	static const uint32_t least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    (cp >= 0x80 && cp <= 0x9f))
-		return 0;
-	return len;
-}
-
 /* Bytes of the shared block that a reader's terminal or a line parser
  * must never see raw go out as \xHH: control bytes and DEL, bytes that
  * are not well-formed UTF-8 and the C1 controls, the backslash itself (so
@@ -137,7 +117,7 @@ static void mb_escaped(struct mbuf *b, const char *s, size_t n, int space, int k
 		size_t avail = n - i < sizeof(t) ? n - i : sizeof(t);
 		memcpy(t, s + i, avail);
 		unsigned char c = t[0];
-		size_t u = c >= 0x80 ? mb_utf8_ok(t, avail) : 1;
+		size_t u = ksmp_utf8_text_len(t, avail);
 		if ((c < 0x20 && !(keep_nl && c == '\n')) || c == 0x7f || c == '\\' ||
 		    (space && c == ' ') || u == 0) {
 			mb_printf(b, "\\x%02x", c);
@@ -223,7 +203,7 @@ int read_ksm_sys(struct ksm_sys *out, int max)
 			continue;
 		snprintf(path, sizeof(path), KSM_SYS "%.63s", de->d_name);
 		char buf[64];
-		if (read_small(path, buf, sizeof(buf)) < 0)
+		if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 			continue;
 		buf[strcspn(buf, "\n")] = 0;
 		snprintf(out[n].name, sizeof(out[n].name), "%.63s", de->d_name);
@@ -531,7 +511,7 @@ int render_knob(struct mbuf *b, const struct fctx *c)
 {
 	char p[128], v[256];
 	knob_path(c->knob, p, sizeof(p));
-	ssize_t n = read_small(p, v, sizeof(v));
+	ssize_t n = ksmp_read_small(p, v, sizeof(v));
 	if (n < 0)
 		return (int)n;
 	mb_add(b, v, (size_t)n);

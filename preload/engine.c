@@ -472,15 +472,21 @@ int ksmp_engine_merge_all(void)
 	return ret;
 }
 
-int ksmp_engine_range(uint64_t addr, uint64_t len, int advice)
+/* A range a command may advise: page-aligned, not empty, not wrapping. */
+static bool range_ok(uint64_t addr, uint64_t len, int advice)
 {
 	if (!pagesize)
 		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
-	if ((advice != MADV_MERGEABLE && advice != MADV_UNMERGEABLE) ||
-	    (addr & (pagesize - 1)) || !len || addr + len < addr)
+	return (advice == MADV_MERGEABLE || advice == MADV_UNMERGEABLE) &&
+	       !(addr & (pagesize - 1)) && len && addr + len >= addr;
+}
+
+int ksmp_engine_range(uint64_t addr, uint64_t len, int advice)
+{
+	if (!range_ok(addr, len, advice))
 		return -EINVAL;
+	int ret = ksmp_engine_pages(addr, len, advice);
 	int saved = errno;
-	int ret = advise((uintptr_t)addr, (size_t)len, advice);
 	if (advice == MADV_MERGEABLE &&
 	    ksmp_heap_overlaps((uintptr_t)addr, (uintptr_t)(addr + len)))
 		ksmp_heap_reseal();	/* the crypto heap is never merged */
@@ -533,10 +539,7 @@ int ksmp_engine_auto(uint64_t addr, uint64_t len, int prune)
 
 int ksmp_engine_pages(uint64_t addr, uint64_t len, int advice)
 {
-	if (!pagesize)
-		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
-	if ((advice != MADV_MERGEABLE && advice != MADV_UNMERGEABLE) ||
-	    (addr & (pagesize - 1)) || !len || addr + len < addr)
+	if (!range_ok(addr, len, advice))
 		return -EINVAL;
 	int saved = errno;
 	int ret = advise((uintptr_t)addr, (size_t)len, advice);

@@ -208,30 +208,32 @@ KSMP_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 	return done(ksmp_real.reallocarray(p, n, size), RET);
 }
 
-KSMP_EXPORT void *memalign(size_t align, size_t size)
+/* memalign and aligned_alloc: the same path to their own real function,
+ * *real read after bootstrap() (which may resolve it); ret: the
+ * interposer's caller. */
+typedef void *(*align_fn)(size_t, size_t);
+static inline void *aligned_from(const align_fn *real, size_t align,
+				 size_t size, const void *ret)
 {
-	if (bootstrap() || !ksmp_real.memalign) {
+	if (bootstrap() || !*real) {
 		void *p = ksmp_pool_alloc(size, align);
 		if (!p)
 			errno = ENOMEM;
 		return p;
 	}
-	if (aligned_ok(align) && crypto(RET))
+	if (aligned_ok(align) && crypto(ret))
 		return ksmp_heap_memalign(align, size);
-	return done(ksmp_real.memalign(align, size), RET);
+	return done((*real)(align, size), ret);
+}
+
+KSMP_EXPORT void *memalign(size_t align, size_t size)
+{
+	return aligned_from(&ksmp_real.memalign, align, size, RET);
 }
 
 KSMP_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
-	if (bootstrap() || !ksmp_real.aligned_alloc) {
-		void *p = ksmp_pool_alloc(size, align);
-		if (!p)
-			errno = ENOMEM;
-		return p;
-	}
-	if (aligned_ok(align) && crypto(RET))
-		return ksmp_heap_memalign(align, size);
-	return done(ksmp_real.aligned_alloc(align, size), RET);
+	return aligned_from(&ksmp_real.aligned_alloc, align, size, RET);
 }
 
 KSMP_EXPORT int posix_memalign(void **out, size_t align, size_t size)

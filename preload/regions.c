@@ -81,6 +81,17 @@ static void seq_leave(struct ksmp_region *r)
 	__atomic_fetch_add(&r->seq, 1, __ATOMIC_RELEASE);
 }
 
+/* The private index's copy of slot i's range, and the bounding box. */
+static void index_range(uint32_t i, uintptr_t start, uintptr_t end)
+{
+	idx[i].start = start;
+	idx[i].end = end;
+	if (start < bb_lo)
+		bb_lo = start;
+	if (end > bb_hi)
+		bb_hi = end;
+}
+
 static void set_range(uint32_t i, uintptr_t start, uintptr_t end)
 {
 	struct ksmp_region *r = &ksmp_st->regions[i];
@@ -88,12 +99,7 @@ static void set_range(uint32_t i, uintptr_t start, uintptr_t end)
 	r->start = start;
 	r->len = end - start;
 	seq_leave(r);
-	idx[i].start = start;
-	idx[i].end = end;
-	if (start < bb_lo)
-		bb_lo = start;
-	if (end > bb_hi)
-		bb_hi = end;
+	index_range(i, start, end);
 }
 
 static int new_slot(uintptr_t start, uintptr_t end, int kind, int rule,
@@ -123,12 +129,7 @@ static int new_slot(uintptr_t start, uintptr_t end, int kind, int rule,
 	r->len = end - start;
 	r->state = (uint8_t)state;
 	seq_leave(r);
-	idx[i].start = start;
-	idx[i].end = end;
-	if (start < bb_lo)
-		bb_lo = start;
-	if (end > bb_hi)
-		bb_hi = end;
+	index_range(i, start, end);
 	if (i + 1 > hint) {
 		hint = i + 1;
 		__atomic_store_n(&ksmp_st->nregions_hint, hint, __ATOMIC_RELEASE);

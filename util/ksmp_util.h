@@ -20,6 +20,12 @@ char *ksmp_read_fd(int fd, size_t *len);
 /* The same for a path (opened O_RDONLY | O_CLOEXEC). */
 char *ksmp_read_file(const char *path, size_t *len);
 
+/* A small /proc or sysfs file (produced in one piece: one read, EINTR
+ * retried) into buf, at most size - 1 bytes and a NUL after them. The
+ * length, or -errno (-ENOENT also when the process behind a /proc file
+ * is gone: ESRCH). */
+ssize_t ksmp_read_small(const char *path, char *buf, size_t size);
+
 /* Start time of process pid (field 22 of /proc/PID/stat, clock ticks
  * since boot): with the pid, a process's identity. 0, or -ENOENT. */
 int ksmp_proc_starttime(pid_t pid, uint64_t *starttime);
@@ -48,10 +54,15 @@ void ksmp_json_str(FILE *f, const char *s);
  */
 const char *ksmp_text_esc(char *dst, size_t size, const char *s);
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if s does not start
- * one (overlong forms, surrogates and code points above U+10FFFF are not
- * valid). */
-size_t ksmp_utf8_len(const unsigned char *s);
+/* Length of the valid UTF-8 character at s, which has n bytes (1-4; 1
+ * for any ASCII byte), or 0 if s does not start one within n bytes
+ * (overlong forms, surrogates and code points above U+10FFFF are not
+ * valid). For a NUL-terminated string, strnlen(s, 4) bytes. */
+size_t ksmp_utf8_len(const unsigned char *s, size_t n);
+/* The same, but 0 also for a C1 control (U+0080..U+009F), which some
+ * terminals obey like ESC: what may reach a reader's screen unescaped
+ * (ASCII controls are the caller's to judge). */
+size_t ksmp_utf8_text_len(const unsigned char *s, size_t n);
 
 /* ksmd's sysfs files (ksm_knobs.c): settable knobs first, in display
  * order, then the counters. */

@@ -63,6 +63,25 @@ char *ksmp_read_file(const char *path, size_t *len)
 	return t;
 }
 
+ssize_t ksmp_read_small(const char *path, char *buf, size_t size)
+{
+	if (!size)
+		return -EINVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n;
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return e == ESRCH ? -ENOENT : -e;
+	buf[n] = '\0';
+	return n;
+}
+
 long long ksmp_key_value(const char *text, const char *key)
 {
 	size_t kl = strlen(key);
@@ -76,30 +95,43 @@ long long ksmp_key_value(const char *text, const char *key)
 	return -1;
 }
 
-size_t ksmp_utf8_len(const unsigned char *s)
+size_t ksmp_utf8_len(const unsigned char *s, size_t n)
 {
+	if (!n)
+		return 0;
 	unsigned c = s[0];
 	if (c < 0x80)
 		return 1;
-	size_t n;
+	size_t len;
 	unsigned min, cp;
 	if ((c & 0xe0) == 0xc0) {
-		n = 2, min = 0x80, cp = c & 0x1f;
+		len = 2, min = 0x80, cp = c & 0x1f;
 	} else if ((c & 0xf0) == 0xe0) {
-		n = 3, min = 0x800, cp = c & 0x0f;
+		len = 3, min = 0x800, cp = c & 0x0f;
 	} else if ((c & 0xf8) == 0xf0) {
-		n = 4, min = 0x10000, cp = c & 0x07;
+		len = 4, min = 0x10000, cp = c & 0x07;
 	} else {
 		return 0;
 	}
-	for (size_t i = 1; i < n; i++) {
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
-			return 0;	/* also stops at the NUL */
+			return 0;	/* also stops at a NUL */
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
-	return n;
+	return len;
+}
+
+size_t ksmp_utf8_text_len(const unsigned char *s, size_t n)
+{
+	size_t len = ksmp_utf8_len(s, n);
+	/* C1 controls (U+0080..U+009F) act on some terminals too */
+	if (len == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0;
+	return len;
 }
 
 void ksmp_json_str(FILE *f, const char *s)
@@ -108,7 +140,7 @@ void ksmp_json_str(FILE *f, const char *s)
 	fputc('"', f);
 	while (*p) {
 		unsigned c = *p;
-		size_t n = ksmp_utf8_len(p);
+		size_t n = ksmp_utf8_len(p, strnlen((const char *)p, 4));
 		if (c == '"' || c == '\\') {
 			fprintf(f, "\\%c", c);
 		} else if (c == '\n') {
@@ -131,14 +163,8 @@ int ksmp_proc_stat_id(pid_t pid, uint64_t *starttime, char *comm, size_t commsz)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
 		return -ENOENT;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ENOENT;
-	buf[n] = '\0';
 	/* the name in parentheses may hold spaces and ')': after the last */
 	char *open_paren = strchr(buf, '(');
 	char *p = strrchr(buf, ')');
@@ -179,11 +205,8 @@ const char *ksmp_text_esc(char *dst, size_t size, const char *s)
 	while (*p) {
 		char e[4];
 		const char *u = (const char *)p;
-		size_t k = ksmp_utf8_len(p);
-		/* C1 controls (U+0080..U+009F) act on some terminals too */
+		size_t k = ksmp_utf8_text_len(p, strnlen(u, 4));
 		if (k == 1 && (*p < 0x20 || *p == 0x7f || *p == '\\'))
-			k = 0;
-		if (k == 2 && p[0] == 0xc2 && p[1] < 0xa0)
 			k = 0;
 		if (k == 0) {
 			e[0] = '\\';

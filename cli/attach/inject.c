@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "inject.h"
+#include "ksmp_util.h"
 
 #ifndef PTRACE_SECCOMP_GET_FILTER
 #define PTRACE_SECCOMP_GET_FILTER 0x420c
@@ -334,14 +335,8 @@ static bool unblocked_pending(pid_t tid)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
 		return true;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = 0;
 	const char *p = strstr(buf, "\nSigPnd:"), *s = strstr(buf, "\nShdPnd:"),
 		*b = strstr(buf, "\nSigBlk:");
 	if (!p || !s || !b)

@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,27 +17,13 @@
 
 #define PF_KTHREAD_FLAG 0x00200000u
 
-static ssize_t read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	buf[n] = 0;
-	return n;
-}
-
 /* Fields of /proc/PID/stat after the command name: state is field 3. */
 static int stat_fields(pid_t pid, char *state, unsigned long *flags,
 		       unsigned long long *start)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	ssize_t n = read_small(path, buf, sizeof(buf));
+	ssize_t n = ksmp_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	char *p = strrchr(buf, ')');
@@ -81,7 +66,7 @@ static void scan_threads(struct attach_proc *p)
 			continue;
 		pid_t tid = (pid_t)atoi(e->d_name);
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)p->pid, (int)tid);
-		if (read_small(path, buf, sizeof(buf)) < 0)
+		if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 			continue;
 		long tr = status_field(buf, "\nTracerPid:", 0);
 		if (tr && !p->tracer)
@@ -101,7 +86,7 @@ int attach_proc_read(pid_t pid, struct attach_proc *p)
 	memset(p, 0, sizeof(*p));
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	ssize_t n = read_small(path, buf, sizeof(buf));
+	ssize_t n = ksmp_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	p->pid = (pid_t)status_field(buf, "\nTgid:", pid);
@@ -118,13 +103,13 @@ int attach_proc_read(pid_t pid, struct attach_proc *p)
 		return err;
 	p->kthread = flags & PF_KTHREAD_FLAG;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
-	if (read_small(path, p->comm, sizeof(p->comm)) > 0)
+	if (ksmp_read_small(path, p->comm, sizeof(p->comm)) > 0)
 		p->comm[strcspn(p->comm, "\n")] = 0;
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)p->pid);
 	ssize_t l = readlink(path, p->exe, sizeof(p->exe) - 1);
 	p->exe[l > 0 ? l : 0] = 0;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p->pid);
-	if (read_small(path, p->argv0, sizeof(p->argv0)) < 0)
+	if (ksmp_read_small(path, p->argv0, sizeof(p->argv0)) < 0)
 		p->argv0[0] = 0;
 	scan_threads(p);
 	return 0;
@@ -139,7 +124,7 @@ static unsigned long long cap_set(pid_t pid, const char *which)
 		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	else
 		snprintf(path, sizeof(path), "/proc/self/status");
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 		return 0;
 	snprintf(key, sizeof(key), "\n%s:", which);
 	const char *c = strstr(buf, key);
@@ -162,8 +147,8 @@ void attach_why_denied(const struct attach_proc *p, char *buf, size_t len)
 	 * /proc/PID directory keeps the owner it had) */
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)p->pid);
 	bool undumpable = stat(path, &sb) == 0 && sb.st_uid == 0 && p->euid != 0;
-	int scope = read_small("/proc/sys/kernel/yama/ptrace_scope", yama,
-			       sizeof(yama)) > 0 ? atoi(yama) : -1;
+	int scope = ksmp_read_small("/proc/sys/kernel/yama/ptrace_scope", yama,
+				    sizeof(yama)) > 0 ? atoi(yama) : -1;
 	if (!cap && (p->ruid != me || p->euid != me || p->suid != me))
 		snprintf(buf, len, "it belongs to another user (uid %u) and this "
 			 "process lacks CAP_SYS_PTRACE", (unsigned)p->euid);
@@ -213,7 +198,7 @@ int attach_resolve(const char *arg, pid_t **pids, size_t *n)
 			exe[l > 0 ? l : 0] = 0;
 			const char *b = strrchr(exe, '/');
 			snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-			if (read_small(path, comm, sizeof(comm)) > 0)
+			if (ksmp_read_small(path, comm, sizeof(comm)) > 0)
 				comm[strcspn(comm, "\n")] = 0;
 			else
 				comm[0] = 0;
@@ -241,7 +226,7 @@ long attach_ksm_stat(pid_t pid, const char *key)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
 	size_t kl = strlen(key);
 	for (const char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)

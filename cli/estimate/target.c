@@ -19,15 +19,8 @@ void est_proc_name(int pid, char *name, size_t len)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	name[0] = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t r = read(fd, name, len - 1);
-	close(fd);
-	if (r < 0)
-		r = 0;
-	name[r] = 0;
+	if (ksmp_read_small(path, name, len) < 0)
+		name[0] = 0;
 	name[strcspn(name, "\n")] = 0;
 }
 
@@ -128,14 +121,8 @@ uint64_t est_resident_bytes(int pid)
 {
 	char path[64], buf[256];
 	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	unsigned long long size, rss;
 	if (sscanf(buf, "%llu %llu", &size, &rss) != 2)
 		return 0;

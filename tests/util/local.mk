@@ -1,0 +1,8 @@
+# tests/util: libksmputil's shared helpers (small-file reader, UTF-8
+# checks and escapes) that the command and mergefs both use.
+check_PROGRAMS += tests/util/util_text
+TESTS += tests/util/util_text
+tests_util_util_text_SOURCES = tests/util/util_text.c
+tests_util_util_text_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/util \
+	-I$(top_srcdir)/tests
+tests_util_util_text_LDADD = util/libksmputil.a
