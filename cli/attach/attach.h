@@ -29,15 +29,17 @@ struct attach_proc {
 };
 
 /* cmd_attach.c: the command's options; one process attached or detached
- * and reported (0 or -errno); does -p's policy, or a file of the policy
- * directory, name this process's program? */
+ * and reported (0 or -errno; 0 also when it was found by name or by the
+ * watch, and exited before or while it was reached: reported as skipped);
+ * does -p's policy, or a file of the policy directory, name this
+ * process's program? */
 struct attach_opts {
 	const char *policy;
 	int mode;		/* enum ksmp_mode, or -1: the policy's */
 	bool json, detach;
 	unsigned nout;
 };
-int attach_do_one(struct attach_opts *o, pid_t pid);
+int attach_do_one(struct attach_opts *o, pid_t pid, bool found);
 bool attach_program_matches(const struct attach_opts *o, pid_t pid);
 
 /* watch.c: `attach --watch`; returns the exit status. */

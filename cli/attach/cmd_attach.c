@@ -10,7 +10,10 @@
  * A process is refused (exit 1, nothing touched) when it is traced, a
  * zombie, stopped, a kernel thread, unreachable, or when its seccomp
  * filter would not allow the call. Exit 0 when every process was done,
- * 1 otherwise, 2 on usage errors.
+ * 1 otherwise, 2 on usage errors. A process found by NAME that exits
+ * before or while it is reached is reported and skipped without failing
+ * the run (the processes found are a snapshot, as pgrep's); a PID given
+ * as such that is gone fails it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +43,7 @@ struct outcome {
 	bool ok;
 	bool done;		/* something was changed in the target */
 	bool broke;		/* failed midway rather than refused */
+	bool skipped;		/* found by name, and exited before it was done */
 	const char *mode;	/* "process", "regions", "off" */
 	char policy[KSMP_POLICY_NAME_MAX];
 	size_t ranges, failed;
@@ -363,11 +367,19 @@ static void report(struct attach_opts *o, const struct attach_proc *ap, const st
 		       (unsigned long long)out->bytes, us);
 		if (!out->ok && out->err && strerrorname_np(out->err))
 			printf(", \"error\": \"%s\"", strerrorname_np(out->err));
+		if (out->skipped)
+			printf(", \"skipped\": true");
 		if (out->msg[0]) {
 			printf(", \"message\": ");
 			ksmp_json_str(stdout, out->msg);
 		}
 		printf("}");
+		return;
+	}
+	if (out->skipped) {	/* no name when it had gone before it was read */
+		fprintf(stderr, "%s: %d%s%s%s: %s, skipped\n", prog(o), (int)ap->pid,
+			ap->comm[0] ? " (" : "", ap->comm, ap->comm[0] ? ")" : "",
+			out->msg);
 		return;
 	}
 	if (!out->ok) {
@@ -392,25 +404,37 @@ static void report(struct attach_opts *o, const struct attach_proc *ap, const st
 	printf("; stopped %.0f us\n", us);
 }
 
-int attach_do_one(struct attach_opts *o, pid_t pid)
+int attach_do_one(struct attach_opts *o, pid_t pid, bool found)
 {
 	struct attach_proc ap;
 	struct outcome out = { 0 };
 	int err = attach_proc_read(pid, &ap);
+	const char *went = NULL;	/* when it exited, if it did */
 	if (err) {
 		memset(&ap, 0, sizeof(ap));
 		ap.pid = pid;
 		snprintf(out.msg, sizeof(out.msg), "%s", err == -ENOENT ?
 			 "no such process" : strerror(-err));
-		if (err == -ENOENT)
+		if (err == -ENOENT) {
 			err = -ESRCH;
+			went = "before it was reached";
+		}
 	} else if ((err = -refused(&ap, &out)) == 0) {
 		err = o->detach ? detach_one(o, &ap, &out) : attach_one(o, &ap, &out);
-		if (err && err != -ENOENT && gone(&ap))
+		if (err && gone(&ap) && (err != -ENOENT || found)) {
 			err = -ESRCH;	/* it ended meanwhile, whatever the step */
+			went = o->detach ? "during the detach" : "during the attach";
+		}
+	} else if (err == -ESRCH) {
+		went = "before it was reached";		/* a zombie by now */
 	}
 	out.ok = err == 0;
 	out.err = -err;
+	if (went && found) {
+		out.skipped = true;
+		snprintf(out.msg, sizeof(out.msg), "it exited %s", went);
+		err = 0;
+	}
 	report(o, &ap, &out);
 	return err;
 }
@@ -435,6 +459,18 @@ static void usage(FILE *f, bool detach)
 	fprintf(f, "  -j, --json       print JSON\n"
 		"  -h, --help       show this help\n"
 		"See ksmpreload(1).\n");
+}
+
+/* Was pid named as such among the arguments (rather than found by name)? */
+static bool pid_given(int argc, char **argv, pid_t pid)
+{
+	for (int i = 0; i < argc; i++) {
+		char *end;
+		long v = strtol(argv[i], &end, 10);
+		if (*argv[i] && !*end && v == (long)pid)
+			return true;
+	}
+	return false;
 }
 
 static int attach_main(int argc, char **argv, bool detach)
@@ -514,10 +550,12 @@ static int attach_main(int argc, char **argv, bool detach)
 			status = 1;
 		}
 	}
+	ksmp_inject_test_pause("resolved");
 	if (o.json)
 		printf("[");
 	for (size_t i = 0; i < n; i++)
-		if (attach_do_one(&o, pids[i]) != 0)
+		if (attach_do_one(&o, pids[i], !pid_given(argc - optind, argv + optind,
+							    pids[i])) != 0)
 			status = 1;
 	if (o.json)
 		printf("%s]\n", o.nout ? "\n" : "");

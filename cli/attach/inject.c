@@ -101,10 +101,7 @@ static int seterr(struct ksmp_inject *in, int err, const char *what)
 	return err;
 }
 
-/* Tests only: KSMP_TEST_ATTACH_PAUSE=STAGE[:MS] stops here for MS
- * milliseconds (forever without :MS), after saying so on stderr, so that a
- * test can signal the target or kill us at a known point. */
-static void test_pause(const char *stage)
+void ksmp_inject_test_pause(const char *stage)
 {
 	const char *v = getenv("KSMP_TEST_ATTACH_PAUSE");
 	size_t n = strlen(stage);
@@ -418,7 +415,7 @@ int ksmp_inject_begin(struct ksmp_inject *in, pid_t tid, uint64_t sysaddr)
 		err = -ENOEXEC;
 	}
 	in->eintr_restart = !err && eintr_restartable(&in->saved);
-	test_pause("stop");
+	ksmp_inject_test_pause("stop");
 	if (!err)
 		err = read_filters(in);
 	if (err) {
@@ -523,7 +520,7 @@ static int step_call(struct ksmp_inject *in, long nr, const uint64_t args[6],
 	struct user_regs_struct r;
 	int err = call_regs(in, nr, args, &r);
 	if (!err && in->calls == 0)
-		test_pause("call");
+		ksmp_inject_test_pause("call");
 	if (!err && ptrace(PTRACE_SINGLESTEP, in->tid, 0, 0) < 0)
 		err = -errno;
 	int st = 0;
@@ -555,7 +552,7 @@ int ksmp_inject_syscall(struct ksmp_inject *in, long nr, const uint64_t args[6],
 		return err;
 	if (!err) {
 		if (in->calls == 0)
-			test_pause("call");
+			ksmp_inject_test_pause("call");
 		if (ptrace(PTRACE_SYSCALL, in->tid, 0, 0) < 0)
 			err = -errno;
 	}

@@ -80,6 +80,12 @@ int ksmp_inject_syscall(struct ksmp_inject *in, long nr, const uint64_t args[6],
  * detached (or gone); returns 0 or -errno. Sets in->stop_ns. */
 int ksmp_inject_end(struct ksmp_inject *in);
 
+/* Tests only: KSMP_TEST_ATTACH_PAUSE=STAGE[:MS] stops here for MS
+ * milliseconds (forever without :MS), after saying so on stderr, so that a
+ * test can signal the target or kill us at a known point. Stages: stop,
+ * call (here), resolved (cmd_attach.c: the processes named are known). */
+void ksmp_inject_test_pause(const char *stage);
+
 /* The classic BPF interpreter used for seccomp filters, exposed for tests:
  * runs prog over the 64-byte struct seccomp_data in data; 0 and *result,
  * or -EINVAL for an instruction seccomp would not accept. */

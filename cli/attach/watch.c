@@ -85,7 +85,7 @@ static int pass(struct attach_opts *o, const struct seen *old, size_t nold,
 		if (old && bsearch(&s, old, nold, sizeof(*old), cmp_seen))
 			continue;
 		if (attach_program_matches(o, pid)) {
-			attach_do_one(o, pid);
+			attach_do_one(o, pid, true);
 			fflush(stdout);
 		}
 	}

@@ -11,6 +11,8 @@
 #   at_wait_line TAG RE      wait (10 s) until its output has a line matching RE
 #   at_wait_blocked PID      wait until its main thread sleeps in a system call
 #   at_reap PID              wait for a started process to end
+#   at_wait_pause ERRFILE    wait until the attacher, run with
+#                            KSMP_TEST_ATTACH_PAUSE, says it paused
 #   K, TGT, SEC, PROBE       the command and the test programs
 K="$KSMP_BUILDDIR/cli/ksmpreload"
 TGT="$KSMP_BUILDDIR/tests/attach/attach_target"
@@ -82,4 +84,12 @@ at_reap() {
 		n=$((n + 1)); sleep 0.05
 	done
 	wait "$1" 2>/dev/null
+}
+
+at_wait_pause() {
+	n=0
+	while ! grep -q 'test pause at' "$1" 2>/dev/null; do
+		n=$((n + 1)); [ $n -gt 250 ] && { diag "no pause"; return 1; }
+		sleep 0.02
+	done
 }

@@ -10,20 +10,12 @@
 at_setup
 plan 14
 
-wait_pause() { # wait_pause ERRFILE: until the attacher says it paused
-	n=0
-	while ! grep -q 'test pause at' "$1" 2>/dev/null; do
-		n=$((n + 1)); [ $n -gt 200 ] && { diag "no pause"; return 1; }
-		sleep 0.02
-	done
-}
-
 for stage in stop call; do
 	at_start s$stage "$TGT" readloop; P=$AT_PID
 	at_wait_blocked $P
 	KSMP_TEST_ATTACH_PAUSE=$stage:500 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 	A=$!
-	wait_pause "$T/e"
+	at_wait_pause "$T/e"
 	kill -USR1 $P
 	wait $A
 	is "$?" 0 "signal during the injection ($stage): attach succeeds"
@@ -40,7 +32,7 @@ at_start st "$TGT" read; P=$AT_PID
 at_wait_blocked $P
 KSMP_TEST_ATTACH_PAUSE=call:3000 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 A=$!
-wait_pause "$T/e"
+at_wait_pause "$T/e"
 kill -STOP $P
 wait $A
 n=0; while [ "$(sed 's/.*) \(.\).*/\1/' /proc/$P/stat)" != T ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
@@ -55,7 +47,7 @@ at_start kl "$TGT" readloop; P=$AT_PID
 at_wait_blocked $P
 KSMP_TEST_ATTACH_PAUSE=stop "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 A=$!
-wait_pause "$T/e"
+at_wait_pause "$T/e"
 is "$(sed -n 's/^TracerPid:[[:space:]]*//p' /proc/$P/status)" "$A" "attacher paused: it traces the target"
 kill -9 $A; wait $A 2>/dev/null
 n=0; while [ "$(sed -n 's/^TracerPid:[[:space:]]*//p' /proc/$P/status)" != 0 ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
@@ -70,7 +62,7 @@ at_start tk "$TGT" read; P=$AT_PID
 at_wait_blocked $P
 KSMP_TEST_ATTACH_PAUSE=call:3000 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 A=$!
-wait_pause "$T/e"
+at_wait_pause "$T/e"
 kill -9 $P
 wait $A
 is "$?" 1 "target killed during the injection: attach exits 1"
