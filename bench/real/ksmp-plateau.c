@@ -20,29 +20,17 @@
  * Exit status 1 when a process is gone.
  */
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ksmp_util.h"
+
 #define MAXS 100000
 
 static char ksmd_stat[64];
-
-static int read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return (int)n;
-}
 
 static void find_ksmd(void)
 {
@@ -53,7 +41,7 @@ static void find_ksmd(void)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		snprintf(p, sizeof(p), "/proc/%s/comm", de->d_name);
-		if (read_small(p, buf, sizeof(buf)) == 5 && !memcmp(buf, "ksmd\n", 5)) {
+		if (ksmp_read_small(p, buf, sizeof(buf)) == 5 && !memcmp(buf, "ksmd\n", 5)) {
 			snprintf(ksmd_stat, sizeof(ksmd_stat), "/proc/%.20s/stat", de->d_name);
 			break;
 		}
@@ -66,7 +54,7 @@ static long ksmd_ticks(void)
 {
 	char buf[1024];
 	unsigned long ut = 0, st = 0;
-	if (!ksmd_stat[0] || read_small(ksmd_stat, buf, sizeof(buf)) < 0)
+	if (!ksmd_stat[0] || ksmp_read_small(ksmd_stat, buf, sizeof(buf)) < 0)
 		return 0;
 	char *p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
@@ -78,14 +66,14 @@ static long ksmd_ticks(void)
 static long read_long(const char *path)
 {
 	char buf[64];
-	return read_small(path, buf, sizeof(buf)) > 0 ? strtol(buf, NULL, 10) : -1;
+	return ksmp_read_small(path, buf, sizeof(buf)) > 0 ? strtol(buf, NULL, 10) : -1;
 }
 
 static long rmap_items(const char *pid)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%s/ksm_stat", pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
 	char *p = strstr(buf, "ksm_rmap_items ");
 	return p ? strtol(p + 15, NULL, 10) : -1;

@@ -4,6 +4,8 @@ check_PROGRAMS += bench/real/ksmp-pagestat bench/real/ksmp-plateau \
 	bench/real/ksmp-prctl-exec
 bench_real_ksmp_pagestat_SOURCES = bench/real/ksmp-pagestat.c
 bench_real_ksmp_plateau_SOURCES = bench/real/ksmp-plateau.c
+bench_real_ksmp_plateau_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/util
+bench_real_ksmp_plateau_LDADD = util/libksmputil.a
 bench_real_ksmp_prctl_exec_SOURCES = bench/real/ksmp-prctl-exec.c
 BENCH_REAL_FILES = bench/real/run.sh bench/real/report.py bench/real/README \
 	bench/real/apps/gendata.py bench/real/apps/app.py bench/real/apps/app.js \
