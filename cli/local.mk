@@ -15,6 +15,12 @@ cli_ksmpreload_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli \
 	-DKSMP_BUILD_CLIDIR='"$(abs_top_builddir)/cli"' \
 	-DKSMP_SRC_POLICYDIR='"$(abs_top_srcdir)/policy"'
 cli_ksmpreload_LDADD = util/libksmputil.a policy/libksmppolicy.a $(ELF_LIBS)
+if HAVE_LIBDW
+cli_ksmpreload_SOURCES += cli/profile/dwarf.c
+cli_ksmpreload_CPPFLAGS += $(DW_CFLAGS)
+cli_ksmpreload_LDADD += $(DW_LIBS)
+endif
+EXTRA_DIST += cli/profile/dwarf.c
 
 # `make bench`: estimate ~4 GiB held by 4 processes, print the time;
 # profile a Python program.

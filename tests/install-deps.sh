@@ -3,7 +3,7 @@
 # machine (run as root). Quiet unless something fails.
 set -eu
 pkgs="build-essential autoconf automake pkg-config libfuse3-dev fuse3
-libelf-dev mandoc clang libclang-rt-14-dev util-linux procps binutils
+libelf-dev libdw-dev mandoc clang libclang-rt-14-dev util-linux procps binutils
 coreutils strace python3 systemd libpython3.11-testsuite nodejs redis-server
 redis-tools memcached libmemcached-tools default-jre-headless libjemalloc2
 stress-ng sqlite3 python3-numpy python3-pytest python3-hypothesis

@@ -92,6 +92,16 @@ void prof_resolve_pc(const struct vmas *maps, uint64_t pc, char *obj,
 		     size_t objsz, char *out, size_t outsz);
 void prof_elf_cache_free(void);
 
+/* dwarf.c (built with libdw only): the function (DW_TAG_subprogram)
+ * containing the link-time address at, from the DWARF of the debug file
+ * path, opened into *dw on first use; its name and entry address. 0, or
+ * -1 when there is none. prof_dwarf_close(*dw) at the end. */
+#ifdef HAVE_LIBDW
+int prof_dwarf_func(void **dw, const char *path, uint64_t at, char *name,
+		    size_t namesz, uint64_t *entry);
+void prof_dwarf_close(void *dw);
+#endif
+
 /* origins.c */
 struct origin *prof_origin_get(struct origins *os, int kind, const char *obj,
 			       const char *site);
