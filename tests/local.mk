@@ -3,7 +3,8 @@
 # tests are registered by tests/<component>/local.mk.
 noinst_HEADERS += tests/tap.h tests/ksmtest.h
 EXTRA_DIST += tests/tap.sh tests/install-deps.sh tests/preload_common.sh \
-	tests/profile_common.sh tests/mergefs_common.sh
+	tests/profile_common.sh tests/mergefs_common.sh \
+	tests/shortwrite_common.sh
 check_PROGRAMS += tests/ksm-hold
 tests_ksm_hold_SOURCES = tests/ksm-hold.c
 

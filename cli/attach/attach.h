@@ -28,6 +28,12 @@ struct attach_proc {
 	char argv0[256];
 };
 
+/* proc.c: choose p->tid among the live threads of p->pid: the one chosen
+ * by attach_proc_read() unless it is in a write to a pipe or socket (a
+ * stop would cut that short), else another; -EBUSY while every thread is
+ * in one, -ESRCH when the process is gone. Reads the first 64 threads. */
+int attach_pick_thread(struct attach_proc *p);
+
 /* cmd_attach.c: the command's options; one process attached or detached
  * and reported (0 or -errno; 0 also when it was found by name or by the
  * watch, and exited before or while it was reached: reported as skipped);

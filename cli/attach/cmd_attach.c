@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -92,6 +93,27 @@ static bool gone(const struct attach_proc *ap)
 		now.state == 'Z' || now.state == 'X';
 }
 
+/* A thread to stop that is not in a write (attach_pick_thread): waits
+ * up to 2 s (KSMP_TEST_ATTACH_WRITE_WAIT_MS for the tests) while every
+ * thread is in one, then refuses with EBUSY. */
+static int wait_for_thread(struct attach_proc *at, struct outcome *out)
+{
+	const char *v = getenv("KSMP_TEST_ATTACH_WRITE_WAIT_MS");
+	long wait_ms = v && *v ? strtol(v, NULL, 10) : 2000;
+	for (long waited = 0;; waited += 5) {
+		int err = attach_pick_thread(at);
+		if (err != -EBUSY || waited >= wait_ms) {
+			if (err == -EBUSY)
+				snprintf(out->msg, sizeof(out->msg), "every thread is "
+					 "in a write to a pipe or socket (a stop would "
+					 "cut it short): try again");
+			return err;
+		}
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Run calls in the process, retrying when a signal got in the way (the
  * signal is delivered each time). Fills out; returns 0 or -errno. */
 static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
@@ -109,9 +131,13 @@ static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
 		return err;
 	}
 	size_t done = 0;
+	struct attach_proc at = *ap;
 	for (int attempt = 0; attempt < RETRIES; attempt++) {
+		err = wait_for_thread(&at, out);
+		if (err)
+			return err;
 		struct ksmp_inject in;
-		err = ksmp_inject_begin(&in, ap->tid, sysaddr);
+		err = ksmp_inject_begin(&in, at.tid, sysaddr);
 		if (err == -EPERM || err == -EACCES) {
 			if (strstr(in.err, "SEIZE"))
 				attach_why_denied(ap, out->msg, sizeof(out->msg));

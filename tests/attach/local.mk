@@ -18,6 +18,7 @@ tests_attach_attach_bpf_SOURCES = tests/attach/attach_bpf.c cli/attach/bpf.c
 tests_attach_attach_bpf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests \
 	-I$(top_srcdir)/cli/attach
 ATTACH_TESTS = tests/attach/attach_bpf tests/attach/attach_merge.sh \
+	tests/attach/attach_shortwrite.sh \
 	tests/attach/attach_refuse.sh tests/attach/attach_blocked.sh \
 	tests/attach/attach_signals.sh tests/attach/attach_seccomp.sh \
 	tests/attach/attach_static.sh tests/attach/attach_real.sh \

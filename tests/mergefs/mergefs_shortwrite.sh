@@ -25,34 +25,9 @@ control yes
 merge   any
 POL
 chmod 644 "$OUT/t.policy"
-cat > "$OUT/writer.py" <<'PY'
-import sys, time
-print("ready", file=sys.stderr, flush=True)
-time.sleep(0.3)
-for i in range(3):
-    u = "ksmp-shortwrite %d " % i
-    s = (u * ((8 << 20) // len(u) + 1))[: 8 << 20]
-    sys.stdout.write(s)
-    sys.stdout.flush()
-PY
-cat > "$OUT/reader.py" <<'PY'
-import hashlib, os, sys, time
-h, n = hashlib.sha256(), 0
-while True:
-    b = os.read(0, 65536)
-    if not b:
-        break
-    h.update(b); n += len(b)
-    time.sleep(0.002)
-print(n, h.hexdigest())
-PY
-want=$("$PY" -c '
-import hashlib
-h = hashlib.sha256()
-for i in range(3):
-    u = "ksmp-shortwrite %d " % i
-    h.update((u * ((8 << 20) // len(u) + 1))[: 8 << 20].encode())
-print(3 * (8 << 20), h.hexdigest())')
+. "$KSMP_SRCDIR/tests/shortwrite_common.sh"
+sw_files "$OUT" ksmp-mergefs-shortwrite
+want=$SW_WANT
 
 plan 7
 mfs_mount allow_other,timeout=1500 || { echo "Bail out! mount failed"; exit 1; }
