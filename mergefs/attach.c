@@ -10,9 +10,12 @@
  *     running the command; mergefs's own check (root or the owner,
  *     mergefs.c) has already been passed;
  *   - the child gets no descriptor of ours (only a pipe for its stdout
- *     and /dev/null), a fixed environment, and ATTACH_TIMEOUT_MS: then it
- *     is killed (the kernel detaches a killed tracer; nothing is left
- *     half done in the target);
+ *     and /dev/null), a fixed environment, and ATTACH_TIMEOUT_MS: then the
+ *     write fails with ETIMEDOUT and the child gets SIGTERM, which it
+ *     blocks while a thread of the target is stopped, so it ends only
+ *     once the target has its own registers back (a SIGKILL there would
+ *     leave the target running with the injected ones); a reaper thread
+ *     waits for it, and kills it only after ATTACH_GRACE_MS more;
  *   - its JSON answer gives the errno of a refusal ("error") and the
  *     message that /PID/stats shows (attach_last_*).
  *
@@ -39,6 +42,7 @@
 #include "mergefs.h"
 
 #define ATTACH_TIMEOUT_MS 5000
+#define ATTACH_GRACE_MS 120000
 #define MAX_GROUPS 256
 #define LAST_SLOTS 64
 
@@ -171,24 +175,54 @@ static void read_until(int fd, char *out, size_t len, uint64_t deadline)
 	out[n] = 0;
 }
 
-/* Wait for the child until the deadline, then kill it. Its wait status,
- * or -1 when it had to be killed. */
-static int reap(pid_t pid, uint64_t deadline)
+/* Wait for pid until deadline: 1 and *st when it ended, 0 when not yet,
+ * -1 when it cannot be waited for. */
+static int wait_until(pid_t pid, uint64_t deadline, int *st)
 {
-	int st;
 	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
+		pid_t r = waitpid(pid, st, WNOHANG);
 		if (r == pid)
-			return st;
+			return 1;
 		if (r < 0 && errno != EINTR)
 			return -1;
 		if (now_ms() >= deadline)
-			break;
+			return 0;
 		usleep(2000);
 	}
-	kill(pid, SIGKILL);	/* our own unreaped child: the pid is still its */
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+}
+
+/* A child past its time: asked to end (SIGTERM waits for the injection to
+ * be undone, see the top of the file), killed only after the grace. */
+static void *late_reaper(void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+	int st;
+	if (wait_until(pid, now_ms() + ATTACH_GRACE_MS, &st) == 0) {
+		kill(pid, SIGKILL);	/* our own unreaped child: the pid is still its */
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	return NULL;
+}
+
+/* Wait for the child until the deadline. Its wait status, or -1 when it
+ * did not end in time (then it is asked to end, and reaped later). */
+static int reap(pid_t pid, uint64_t deadline)
+{
+	int st;
+	int r = wait_until(pid, deadline, &st);
+	if (r == 1)
+		return st;
+	if (r < 0)
+		return -1;
+	kill(pid, SIGTERM);
+	pthread_t th;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &a, late_reaper, (void *)(intptr_t)pid) != 0)
+		late_reaper((void *)(intptr_t)pid);	/* no thread: wait here */
+	pthread_attr_destroy(&a);
 	return -1;
 }
 
@@ -372,8 +406,15 @@ int attach_write(const struct fctx *at_open, int on, int force)
 		return -ESRCH;
 	if (c->caller_tgid == c->pid)
 		return -EDEADLK;	/* it would stop the writer itself */
-	if (ksmp_proc_starttime(c->pid, &start) < 0)
+	/* The handle names the process opened: a pid reused since, or a
+	 * process no longer the writer's (it exec'd a set-user-ID program),
+	 * gets nothing, not even what the precheck would tell. */
+	struct pstatus ps;
+	if (ksmp_proc_starttime(c->pid, &start) < 0 || start != c->start ||
+	    proc_status(c->pid, &ps) < 0)
 		return -ESRCH;
+	if (c->caller_uid != 0 && ps.owner != c->caller_uid)
+		return -EACCES;
 	int r = precheck(c, on, force, start, msg, sizeof(msg));
 	if (r == 1) {
 		struct creds cr;

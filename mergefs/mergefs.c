@@ -122,7 +122,8 @@ static __thread int in_open;
  * names the process started when we began (same start time, target still
  * alive), so a pid reused meanwhile can never lend its new process the
  * old one's owner. */
-static int pid_lookup(pid_t pid, uid_t *owner, struct target **tp, struct pksm *k)
+static int pid_lookup(pid_t pid, uid_t *owner, uint64_t *start, struct target **tp,
+		      struct pksm *k)
 {
 	struct pstatus ps;
 	uint64_t s1, s2;
@@ -144,6 +145,8 @@ static int pid_lookup(pid_t pid, uid_t *owner, struct target **tp, struct pksm *
 	/* any process, with or without KSM: its merge file attaches it
 	 * (attach.c); listings show only those with KSM or the library */
 	*owner = ps.owner;
+	if (start)
+		*start = s1;
 	if (tp)
 		*tp = t;
 	else
@@ -162,7 +165,7 @@ static int file_lookup(const struct where *w, struct fctx *c, mode_t *mode)
 		*mode = mfile_mode(w->f, 1);
 		return 0;
 	}
-	int r = pid_lookup(w->pid, &c->owner, &c->t, &c->k);
+	int r = pid_lookup(w->pid, &c->owner, &c->start, &c->t, &c->k);
 	if (r < 0)
 		return r;
 	*mode = mfile_mode(w->f, c->t ? steer_reason(c->t) == NULL : w->f->bare);
@@ -201,7 +204,7 @@ static int piddir_owner(pid_t pid, uid_t *owner)
 	struct pstatus ps;
 	int r = outsider(pid, &ps);
 	if (r == 0)
-		r = pid_lookup(pid, owner, NULL, &k);
+		r = pid_lookup(pid, owner, NULL, NULL, &k);
 	else if (r > 0)
 		*owner = ps.owner;
 	return r < 0 ? r : 0;

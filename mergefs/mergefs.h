@@ -146,6 +146,7 @@ struct fctx {
 	struct target *t;	/* attached library state (referenced) or NULL */
 	struct pksm k;		/* the process's ksm_stat figures */
 	uid_t owner;		/* who may see it besides root (struct pstatus) */
+	uint64_t start;		/* the process's start time when opened */
 	/* the writer's side */
 	uid_t caller_uid;
 	pid_t caller_tgid;

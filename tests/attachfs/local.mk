@@ -1,6 +1,6 @@
 # tests/attachfs: mergefs's /PID/merge for processes without the library,
 # through `ksmpreload attach` (issue 11); needs the attach test programs.
 if KSMP_ATTACH
-TESTS += tests/attachfs/attachfs.sh
+TESTS += tests/attachfs/attachfs.sh tests/attachfs/attachfs_stale.sh
 endif
-EXTRA_DIST += tests/attachfs/attachfs.sh
+EXTRA_DIST += tests/attachfs/attachfs.sh tests/attachfs/attachfs_stale.sh
