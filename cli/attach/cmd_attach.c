@@ -100,8 +100,12 @@ static int wait_for_thread(struct attach_proc *at, struct outcome *out)
 {
 	const char *v = getenv("KSMP_TEST_ATTACH_WRITE_WAIT_MS");
 	long wait_ms = v && *v ? strtol(v, NULL, 10) : 2000;
-	for (long waited = 0;; waited += 5) {
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
 		int err = attach_pick_thread(at);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long waited = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
 		if (err != -EBUSY || waited >= wait_ms) {
 			if (err == -EBUSY)
 				snprintf(out->msg, sizeof(out->msg), "every thread is "
@@ -207,11 +211,15 @@ static int choose_policy(const struct attach_opts *o, const struct attach_proc *
 		else
 			r = -ENOENT;
 	} else {
+		/* When no file names the program: the secure default, not
+		 * the built-in one. From outside, an allocation made by a
+		 * crypto library cannot be told from others (no crypto heap,
+		 * no caller=), so the heap and arenas stay out. */
 		const char *dir = getenv("KSMP_POLICY_DIR");
-		r = ksmp_policy_select(pol, NULL, dir && *dir ? dir : NULL,
-				       ap->exe[0] ? ap->exe : NULL,
-				       ap->argv0[0] ? ap->argv0 : NULL, buf,
-				       KSMP_POLICY_MAX_FILE + 1, policy_diag, NULL);
+		r = ksmp_policy_select_flags(pol, NULL, dir && *dir ? dir : NULL,
+					     ap->exe[0] ? ap->exe : NULL,
+					     ap->argv0[0] ? ap->argv0 : NULL, KSMP_SELECT_SECURE,
+					     buf, KSMP_POLICY_MAX_FILE + 1, policy_diag, NULL);
 	}
 	free(buf);
 	if (r != 0)

@@ -13,7 +13,7 @@
 at_setup
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip_all_env "python3 not installed"
-plan 9
+plan 10
 . "$KSMP_SRCDIR/tests/shortwrite_common.sh"
 sw_files "$T" ksmp-attach-shortwrite
 want=$SW_WANT
@@ -62,8 +62,12 @@ is "$wrc/$(cat "$T/got")" "0/$want" "when the reader goes on, every byte arrives
 while True: pass' > "$T/busy.out" &
 B=$!; AT_PIDS="$AT_PIDS $B"
 n=0; until grep -q ready "$T/busy.out" || [ $n -ge 100 ]; do n=$((n + 1)); sleep 0.05; done
-"$K" attach --mode process "$B" > "$T/o" 2> "$T/e"
+mkdir "$T/nopol"
+KSMP_POLICY_DIR="$T/nopol" "$K" attach --json --mode process "$B" > "$T/o" 2> "$T/e"
 is "$?" 0 "a thread busy in user space: attached"
+# no file names python3: from outside, crypto allocations cannot be told
+# apart, so attach takes the secure default, not the built-in one
+ok "with no policy file for it, the policy is default-secure" grep -q '"policy": *"default-secure"' "$T/o"
 ok "it merges now" grep -q 'ksm_merge_any: yes' "/proc/$B/ksm_stat"
 kill "$B"
 done_testing
