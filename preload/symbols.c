@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -68,13 +69,13 @@ size_t ksmp_pool_size(const void *p)
 }
 
 /* ------------------------------------------------------------------ lookup */
+/* Raw system calls: write() is interposed (write.c), and resolving it may
+ * be what failed. */
 void ksmp_die(const char *a, const char *what, const char *b)
 {
-	ssize_t r;
-	r = write(2, a, strlen(a));
-	r = write(2, what, strlen(what));
-	r = write(2, b, strlen(b));
-	(void)r;
+	syscall(SYS_write, 2, a, strlen(a));
+	syscall(SYS_write, 2, what, strlen(what));
+	syscall(SYS_write, 2, b, strlen(b));
 	abort();
 }
 

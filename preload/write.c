@@ -14,18 +14,38 @@
  * its runs per thread), the rest is written as the program asked. A
  * failure of that continuation is not reported: the count so far is
  * returned with errno as it was, exactly what the interrupted call
- * returned. A short count the program's own signal caused, or a full
- * pipe behind a non-blocking descriptor, is returned as it is.
+ * returned. Only pipes and stream sockets are continued (elsewhere a
+ * short count may mean something: a file size limit, a /proc file). A
+ * short count the program's own signal caused, or a full pipe behind a
+ * non-blocking descriptor, is returned as it is.
  *
  * Never: allocate, or change errno when the call succeeds.
  */
 #include <errno.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "lib.h"
+
+/* Is fd a pipe or a stream socket, where a short count only says that a
+ * signal came? Elsewhere (files under RLIMIT_FSIZE, /proc and /sys files,
+ * devices) a short count may mean something, so it is left as it is. */
+static int streamlike(int fd)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) != 0)
+		return 0;
+	if (S_ISFIFO(sb.st_mode))
+		return 1;
+	int type = 0;
+	socklen_t len = sizeof(type);
+	return S_ISSOCK(sb.st_mode) &&
+	       getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
 
 static ssize_t real_write(int fd, const void *buf, size_t n)
 {
@@ -52,6 +72,10 @@ KSMP_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	if (KSMP_LIKELY(r < 0 || (size_t)r >= n || seen == ksmp_ctl_interrupts))
 		return r;
 	int saved = errno;
+	if (!streamlike(fd)) {
+		errno = saved;
+		return r;
+	}
 	while ((size_t)r < n && seen != ksmp_ctl_interrupts) {
 		seen = ksmp_ctl_interrupts;
 		ssize_t m = real_write(fd, (const char *)buf + r, n - (size_t)r);
@@ -102,7 +126,8 @@ KSMP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	if ((size_t)r >= total)
 		return r;
 	int saved = errno;
-	r = writev_rest(fd, iov, cnt, r, seen);
+	if (streamlike(fd))
+		r = writev_rest(fd, iov, cnt, r, seen);
 	errno = saved;
 	return r;
 }
