@@ -7,7 +7,8 @@ EXTRA_DIST += man/lint.sh
 # in the source) and the docs install next to them.
 ksmp_edit_man = $(SED) -e 's|\$$sysconfdir|$(sysconfdir)|g' \
 	-e 's|\$$pkglibdir|$(pkglibdir)|g' -e 's|\$$vendorpolicydir|$(vendorpolicydir)|g' \
-	-e 's|\$$systemdsystemunitdir|$(systemdsystemunitdir)|g' -e 's|\$$docdir|$(docdir)|g'
+	-e 's|\$$systemdsystemunitdir|$(systemdsystemunitdir)|g' -e 's|\$$docdir|$(docdir)|g' \
+	-e 's|\$$bindir|$(bindir)|g'
 dist_doc_DATA = README.md SECURITY.md mergefs/fstab.example
 install-data-hook: install-man-paths
 .PHONY: install-man-paths
