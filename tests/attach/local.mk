@@ -29,4 +29,5 @@ EXTRA_DIST += tests/attach/attach_merge.sh tests/attach/attach_refuse.sh \
 	tests/attach/attach_blocked.sh tests/attach/attach_signals.sh \
 	tests/attach/attach_seccomp.sh tests/attach/attach_static.sh \
 	tests/attach/attach_real.sh tests/attach/attach_watch.sh \
-	tests/attach/attach_vanish.sh tests/attach/attach_common.sh
+	tests/attach/attach_vanish.sh tests/attach/attach_shortwrite.sh \
+	tests/attach/attach_common.sh
