@@ -42,9 +42,12 @@ is "$?" 1 "kernel thread: exit 1"
 ok "kernel thread: says so" grep -q "refused: it is a kernel thread" "$T/e"
 
 # another user's process, from an unprivileged attacher
-if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+nob_attach() { # attach PID in process mode as uid 65534, without capabilities
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-		"$K" attach --mode process $P > "$T/o" 2> "$T/e"
+		"$K" attach --mode process "$1" > "$T/o" 2> "$T/e"
+}
+if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+	nob_attach $P
 	is "$?" 1 "another user's process: exit 1"
 	ok "another user's process: names the missing CAP_SYS_PTRACE" \
 		grep -q "refused: it belongs to another user (uid 0) and this process lacks CAP_SYS_PTRACE" "$T/e"
@@ -58,8 +61,7 @@ print("ready", flush=True)
 time.sleep(60)' > "$T/nd.out" 2>&1 &
 	ND=$!; AT_PIDS="$AT_PIDS $ND"
 	n=0; while ! grep -q ready "$T/nd.out" && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
-	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-		"$K" attach --mode process $ND > "$T/o" 2> "$T/e"
+	nob_attach $ND
 	is "$?" 1 "its own user's process, not dumpable: exit 1"
 	ok "not dumpable: says so and names CAP_SYS_PTRACE" \
 		grep -q "refused: it is not dumpable (set-user-ID, or PR_SET_DUMPABLE 0) and this process lacks CAP_SYS_PTRACE" "$T/e"
