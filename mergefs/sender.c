@@ -150,13 +150,20 @@ int target_command(struct target *t, uint32_t cmd, uint64_t addr,
 	}
 	int sig = __atomic_load_n(&st->signo, __ATOMIC_ACQUIRE);
 	uint32_t flags = __atomic_load_n(&st->flags, __ATOMIC_ACQUIRE);
-	if (!(flags & KSMP_STF_CONTROL) || !signal_caught(t->pid, sig)) {
+	int caught = (flags & KSMP_STF_CONTROL) && signal_caught(t->pid, sig);
+	int allowed = steer_check(t);
+	/* Both read /proc/PID by number: what they read is our process's
+	 * only if it is still alive after the reads. A process killed
+	 * meanwhile shows no handlers, and its pid may already be another
+	 * process's: that is ENOENT, not "not steerable" nor EPERM. */
+	if (!target_alive(t))
+		r = -ENOENT;
+	else if (!caught)
 		r = -EOPNOTSUPP;
-		goto out;
-	}
-	r = steer_check(t);
+	else
+		r = allowed;	/* the agent would reject us: say so now, not after the timeout */
 	if (r < 0)
-		goto out;	/* the agent would reject us: say so now, not after the timeout */
+		goto out;
 	uint32_t req = next_seq(c);
 	c->cmd = cmd;
 	c->addr = addr;
