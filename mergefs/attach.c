@@ -379,21 +379,21 @@ static int precheck(const struct fctx *c, int on, int force, uint64_t start,
 /* After a child's success: keep (or drop) the record. */
 static void keep_record(pid_t pid, uint64_t start, int on)
 {
+	int lk = attach_record_lock();
+	struct attach_record rec;
 	if (!on) {
 		attach_record_remove(pid);
-		return;
-	}
-	struct attach_record rec;
-	if (attach_record_load(pid, &rec) == 0 && rec.start == start && rec.process) {
+	} else if (attach_record_load(pid, &rec) == 0 && rec.start == start && rec.process) {
+		attach_record_free(&rec);	/* the child (root) wrote it */
+	} else {
+		if (rec.start != start)
+			attach_record_free(&rec);
+		rec.start = start;
+		rec.process = true;
+		attach_record_save(pid, &rec);
 		attach_record_free(&rec);
-		return;		/* the child (root) wrote it */
 	}
-	if (rec.start != start)
-		attach_record_free(&rec);
-	rec.start = start;
-	rec.process = true;
-	attach_record_save(pid, &rec);
-	attach_record_free(&rec);
+	attach_record_unlock(lk);
 }
 
 int attach_write(const struct fctx *at_open, int on, int force)

@@ -77,6 +77,10 @@ struct attach_record {
 	size_t nranges;
 };
 int attach_record_dir(char *out, size_t len);
+/* Serialise changes to the records: a descriptor holding the directory's
+ * lock (created if need be), or -errno; give it to attach_record_unlock(). */
+int attach_record_lock(void);
+void attach_record_unlock(int fd);
 int attach_record_load(pid_t pid, struct attach_record *r);
 int attach_record_save(pid_t pid, const struct attach_record *r);
 int attach_record_remove(pid_t pid);

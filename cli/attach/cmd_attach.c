@@ -292,6 +292,7 @@ static int attach_one(const struct attach_opts *o, const struct attach_proc *ap,
 	}
 	err = n ? run_calls(ap, calls, n, out) : 0;
 	struct attach_record rec = { 0 };
+	int lk = attach_record_lock();	/* -errno: the save below says why */
 	if (attach_record_load(ap->pid, &rec) < 0 || rec.start != ap->start) {
 		attach_record_free(&rec);
 		rec.start = ap->start;
@@ -323,6 +324,7 @@ static int attach_one(const struct attach_opts *o, const struct attach_proc *ap,
 				"detach will not know what was done\n", prog(o),
 				(int)ap->pid, strerror(-e));
 	}
+	attach_record_unlock(lk);
 	attach_record_free(&rec);
 	free(calls);
 	free(rg);
@@ -331,16 +333,45 @@ static int attach_one(const struct attach_opts *o, const struct attach_proc *ap,
 	return err;
 }
 
+/* After a detach: take what it undid out of the record, under the lock
+ * (an attach may have added to it meanwhile); remove it when empty. */
+static void forget_undone(const struct attach_proc *ap, const struct attach_record *done)
+{
+	struct attach_record cur;
+	int lk = attach_record_lock();
+	if (attach_record_load(ap->pid, &cur) == 0 && cur.start == ap->start) {
+		size_t k = 0;
+		for (size_t i = 0; i < cur.nranges; i++) {
+			bool undone = false;
+			for (size_t j = 0; j < done->nranges && !undone; j++)
+				undone = cur.ranges[i].start == done->ranges[j].start &&
+					 cur.ranges[i].end == done->ranges[j].end;
+			if (!undone)
+				cur.ranges[k++] = cur.ranges[i];
+		}
+		cur.nranges = k;
+		cur.process = cur.process && !done->process;
+		if (cur.process || cur.nranges)
+			attach_record_save(ap->pid, &cur);
+		else
+			attach_record_remove(ap->pid);
+		attach_record_free(&cur);
+	}
+	attach_record_unlock(lk);
+}
+
 static int detach_one(const struct attach_opts *o, const struct attach_proc *ap,
 		      struct outcome *out)
 {
 	struct attach_record rec;
+	int lk = attach_record_lock();
 	int err = attach_record_load(ap->pid, &rec);
 	if (!err && rec.start != ap->start) {
 		attach_record_free(&rec);
 		attach_record_remove(ap->pid);	/* a reused pid's stale record */
 		err = -ENOENT;
 	}
+	attach_record_unlock(lk);
 	if (err) {
 		if (attach_ksm_stat(ap->pid, "ksm_merge_any") != 1) {
 			snprintf(out->msg, sizeof(out->msg), "no record of an attach "
@@ -376,7 +407,7 @@ static int detach_one(const struct attach_opts *o, const struct attach_proc *ap,
 		}
 	}
 	if (!err && !out->failed)
-		attach_record_remove(ap->pid);
+		forget_undone(ap, &rec);
 	free(calls);
 	attach_record_free(&rec);
 	return err ? err : out->failed ? -EIO : 0;

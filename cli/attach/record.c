@@ -8,14 +8,25 @@
  *     range 7f0000000000-7f0000400000     (one per madvised range)
  *
  * The start time tells a reused pid from the process that was attached.
- * Files are written to a temporary name and renamed, mode 0600.
+ *
+ * The directory must be ours and writable by no one else (else: EPERM).
+ * A record is written to a temporary name chosen at random and created
+ * exclusively (O_EXCL | O_NOFOLLOW: a name planted in advance, or a
+ * symbolic link, is never written through), mode 0600, then renamed over
+ * the record, so a reader sees the old record or the new one, whole. A
+ * change to a record (load, change, save or remove) is made under
+ * attach_record_lock(), so that concurrent attaches and detaches of one
+ * process do not lose each other's ranges (tests/attach/attach_record.sh).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
@@ -63,6 +74,57 @@ static int make_dirs(const char *path)
 	}
 }
 
+/* The directory, opened (created first when create): 0 and *fd, or
+ * -errno; -EPERM when it is not ours or others may write to it. */
+static int open_dir(char *dir, size_t len, bool create, int *fd)
+{
+	int err = attach_record_dir(dir, len);
+	if (!err && create)
+		err = make_dirs(dir);
+	if (err)
+		return err;
+	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	struct stat sb;
+	if (fstat(*fd, &sb) < 0 || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		close(*fd);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int attach_record_lock(void)
+{
+	char dir[4000];
+	for (int tries = 0; tries < 16; tries++) {
+		int fd, err = open_dir(dir, sizeof(dir), true, &fd);
+		if (err)
+			return err;
+		while ((err = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+			;
+		if (err < 0) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+		/* a remove may have taken the directory away meanwhile (it
+		 * removes it when empty): then lock the new one */
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		close(fd);
+	}
+	return -EAGAIN;
+}
+
+void attach_record_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);	/* drops the flock */
+}
+
 void attach_record_free(struct attach_record *r)
 {
 	free(r->ranges);
@@ -76,9 +138,14 @@ int attach_record_load(pid_t pid, struct attach_record *r)
 	int err = record_path(pid, path, sizeof(path));
 	if (err)
 		return err;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (!f) {
+		err = fd < 0 ? -errno : -ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
 	int version = 0;
 	size_t cap = 0;
 	err = 0;
@@ -114,24 +181,35 @@ int attach_record_load(pid_t pid, struct attach_record *r)
 
 int attach_record_save(pid_t pid, const struct attach_record *r)
 {
-	char path[4096], tmp[4200], dir[4000];
-	int err = attach_record_dir(dir, sizeof(dir));
-	if (!err)
-		err = make_dirs(dir);
-	if (!err)
-		err = record_path(pid, path, sizeof(path));
+	char dir[4000], name[32], tmp[64];
+	int dfd;
+	int err = open_dir(dir, sizeof(dir), true, &dfd);
 	if (err)
 		return err;
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT && make_dirs(dir) == 0)	/* a detach removed it */
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	int fd = -1;
+	for (int i = 0; fd < 0 && i < 16; i++) {
+		uint64_t rnd;
+		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			rnd = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)getpid() << 32 ^ (uint64_t)i;
+		}
+		snprintf(tmp, sizeof(tmp), ".%d.%016llx.tmp", (int)pid, (unsigned long long)rnd);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		err = -errno;
+		close(dfd);
+		return err;
+	}
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
 		return -ENOMEM;
 	}
 	fprintf(f, "ksmpreload-attach 1\nstart %llu\nprocess %d\n", r->start,
@@ -139,10 +217,11 @@ int attach_record_save(pid_t pid, const struct attach_record *r)
 	for (size_t i = 0; i < r->nranges; i++)
 		fprintf(f, "range %llx-%llx\n", (unsigned long long)r->ranges[i].start,
 			(unsigned long long)r->ranges[i].end);
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+	if (fclose(f) != 0 || renameat(dfd, tmp, dfd, name) < 0) {
 		err = -errno;
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 	}
+	close(dfd);
 	return err;
 }
 
