@@ -339,13 +339,8 @@ static int outcome(int st, const char *out, int on, char *msg, size_t len)
  * when that leaves less than -o unmerge_margin (mergefs(8)). */
 static int unmerge_fits(const struct fctx *c, char *msg, size_t len)
 {
-	struct headroom h;
 	long long need = (c->k.merging_pages + c->k.zero_pages) * page_size();
-	if (headroom_of(c->pid, &h) < 0 || need <= h.bytes - unmerge_margin)
-		return 0;
-	snprintf(msg, len, "unmerging needs %lld MiB; %.120s leaves %lld MiB (margin %lld MiB)",
-		 need >> 20, h.where, h.bytes >> 20, unmerge_margin >> 20);
-	return -ENOMEM;
+	return ksmp_unmerge_fits(c->pid, need, unmerge_margin, msg, len);
 }
 
 /* What needs no child: 1 when the child must run, else 0 or -errno. */
@@ -422,8 +417,9 @@ int attach_write(const struct fctx *at_open, int on, int force)
 		snprintf(pidarg, sizeof(pidarg), "%d", (int)c->pid);
 		char *attach[] = { (char *)attach_program, (char *)"attach", (char *)"--mode",
 			(char *)"process", (char *)"--json", pidarg, NULL };
-		char *detach[] = { (char *)attach_program, (char *)"detach", (char *)"--json",
-			pidarg, NULL };
+		/* precheck() judged the headroom with our margin (or force) */
+		char *detach[] = { (char *)attach_program, (char *)"detach", (char *)"--force",
+			(char *)"--json", pidarg, NULL };
 		int st = run_as(&cr, on ? attach : detach, out, sizeof(out));
 		r = outcome(st, out, on, msg, sizeof(msg));
 		if (r == -ENOENT)	/* detach found nothing it may undo */

@@ -4,7 +4,7 @@ sbin_PROGRAMS += mergefs/mergefs
 mergefs_mergefs_SOURCES = mergefs/mergefs.c mergefs/main.c mergefs/mergefs.h \
 	mergefs/files.c mergefs/proc.c mergefs/target.c mergefs/sender.c \
 	mergefs/render.c mergefs/auto.c mergefs/limits.c \
-	mergefs/metrics.c mergefs/headroom.c mergefs/unmerge.c \
+	mergefs/metrics.c mergefs/unmerge.c \
 	mergefs/attach.c cli/attach/record.c
 mergefs_mergefs_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
 mergefs_mergefs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/util \

@@ -212,13 +212,6 @@ uint64_t advised_bytes(const struct ksmp_state *st);
 long long ksm_share_bytes(const struct pksm *k);
 
 /* ---------------------------------------------------------------- unmerge */
-struct headroom {
-	long long bytes;	/* the least room left, bytes (may be < 0) */
-	char where[256];	/* "host MemAvailable" or the cgroup directory */
-};
-/* The memory an unmerge of pid may take: host and cgroups (headroom.c).
- * 0, or -ENOENT when nothing limits it (bytes = LLONG_MAX). */
-int headroom_of(pid_t pid, struct headroom *h);
 /* -o unmerge_margin, -o unmerge_batch (bytes). */
 extern long long unmerge_margin, unmerge_batch;
 /* Carry out cmd (KSMP_CMD_UNMERGE or KSMP_CMD_RANGE_UNMERGE) with the

@@ -102,7 +102,7 @@ static struct um_progress *um_claim(const struct target *t)
 }
 
 static void um_set(struct um_progress *p, enum um_state s, long long done,
-		   const struct headroom *h)
+		   const struct ksmp_headroom *h)
 {
 	pthread_mutex_lock(&um_lock);
 	p->state = s;
@@ -255,7 +255,7 @@ struct run {
 	struct plan done;	/* batches carried out, to undo on a stop */
 	long long margin, done_bytes;
 	int merge_any;		/* whole-process merging: every VMA is unmerged */
-	struct headroom h;
+	struct ksmp_headroom h;
 };
 
 static int send(const struct run *u, uint32_t cmd, uint64_t a, uint64_t len)
@@ -273,7 +273,7 @@ static void logf_pid(const struct run *u, const char *what, long long need)
 /* Headroom for need more bytes? Refreshes u->h. */
 static int fits(struct run *u, long long need)
 {
-	if (headroom_of(u->c->pid, &u->h) < 0)
+	if (ksmp_headroom_of(u->c->pid, &u->h) < 0)
 		return 1;	/* nothing limits it */
 	return need <= u->h.bytes - u->margin;
 }

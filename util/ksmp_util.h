@@ -82,4 +82,18 @@ extern const size_t ksmp_nknobs;
 /* The entry named by the n bytes at name, or NULL. */
 const struct ksmp_knob *ksmp_knob_find(const char *name, size_t n);
 
+/* ---- util/headroom.c: the memory an unmerge may take */
+struct ksmp_headroom {
+	long long bytes;	/* the least room left, bytes (may be < 0) */
+	char where[256];	/* "host MemAvailable" or the cgroup directory */
+};
+/* The memory an unmerge of pid may take before something runs out: the
+ * host's MemAvailable and limit - usage of pid's memory cgroup and its
+ * ancestors (v2 and v1). 0, or -ENOENT when nothing limits it (bytes =
+ * LLONG_MAX). */
+int ksmp_headroom_of(pid_t pid, struct ksmp_headroom *h);
+/* Whether unmerging need bytes of pid leaves at least margin bytes of
+ * that room: 0, or -ENOMEM with the reason (sizes, where) in msg. */
+int ksmp_unmerge_fits(pid_t pid, long long need, long long margin, char *msg, size_t len);
+
 #endif

@@ -43,6 +43,8 @@ struct attach_opts {
 	const char *policy;
 	int mode;		/* enum ksmp_mode, or -1: the policy's */
 	bool json, detach;
+	bool force;		/* detach: unmerge even without the headroom */
+	long long margin;	/* detach: bytes an unmerge must leave free */
 	unsigned nout;
 };
 int attach_do_one(struct attach_opts *o, pid_t pid, bool found);

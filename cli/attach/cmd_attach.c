@@ -381,6 +381,17 @@ static int detach_one(const struct attach_opts *o, const struct attach_proc *ap,
 		memset(&rec, 0, sizeof(rec));
 		rec.process = true;	/* merging as a whole: prctl 0 undoes it */
 	}
+	/* Every merged page of the process gets its own copy again (the most
+	 * it can take: the record's ranges may hold fewer of them). */
+	long merging = attach_ksm_stat(ap->pid, "ksm_merging_pages");
+	long zero = attach_ksm_stat(ap->pid, "ksm_zero_pages");
+	long long need = ((merging > 0 ? merging : 0) + (zero > 0 ? zero : 0)) *
+			 sysconf(_SC_PAGESIZE);
+	if (!o->force && (err = ksmp_unmerge_fits(ap->pid, need, o->margin, out->msg,
+						  sizeof(out->msg))) < 0) {
+		attach_record_free(&rec);
+		return err;	/* refused: nothing done, its savings stay */
+	}
 	size_t n = rec.process ? 1 : rec.nranges;
 	struct call *calls = calloc(n ? n : 1, sizeof(*calls));
 	if (!calls) {
@@ -507,8 +518,11 @@ int attach_do_one(struct attach_opts *o, pid_t pid, bool found)
 static void usage(FILE *f, bool detach)
 {
 	if (detach)
-		fprintf(f, "Usage: ksmpreload detach [--json] PID|NAME...\n"
-			"Undo what `ksmpreload attach` did to running processes.\n");
+		fprintf(f, "Usage: ksmpreload detach [--force] [--margin MIB] [--json] PID|NAME...\n"
+			"Undo what `ksmpreload attach` did to running processes.\n"
+			"  -f, --force      unmerge even when it leaves less than the margin\n"
+			"                   free on the host or in the process's memory cgroup\n"
+			"      --margin MIB memory the unmerge must leave free (64)\n");
 	else
 		fprintf(f, "Usage: ksmpreload attach [-p POLICY|NAME] [--mode process|regions]\n"
 			"                         [--json] PID|NAME...\n"
@@ -546,15 +560,40 @@ static int attach_main(int argc, char **argv, bool detach)
 		{ "json", no_argument, NULL, 'j' },
 		{ "watch", no_argument, NULL, 'w' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "margin", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct attach_opts o = { .mode = -1, .detach = detach };
+	struct attach_opts o = { .mode = -1, .detach = detach, .margin = 64ll << 20 };
 	bool watch = false;
 	long interval = 1000;
 	int c;
-	while ((c = getopt_long(argc, argv, detach ? "+jh" : "+p:m:jhwi:", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, detach ? "+jhf" : "+p:m:jhwi:", lopts, NULL)) != -1) {
+		if (!detach && (c == 'f' || c == 'g')) {
+			fprintf(stderr, "%s: --force and --margin are options of detach\n",
+				prog(&o));
+			return 2;
+		}
+		if (detach && (c == 'p' || c == 'm' || c == 'w' || c == 'i')) {
+			usage(stderr, detach);
+			return 2;
+		}
 		switch (c) {
+		case 'f':
+			o.force = true;
+			break;
+		case 'g': {
+			char *end;
+			errno = 0;
+			long long mib = strtoll(optarg, &end, 10);
+			if (errno || end == optarg || *end || mib < 0 || mib > 1 << 20) {
+				fprintf(stderr, "%s: --margin takes 0 to 1048576 MiB\n", prog(&o));
+				return 2;
+			}
+			o.margin = mib << 20;
+			break;
+		}
 		case 'p':
 			o.policy = optarg;
 			break;

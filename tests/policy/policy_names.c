@@ -1,5 +1,5 @@
 /*
- * policy_names.c - the name tables are defined once (policy/policy.c),
+ * policy_names.c - the name tables are defined once (policy/names.c),
  * and where a compiler cannot tie them to their other uses, this test
  * does: every region kind, mode and engine name has an entry in
  * ksmpreload.policy(5) (kinds as ".It Cm NAME", modes on the "mode" line)

@@ -17,31 +17,9 @@ need_fuse
 [ -f "$(ksmp_lib)" ] || skip_all "libksmpreload.so not built"
 sanitized && skip_all "memory figures of an ASan build are not the program's (shadow memory)"
 
-# --- a child memory cgroup of our own: v1 memory controller or cgroup v2
-CG=
-cg_find() {
-	# mountinfo: ... MOUNTPOINT ... - FSTYPE SOURCE SUPEROPTS
-	mnt=$(awk '{ for (i = 7; $i != "-"; i++); if ($(i+1) == "cgroup" && ("," $(i+3) ",") ~ /,memory,/) { print $5; exit } }' /proc/self/mountinfo)
-	if [ -n "$mnt" ]; then
-		V=1; rel=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}memory\(,[^:]*\)\{0,1\}:\(.*\)/\3/p' /proc/self/cgroup)
-	else
-		mnt=$(awk '{ for (i = 7; $i != "-"; i++); if ($(i+1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
-		[ -n "$mnt" ] && grep -qw memory "$mnt/cgroup.controllers" 2>/dev/null || return 1
-		V=2; rel=$(sed -n 's/^0:://p' /proc/self/cgroup)
-		grep -qw memory "$mnt${rel%/*}/cgroup.subtree_control" 2>/dev/null || return 1
-		rel=${rel%/*}	# a v2 process lives in a leaf: make the group beside us
-	fi
-	CG=$mnt${rel%/}/ksmp-unmerge.$$
-	mkdir "$CG" || { CG=; return 1; }
-}
+. "$KSMP_SRCDIR/tests/unmerge/cgroup_common.sh"
+ksm_fast "$@"	# re-executes this script under ksm-hold: before making the group
 cg_find || skip_all_env "no memory cgroup controller to make a child group in"
-if [ "$V" = 1 ]; then LIM=memory.limit_in_bytes USE=memory.usage_in_bytes
-else LIM=memory.max USE=memory.current; fi
-ooms() { if [ "$V" = 1 ]; then sed -n 's/^oom_kill //p' "$CG/memory.oom_control"
-	else sed -n 's/^oom_kill //p' "$CG/memory.events"; fi; }
-usage() { cat "$CG/$USE"; }
-
-ksm_fast "$@"
 mfs_init setpriv
 chmod 755 "$OUT"
 MFS=
@@ -50,10 +28,7 @@ cleanup_all() {
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
 	[ -n "$MFS" ] && fusermount3 -u "$MNT" 2>/dev/null
 	mfs_cleanup
-	if [ -n "$CG" ]; then
-		i=0; while [ -s "$CG/cgroup.procs" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-		rmdir "$CG" 2>/dev/null || echo "# could not remove $CG" >&2
-	fi
+	cg_remove
 }
 trap cleanup_all EXIT
 
@@ -67,8 +42,7 @@ MIB=32
 seed=$(( $$ % 100000 + 141414 ))
 # cg_start NAME: a library program with MIB MiB, inside the group
 cg_start() {
-	spawn "$1" sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' - "$CG" \
-		env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" \
+	spawn "$1" cg_exec env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" \
 		"$P/mergefs_target" -n -A -s "$seed" -m "$MIB"
 }
 mpages() { sed -n 's/^ksm_merging_pages //p' "$MNT/$1/stats"; }

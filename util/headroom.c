@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mergefs.h"
+#include "ksmp_util.h"
 
 #define NO_LIMIT (LLONG_MAX / 2)	/* v1's "unlimited" is about 2^63 */
 
@@ -39,7 +39,7 @@ static long long read_num(const char *dir, const char *file, int *found)
 	return strtoll(buf, NULL, 10);
 }
 
-static void consider(struct headroom *h, long long room, const char *where)
+static void consider(struct ksmp_headroom *h, long long room, const char *where)
 {
 	if (room < h->bytes) {
 		h->bytes = room;
@@ -48,7 +48,7 @@ static void consider(struct headroom *h, long long room, const char *where)
 }
 
 /* limit - usage at one level, if that level has a limit. */
-static void level(struct headroom *h, const char *dir, const char *lim, const char *use)
+static void level(struct ksmp_headroom *h, const char *dir, const char *lim, const char *use)
 {
 	int f1, f2;
 	long long l = read_num(dir, lim, &f1);
@@ -126,7 +126,7 @@ static int proc_cg_path(pid_t pid, int v2, char *out, size_t sz)
 	return -ENOENT;
 }
 
-static void cgroup_levels(struct headroom *h, pid_t pid, int v2)
+static void cgroup_levels(struct ksmp_headroom *h, pid_t pid, int v2)
 {
 	char mnt[256], root[256], rel[1024], dir[PATH_MAX];
 	if (cgroup_mount(v2, mnt, sizeof(mnt), root, sizeof(root)) < 0 ||
@@ -156,7 +156,7 @@ static void cgroup_levels(struct headroom *h, pid_t pid, int v2)
 	}
 }
 
-int headroom_of(pid_t pid, struct headroom *h)
+int ksmp_headroom_of(pid_t pid, struct ksmp_headroom *h)
 {
 	h->bytes = LLONG_MAX;
 	h->where[0] = 0;
@@ -169,4 +169,14 @@ int headroom_of(pid_t pid, struct headroom *h)
 	cgroup_levels(h, pid, 0);
 	cgroup_levels(h, pid, 1);
 	return h->bytes == LLONG_MAX ? -ENOENT : 0;
+}
+
+int ksmp_unmerge_fits(pid_t pid, long long need, long long margin, char *msg, size_t len)
+{
+	struct ksmp_headroom h;
+	if (need <= 0 || ksmp_headroom_of(pid, &h) < 0 || need <= h.bytes - margin)
+		return 0;
+	snprintf(msg, len, "unmerging needs %lld MiB; %.120s leaves %lld MiB (margin %lld MiB)",
+		 need >> 20, h.where, h.bytes >> 20, margin >> 20);
+	return -ENOMEM;
 }
