@@ -600,6 +600,7 @@ void ksmp_policy_default(struct ksmp_policy *p)
 {
 	ksmp_policy_parse(p, "built-in default", ksmp_default_policy_text,
 			  strlen(ksmp_default_policy_text), NULL, NULL);
+	p->builtin_rules = 1;
 }
 
 void ksmp_policy_default_secure(struct ksmp_policy *p)

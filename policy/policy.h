@@ -100,6 +100,8 @@ struct ksmp_policy {
 	uint8_t has_caller_rules;		/* any rule has caller= */
 	uint8_t inherited_off;			/* "inherited-merge off": drop an
 					 * inherited PR_SET_MEMORY_MERGE */
+	uint8_t builtin_rules;			/* rules are the built-in default's
+						 * (set by ksmp_policy_default only) */
 	uint32_t kinds_merged;			/* kinds some merge rule can select */
 	uint64_t heap_step;			/* main heap advice step (M_TOP_PAD) */
 	/* mode auto's bounds, used by the controller in mergefs */

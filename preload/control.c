@@ -69,8 +69,10 @@ static volatile uint64_t ctl_claimed;
  * command twice, nor a late one race the next. */
 static uint32_t ctl_busy;
 /* The kernel's overflow uid (/proc/sys/kernel/overflowuid): what si_uid
- * says for a sender whose uid our user namespace does not map. */
-static uid_t ctl_overflow_uid = 65534;
+ * says for a sender whose uid our user namespace does not map. Read at
+ * the first signal that needs it (open/read/close are async-signal-safe),
+ * not at start; -1 until then. */
+static volatile long ctl_overflow_uid = -1;
 /* Does a signal's value carry the nonce above the sequence number? */
 #define NONCE_FITS (sizeof(void *) >= sizeof(uint64_t))
 
@@ -119,10 +121,12 @@ static int run_command(uint32_t cmd, uint64_t addr, uint64_t len)
 
 /* Is the sender one we take commands from (see the top of the file)?
  * nonce_ok: it gave the block's nonce, and the block has one. */
+static uid_t overflow_uid(void);
+
 static int sender_ok(const siginfo_t *si, int nonce_ok)
 {
 	return si->si_uid == 0 || si->si_uid == getuid() ||
-	       (nonce_ok && si->si_uid == ctl_overflow_uid);
+	       (nonce_ok && si->si_uid == overflow_uid());
 }
 
 /* How many times the handler ran on this thread: write.c tells by it that
@@ -230,20 +234,27 @@ ssize_t ksmp_read_small(const char *path, char *buf, size_t sz)
 	return n;
 }
 
-/* The kernel's overflow uid, once at start (it is a sysctl: root may
- * change it later; a sender then unknown is simply rejected). */
-static void read_overflow_uid(void)
+/* The kernel's overflow uid, once, at the first signal from an unmapped
+ * sender (it is a sysctl: root may change it later; a sender then unknown
+ * is simply rejected). 65534, the kernel's default, when unreadable. */
+static uid_t overflow_uid(void)
 {
+	long cached = ctl_overflow_uid;
+	if (cached >= 0)
+		return (uid_t)cached;
 	char buf[16];
+	uid_t v = 65534;
 	ssize_t n = ksmp_read_small("/proc/sys/kernel/overflowuid", buf, sizeof(buf));
-	if (n <= 0)
-		return;
-	uid_t v = 0;
-	ssize_t i = 0;
-	for (; i < n && buf[i] >= '0' && buf[i] <= '9' && v < 100000000; i++)
-		v = v * 10 + (uid_t)(buf[i] - '0');
-	if (i > 0)
-		ctl_overflow_uid = v;
+	if (n > 0) {
+		uid_t u = 0;
+		ssize_t i = 0;
+		for (; i < n && buf[i] >= '0' && buf[i] <= '9' && u < 100000000; i++)
+			u = u * 10 + (uid_t)(buf[i] - '0');
+		if (i > 0)
+			v = u;
+	}
+	ctl_overflow_uid = (long)v;
+	return v;
 }
 
 int ksmp_control_init(struct ksmp_state *st)
@@ -251,7 +262,6 @@ int ksmp_control_init(struct ksmp_state *st)
 	if (!st)
 		return -EINVAL;
 	int saved = errno;
-	read_overflow_uid();
 	int sig = take_signal(0);
 	ctl_signo = sig;
 	ctl_state = st;

@@ -27,9 +27,15 @@ bool ksmp_heap_on;
 uint64_t ksmp_heap_verdicts[KSMP_HEAP_VERDICTS];
 static struct ksmp_policy builtin;
 
+/* The built-in default's rules, parsed again only when the policy in use
+ * has others (most programs run under the built-in default itself: one
+ * parse fewer at start). Set before ksmp_heap_on. */
+static const struct ksmp_policy *builtin_p;
+
 static bool crypto_name(const char *name)
 {
-	return ksmp_policy_skips_caller(&builtin, name) ||
+	const struct ksmp_policy *b = __atomic_load_n(&builtin_p, __ATOMIC_ACQUIRE);
+	return (b && b != &ksmp_policy && ksmp_policy_skips_caller(b, name)) ||
 	       ksmp_policy_skips_caller(&ksmp_policy, name);
 }
 
@@ -52,7 +58,10 @@ void ksmp_heap_enable(void)
 {
 	if (ksmp_heap_on)
 		return;
-	ksmp_policy_default(&builtin);
+	if (!ksmp_policy.builtin_rules)
+		ksmp_policy_default(&builtin);
+	__atomic_store_n(&builtin_p, ksmp_policy.builtin_rules ? &ksmp_policy : &builtin,
+			 __ATOMIC_RELEASE);
 	ksmp_heap_atfork();
 	__atomic_store_n(&ksmp_heap_on, true, __ATOMIC_RELEASE);
 }

@@ -330,8 +330,10 @@ static void start_regions(void)
 		mallopt(M_TOP_PAD, (int)step);
 		heap_base = ksmp_start_brk ? ksmp_start_brk : (uintptr_t)__curbrk;
 		heap_adv_end = page_down(heap_base);
-		/* make sure the heap exists (and is written) before its split */
-		ksmp_real.free(ksmp_real.malloc(1));
+		/* A heap that does not exist yet is split and advised after
+		 * the first allocation that creates it (ksmp_after_alloc sees
+		 * __curbrk move), written by then: a program that never
+		 * allocates gets no heap (no brk, no malloc set-up). */
 	}
 	ksmp_logf(KSMP_LOG_DEBUG, "regions: glibc %d bypassed %d heap %d arena %d chunk %d "
 		  "mmap %d file %d stack %d callers %d", c.glibc, bypassed,

@@ -1,8 +1,8 @@
 #!/bin/sh
 # heap_api.sh - the malloc family from a shared object named like a crypto
 # library (libcrypto.so.ksmptest) and from the program, crossing over:
-# the same results and errno without the library, with the default policy
-# (crypto heap off), and with policies that merge the heap (regions) or
+# the same results and errno without the library, with the default policy,
+# and with policies that merge the heap (the built-in default, regions) or
 # everything (process), where the crypto object's blocks must also be in
 # neither [heap] nor a mapping with the mg flag.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
@@ -35,6 +35,9 @@ if sanitized; then
 else
 	SEG=segregated
 	run regions LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$POL_REGIONS"
+	# the built-in default merges the heap too: its own crypto rules
+	# (not a second copy of them) keep the crypto object's blocks apart
+	run default_seg LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY_DIR="$PL_TMP/empty"
 	if [ -r /proc/self/ksm_stat ]; then
 		run process LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$POL_PROCESS"
 	else

@@ -2,6 +2,7 @@
 # real programs under the library), its exports, its control signal, the
 # sealed state block, and hostile environments.
 PRELOAD_TESTS = tests/preload/preload_rules.sh tests/preload/preload_regions.sh \
+	tests/preload/startup_cost.sh \
 	tests/preload/preload_kinds.sh tests/preload/preload_errno.sh \
 	tests/preload/preload_misc.sh tests/preload/preload_policyerr.sh \
 	tests/preload/preload_run.sh tests/preload/preload_python.sh \
