@@ -242,18 +242,77 @@ static int cmd_apply(const char *file)
 	return write_all(s, n);
 }
 
+static void usage(FILE *out);
+
+/* A sysfs counter of ksmd's, or 0. */
+static long long ksm_counter(const char *name)
+{
+	char buf[64];
+	return read_sysfs(name, buf, sizeof(buf)) == 0 ? strtoll(buf, NULL, 10) : 0;
+}
+
+/* off [--unmerge-all [--force] [--margin MIB]]. run=2 gives every page
+ * mapped from a KSM page (pages_sharing, and the zero pages KSM mapped)
+ * its own copy again: refuse when that leaves less than the margin of the
+ * host's MemAvailable, as mergefs and detach refuse a process's unmerge. */
+static int cmd_off(int argc, char **argv)
+{
+	bool all = false, force = false;
+	long long margin = 64ll << 20;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--unmerge-all")) {
+			all = true;
+		} else if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f")) {
+			force = true;
+		} else if (!strcmp(argv[i], "--margin") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			long long mib = strtoll(argv[++i], &end, 10);
+			if (errno || end == argv[i] || *end || mib < 0 || mib > 1 << 20) {
+				fprintf(stderr, "ksmpreload ksm: --margin takes 0 to 1048576 MiB\n");
+				return 2;
+			}
+			margin = mib << 20;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!all && (force || margin != 64ll << 20)) {
+		fprintf(stderr, "ksmpreload ksm: --force and --margin go with --unmerge-all\n");
+		return 2;
+	}
+	struct setting s = { ksmp_knob_find("run", 3), "0" };
+	if (all) {
+		long long need = (ksm_counter("pages_sharing") + ksm_counter("ksm_zero_pages")) *
+				 sysconf(_SC_PAGESIZE);
+		long long avail = ksmp_mem_available();
+		if (!force && need > 0 && avail >= 0 && need > avail - margin) {
+			fprintf(stderr, "ksmpreload ksm: unmerging every merged page needs %lld MiB; "
+				"the host has %lld MiB available (margin %lld MiB): refused, "
+				"nothing written (--force to do it anyway)\n",
+				need >> 20, avail >> 20, margin >> 20);
+			return 1;
+		}
+		strcpy(s.value, "2");
+	}
+	return write_all(&s, 1);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ksmpreload ksm [show]\n"
-		"       ksmpreload ksm on | off [--unmerge-all]\n"
+		"       ksmpreload ksm on | off [--unmerge-all [--force] [--margin MIB]]\n"
 		"       ksmpreload ksm set KEY=VALUE...\n"
 		"       ksmpreload ksm apply [FILE]\n"
 		"\n"
 		"Show ksmd's knobs and counters, start or stop ksmd, or set knobs\n"
 		"(checked before anything is written). apply reads KEY=VALUE lines\n"
 		"from FILE (default %s), as ksmpreload-ksm.service does at boot.\n"
-		"off --unmerge-all also unmerges every merged page (run=2).\n",
+		"off --unmerge-all also unmerges every merged page (run=2), unless\n"
+		"that would leave less than --margin MiB (64) of the host's\n"
+		"MemAvailable; --force skips that check.\n",
 		KSMP_KSMCONF);
 }
 
@@ -270,17 +329,8 @@ int ksmp_cmd_ksm(int argc, char **argv)
 		struct setting s = { ksmp_knob_find("run", 3), "1" };
 		return write_all(&s, 1);
 	}
-	if (!strcmp(sub, "off") && argc <= 3) {
-		bool all = argc == 3 && !strcmp(argv[2], "--unmerge-all");
-		if (argc == 3 && !all) {
-			usage(stderr);
-			return 2;
-		}
-		struct setting s = { ksmp_knob_find("run", 3), "0" };
-		if (all)
-			strcpy(s.value, "2");
-		return write_all(&s, 1);
-	}
+	if (!strcmp(sub, "off"))
+		return cmd_off(argc - 2, argv + 2);
 	if (!strcmp(sub, "set"))
 		return cmd_set(argc - 2, argv + 2);
 	if (!strcmp(sub, "apply") && argc <= 3)

@@ -156,16 +156,22 @@ static void cgroup_levels(struct ksmp_headroom *h, pid_t pid, int v2)
 	}
 }
 
+long long ksmp_mem_available(void)
+{
+	char buf[4096];
+	if (ksmp_read_small("/proc/meminfo", buf, sizeof(buf)) <= 0)
+		return -1;
+	char *m = strstr(buf, "MemAvailable:");
+	return m ? strtoll(m + 13, NULL, 10) * 1024 : -1;
+}
+
 int ksmp_headroom_of(pid_t pid, struct ksmp_headroom *h)
 {
 	h->bytes = LLONG_MAX;
 	h->where[0] = 0;
-	char buf[4096];
-	if (ksmp_read_small("/proc/meminfo", buf, sizeof(buf)) > 0) {
-		char *m = strstr(buf, "MemAvailable:");
-		if (m)
-			consider(h, strtoll(m + 13, NULL, 10) * 1024, "host MemAvailable");
-	}
+	long long avail = ksmp_mem_available();
+	if (avail >= 0)
+		consider(h, avail, "host MemAvailable");
 	cgroup_levels(h, pid, 0);
 	cgroup_levels(h, pid, 1);
 	return h->bytes == LLONG_MAX ? -ENOENT : 0;

@@ -87,6 +87,8 @@ struct ksmp_headroom {
 	long long bytes;	/* the least room left, bytes (may be < 0) */
 	char where[256];	/* "host MemAvailable" or the cgroup directory */
 };
+/* The host's MemAvailable (/proc/meminfo), bytes, or -1. */
+long long ksmp_mem_available(void);
 /* The memory an unmerge of pid may take before something runs out: the
  * host's MemAvailable and limit - usage of pid's memory cgroup and its
  * ancestors (v2 and v1). 0, or -ENOENT when nothing limits it (bytes =

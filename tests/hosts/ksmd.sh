@@ -22,7 +22,7 @@ ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"; export ASAN_OP
 # sanitizer build: the ASan runtime must come first; ksmpreload appends
 sanitized && { LD_PRELOAD=$KSMP_ASAN_RUNTIME; export LD_PRELOAD; }
 
-plan 26
+plan 29
 "$K" ksm > "$T/show" 2> "$T/err"; rc=$?
 is "$rc" 0 "ksm: exit 0"
 ok "ksm shows ksmd running" grep -q '^ksmd running (run 1)' "$T/show"
@@ -69,6 +69,23 @@ ok "... pointing to off --unmerge-all" grep -q 'ksm off --unmerge-all' "$T/out"
 is "$rc.$(grep -c . "$T/out")" "1.5" "five bad settings, five messages, exit 1"
 "$K" ksm off --bogus > /dev/null 2>&1; rc=$?
 is "$rc.$(cat $S/run)" "2.1" "off with an unknown option: usage error, nothing written"
+"$K" ksm off --force > /dev/null 2>&1; rc=$?
+is "$rc.$(cat $S/run)" "2.1" "off --force without --unmerge-all: usage error, nothing written"
+# --unmerge-all checks the host's memory first: with merged pages present
+# and a margin larger than any MemAvailable here (1 TiB), it refuses and
+# writes nothing (run=2 itself is never written by the suite)
+seed=$(( $$ % 100000 + 515151 ))
+printf 'name ksmd-test\nmode regions\nmerge mmap min=1M\n' > "$T/m.policy"
+for i in 1 2; do
+	env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$T/m.policy" \
+		"$KSMP_BUILDDIR/tests/progs/mergefs_target" -n -A -s "$seed" -m 8 > "$T/m$i" &
+	eval "m${i}_pid=\$!"
+done
+i=0; until [ "$(cat $S/pages_sharing)" -gt 0 ] || [ $i -ge 400 ]; do sleep 0.05; i=$((i + 1)); done
+"$K" ksm off --unmerge-all --margin 1048576 > "$T/out" 2>&1; rc=$?
+kill "$m1_pid" "$m2_pid" 2>/dev/null; wait "$m1_pid" "$m2_pid" 2>/dev/null
+is "$rc.$(cat $S/run)" "1.1" "off --unmerge-all without the memory for it: exit 1, run stays 1"
+ok "... and says what it needs and has" grep -q "unmerging every merged page needs .* MiB; the host has .* MiB available (margin 1048576 MiB): refused" "$T/out"
 
 # apply: the file ksmpreload-ksm.service reads at boot
 printf '# boot settings\nrun=1\n  pages_to_scan = 5\n' > "$T/bad.conf"
