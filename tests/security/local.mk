@@ -4,7 +4,7 @@
 MFSEC_TESTS = tests/security/seq_unique.sh tests/security/load_dos.sh \
 	tests/security/escape_utf8.sh tests/security/owner_race.sh \
 	tests/security/outsider.sh tests/security/block_kind.sh \
-	tests/security/exec_reattach.sh
+	tests/security/exec_reattach.sh tests/security/maps_budget.sh
 TESTS += $(MFSEC_TESTS)
 EXTRA_DIST += $(MFSEC_TESTS)
 
