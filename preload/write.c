@@ -11,17 +11,26 @@
  * signal lands in it (tests/mergefs/mergefs_shortwrite.sh). A mergefs
  * command must never do that, so when the count is short and the
  * control handler ran on this thread during the call (control.c counts
- * its runs per thread), the rest is written as the program asked. A
- * failure of that continuation is not reported: the count so far is
- * returned with errno as it was, exactly what the interrupted call
- * returned. Only pipes and stream sockets are continued (elsewhere a
- * short count may mean something: a file size limit, a /proc file). A
- * short count the program's own signal caused, or a full pipe behind a
- * non-blocking descriptor, is returned as it is.
+ * its runs per thread), the rest is written as the program asked.
+ *
+ * The continuation must not hide the program's own signals: it waits in
+ * poll(), which a handled signal always ends (never restarted, whatever
+ * SA_RESTART says), and writes only what cannot block: on a socket with
+ * MSG_DONTWAIT, on a pipe at most PIPE_BUF bytes once poll() said there
+ * is room. When poll() ends for a signal that was not ours, or reports an
+ * error or hang-up (left pending for the program's next call), or the
+ * socket's SO_SNDTIMEO passes, the count so far is returned, with errno as
+ * it was: exactly what the original call would have returned had that
+ * signal, error or timeout cut it short. Only blocking pipes and stream
+ * sockets are continued (elsewhere a short count may mean something: a
+ * file size limit, a /proc file, a full non-blocking pipe).
  *
  * Never: allocate, or change errno when the call succeeds.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,20 +40,25 @@
 #include "control.h"
 #include "lib.h"
 
-/* Is fd a pipe or a stream socket, where a short count only says that a
- * signal came? Elsewhere (files under RLIMIT_FSIZE, /proc and /sys files,
- * devices) a short count may mean something, so it is left as it is. */
-static int streamlike(int fd)
+enum { OTHER, PIPE, STREAM };
+
+/* Is fd a blocking pipe or stream socket, where a short count only says
+ * that a signal came? Elsewhere (files under RLIMIT_FSIZE, /proc and /sys
+ * files, devices, non-blocking descriptors) a short count may mean
+ * something, so it is left as it is. */
+static int stream_kind(int fd)
 {
 	struct stat sb;
-	if (fstat(fd, &sb) != 0)
-		return 0;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK) || fstat(fd, &sb) != 0)
+		return OTHER;
 	if (S_ISFIFO(sb.st_mode))
-		return 1;
+		return PIPE;
 	int type = 0;
 	socklen_t len = sizeof(type);
 	return S_ISSOCK(sb.st_mode) &&
-	       getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+	       getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	       type == SOCK_STREAM ? STREAM : OTHER;
 }
 
 static ssize_t real_write(int fd, const void *buf, size_t n)
@@ -65,6 +79,70 @@ static ssize_t real_writev(int fd, const struct iovec *iov, int cnt)
 	return syscall(SYS_writev, fd, iov, cnt);
 }
 
+/* Wait until fd takes more data: 1, or 0 when the original call would
+ * have ended here (a signal not ours, an error or hang-up, the socket's
+ * send timeout). */
+static int wait_room(int fd, int kind)
+{
+	int ms = -1;
+	if (kind == STREAM) {
+		struct timeval tv = { 0, 0 };
+		socklen_t len = sizeof(tv);
+		if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) == 0 &&
+		    (tv.tv_sec || tv.tv_usec))
+			ms = tv.tv_sec > INT_MAX / 1000 - 1 ? INT_MAX :
+			     (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		unsigned seen = ksmp_ctl_interrupts;
+		int r = poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR && seen != ksmp_ctl_interrupts)
+			continue;	/* ours again */
+		return r == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0 &&
+		       (p.revents & POLLOUT);
+	}
+}
+
+/* Write the rest of iov[0..cnt) after done bytes without ever blocking in
+ * a write; returns the new total. */
+static ssize_t finish(int fd, int kind, const struct iovec *iov, int cnt, ssize_t done)
+{
+	for (;;) {
+		size_t skip = (size_t)done;
+		int k = 0;
+		while (k < cnt && skip >= iov[k].iov_len)
+			skip -= iov[k++].iov_len;
+		if (k == cnt || !wait_room(fd, kind))
+			return done;	/* all written, or cut short after all */
+		ssize_t m;
+		if (kind == STREAM) {
+			struct iovec v[64];
+			int nv = 0;
+			for (int j = k; j < cnt && nv < 64; j++, nv++)
+				v[nv] = iov[j];
+			v[0].iov_base = (char *)v[0].iov_base + skip;
+			v[0].iov_len -= skip;
+			struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)nv };
+			m = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		} else {
+			size_t len = iov[k].iov_len - skip;
+			unsigned seen = ksmp_ctl_interrupts;
+			m = real_write(fd, (const char *)iov[k].iov_base + skip,
+				       len > PIPE_BUF ? PIPE_BUF : len);
+			/* it blocked (another writer took the room) and a signal
+			 * that was not ours ended it: so would the original */
+			if (m < 0 && errno == EINTR && seen == ksmp_ctl_interrupts)
+				return done;
+		}
+		if (m < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			continue;	/* another writer took the room: wait again */
+		if (m <= 0)
+			return done;	/* the error stays for the program's next call */
+		done += m;
+	}
+}
+
 KSMP_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
 	unsigned seen = ksmp_ctl_interrupts;
@@ -72,46 +150,13 @@ KSMP_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	if (KSMP_LIKELY(r < 0 || (size_t)r >= n || seen == ksmp_ctl_interrupts))
 		return r;
 	int saved = errno;
-	if (!streamlike(fd)) {
-		errno = saved;
-		return r;
-	}
-	while ((size_t)r < n && seen != ksmp_ctl_interrupts) {
-		seen = ksmp_ctl_interrupts;
-		ssize_t m = real_write(fd, (const char *)buf + r, n - (size_t)r);
-		if (m <= 0)
-			break;
-		r += m;
+	int kind = stream_kind(fd);
+	if (kind != OTHER) {
+		struct iovec v = { (void *)buf, n };
+		r = finish(fd, kind, &v, 1, r);
 	}
 	errno = saved;
 	return r;
-}
-
-/* The rest of iov[0..cnt) after done bytes: written a piece at a time
- * (the part of a partly written vector with write(), the whole ones after
- * it with writev()) while our signal keeps cutting it short. Returns the
- * new total. */
-static ssize_t writev_rest(int fd, const struct iovec *iov, int cnt,
-			   ssize_t done, unsigned seen)
-{
-	while (seen != ksmp_ctl_interrupts) {
-		seen = ksmp_ctl_interrupts;
-		size_t skip = (size_t)done;
-		int k = 0;
-		while (k < cnt && skip >= iov[k].iov_len)
-			skip -= iov[k++].iov_len;
-		if (k == cnt)
-			break;	/* all written */
-		ssize_t m = skip ?
-			real_write(fd, (const char *)iov[k].iov_base + skip, iov[k].iov_len - skip) :
-			real_writev(fd, iov + k, cnt - k);
-		if (m <= 0)
-			break;
-		done += m;
-		if (skip && (size_t)m == iov[k].iov_len - skip && k + 1 < cnt)
-			seen--;	/* that piece is done: go on with the next vectors */
-	}
-	return done;
 }
 
 KSMP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
@@ -126,8 +171,9 @@ KSMP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	if ((size_t)r >= total)
 		return r;
 	int saved = errno;
-	if (streamlike(fd))
-		r = writev_rest(fd, iov, cnt, r, seen);
+	int kind = stream_kind(fd);
+	if (kind != OTHER)
+		r = finish(fd, kind, iov, cnt, r);
 	errno = saved;
 	return r;
 }

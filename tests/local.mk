@@ -43,9 +43,10 @@ tests_progs_profile_hold_SOURCES = tests/progs/profile_hold.c
 # ------------------------------------------------------ mergefs targets
 # A stand-in for the library: a state block + the real control agent;
 # a writer, a fuzzer and a Prometheus format checker.
-check_PROGRAMS += tests/progs/mergefs_write tests/progs/mergefs_fuzz \
+check_PROGRAMS += tests/progs/mergefs_write tests/progs/alarm_write tests/progs/mergefs_fuzz \
 	tests/progs/mergefs_promcheck tests/progs/mergefs_target
 tests_progs_mergefs_write_SOURCES = tests/progs/mergefs_write.c
+tests_progs_alarm_write_SOURCES = tests/progs/alarm_write.c
 tests_progs_mergefs_fuzz_SOURCES = tests/progs/mergefs_fuzz.c
 tests_progs_mergefs_promcheck_SOURCES = tests/progs/mergefs_promcheck.c
 tests_progs_mergefs_target_SOURCES = tests/progs/mergefs_target.c \

@@ -10,7 +10,10 @@
 # byte arrives and the commands are carried out. With the reader stopped,
 # a command to the writer blocked in write(2) is carried out at once, the
 # writer goes back to its write, and nothing is lost when the reader goes
-# on.
+# on. A program that bounds its write with its own SA_RESTART alarm still
+# gets the short count when the alarm comes, also after a command cut the
+# write and the library went on with it (pipe and stream socket), and
+# not a hang.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
 mfs_init root fuse
@@ -29,7 +32,7 @@ chmod 644 "$OUT/t.policy"
 sw_files "$OUT" ksmp-mergefs-shortwrite
 want=$SW_WANT
 
-plan 7
+plan 13
 mfs_mount allow_other,timeout=1500 || { echo "Bail out! mount failed"; exit 1; }
 mkfifo "$OUT/fifo"
 # run WRITER_LOG: writer and reader through the fifo; sets wpid, rpid
@@ -77,9 +80,43 @@ done
 r=$("$W" "$MNT/$wpid/merge" 0 2>/dev/null)
 blocked=$(cut -d' ' -f1 "/proc/$wpid/syscall" 2>/dev/null)
 kill -CONT "$rpid"
-is "$r/$blocked" "OK/1" "a command to the only thread, blocked writing: carried out, and the thread is back in write(2)"
+case $blocked in 1 | 7) blocked=back ;; esac	# write(2), or the continuation's poll(2)
+is "$r/$blocked" "OK/back" "a command to the only thread, blocked writing: carried out, and the thread is back waiting to write"
 wait "$wpid"; wrc=$?
 wait "$rpid"
 is "$wrc" 0 "that writer exits 0"
 is "$(cat "$OUT/got")" "$want" "and every byte of it arrived"
+
+# 3: the program's own SA_RESTART alarm ends a write that a command cut
+# short and the library continues: what it got without the library (the
+# count so far, after the alarm's 2 s), not a write that never ends
+for kind in pipe sock; do
+	mkfifo "$OUT/$kind.fifo"
+	sleep 1000 < "$OUT/$kind.fifo" &	# a reader that never reads
+	hold=$!; PIDS="$PIDS $hold"
+	env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" \
+		"$P/alarm_write" "$kind" 2 > "$OUT/$kind.fifo" 2> "$OUT/$kind.err" &
+	apid=$!; PIDS="$PIDS $apid"
+	wait_line "$OUT/$kind.err" '^ready'
+	n=0
+	until grep -q '^1 ' "/proc/$apid/syscall" 2>/dev/null || [ $n -ge 250 ]; do
+		n=$((n + 1)); sleep 0.02
+	done
+	r=$("$W" "$MNT/$apid/merge" 0 2>/dev/null)
+	n=0
+	while kill -0 "$apid" 2>/dev/null && [ $n -lt 200 ]; do n=$((n + 1)); sleep 0.05; done
+	if kill -0 "$apid" 2>/dev/null; then
+		ok "$kind: the program's alarm ends its write (still blocked 10 s later)" false
+		kill -9 "$apid"
+	else
+		set -- $(grep '^write' "$OUT/$kind.err")
+		# write N errno E alarm A ms T
+		ok "$kind: command $r; the alarm ends the write with a short count ($*)" \
+			test "${2:-0}" -gt 0 -a "${4:-1}" = 0 -a "${6:-0}" = 1
+		ok "$kind: after the alarm's 2 s, not before (${8:-?} ms)" test "${8:-0}" -ge 1900
+	fi
+	wait "$apid" 2>/dev/null
+	is "$r" OK "$kind: the command was carried out"
+	kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
+done
 done_testing
