@@ -5,10 +5,13 @@
  * prctl(PR_SET_MEMORY_MERGE), with all its refusals), as the writer:
  *
  *   - the child takes the FUSE caller's uid, gid and supplementary groups
- *     (root stays root) before it execs, so the kernel itself judges the
- *     ptrace access (uids, dumpable, Yama) as it would for the caller
- *     running the command; mergefs's own check (root or the owner,
- *     mergefs.c) has already been passed;
+ *     (root stays root, with only the capabilities the calling thread has
+ *     in effect: a root writer without CAP_SYS_PTRACE gets none) before
+ *     it execs, so the kernel itself judges the ptrace access (uids,
+ *     capabilities, dumpable, Yama) as it would for the caller running
+ *     the command; the caller's LSM label and seccomp filter are not
+ *     carried over; mergefs's own check (root or the owner, mergefs.c)
+ *     has already been passed;
  *   - the child gets no descriptor of ours (only a pipe for its stdout
  *     and /dev/null), a fixed environment, and ATTACH_TIMEOUT_MS: then the
  *     write fails with ETIMEDOUT and the child gets SIGTERM, which it
@@ -28,11 +31,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -89,22 +94,45 @@ int attach_last(pid_t pid, uint64_t start, int *on, int *err, char *msg, size_t 
 struct creds {
 	uid_t uid;
 	gid_t gid;
+	int caps_known;		/* cap_eff read from the caller's status */
+	uint64_t cap_eff;	/* its effective capabilities (CapEff) */
 	size_t ngroups;
 	gid_t groups[MAX_GROUPS];
 };
 
-/* The FUSE caller's uid and gid, and its groups from /proc/TID/status
- * (none when unreadable: fewer rights, never more). */
+/* The hexadecimal value after key (e.g. "\nCapEff:") in a status text:
+ * 0 and *v, or -1 when absent. */
+static int status_hex(const char *buf, const char *key, uint64_t *v)
+{
+	const char *s = strstr(buf, key);
+	if (!s)
+		return -1;
+	s += strlen(key);
+	char *e;
+	errno = 0;
+	unsigned long long x = strtoull(s, &e, 16);
+	if (e == s || errno || *e != '\n')
+		return -1;
+	*v = x;
+	return 0;
+}
+
+/* The FUSE caller's uid and gid, its effective capabilities and its
+ * groups, the last two from /proc/TID/status of the calling thread
+ * (capabilities are per thread). Unreadable: no groups (fewer rights,
+ * never more) and caps_known 0, which refuses a caller of uid 0. */
 static void caller_creds(struct creds *cr)
 {
 	const struct fuse_context *ctx = fuse_get_context();
 	char path[64], buf[4096];
 	cr->uid = ctx->uid;
 	cr->gid = ctx->gid;
+	cr->caps_known = 0;
 	cr->ngroups = 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
 	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
 		return;
+	cr->caps_known = status_hex(buf, "\nCapEff:", &cr->cap_eff) == 0;
 	const char *g = strstr(buf, "\nGroups:");
 	if (!g)
 		return;
@@ -128,6 +156,38 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* In the child, for a caller of uid 0: only the caller's effective
+ * capabilities survive the exec. Root's exec gives the new program its
+ * bounding set (and inheritable set, and ambient): the bounding set
+ * becomes the caller's CapEff, the other two empty. 0, or -1. */
+static int take_caps(uint64_t eff)
+{
+	for (int c = 0; c < 64; c++) {
+		if (eff >> c & 1)
+			continue;
+		int r = (int)syscall(SYS_prctl, PR_CAPBSET_READ, (unsigned long)c, 0ul, 0ul, 0ul);
+		if (r < 0 && errno == EINVAL)
+			break;	/* past the kernel's last capability */
+		if (r != 0 && syscall(SYS_prctl, PR_CAPBSET_DROP, (unsigned long)c, 0ul, 0ul,
+				      0ul) < 0)
+			return -1;
+	}
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		uint32_t keep = (uint32_t)(eff >> (32 * i));
+		d[i].effective &= keep;
+		d[i].permitted &= keep;
+		d[i].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -1;
+	return syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0ul, 0ul, 0ul) < 0 &&
+	       errno != EINVAL ? -1 : 0;
+}
+
 /* In the child after fork: only system calls until exec. */
 static void child(int out, const struct creds *cr, char *const argv[], char *const envp[])
 {
@@ -143,6 +203,8 @@ static void child(int out, const struct creds *cr, char *const argv[], char *con
 	    (syscall(SYS_setgroups, cr->ngroups, cr->groups) < 0 ||
 	     syscall(SYS_setresgid, cr->gid, cr->gid, cr->gid) < 0 ||
 	     syscall(SYS_setresuid, cr->uid, cr->uid, cr->uid) < 0))
+		_exit(126);
+	if (cr->uid == 0 && (!cr->caps_known || take_caps(cr->cap_eff) < 0))
 		_exit(126);
 	execve(argv[0], argv, envp);
 	_exit(127);

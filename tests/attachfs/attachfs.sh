@@ -14,6 +14,7 @@
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
+. "$KSMP_SRCDIR/tests/attachfs/attachfs_common.sh"
 need_root
 need_fuse
 need_ksm
@@ -26,23 +27,13 @@ plan 37
 MIB=8
 PAGES=$((MIB * 256))
 SEED=0x7a11f5e1
-NOB="setpriv --reuid 65534 --regid 65534 --clear-groups"
 nob() { $NOB "$@"; }
 other() { setpriv --reuid 65533 --regid 65533 --clear-groups "$@"; }
 st() { sed 's/.*) \(.\).*/\1/' "/proc/$1/stat"; }
-merge_any() { sed -n 's/^ksm_merge_any: //p' "/proc/$1/ksm_stat"; }
-untouched() { # untouched PID: not merging, not traced, no record
-	[ "$(merge_any "$1")" = no ] && [ ! -e "$T/rec/$1" ] &&
-		grep -q '^TracerPid:[[:space:]]*0$' "/proc/$1/status"
-}
 
 # mergefs as root keeps its attach records in $T/rec (KSMP_ATTACH_DIR)
-# in the foreground, its stderr kept: a sanitizer build reports there
-"$B/mergefs/mergefs" -f -o "allow_other,timeout=2000,ksmpreload=$K" "$MNT" 2> "$T/mergefs.err" &
-MFS=$!
-AT_PIDS="$AT_PIDS $MFS"
-n=0; while ! grep -q "^[^ ]* $MNT fuse" /proc/mounts && [ $n -lt 300 ]; do sleep 0.01; n=$((n + 1)); done
-ok "mergefs mounts (allow_other, ksmpreload=the build's)" grep -q "^[^ ]* $MNT fuse" /proc/mounts
+af_mount
+ok "mergefs mounts (allow_other, ksmpreload=the build's)" af_mounted
 
 # two processes of uid 65534 holding the same pages, one of root's
 at_start n1 $NOB "$TGT" hold $SEED $MIB; N1=$AT_PID
