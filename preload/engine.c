@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -251,6 +252,69 @@ void ksmp_engine_chunk_gone(void *p, size_t head)
 	errno = saved;
 }
 
+/* ------------------------------------------------ glibc's mmap threshold
+ * mallopt(M_TOP_PAD), which the heap step needs, also turns glibc's
+ * dynamic mmap threshold off. Without the library, free() of an mmapped
+ * chunk larger than the threshold (up to 32 MiB on 64-bit) raises it to
+ * that size and the trim threshold to twice that, so that later buffers of
+ * that size come from the heap; with it off, each is mapped and unmapped
+ * again, and the program's memory is no longer what it is without the
+ * library (bench-real's node kept 0.57 of whole-process merging's saving:
+ * the freed copies of its input that whole-process merging merges in the
+ * heap were gone). So the engine takes glibc's step itself, on free,
+ * until the program or its environment sets one of these values. */
+#define DYN_MAX ((4ul << 20) * sizeof(long))	/* glibc's ..._THRESHOLD_MAX */
+static size_t dyn_threshold;	/* 0: not kept by the engine */
+static size_t dyn_pad;		/* M_TOP_PAD beyond glibc's 128K */
+static int dyn_lock;
+
+void ksmp_engine_mmapped_freed(size_t size)
+{
+	size_t t = __atomic_load_n(&dyn_threshold, __ATOMIC_RELAXED);
+	if (KSMP_LIKELY(!t || size <= t) || size > DYN_MAX || !ksmp_real.mallopt)
+		return;
+	int saved = errno;
+	ksmp_busy++;
+	while (__atomic_exchange_n(&dyn_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	if (dyn_threshold && size > dyn_threshold) {
+		ksmp_real.mallopt(M_MMAP_THRESHOLD, (int)size);
+		ksmp_real.mallopt(M_TRIM_THRESHOLD, (int)(2 * size + dyn_pad));
+		dyn_threshold = size;
+	}
+	__atomic_store_n(&dyn_lock, 0, __ATOMIC_RELEASE);
+	ksmp_busy--;
+	errno = saved;
+}
+
+void ksmp_engine_mallopt(int param)
+{
+	if (param != M_MMAP_THRESHOLD && param != M_TRIM_THRESHOLD &&
+	    param != M_TOP_PAD && param != M_MMAP_MAX)
+		return;
+	int saved = errno;
+	ksmp_busy++;
+	while (__atomic_exchange_n(&dyn_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	dyn_threshold = 0;
+	__atomic_store_n(&dyn_lock, 0, __ATOMIC_RELEASE);
+	ksmp_busy--;
+	errno = saved;
+}
+
+/* Has the environment set glibc's thresholds (which turns its rule off)? */
+static bool malloc_env_set(void)
+{
+	static const char *const vars[] = { "MALLOC_MMAP_THRESHOLD_",
+		"MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_" };
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (getenv(vars[i]))
+			return true;
+	const char *t = getenv("GLIBC_TUNABLES");
+	return t && (strstr(t, "malloc.mmap_threshold") || strstr(t, "malloc.trim_threshold") ||
+		     strstr(t, "malloc.top_pad") || strstr(t, "malloc.mmap_max"));
+}
+
 /* ----------------------------------------------------------- mmap, stacks */
 void ksmp_engine_mmap(void *p, size_t len, int prot, int flags, int fd,
 		      const void *ret)
@@ -327,7 +391,10 @@ static void start_regions(void)
 	c.engine = KSMP_ENGINE_OFF;
 	if (c.want_heap) {
 		size_t step = c.heap_step > (1ul << 30) ? (1ul << 30) : c.heap_step;
-		mallopt(M_TOP_PAD, (int)step);
+		bool dyn = !malloc_env_set();
+		if (ksmp_real.mallopt && ksmp_real.mallopt(M_TOP_PAD, (int)step) && dyn)
+			dyn_threshold = 128ul << 10;	/* glibc's starting value */
+		dyn_pad = step > dyn_threshold ? step - dyn_threshold : 0;
 		heap_base = ksmp_start_brk ? ksmp_start_brk : (uintptr_t)__curbrk;
 		heap_adv_end = page_down(heap_base);
 		/* A heap that does not exist yet is split and advised after

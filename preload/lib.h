@@ -64,6 +64,7 @@ struct ksmp_real {
 	int (*sigsuspend)(const sigset_t *);
 	ssize_t (*write)(int, const void *, size_t);
 	ssize_t (*writev)(int, const struct iovec *, int);
+	int (*mallopt)(int, int);
 	void *libc_malloc;	/* glibc's own malloc, to recognise it */
 };
 extern struct ksmp_real ksmp_real;
@@ -238,6 +239,11 @@ void ksmp_engine_start(void);
 void ksmp_engine_alloc_slow(void *p, size_t head, const void *ret);
 /* Before free(p) / realloc(p) of a glibc mmapped chunk. */
 void ksmp_engine_chunk_gone(void *p, size_t head);
+/* free(p) of a glibc mmapped chunk of size bytes: glibc's dynamic mmap
+ * threshold, kept by the engine while its heap step holds M_TOP_PAD. */
+void ksmp_engine_mmapped_freed(size_t size);
+/* The program calls mallopt(param, ...): its own settings win. */
+void ksmp_engine_mallopt(int param);
 /* Main heap may have moved (brk). */
 void ksmp_engine_heap_changed(uintptr_t brk_now);
 /* The program's own mmap succeeded. */

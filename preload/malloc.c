@@ -46,13 +46,18 @@ static inline void *done(void *p, const void *ret)
 	return p;
 }
 
-/* Forget an mmapped chunk that free/realloc is about to give back. */
-static inline void chunk_leaving(void *p)
+/* Forget an mmapped chunk that free/realloc is about to give back; free
+ * also raises glibc's dynamic mmap threshold, as glibc would. */
+static inline void chunk_leaving(void *p, bool freeing)
 {
-	if (p && hooks() && ksmp_cfg.want_chunk && !ksmp_busy) {
+	if (p && hooks() && !ksmp_busy) {
 		size_t h = ksmp_chunk_head(p);
-		if (h & KSMP_CHUNK_MMAPPED)
+		if (!(h & KSMP_CHUNK_MMAPPED))
+			return;
+		if (ksmp_cfg.want_chunk)
 			ksmp_engine_chunk_gone(p, h);
+		if (freeing)
+			ksmp_engine_mmapped_freed(h & ~(size_t)KSMP_CHUNK_FLAGS);
 	}
 }
 
@@ -115,7 +120,7 @@ KSMP_EXPORT void free(void *p)
 	}
 	if (bootstrap() && !ksmp_real.free)
 		return;		/* cannot happen with a sane libc: leak */
-	chunk_leaving(p);
+	chunk_leaving(p, true);
 	ksmp_real.free(p);
 }
 
@@ -154,7 +159,7 @@ static void *realloc_into_heap(void *p, size_t size)
 	if (!ksmp_real.malloc_usable_size)
 		return NULL;
 	if (size == 0) {
-		chunk_leaving(p);
+		chunk_leaving(p, true);
 		ksmp_real.free(p);
 		return NULL;
 	}
@@ -163,7 +168,7 @@ static void *realloc_into_heap(void *p, size_t size)
 		return NULL;
 	size_t old = ksmp_real.malloc_usable_size(p);
 	memcpy(q, p, old < size ? old : size);
-	chunk_leaving(p);
+	chunk_leaving(p, true);
 	ksmp_real.free(p);
 	return q;
 }
@@ -182,7 +187,7 @@ static void *realloc_at(void *p, size_t size, const void *ret)
 	}
 	if (crypto(ret) && (!p || ksmp_real.malloc_usable_size))
 		return realloc_into_heap(p, size);
-	chunk_leaving(p);
+	chunk_leaving(p, size == 0);	/* realloc(p, 0) frees p */
 	return done(ksmp_real.realloc(p, size), ret);
 }
 
@@ -204,8 +209,20 @@ KSMP_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 	}
 	/* glibc leaves p alone when the product overflows: no chunk leaves */
 	if (!__builtin_mul_overflow(n, size, &total))
-		chunk_leaving(p);
+		chunk_leaving(p, size == 0);	/* realloc(p, 0) frees p */
 	return done(ksmp_real.reallocarray(p, n, size), RET);
+}
+
+/* The program's own malloc settings: the engine stops raising the mmap
+ * threshold for it once it sets one that turns glibc's rule off. */
+KSMP_EXPORT int mallopt(int param, int value)
+{
+	if (bootstrap() && !ksmp_real.mallopt)
+		return 0;
+	if (!ksmp_real.mallopt)
+		return 0;
+	ksmp_engine_mallopt(param);
+	return ksmp_real.mallopt(param, value);
 }
 
 /* memalign and aligned_alloc: the same path to their own real function,

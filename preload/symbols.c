@@ -125,6 +125,7 @@ void ksmp_symbols_resolve(void)
 	GET(sigsuspend, "sigsuspend", false);
 	GET(write, "write", false);
 	GET(writev, "writev", false);
+	GET(mallopt, "mallopt", false);
 	GET(libc_malloc, "__libc_malloc", false);
 	__atomic_store_n(&ksmp_resolved, 1, __ATOMIC_RELEASE);
 	errno = saved;
