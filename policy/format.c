@@ -96,6 +96,8 @@ size_t ksmp_policy_format(const struct ksmp_policy *p, char *buf, size_t bufsz)
 	ksmp_sb_putc(&sb, '\n');
 	if (p->inherited_off)	/* only when not the default: keep */
 		ksmp_sb_puts(&sb, "inherited-merge off\n");
+	if (p->secure_exec)	/* likewise */
+		ksmp_sb_puts(&sb, "secure-exec yes\n");
 	bool a = p->mode == KSMP_MODE_AUTO;
 	if (a || p->auto_chunk != KSMP_DEFAULT_AUTO_CHUNK) {
 		ksmp_sb_puts(&sb, "auto-chunk ");

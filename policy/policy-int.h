@@ -114,7 +114,7 @@ struct tok {
 
 /* Settings that may appear once; index into parse.first[]. */
 enum { S_NAME, S_PROGRAM, S_MODE, S_LOG, S_STRICT, S_CONTROL, S_HEAPSTEP,
-       S_INHERITED, S_AUTOCHUNK, S_AUTOVMAS, S_AUTOREPROBE, S_COUNT };
+       S_INHERITED, S_AUTOCHUNK, S_AUTOVMAS, S_AUTOREPROBE, S_SECUREEXEC, S_COUNT };
 
 struct parse {
 	struct ksmp_policy *p;

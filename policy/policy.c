@@ -301,7 +301,8 @@ static void kw_bool(struct parse *ps, struct tok kw, int which, uint8_t *dst)
 		pp_report(ps, msg);
 		return;
 	}
-	if (once(ps, which, which == S_STRICT ? "strict" : "control"))
+	if (once(ps, which, which == S_STRICT ? "strict" : which == S_CONTROL ? "control" :
+		 "secure-exec"))
 		*dst = (uint8_t)b;
 }
 
@@ -472,6 +473,8 @@ static void parse_line(struct parse *ps, const char *s, size_t n)
 		kw_bool(ps, kw, S_STRICT, &ps->p->strict);
 	else if (pp_tok_is(kw, "control"))
 		kw_bool(ps, kw, S_CONTROL, &ps->p->control);
+	else if (pp_tok_is(kw, "secure-exec"))
+		kw_bool(ps, kw, S_SECUREEXEC, &ps->p->secure_exec);
 	else if (pp_tok_is(kw, "heap-step"))
 		kw_heapstep(ps, kw);
 	else if (pp_tok_is(kw, "inherited-merge"))
@@ -484,8 +487,8 @@ static void parse_line(struct parse *ps, const char *s, size_t n)
 		kw_auto(ps, kw, S_AUTOREPROBE);
 	else
 		pp_report3(ps, "unknown keyword ", &kw, " (name, program, mode, log, "
-			"strict, control, heap-step, inherited-merge, auto-chunk, "
-			"auto-vmas, auto-reprobe, merge, skip)");
+			"strict, control, secure-exec, heap-step, inherited-merge, "
+			"auto-chunk, auto-vmas, auto-reprobe, merge, skip)");
 }
 
 /* Copy at most cap-1 bytes of s, NUL-terminated. */

@@ -100,6 +100,8 @@ struct ksmp_policy {
 	uint8_t has_caller_rules;		/* any rule has caller= */
 	uint8_t inherited_off;			/* "inherited-merge off": drop an
 					 * inherited PR_SET_MEMORY_MERGE */
+	uint8_t secure_exec;			/* "secure-exec yes": applies to
+						 * programs in secure execution */
 	uint8_t builtin_rules;			/* rules are the built-in default's
 						 * (set by ksmp_policy_default only) */
 	uint32_t kinds_merged;			/* kinds some merge rule can select */
@@ -207,12 +209,18 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
  *     than root and the effective uid, is refused (symbolic links
  *     followed): one report through diag, -EPERM, p reset as for an
  *     unreadable file. A refused file ends the search.
- * KSMP_SELECT_SECURE  the process runs in secure execution (AT_SECURE or
- *     credentials that differ from its invoker's): when no file matches it
- *     gets ksmp_policy_default_secure, not the built-in default.
+ * KSMP_SELECT_SECURE  when no file matches, the process gets
+ *     ksmp_policy_default_secure, not the built-in default.
+ * KSMP_SELECT_SECURE_EXEC  the process runs in secure execution (AT_SECURE
+ *     or credentials that differ from its invoker's): a file whose program
+ *     line matches applies only if it says "secure-exec yes"; otherwise
+ *     the search ends there and the process gets
+ *     ksmp_policy_default_secure (the file was not written for a
+ *     privileged program: node.policy for a node given a file capability).
  */
 #define KSMP_SELECT_PRIVILEGED 1u
 #define KSMP_SELECT_SECURE 2u
+#define KSMP_SELECT_SECURE_EXEC 4u
 int ksmp_policy_select_flags(struct ksmp_policy *p, const char *env_policy,
 			     const char *env_dir, const char *exe,
 			     const char *argv0, unsigned flags, char *buf,

@@ -513,6 +513,8 @@ static int select_in_dirs(struct ksmp_policy *p, int afd, const char *admin,
 		r = ksmp_policy_parse(p, path, buf, len, diag, ctx);
 		if (r != 0)
 			fail_reset(p);
+		else if ((flags & KSMP_SELECT_SECURE_EXEC) && !p->secure_exec)
+			break;	/* not written for a privileged program */
 		return r;
 	}
 	if (flags & KSMP_SELECT_SECURE)

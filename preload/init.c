@@ -153,7 +153,7 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	unsigned flags = secure || geteuid() == 0 ? KSMP_SELECT_PRIVILEGED : 0;
 	/* ... and one in secure execution keeps the heap out of KSM. */
 	if (secure)
-		flags |= KSMP_SELECT_SECURE;
+		flags |= KSMP_SELECT_SECURE | KSMP_SELECT_SECURE_EXEC;
 	struct diag d = { .n = 0 };
 	int r = ksmp_policy_select_flags(&ksmp_policy, env_policy, env_dir,
 					 st->exe, argv0, flags, policy_buf,

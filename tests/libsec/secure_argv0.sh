@@ -12,7 +12,9 @@
 #    never the heap or arenas; argv[0] ignored), and KSMP_POLICY is ignored
 #    too;
 #  - set-user-ID root but named ksmp-secprog: via-exe (the executable
-#    still selects);
+#    still selects, and the file says "secure-exec yes");
+#  - set-user-ID root named ksmp-secnox, whose file (mode auto, heap)
+#    does not say "secure-exec yes": default-secure, not that file;
 #  - an ordinary copy, and root running the set-user-ID copy (no change of
 #    credentials): via-argv0, as before;
 #  - once via-exe's file is 0666, the set-user-ID program refuses it
@@ -63,14 +65,15 @@ esac
 mkdir -p "$PD" && mount -t tmpfs -o mode=755 ksmp-secure-policy "$PD" ||
 	skip_all_env "cannot make $PD"
 printf 'name via-argv0\nprogram python3\nmerge mmap min=1M\n' > "$PD/10-argv0.policy"
-printf 'name via-exe\nprogram ksmp-secprog\nmerge mmap min=1M\n' > "$PD/20-exe.policy"
+printf 'name via-exe\nprogram ksmp-secprog\nsecure-exec yes\nmerge mmap min=1M\n' > "$PD/20-exe.policy"
+printf 'name via-exe-plain\nprogram ksmp-secnox\nmode auto\nmerge heap,arena\n' > "$PD/05-nox.policy"
 printf 'name via-env\nmode process\n' > "$T/env.policy"
 chmod 644 "$PD"/*.policy "$T/env.policy"
 
 mkdir "$T/bin"
-for n in suid ksmp-secprog sgid plain fcap; do cp "$H" "$T/bin/$n"; done
+for n in suid ksmp-secprog ksmp-secnox sgid plain fcap; do cp "$H" "$T/bin/$n"; done
 chown 0:0 "$T/bin"/*
-chmod 4755 "$T/bin/suid" "$T/bin/ksmp-secprog"
+chmod 4755 "$T/bin/suid" "$T/bin/ksmp-secprog" "$T/bin/ksmp-secnox"
 chmod 2755 "$T/bin/sgid"
 chmod 755 "$T/bin/plain" "$T/bin/fcap"
 fcap=no
@@ -114,7 +117,7 @@ policy_of() { # UID PROGRAM [ENV...]: run PROGRAM as uid with argv[0] python3,
 	fi
 }
 
-plan 9
+plan 11
 is "$(policy_of 65534 "$T/bin/plain")" via-argv0 \
 	"an ordinary program run as python3 gets the python3 policy (setup works)"
 is "$(policy_of 65534 "$T/bin/suid")" default-secure \
@@ -129,6 +132,10 @@ else
 fi
 is "$(policy_of 65534 "$T/bin/ksmp-secprog")" via-exe \
 	"set-user-ID root named ksmp-secprog, run as python3: chosen by its executable"
+is "$(policy_of 65534 "$T/bin/ksmp-secnox")" default-secure \
+	"set-user-ID root named ksmp-secnox, its file without secure-exec yes: default-secure"
+is "$(policy_of 0 "$T/bin/ksmp-secnox")" via-exe-plain \
+	"root running that copy (no change of credentials): its file applies (setup works)"
 is "$(policy_of 65534 "$T/bin/suid" KSMP_POLICY="$T/env.policy")" default-secure \
 	"set-user-ID root: KSMP_POLICY is ignored"
 is "$(policy_of 65534 "$T/bin/plain" KSMP_POLICY="$T/env.policy")" via-env \

@@ -78,7 +78,7 @@ static int add_dir(const char *dir, const char *suffix)
 }
 
 static const char *const tokens[] = {
-	"merge ", "skip ", "program ", "mode ", "log ", "strict ", "control ",
+	"merge ", "skip ", "program ", "mode ", "log ", "strict ", "control ", "secure-exec ",
 	"heap-step ", "name ", "any", "heap", "arena,chunk", "mmap", "file",
 	"stack", "min=", "max=", "prot=", "caller=", "rwx", "none", "64K", "1G",
 	"99999999999999999999", "17179869184G", "KiB", "[", "]", "[!a-", "\\",

@@ -158,6 +158,11 @@ static void test_defaults_and_keywords(void)
 	ok(P.strict == 1 && P.control == 0, "strict yes, control no");
 	good("strict no\ncontrol yes\n", "strict no, control yes");
 	ok(P.strict == 0 && P.control == 1, "strict no, control yes");
+	ok(P.secure_exec == 0, "secure-exec: no by default");
+	good("secure-exec yes\n", "secure-exec yes");
+	ok(P.secure_exec == 1, "secure-exec yes sets it");
+	bad("secure-exec yes\nsecure-exec no\n", 2, "duplicate 'secure-exec' setting");
+	bad("secure-exec maybe\n", 1, "'secure-exec' must be yes or no, not 'maybe'");
 	good("heap-step 16M\n", "heap-step");
 	is_int(P.heap_step, 16 << 20, "heap-step 16M");
 	good("heap-step 64K\n", "heap-step lower bound");
@@ -397,7 +402,7 @@ static void test_format(void)
 	static char text[16384], text2[16384];
 	static const char *const inputs[] = {
 		"name x\nprogram /a/b* c?d [a-z]*\nmode process\nlog debug\nstrict yes\n"
-		"control no\nheap-step 3M\nmerge heap,chunk min=4097 max=2G prot=r-x "
+		"control no\nsecure-exec yes\nheap-step 3M\nmerge heap,chunk min=4097 max=2G prot=r-x "
 		"caller=libz.so* caller=/x/\\*y\nskip any\nmerge mmap prot=none min=1K\n",
 		"", "mode off\nmerge stack,file,arena max=0\n",
 		"skip any caller=a\nmerge any min=17179869183G\nheap-step 65537\n",
