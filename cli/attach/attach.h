@@ -26,6 +26,11 @@ struct attach_proc {
 	uid_t ruid, euid, suid;
 	char exe[4096];		/* "" when unreadable */
 	char argv0[256];
+	/* held from attach_hold() to attach_release() (-1 before) */
+	int pidfd, memfd;
+	bool have_exe;
+	dev_t exe_dev;		/* of /proc/PID/exe, at attach_hold() */
+	ino_t exe_ino;
 };
 
 /* proc.c: choose p->tid among the live threads of p->pid: the one chosen
@@ -49,6 +54,19 @@ struct attach_opts {
 };
 int attach_do_one(struct attach_opts *o, pid_t pid, bool found);
 bool attach_program_matches(const struct attach_opts *o, pid_t pid);
+
+/* ident.c: the identity of the process being attached. attach_hold()
+ * (after attach_proc_read) opens a pidfd and a /proc/PID/mem descriptor
+ * and checks the start time and executable are still those read: -ESRCH
+ * when not. attach_ended(): the pidfd says it has ended. attach_same(),
+ * with thread tid stopped: is it the process read, same address space,
+ * same executable, same vdso `syscall` address (*sysaddr)? 0, or -ESRCH
+ * and why. */
+int attach_hold(struct attach_proc *p);
+void attach_release(struct attach_proc *p);
+bool attach_ended(const struct attach_proc *p);
+int attach_same(const struct attach_proc *p, pid_t tid, uint64_t *sysaddr,
+		char *why, size_t len);
 
 /* watch.c: `attach --watch`; returns the exit status. */
 int attach_watch(struct attach_opts *o, unsigned interval_ms);

@@ -103,6 +103,11 @@ static int wait_for_thread(struct attach_proc *at, struct outcome *out)
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
+		if (attach_ended(at)) {
+			snprintf(out->msg, sizeof(out->msg), "it ended while a thread "
+				 "was awaited");
+			return -ESRCH;
+		}
 		int err = attach_pick_thread(at);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		long waited = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
@@ -153,6 +158,9 @@ static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
 			snprintf(out->msg, sizeof(out->msg), "%s", in.err);
 			return err;
 		}
+		/* the wait may have been long: is it still the process read? */
+		err = attach_same(&at, at.tid, &sysaddr, out->msg, sizeof(out->msg));
+		bool other = err != 0;	/* a refusal: nothing was done */
 		for (size_t i = done; i < n && !err; i++) {
 			int a = ksmp_inject_allowed(&in, calls[i].nr, calls[i].args);
 			if (a != 1) {
@@ -167,9 +175,10 @@ static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
 		}
 		int e2 = ksmp_inject_end(&in);
 		if (err && err != -EINTR && !out->msg[0])
-			snprintf(out->msg, sizeof(out->msg), "%s", gone(ap) ?
+			/* ESRCH: killed, maybe not yet a zombie */
+			snprintf(out->msg, sizeof(out->msg), "%s", err == -ESRCH || gone(ap) ?
 				 "it exited during the injection" : in.err);
-		out->broke = err && err != -EINTR && err != -EPERM;
+		out->broke = err && err != -EINTR && err != -EPERM && !other;
 		out->stop_ns += in.stop_ns;
 		out->done |= done > 0;
 		if (err == -EINTR)
@@ -495,8 +504,13 @@ int attach_do_one(struct attach_opts *o, pid_t pid, bool found)
 			err = -ESRCH;
 			went = "before it was reached";
 		}
-	} else if ((err = -refused(&ap, &out)) == 0) {
+	} else if ((err = -refused(&ap, &out)) == 0 && (err = attach_hold(&ap)) < 0) {
+		snprintf(out.msg, sizeof(out.msg), "%s", err == -ESRCH ? "it ended or "
+			 "exec'd while it was read" : strerror(-err));
+		went = "before it was reached";
+	} else if (err == 0) {
 		err = o->detach ? detach_one(o, &ap, &out) : attach_one(o, &ap, &out);
+		attach_release(&ap);
 		if (err && gone(&ap) && (err != -ENOENT || found)) {
 			err = -ESRCH;	/* it ended meanwhile, whatever the step */
 			went = o->detach ? "during the detach" : "during the attach";

@@ -4,7 +4,7 @@
 if KSMP_ATTACH
 cli_ksmpreload_SOURCES += cli/attach/cmd_attach.c cli/attach/attach.h \
 	cli/attach/inject.c cli/attach/inject.h cli/attach/bpf.c \
-	cli/attach/proc.c cli/attach/ranges.c cli/attach/record.c \
+	cli/attach/proc.c cli/attach/ident.c cli/attach/ranges.c cli/attach/record.c \
 	cli/attach/watch.c
 else
 cli_ksmpreload_SOURCES += cli/attach/none.c

@@ -179,6 +179,7 @@ int attach_pick_thread(struct attach_proc *p)
 int attach_proc_read(pid_t pid, struct attach_proc *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->pidfd = p->memfd = -1;
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	ssize_t n = ksmp_read_small(path, buf, sizeof(buf));

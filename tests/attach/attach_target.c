@@ -28,6 +28,9 @@
  *                         parent waits unkillably meanwhile; "vfork done"
  *   attach_target trace PID   PTRACE_SEIZE PID, then pause (a tracer)
  *   attach_target zombie  fork a child that exits unreaped; print its pid
+ *   attach_target writeexec MS [PROG ARG...]  write to a socket nobody
+ *                         reads: blocks MS ms (0: until killed), then
+ *                         execs PROG (or exits)
  * Each prints "ready" (after its set-up) on stdout, which is flushed.
  */
 #include <errno.h>
@@ -45,6 +48,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -246,6 +250,29 @@ static int block_accept(const char *path)
 	return 0;
 }
 
+/* Blocked in a write (attach waits for such a thread), then exec. */
+static int write_exec(long ms, char **prog)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return 1;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	size_t n = 8u << 20;
+	char *b = malloc(n);
+	if (!b)
+		return 1;
+	memset(b, 'x', n);
+	ready();
+	if (write(sv[0], b, n) < 0)
+		printf("write -1 %d\n", errno);
+	if (*prog) {
+		execv(prog[0], prog);
+		return 127;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -298,6 +325,8 @@ int main(int argc, char **argv)
 		pause();
 		return 0;
 	}
+	if (!strcmp(m, "writeexec") && argc >= 3)
+		return write_exec(atol(argv[2]), argv + 3);
 	fprintf(stderr, "usage: attach_target hold|read|readsig|sleep|futex|epoll|accept|trace|zombie ...\n");
 	return 2;
 }
