@@ -22,6 +22,7 @@ struct attach_proc {
 	char state;		/* of the process: R, S, D, T, t, Z, X, ... */
 	pid_t tracer;		/* first thread found traced, by whom */
 	bool kthread;
+	bool i386;		/* its executable is 32-bit x86 (ELFCLASS32, EM_386) */
 	unsigned long long start;	/* start time in clock ticks */
 	uid_t ruid, euid, suid;
 	char exe[4096];		/* "" when unreadable */

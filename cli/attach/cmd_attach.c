@@ -60,7 +60,7 @@ static const char *prog(const struct attach_opts *o)
 }
 
 /* Refusals that need no ptrace: say why and return the errno (EPERM,
- * EDEADLK, ESRCH, EBUSY), or 0. */
+ * EDEADLK, ESRCH, ENOEXEC, EBUSY), or 0. */
 static int refused(const struct attach_proc *ap, struct outcome *out)
 {
 	int err = EBUSY;
@@ -73,6 +73,12 @@ static int refused(const struct attach_proc *ap, struct outcome *out)
 	} else if (ap->state == 'Z' || ap->state == 'X') {
 		snprintf(out->msg, sizeof(out->msg), "it is a zombie");
 		err = ESRCH;
+	} else if (ap->i386) {
+		/* refused before any thread is stopped: a stop could cut a
+		 * write short, and the injection runs x86_64 calls only */
+		snprintf(out->msg, sizeof(out->msg), "it is a 32-bit (i386) "
+			 "program: attach injects x86_64 system calls only");
+		err = ENOEXEC;
 	} else if (ap->tracer || ap->state == 't') {
 		snprintf(out->msg, sizeof(out->msg), "it is already traced (by pid %d)",
 			 (int)ap->tracer);

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,13 +84,21 @@ static void scan_threads(struct attach_proc *p)
 	p->tid = live ? live : p->pid;
 }
 
-/* Is nr a call that returns a short count when a signal or a ptrace stop
- * interrupts it after part of the data went (a write to a pipe or a
- * socket)? Programs that do not loop then lose the rest: CPython 3.11's
- * buffered writer does (tests/attach/attach_shortwrite.sh). */
-static bool short_on_stop(long nr)
+/* Is the call a thread is in one that returns a short count when a
+ * signal or a ptrace stop interrupts it after part of the data went?
+ * Programs that do not loop then lose the rest: CPython 3.11's buffered
+ * writer does (tests/attach/attach_shortwrite.sh). That is every write to
+ * a pipe or a socket; of the reads, only a receive with MSG_WAITALL,
+ * which a program may trust to return all it asked for, or the end of the
+ * stream (tests/attach/attach_blocked.sh). Other reads are not: they
+ * return as soon as any data came, stop or no stop. nr and args as
+ * /proc/TID/syscall shows them; an x32 call (__X32_SYSCALL_BIT) by its
+ * x32 number. */
+#define X32_BIT 0x40000000L
+#define MSG_WAITALL_ 0x100
+static bool short_on_stop(long nr, const unsigned long long args[6])
 {
-	static const long calls[] = {
+	static const long writes[] = {
 		SYS_write, SYS_writev, SYS_pwrite64, SYS_pwritev,
 #ifdef SYS_pwritev2
 		SYS_pwritev2,
@@ -100,10 +109,46 @@ static bool short_on_stop(long nr)
 		SYS_copy_file_range,
 #endif
 	};
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
-		if (calls[i] == nr)
+	/* x32's own entries (arch/x86/entry/syscalls/syscall_64.tbl) */
+	static const long x32_writes[] = { 516, 518, 532, 535, 538, 547 };
+	const long *t = writes;
+	size_t n = sizeof(writes) / sizeof(writes[0]);
+	if (nr & X32_BIT) {
+		nr &= ~X32_BIT;
+		if (nr >= 512) {
+			t = x32_writes;
+			n = sizeof(x32_writes) / sizeof(x32_writes[0]);
+		}
+		/* x32 recvfrom 517, recvmsg 519, recvmmsg 537 */
+		if (nr == 517 || nr == 537)
+			return args[3] & MSG_WAITALL_;
+		if (nr == 519)
+			return args[2] & MSG_WAITALL_;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (t[i] == nr)
 			return true;
+	if (nr == SYS_recvfrom || nr == SYS_recvmmsg)
+		return args[3] & MSG_WAITALL_;
+	if (nr == SYS_recvmsg)
+		return args[2] & MSG_WAITALL_;
 	return false;
+}
+
+/* Parses /proc/TID/syscall: 1 and the call's number and arguments when
+ * the thread is blocked in one, 0 when it runs or is outside any call
+ * ("running", "-1 ..."), -1 when unreadable. */
+static int syscall_of(const char *buf, long *nr, unsigned long long args[6])
+{
+	if (strncmp(buf, "running", 7) == 0)
+		return 0;
+	char *end;
+	*nr = strtol(buf, &end, 10);
+	if (end == buf)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		args[i] = strtoull(end, &end, 16);
+	return *nr >= 0;
 }
 
 /* voluntary_ctxt_switches of thread tid of pid, -1 when unreadable. */
@@ -135,11 +180,13 @@ static bool stoppable(pid_t pid, pid_t tid)
 		}
 		if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
 			return false;
-		if (strncmp(buf, "running", 7) != 0) {
-			char *end;
-			long nr = strtol(buf, &end, 10);
-			return end != buf && !short_on_stop(nr);
-		}
+		long nr;
+		unsigned long long args[6];
+		int in = syscall_of(buf, &nr, args);
+		if (in < 0)
+			return false;
+		if (strncmp(buf, "running", 7) != 0)
+			return !in || !short_on_stop(nr, args);
 	}
 	return sw0 >= 0 && voluntary_switches(pid, tid) == sw0;
 }
@@ -176,6 +223,25 @@ int attach_pick_thread(struct attach_proc *p)
 	return -EBUSY;
 }
 
+/* Is pid's executable a 32-bit x86 program (ELF class 32, machine 386)?
+ * Its threads run i386 code and make i386 calls, whose numbers the table
+ * above does not know; attach refuses it before stopping anything. An x32
+ * program (class 32, machine x86_64) makes x86_64 calls: not this. */
+static bool exe_is_i386(pid_t pid)
+{
+	char path[64];
+	unsigned char h[20];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(h) && !memcmp(h, "\x7f" "ELF", 4) &&
+	       h[4] == 1 /* ELFCLASS32 */ && h[5] == 1 /* little-endian */ &&
+	       (h[18] | h[19] << 8) == 3 /* EM_386 */;
+}
+
 int attach_proc_read(pid_t pid, struct attach_proc *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -204,6 +270,7 @@ int attach_proc_read(pid_t pid, struct attach_proc *p)
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)p->pid);
 	ssize_t l = readlink(path, p->exe, sizeof(p->exe) - 1);
 	p->exe[l > 0 ? l : 0] = 0;
+	p->i386 = exe_is_i386(p->pid);
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p->pid);
 	if (ksmp_read_small(path, p->argv0, sizeof(p->argv0)) < 0)
 		p->argv0[0] = 0;

@@ -3,11 +3,12 @@
 # resumes exactly as if nothing had happened: read, nanosleep (its
 # deadline kept through restart_syscall), a futex wait, epoll_wait and
 # accept each return the program's own result after an attach (and a
-# detach) in the middle. Multi-threaded targets keep running.
+# detach) in the middle. A receive with MSG_WAITALL that has part of its
+# data is not stopped (a stop would return the part): another thread is. Multi-threaded targets keep running.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 at_setup
-plan 16
+plan 20
 
 attach_mid() { # attach_mid PID: attach then detach while it blocks
 	at_wait_blocked "$1" &&
@@ -62,6 +63,17 @@ ok "accept: attach and detach while blocked" attach_mid $P
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$T/sock"
 at_wait_line ac '^accept'
 is "$(sed -n 2p "$T/ac.out")" "accept ok" "accept: returns the connection made afterwards"
+
+for how in from msg; do
+	at_start rv$how "$TGT" recvall $how; P=$AT_PID
+	at_send rv$how part1
+	sleep 0.2
+	ok "recv$how MSG_WAITALL, 6 of 16 bytes in: attach and detach" attach_mid $P
+	sleep 0.1	# a receive cut short has printed by now: no reader for a send
+	grep -q '^recv' "$T/rv$how.out" || at_send rv$how part2-abc
+	at_wait_line rv$how '^recv'
+	is "$(sed -n 2p "$T/rv$how.out")" "recv 16" "recv$how MSG_WAITALL: all 16 bytes, not the part"
+done
 
 # SIGTRAP ignored: attach must not single-step it (the forced trap would
 # reset the disposition); the syscall-stop way is used instead

@@ -3,11 +3,12 @@
 # message saying why, and nothing touched: a traced process, a zombie, a
 # stopped process, a kernel thread, a process of another user (no
 # CAP_SYS_PTRACE), a process of its own user that is not dumpable, a
-# missing pid; usage errors exit 2.
+# missing pid, a 32-bit (i386) program (refused before any thread is
+# stopped: its write to a pipe is not cut short); usage errors exit 2.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 at_setup
-plan 25
+plan 28
 
 untouched() { # untouched PID: no merging, no record
 	grep -q 'ksm_merge_any: no' "/proc/$1/ksm_stat" && [ ! -e "$T/rec/$1" ]
@@ -86,6 +87,32 @@ ok "a thread that does not stop: says so, nothing changed" \
 at_wait_line vf '^vfork done'
 ok "a thread that does not stop: it carries on when its child exits, untraced" \
 	sh -c "grep -q 'vfork done' '$T/vf.out'"
+
+# a 32-bit program blocked in write(2) to a pipe after its first 64 KiB:
+# its i386 call number (4) is x86_64's stat; a stop would cut it short
+if ${CC:-cc} -m32 -nostdlib -static -ffreestanding -fno-pie -no-pie -O1 \
+	-o "$T/i386" "$KSMP_SRCDIR/tests/attach/attach_i386.c" 2> "$T/cc.err"; then
+	mkfifo "$T/p32" "$T/go32"
+	"$T/i386" > "$T/p32" &
+	W=$!; AT_PIDS="$AT_PIDS $W"
+	( exec 3< "$T/p32"; read x < "$T/go32"; wc -c <&3 > "$T/n32" ) &
+	R=$!; AT_PIDS="$AT_PIDS $R"
+	n=0
+	until [ "$(cut -d' ' -f1 "/proc/$W/syscall" 2>/dev/null)" = 4 ] || [ $n -ge 250 ]; do
+		n=$((n + 1)); sleep 0.02
+	done
+	sleep 0.1
+	"$K" attach --mode process $W > "$T/o" 2> "$T/e"
+	is "$?" 1 "a 32-bit program: exit 1"
+	ok "a 32-bit program: says so" grep -q "it is a 32-bit (i386) program" "$T/e"
+	echo go > "$T/go32"
+	wait $W; wrc=$?
+	wait $R
+	is "$wrc/$(cat "$T/n32")" "0/1048576" "a 32-bit program: its write was not cut short (all 1 MiB arrived)"
+else
+	diag "$(cat "$T/cc.err")"
+	skip 3 "cannot build a 32-bit program here (cc -m32)"
+fi
 
 "$K" attach 999999999 > "$T/o" 2> "$T/e"
 is "$?" 1 "a missing pid: exit 1"

@@ -24,6 +24,10 @@
  *                         "futex RET ERRNO word W"
  *   attach_target epoll   epoll_wait on stdin: "epoll N DATA"
  *   attach_target accept PATH  accept on a unix socket: "accept ok"
+ *   attach_target recvall from|msg  the main thread receives 16 bytes with
+ *                         MSG_WAITALL (recvfrom or recvmsg) from a unix
+ *                         stream socket that a second thread fills with
+ *                         the lines of stdin: "recv N"
  *   attach_target vfork MS  vfork a child that sleeps MS before _exit: the
  *                         parent waits unkillably meanwhile; "vfork done"
  *   attach_target trace PID   PTRACE_SEIZE PID, then pause (a tracer)
@@ -49,6 +53,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -273,6 +278,35 @@ static int write_exec(long ms, char **prog)
 	return 0;
 }
 
+static int rsv[2];
+
+static void *forward(void *arg)
+{
+	(void)arg;
+	char buf[64];
+	ssize_t n;
+	while ((n = read(0, buf, sizeof(buf))) > 0)
+		if (write(rsv[1], buf, (size_t)n) != n)
+			break;
+	return NULL;
+}
+
+static int block_recvall(bool msg)
+{
+	pthread_t t;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, rsv) < 0)
+		return 1;
+	pthread_create(&t, NULL, forward, NULL);
+	ready();
+	char buf[16];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r = msg ? recvmsg(rsv[0], &mh, MSG_WAITALL) :
+		recvfrom(rsv[0], buf, sizeof(buf), MSG_WAITALL, NULL, NULL);
+	printf("recv %zd\n", r < 0 ? -errno : r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -294,6 +328,8 @@ int main(int argc, char **argv)
 		return block_futex();
 	if (!strcmp(m, "epoll"))
 		return block_epoll();
+	if (!strcmp(m, "recvall") && argc == 3)
+		return block_recvall(!strcmp(argv[2], "msg"));
 	if (!strcmp(m, "accept") && argc == 3)
 		return block_accept(argv[2]);
 	if (!strcmp(m, "trace") && argc == 3) {
@@ -327,6 +363,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(m, "writeexec") && argc >= 3)
 		return write_exec(atol(argv[2]), argv + 3);
-	fprintf(stderr, "usage: attach_target hold|read|readsig|sleep|futex|epoll|accept|trace|zombie ...\n");
+	fprintf(stderr, "usage: attach_target hold|read|readsig|sleep|futex|epoll|accept|recvall|writeexec|trace|zombie ...\n");
 	return 2;
 }

@@ -32,4 +32,5 @@ EXTRA_DIST += tests/attach/attach_merge.sh tests/attach/attach_refuse.sh \
 	tests/attach/attach_real.sh tests/attach/attach_watch.sh \
 	tests/attach/attach_vanish.sh tests/attach/attach_shortwrite.sh \
 	tests/attach/attach_common.sh tests/attach/attach_record.sh \
-	tests/attach/attach_exec.sh
+	tests/attach/attach_exec.sh \
+	tests/attach/attach_i386.c
