@@ -18,7 +18,8 @@
  *     blocks while a thread of the target is stopped, so it ends only
  *     once the target has its own registers back (a SIGKILL there would
  *     leave the target running with the injected ones); a reaper thread
- *     waits for it, and kills it only after ATTACH_GRACE_MS more;
+ *     waits for it, and kills it only after ATTACH_GRACE_MS more; until
+ *     it is reaped it counts against its uid (KIDS_UID, KIDS_ALL: EBUSY);
  *   - its JSON answer gives the errno of a refusal ("error") and the
  *     message that /PID/stats shows (attach_last_*).
  *
@@ -237,9 +238,51 @@ static void read_until(int fd, char *out, size_t len, uint64_t deadline)
 	out[n] = 0;
 }
 
-/* Wait for pid until deadline: 1 and *st when it ended, 0 when not yet,
- * -1 when it cannot be waited for. */
-static int wait_until(pid_t pid, uint64_t deadline, int *st)
+/* ---------------------------------------------------------------- kids */
+/* Children alive, per uid other than root: a child outlives its write
+ * when it is past its time (its owner may even have stopped it), so the
+ * write's request slot (limits.c) does not bound them; these do, until
+ * the child is reaped: at most KIDS_UID per uid and KIDS_ALL in all, more
+ * get EBUSY. Root is not limited (limits.c). */
+#define KIDS_UID 8
+#define KIDS_ALL 64
+
+static pthread_mutex_t kids_lock = PTHREAD_MUTEX_INITIALIZER;
+static uid_t kids[KIDS_ALL];	/* kids_lock: the uid of each live child, 0 free */
+
+/* A place for a child of uid: its index, -1 for root, or -EBUSY. */
+static int kid_take(uid_t uid)
+{
+	if (uid == 0)
+		return -1;
+	int mine = 0, fresh = -EBUSY;
+	pthread_mutex_lock(&kids_lock);
+	for (int i = 0; i < KIDS_ALL; i++) {
+		if (kids[i] == uid)
+			mine++;
+		else if (kids[i] == 0 && fresh < 0)
+			fresh = i;
+	}
+	if (mine >= KIDS_UID)
+		fresh = -EBUSY;
+	if (fresh >= 0)
+		kids[fresh] = uid;
+	pthread_mutex_unlock(&kids_lock);
+	return fresh;
+}
+
+static void kid_give(int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&kids_lock);
+	kids[slot] = 0;
+	pthread_mutex_unlock(&kids_lock);
+}
+
+/* Wait for pid until deadline, looking every step_us: 1 and *st when it
+ * ended, 0 when not yet, -1 when it cannot be waited for. */
+static int wait_until(pid_t pid, uint64_t deadline, useconds_t step_us, int *st)
 {
 	for (;;) {
 		pid_t r = waitpid(pid, st, WNOHANG);
@@ -249,47 +292,72 @@ static int wait_until(pid_t pid, uint64_t deadline, int *st)
 			return -1;
 		if (now_ms() >= deadline)
 			return 0;
-		usleep(2000);
+		usleep(step_us);
 	}
 }
 
+/* SIGKILL our own unreaped child (the pid is still its, stopped or not)
+ * and reap it. */
+static void kill_reap(pid_t pid)
+{
+	int st;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+struct late {
+	pid_t pid;
+	int slot;
+};
+
 /* A child past its time: asked to end (SIGTERM waits for the injection to
- * be undone, see the top of the file), killed only after the grace. */
+ * be undone, see the top of the file; SIGCONT in case its owner stopped
+ * it), killed only after the grace; its place given back once reaped. */
 static void *late_reaper(void *arg)
 {
-	pid_t pid = (pid_t)(intptr_t)arg;
+	struct late l = *(struct late *)arg;
+	free(arg);
 	int st;
-	if (wait_until(pid, now_ms() + ATTACH_GRACE_MS, &st) == 0) {
-		kill(pid, SIGKILL);	/* our own unreaped child: the pid is still its */
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-	}
+	if (wait_until(l.pid, now_ms() + ATTACH_GRACE_MS, 50000, &st) == 0)
+		kill_reap(l.pid);
+	kid_give(l.slot);
 	return NULL;
 }
 
 /* Wait for the child until the deadline. Its wait status, or -1 when it
- * did not end in time (then it is asked to end, and reaped later). */
-static int reap(pid_t pid, uint64_t deadline)
+ * did not end in time (then it is asked to end, and reaped later by a
+ * thread; when none can be started, killed and reaped now: a FUSE worker
+ * never waits out the grace). */
+static int reap(pid_t pid, int slot, uint64_t deadline)
 {
 	int st;
-	int r = wait_until(pid, deadline, &st);
-	if (r == 1)
-		return st;
-	if (r < 0)
-		return -1;
+	int r = wait_until(pid, deadline, 2000, &st);
+	if (r != 0) {
+		kid_give(slot);
+		return r == 1 ? st : -1;
+	}
 	kill(pid, SIGTERM);
+	kill(pid, SIGCONT);
+	struct late *l = malloc(sizeof(*l));
 	pthread_t th;
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &a, late_reaper, (void *)(intptr_t)pid) != 0)
-		late_reaper((void *)(intptr_t)pid);	/* no thread: wait here */
+	if (l)
+		*l = (struct late){ pid, slot };
+	if (!l || pthread_create(&th, &a, late_reaper, l) != 0) {
+		free(l);
+		kill_reap(pid);
+		kid_give(slot);
+	}
 	pthread_attr_destroy(&a);
 	return -1;
 }
 
 /* Run the command as cr; its stdout in out. The wait status, -1 when it
- * was killed at the deadline, or -errno. */
+ * was killed at the deadline, or -errno (-EBUSY: cr's uid has too many
+ * children alive). */
 static int run_as(const struct creds *cr, char *const argv[], char *out, size_t len)
 {
 	char dir[4000], dirvar[4100];
@@ -310,9 +378,16 @@ static int run_as(const struct creds *cr, char *const argv[], char *out, size_t 
 		}
 	}
 	envp[ne] = NULL;
+	out[0] = 0;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
+	int slot = kid_take(cr->uid);
+	if (slot == -EBUSY) {
+		close(p[0]);
+		close(p[1]);
+		return -EBUSY;
+	}
 	uint64_t deadline = now_ms() + ATTACH_TIMEOUT_MS;
 	pid_t pid = fork();
 	if (pid == 0)
@@ -320,12 +395,13 @@ static int run_as(const struct creds *cr, char *const argv[], char *out, size_t 
 	int e = errno;
 	close(p[1]);
 	if (pid < 0) {
+		kid_give(slot);
 		close(p[0]);
 		return -e;
 	}
 	read_until(p[0], out, len, deadline);
 	close(p[0]);
-	return reap(pid, deadline);
+	return reap(pid, slot, deadline);
 }
 
 /* ---------------------------------------------------------------- answer */
@@ -367,6 +443,11 @@ static int outcome(int st, const char *out, int on, char *msg, size_t len)
 		snprintf(msg, len, "%s did not finish within %d ms: killed",
 			 on ? "attach" : "detach", ATTACH_TIMEOUT_MS);
 		return -ETIMEDOUT;
+	}
+	if (st == -EBUSY) {
+		snprintf(msg, len, "too many commands still running (%d of a uid, %d in all)",
+			 KIDS_UID, KIDS_ALL);
+		return st;
 	}
 	if (st < 0) {
 		snprintf(msg, len, "cannot run %s: %s", attach_program, strerror(-st));

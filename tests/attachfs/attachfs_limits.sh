@@ -4,6 +4,10 @@
 #   - a writer of uid 0 runs the command with only the capabilities its
 #     thread has in effect: without CAP_SYS_PTRACE it cannot ptrace a
 #     uid-65534 process (before, the child kept all of mergefs's);
+#   - children that outlive their write (past the 5 s, stopped by their
+#     own uid) count against the uid until reaped: 8 of them, then EBUSY
+#     at once, while another uid still attaches; before, the slot was
+#     given back at the timeout and the children piled up;
 # Real FUSE mount (-o allow_other), targets that never load the library
 # (tests/attach/attach_target), judged by their ksm_stat and TracerPid.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
@@ -19,7 +23,7 @@ mfs_init
 trap 'mfs_cleanup; at_cleanup' EXIT
 af_mount
 af_mounted || { echo "Bail out! mergefs did not mount"; exit 1; }
-plan 6
+plan 12
 
 # A: root without capabilities gets none through mergefs
 at_start a $NOB "$TGT" read; A=$AT_PID
@@ -34,5 +38,54 @@ CAPS=+sys_ptrace,+sys_admin,+dac_override,+dac_read_search,+fowner,+setuid,+setg
 is "$(setpriv --inh-caps=-all --bounding-set=-all,$CAPS "$W" "$MNT/$A/merge" 1)/$(merge_any $A)" \
 	OK/yes "uid 0 with only the capabilities attach uses: attached"
 is "$("$W" "$MNT/$A/merge" 0)/$(merge_any $A)" OK/no "root (all capabilities) detaches it"
-ok "mergefs has no child process left" [ "$(pgrep -P "$MFS" | wc -l)" -eq 0 ]
+
+# B: lingering children stay counted. 8 processes of uid 65534 blocked
+# in a write to a full pipe, so that each attach takes its 5 s (one
+# attach at a time may trace a process); their owner ptraces every child
+# and keeps it in a ptrace stop (a child runs as the writer: the writer
+# may ptrace it), so the SIGTERM and SIGCONT of the timeout do not end
+# it: it stays for the grace (2 minutes) unless the slots stay counted.
+kids() { pgrep -P "$MFS" | wc -l; }
+cat > "$T/holdkids.py" <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+# PTRACE_SEIZE, then PTRACE_INTERRUPT: each stays in a ptrace stop, which
+# neither SIGTERM nor SIGCONT ends (only SIGKILL)
+held = [p for p in map(int, sys.argv[1:])
+        if libc.ptrace(0x4206, p, 0, 0) == 0 and libc.ptrace(0x4207, p, 0, 0) == 0]
+print("held %d\nready" % len(held), flush=True)
+while held:
+    pid, st = os.waitpid(-1, 0x40000000)
+    if not os.WIFSTOPPED(st):
+        held.remove(pid)
+PY
+chmod 755 "$T"
+VS=
+for i in 1 2 3 4 5 6 7 8; do
+	at_start v$i $NOB /usr/bin/python3 -c 'import os
+r, w = os.pipe()
+print("ready", flush=True)
+os.write(w, b"x" * (1 << 20))'
+	VS="$VS $AT_PID"
+done
+i=0; for v in $VS; do i=$((i + 1)); $NOB "$W" "$MNT/$v/merge" 1 > "$T/w1.$i" & done
+n=0; while [ "$(kids)" -lt 8 ] && [ $n -lt 200 ]; do sleep 0.02; n=$((n + 1)); done
+at_start h $NOB /usr/bin/python3 "$T/holdkids.py" $(pgrep -P "$MFS")
+is "$(head -n 1 "$T/h.out")" "held 8" "uid 65534 holds the 8 children of its writes"
+sleep 5.5
+is "$(cat "$T"/w1.* | sort | uniq -c | tr -s ' ')" " 8 ETIMEDOUT" "its 8 writes end after 5 s: ETIMEDOUT"
+i=0; for v in $VS; do i=$((i + 1)); $NOB "$W" "$MNT/$v/merge" 1 > "$T/w2.$i" & done
+sleep 1
+is "$(cat "$T"/w2.* | sort | uniq -c | tr -s ' ')" " 8 EBUSY" \
+	"with those 8 children alive, 8 more writes: EBUSY at once"
+is "$(kids)" 8 "mergefs has 8 children, not 16"
+at_start o setpriv --reuid 65533 --regid 65533 --clear-groups "$TGT" read; O=$AT_PID
+is "$(setpriv --reuid 65533 --regid 65533 --clear-groups "$W" "$MNT/$O/merge" 1)/$(merge_any $O)" OK/yes \
+	"another uid still attaches its process"
+for c in $(pgrep -P "$MFS"); do kill -9 "$c"; done
+n=0; while [ "$(kids)" -gt 0 ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+at_start a2 $NOB "$TGT" read; A2=$AT_PID
+is "$($NOB "$W" "$MNT/$A2/merge" 1)/$(merge_any $A2)" OK/yes \
+	"once they are reaped, uid 65534 attaches again"
+ok "mergefs has no child process left" [ "$(kids)" -eq 0 ]
 done_testing
