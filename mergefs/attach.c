@@ -536,7 +536,7 @@ static void keep_record(pid_t pid, uint64_t start, int on)
 
 int attach_write(const struct fctx *at_open, int on, int force)
 {
-	char msg[240] = "", out[4096], pidarg[16];
+	char msg[240] = "", out[4096], pidarg[16], startarg[24];
 	uint64_t start, after;
 	struct fctx now = *at_open;	/* the figures of now, not of the open */
 	const struct fctx *c = &now;
@@ -558,11 +558,14 @@ int attach_write(const struct fctx *at_open, int on, int force)
 		struct creds cr;
 		caller_creds(&cr);
 		snprintf(pidarg, sizeof(pidarg), "%d", (int)c->pid);
+		/* --start: the child refuses a process other than the one checked */
+		snprintf(startarg, sizeof(startarg), "%llu", (unsigned long long)start);
 		char *attach[] = { (char *)attach_program, (char *)"attach", (char *)"--mode",
-			(char *)"process", (char *)"--json", pidarg, NULL };
+			(char *)"process", (char *)"--start", startarg, (char *)"--json",
+			pidarg, NULL };
 		/* precheck() judged the headroom with our margin (or force) */
 		char *detach[] = { (char *)attach_program, (char *)"detach", (char *)"--force",
-			(char *)"--json", pidarg, NULL };
+			(char *)"--start", startarg, (char *)"--json", pidarg, NULL };
 		int st = run_as(&cr, on ? attach : detach, out, sizeof(out));
 		r = outcome(st, out, on, msg, sizeof(msg));
 		if (r == -ENOENT)	/* detach found nothing it may undo */

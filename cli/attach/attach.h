@@ -51,6 +51,8 @@ struct attach_opts {
 	bool json, detach;
 	bool force;		/* detach: unmerge even without the headroom */
 	long long margin;	/* detach: bytes an unmerge must leave free */
+	bool have_start;	/* --start: act only on a process started then */
+	unsigned long long start;
 	unsigned nout;
 };
 int attach_do_one(struct attach_opts *o, pid_t pid, bool found);

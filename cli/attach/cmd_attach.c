@@ -510,6 +510,10 @@ int attach_do_one(struct attach_opts *o, pid_t pid, bool found)
 			err = -ESRCH;
 			went = "before it was reached";
 		}
+	} else if (o->have_start && ap.start != o->start) {
+		snprintf(out.msg, sizeof(out.msg), "it started at tick %llu, not %llu: "
+			 "another process", ap.start, o->start);
+		err = -ESRCH;
 	} else if ((err = -refused(&ap, &out)) == 0 && (err = attach_hold(&ap)) < 0) {
 		snprintf(out.msg, sizeof(out.msg), "%s", err == -ESRCH ? "it ended or "
 			 "exec'd while it was read" : strerror(-err));
@@ -555,7 +559,9 @@ static void usage(FILE *f, bool detach)
 			"  -w, --watch      keep attaching every process whose program a policy\n"
 			"                   names (its program line), until SIGINT or SIGTERM\n"
 			"  -i, --interval MS  how often --watch looks for new processes (1000)\n");
-	fprintf(f, "  -j, --json       print JSON\n"
+	fprintf(f, "      --start TICKS  only if the process started at TICKS (field 22\n"
+		"                   of /proc/PID/stat), else ESRCH: not a reused pid\n"
+		"  -j, --json       print JSON\n"
 		"  -h, --help       show this help\n"
 		"See ksmpreload(1).\n");
 }
@@ -582,6 +588,7 @@ static int attach_main(int argc, char **argv, bool detach)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "margin", required_argument, NULL, 'g' },
+		{ "start", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -612,6 +619,18 @@ static int attach_main(int argc, char **argv, bool detach)
 				return 2;
 			}
 			o.margin = mib << 20;
+			break;
+		}
+		case 's': {
+			char *end;
+			errno = 0;
+			o.start = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-') {
+				fprintf(stderr, "%s: --start takes a start time in clock "
+					"ticks\n", prog(&o));
+				return 2;
+			}
+			o.have_start = true;
 			break;
 		}
 		case 'p':
@@ -651,9 +670,9 @@ static int attach_main(int argc, char **argv, bool detach)
 		}
 	}
 	if (watch) {
-		if (optind < argc || o.json) {
-			fprintf(stderr, "%s: --watch takes no process and no --json\n",
-				prog(&o));
+		if (optind < argc || o.json || o.have_start) {
+			fprintf(stderr, "%s: --watch takes no process, no --json and "
+				"no --start\n", prog(&o));
 			return 2;
 		}
 		return attach_watch(&o, (unsigned)interval);

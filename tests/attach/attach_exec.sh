@@ -11,13 +11,15 @@
 #   exec: attach_target writeexec blocks 0.7 s in a socket write, then
 #   execs /bin/sleep (process and regions mode);
 #   reuse: in a new pid namespace the target is killed during the wait
-#   and ns_last_pid hands its pid to a fresh sleep (3 rounds).
+#   and ns_last_pid hands its pid to a fresh sleep (3 rounds);
+#   --start TICKS (mergefs passes the start time it checked): a process
+#   started at another tick is refused with ESRCH, untouched.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 at_setup
 [ -r /proc/self/ksm_stat ] || skip_all_env "no /proc/PID/ksm_stat (kernel before 6.1)"
 SLEEP=$(command -v sleep)
-plan 17
+plan 24
 
 merge_any() { sed -n 's/^ksm_merge_any: //p' "/proc/$1/ksm_stat"; }
 wait_ready() {
@@ -47,6 +49,22 @@ for mode in process regions; do
 	sed 's/^/# /' "$T/o" "$T/e" "$T/w.out"
 	kill -9 $P 2>/dev/null; wait $P 2>/dev/null
 done
+
+# --start TICKS (what mergefs passes): only the process started then
+at_start st "$TGT" read; P=$AT_PID
+st=$(sed 's/.*) //' /proc/$P/stat | cut -d' ' -f20)
+"$K" attach --mode process --start $((st + 1)) --json $P > "$T/o" 2> "$T/e"
+is "$?" 1 "--start another tick: attach fails"
+ok "--start another tick: with ESRCH" grep -q '"error": "ESRCH"' "$T/o"
+is "$(merge_any $P)" no "--start another tick: nothing done"
+"$K" attach --mode process --start $st $P > "$T/o" 2> "$T/e"
+is "$?.$(merge_any $P)" 0.yes "--start its own tick: attached"
+"$K" detach --force --start $((st + 1)) $P > "$T/o" 2> "$T/e"
+is "$?.$(merge_any $P)" 1.yes "detach --start another tick: fails, nothing undone"
+"$K" detach --force --start $st $P > "$T/o" 2> "$T/e"
+is "$?.$(merge_any $P)" 0.no "detach --start its own tick: detached"
+"$K" attach --start x1 $P > "$T/o" 2> "$T/e"
+is "$?" 2 "--start with no number: usage error"
 
 # pid reuse: needs a pid namespace whose ns_last_pid can be set
 command -v unshare >/dev/null 2>&1 &&
