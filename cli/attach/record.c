@@ -8,6 +8,10 @@
  *     range 7f0000000000-7f0000400000     (one per madvised range)
  *
  * The start time tells a reused pid from the process that was attached.
+ * Records of processes that have ended, or whose pid now names another
+ * process, are dropped at each save (at most PRUNE_LOOK entries looked at
+ * per save), so the directory holds about one record per live attached
+ * process, whoever makes processes end (tests/attachfs/attachfs_limits.sh).
  *
  * The directory must be ours and writable by no one else (else: EPERM).
  * A record is written to a temporary name chosen at random and created
@@ -18,6 +22,7 @@
  * attach_record_lock(), so that concurrent attaches and detaches of one
  * process do not lose each other's ranges (tests/attach/attach_record.sh).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "ksmp_util.h"
 
 int attach_record_dir(char *out, size_t len)
 {
@@ -179,6 +185,50 @@ int attach_record_load(pid_t pid, struct attach_record *r)
 	return err;
 }
 
+#define PRUNE_LOOK 4096
+
+/* Is the record for pid stale: its process gone (no /proc/PID), or the
+ * pid another process's now (another start time)? Unsure: no. */
+static bool record_stale(pid_t pid)
+{
+	char path[64];
+	uint64_t now;
+	if (ksmp_proc_starttime(pid, &now) < 0) {
+		snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+		return access(path, F_OK) < 0 && errno == ENOENT;
+	}
+	struct attach_record old;
+	if (attach_record_load(pid, &old) < 0)
+		return false;
+	bool stale = old.start != now;
+	attach_record_free(&old);
+	return stale;
+}
+
+/* Drop the stale records in the directory dfd, but not keep's (called
+ * under the lock, as every change is). */
+static void prune(int dfd, pid_t keep)
+{
+	int fd = dup(dfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *e;
+	for (int n = 0; n < PRUNE_LOOK && (e = readdir(d)); n++) {
+		char *end;
+		long v = strtol(e->d_name, &end, 10);
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || *end || v <= 0 ||
+		    v > 0x7fffffffL || (pid_t)v == keep)
+			continue;
+		if (record_stale((pid_t)v))
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int attach_record_save(pid_t pid, const struct attach_record *r)
 {
 	char dir[4000], name[32], tmp[64];
@@ -221,6 +271,7 @@ int attach_record_save(pid_t pid, const struct attach_record *r)
 		err = -errno;
 		unlinkat(dfd, tmp, 0);
 	}
+	prune(dfd, pid);
 	close(dfd);
 	return err;
 }

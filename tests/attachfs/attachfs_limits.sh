@@ -4,6 +4,9 @@
 #   - a writer of uid 0 runs the command with only the capabilities its
 #     thread has in effect: without CAP_SYS_PTRACE it cannot ptrace a
 #     uid-65534 process (before, the child kept all of mergefs's);
+#   - attach records of processes that ended are dropped at the next
+#     save: 20 attach-then-exit cycles of uid 65534 leave none behind in
+#     root's record directory (before, one each, for good);
 #   - children that outlive their write (past the 5 s, stopped by their
 #     own uid) count against the uid until reaped: 8 of them, then EBUSY
 #     at once, while another uid still attaches; before, the slot was
@@ -23,7 +26,7 @@ mfs_init
 trap 'mfs_cleanup; at_cleanup' EXIT
 af_mount
 af_mounted || { echo "Bail out! mergefs did not mount"; exit 1; }
-plan 12
+plan 15
 
 # A: root without capabilities gets none through mergefs
 at_start a $NOB "$TGT" read; A=$AT_PID
@@ -87,5 +90,22 @@ n=0; while [ "$(kids)" -gt 0 ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); d
 at_start a2 $NOB "$TGT" read; A2=$AT_PID
 is "$($NOB "$W" "$MNT/$A2/merge" 1)/$(merge_any $A2)" OK/yes \
 	"once they are reaped, uid 65534 attaches again"
+
+# C: records of ended processes do not pile up in root's directory
+for i in $(seq 1 20); do
+	$NOB sleep 30 &
+	S=$!
+	n=0; while [ "$(cat /proc/$S/comm)" != sleep ] && [ $n -lt 100 ]; do sleep 0.01; n=$((n + 1)); done
+	$NOB "$W" "$MNT/$S/merge" 1 >> "$T/cycles"
+	kill $S; wait $S 2>/dev/null
+done
+is "$(sort "$T/cycles" | uniq -c | tr -s ' ')" " 20 OK" "uid 65534 attached 20 short-lived processes of its own"
+at_start a3 $NOB "$TGT" read; A3=$AT_PID
+is "$($NOB "$W" "$MNT/$A3/merge" 1)" OK "and one more, alive"
+dead=0; live=0
+for f in "$T"/rec/*; do
+	if [ -d "/proc/${f##*/}" ]; then live=$((live + 1)); else dead=$((dead + 1)); fi
+done
+is "$dead/$live" 0/3 "root's record directory: no record of an ended process, 3 of live ones"
 ok "mergefs has no child process left" [ "$(kids)" -eq 0 ]
 done_testing
