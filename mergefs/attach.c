@@ -53,6 +53,7 @@
 #define LAST_SLOTS 64
 
 const char *attach_program = KSMP_BINDIR "/ksmpreload";
+unsigned creds_race_ms;
 
 /* ---------------------------------------------------------------- last */
 /* The last outcome per process (by pid and start time), for its stats. */
@@ -118,25 +119,59 @@ static int status_hex(const char *buf, const char *key, uint64_t *v)
 	return 0;
 }
 
+/* Is the thread tid the one whose request this is: inside a write call
+ * now, with the fsuid and fsgid the request came with (status: its
+ * /proc/TID/status, read between the start times s1 and s2)? */
+static bool is_caller(pid_t tid, const char *status, uid_t uid, gid_t gid,
+		      uint64_t s1, uint64_t s2)
+{
+	char path[64], sc[256];
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
+	long nr = ksmp_read_small(path, sc, sizeof(sc)) > 0 ? strtol(sc, NULL, 10) : -1;
+	const char *u = strstr(status, "\nUid:"), *g = strstr(status, "\nGid:");
+	unsigned long uv[4], gv[4];
+	return s1 == s2 && u && g &&
+	       sscanf(u + 5, "%lu %lu %lu %lu", &uv[0], &uv[1], &uv[2], &uv[3]) == 4 &&
+	       sscanf(g + 5, "%lu %lu %lu %lu", &gv[0], &gv[1], &gv[2], &gv[3]) == 4 &&
+	       uv[3] == uid && gv[3] == gid &&
+	       (nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev ||
+		nr == SYS_pwritev || nr == SYS_pwritev2 || nr == SYS_sendfile ||
+		nr == SYS_splice || nr == SYS_copy_file_range);
+}
+
 /* The FUSE caller's uid and gid, its effective capabilities and its
  * groups, the last two from /proc/TID/status of the calling thread
- * (capabilities are per thread). Unreadable: no groups (fewer rights,
- * never more) and caps_known 0, which refuses a caller of uid 0. */
-static void caller_creds(struct creds *cr)
+ * (capabilities are per thread): 0, or -EACCES when that read cannot be
+ * trusted to be the caller's (never fewer groups instead: a status not
+ * the caller's could have more).
+ *
+ * The caller thread is inside its write until we answer (FUSE waits out
+ * a request that reached us, even past a SIGKILL), so its tid names it
+ * throughout. That is checked, not assumed (is_caller): a thread not
+ * visible here (pid 0: a caller outside our pid namespace), gone, with a
+ * start time that changed across the read, not inside a write call, or
+ * whose fsuid/fsgid differ from the request's, is denied. */
+static int caller_creds(struct creds *cr)
 {
 	const struct fuse_context *ctx = fuse_get_context();
 	char path[64], buf[4096];
+	uint64_t s1, s2;
 	cr->uid = ctx->uid;
 	cr->gid = ctx->gid;
 	cr->caps_known = 0;
 	cr->ngroups = 0;
+	if (creds_race_ms)
+		usleep(creds_race_ms * 1000);	/* tests only (see mergefs.h) */
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
-	if (ksmp_read_small(path, buf, sizeof(buf)) < 0)
-		return;
+	if (ctx->pid <= 0 || ksmp_proc_starttime(ctx->pid, &s1) < 0 ||
+	    ksmp_read_small(path, buf, sizeof(buf)) < 0 ||
+	    ksmp_proc_starttime(ctx->pid, &s2) < 0 ||
+	    !is_caller(ctx->pid, buf, cr->uid, cr->gid, s1, s2))
+		return -EACCES;
 	cr->caps_known = status_hex(buf, "\nCapEff:", &cr->cap_eff) == 0;
 	const char *g = strstr(buf, "\nGroups:");
 	if (!g)
-		return;
+		return -EACCES;
 	g += strlen("\nGroups:");
 	while (cr->ngroups < MAX_GROUPS) {
 		char *e;
@@ -148,6 +183,7 @@ static void caller_creds(struct creds *cr)
 		if (*g == '\n')
 			break;
 	}
+	return 0;
 }
 
 static uint64_t now_ms(void)
@@ -556,7 +592,12 @@ int attach_write(const struct fctx *at_open, int on, int force)
 	int r = precheck(c, on, force, start, msg, sizeof(msg));
 	if (r == 1) {
 		struct creds cr;
-		caller_creds(&cr);
+		if (caller_creds(&cr) < 0) {
+			snprintf(msg, sizeof(msg), "the writer's credentials could not be "
+				 "read reliably (its thread is not in the write)");
+			last_set(c->pid, start, on, EACCES, msg);
+			return -EACCES;
+		}
 		snprintf(pidarg, sizeof(pidarg), "%d", (int)c->pid);
 		/* --start: the child refuses a process other than the one checked */
 		snprintf(startarg, sizeof(startarg), "%llu", (unsigned long long)start);

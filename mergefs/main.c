@@ -191,6 +191,9 @@ int main(int argc, char **argv)
 	const char *race = getenv("KSMP_MERGEFS_RACE_MS");
 	if (race)
 		race_ms = (unsigned)strtoul(race, NULL, 10) % 60000;
+	race = getenv("KSMP_MERGEFS_CREDS_RACE_MS");
+	if (race)
+		creds_race_ms = (unsigned)strtoul(race, NULL, 10) % 60000;
 	if (set_limits() < 0) {
 		fuse_opt_free_args(&args);
 		return 1;

@@ -294,6 +294,10 @@ struct mergefs_options {
 extern struct mergefs_options mergefs_opts;
 /* Test hook: see mergefs.c (KSMP_MERGEFS_RACE_MS). */
 extern unsigned race_ms;
+/* Test hook (tests/attachfs/attachfs_caller.sh): milliseconds a write to
+ * /PID/merge of a process without the library waits before it reads its
+ * caller's credentials (KSMP_MERGEFS_CREDS_RACE_MS; attach.c). */
+extern unsigned creds_race_ms;
 /* The FUSE operations (mergefs.c). */
 struct fuse_operations;
 extern const struct fuse_operations mergefs_ops;

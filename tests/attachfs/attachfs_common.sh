@@ -1,6 +1,8 @@
 # attachfs_common.sh - helpers for the tests/attachfs tests (sourced after
 # attach_common.sh and mergefs_common.sh; not a test itself).
 #
+#   af_setup          root, FUSE and setpriv or skip; at_setup, mfs_init
+#                     and the cleanup of both at exit
 #   af_mount [OPTS]   mergefs in the foreground on $MNT (allow_other, the
 #                     build's ksmpreload, timeout=2000, OPTS), its pid in
 #                     MFS, its stderr in $T/mergefs.err (a sanitizer build
@@ -10,6 +12,15 @@
 #   untouched PID     not merging, not traced, no attach record
 #   NOB               setpriv prefix to run as uid 65534
 NOB="setpriv --reuid 65534 --regid 65534 --clear-groups"
+
+af_setup() {
+	need_root
+	need_fuse
+	command -v setpriv >/dev/null 2>&1 || skip_all_env "setpriv (util-linux) not installed"
+	at_setup
+	mfs_init
+	trap 'mfs_cleanup; at_cleanup' EXIT
+}
 
 af_mounted() { grep -q "^[^ ]* $MNT fuse" /proc/mounts; }
 

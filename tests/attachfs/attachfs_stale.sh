@@ -8,14 +8,9 @@
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
-need_root
-need_fuse
-command -v setpriv >/dev/null 2>&1 || skip_all_env "setpriv (util-linux) not installed"
-at_setup
-mfs_init
-trap 'mfs_cleanup; at_cleanup' EXIT
+. "$KSMP_SRCDIR/tests/attachfs/attachfs_common.sh"
+af_setup
 chmod 755 "$T"
-NOB="setpriv --reuid 65534 --regid 65534 --clear-groups"
 cp "$(command -v sleep)" "$T/suid-sleep" && chown 0:0 "$T/suid-sleep" && chmod 4755 "$T/suid-sleep"
 mkfifo "$T/go" && chmod 666 "$T/go"
 
