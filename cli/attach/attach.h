@@ -37,7 +37,7 @@ struct attach_proc {
 /* proc.c: choose p->tid among the live threads of p->pid: the one chosen
  * by attach_proc_read() unless it is in a write to a pipe or socket (a
  * stop would cut that short), else another; -EBUSY while every thread is
- * in one, -ESRCH when the process is gone. Reads the first 64 threads. */
+ * in one, -ESRCH when the process is gone. Every thread is considered. */
 int attach_pick_thread(struct attach_proc *p);
 
 /* cmd_attach.c: the command's options; one process attached or detached

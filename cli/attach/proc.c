@@ -191,6 +191,15 @@ static bool stoppable(pid_t pid, pid_t tid)
 	return sw0 >= 0 && voluntary_switches(pid, tid) == sw0;
 }
 
+/* A live thread of pid that may be stopped now? */
+static bool pickable(pid_t pid, pid_t tid)
+{
+	char path[64], st[1024];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	const char *c = ksmp_read_small(path, st, sizeof(st)) > 0 ? strrchr(st, ')') : NULL;
+	return c && c[2] != 'Z' && c[2] != 'X' && stoppable(pid, tid);
+}
+
 int attach_pick_thread(struct attach_proc *p)
 {
 	char path[64];
@@ -198,29 +207,20 @@ int attach_pick_thread(struct attach_proc *p)
 	DIR *d = opendir(path);
 	if (!d)
 		return -ESRCH;
-	pid_t ids[64];
-	size_t n = 0;
+	/* the thread scan_threads() chose first (the main one when live),
+	 * then every other one (no limit on their number) */
+	pid_t first = p->tid;
+	bool found = pickable(p->pid, first);
 	struct dirent *e;
-	while ((e = readdir(d)) && n < sizeof(ids) / sizeof(ids[0]))
-		if (isdigit((unsigned char)e->d_name[0]))
-			ids[n++] = (pid_t)atoi(e->d_name);
-	closedir(d);
-	/* the thread scan_threads() chose first (the main one when live) */
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] == p->tid) {
-			ids[i] = ids[0];
-			ids[0] = p->tid;
+	while (!found && (e = readdir(d))) {
+		pid_t tid = isdigit((unsigned char)e->d_name[0]) ? (pid_t)atoi(e->d_name) : 0;
+		if (tid && tid != first && pickable(p->pid, tid)) {
+			p->tid = tid;
+			found = true;
 		}
-	for (size_t i = 0; i < n; i++) {
-		char st[1024];
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)p->pid, (int)ids[i]);
-		const char *c = ksmp_read_small(path, st, sizeof(st)) > 0 ? strrchr(st, ')') : NULL;
-		if (!c || c[2] == 'Z' || c[2] == 'X' || !stoppable(p->pid, ids[i]))
-			continue;
-		p->tid = ids[i];
-		return 0;
 	}
-	return -EBUSY;
+	closedir(d);
+	return found ? 0 : -EBUSY;
 }
 
 /* Is pid's executable a 32-bit x86 program (ELF class 32, machine 386)?

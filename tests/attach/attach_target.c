@@ -35,6 +35,9 @@
  *   attach_target writeexec MS [PROG ARG...]  write to a socket nobody
  *                         reads: blocks MS ms (0: until killed), then
  *                         execs PROG (or exits)
+ *   attach_target writers N  N threads and the main one blocked in writes
+ *                         to a socket nobody reads, and a last thread
+ *                         (the highest thread id) in nanosleep
  * Each prints "ready" (after its set-up) on stdout, which is flushed.
  */
 #include <errno.h>
@@ -307,6 +310,47 @@ static int block_recvall(bool msg)
 	return 0;
 }
 
+static int wfd;
+static char *wbuf;
+#define WBUF (8u << 20)
+
+static void *writer(void *a)
+{
+	(void)a;
+	while (write(wfd, wbuf, WBUF) >= 0)
+		;
+	return NULL;
+}
+
+static void *sleeper(void *a)
+{
+	(void)a;
+	while (sleep(1000) == 0)
+		;
+	return NULL;
+}
+
+/* Threads past the first 64 must be considered (attach_pick_thread). */
+static int writers(long n)
+{
+	int sv[2];
+	pthread_t t;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || !(wbuf = malloc(WBUF)))
+		return 1;
+	memset(wbuf, 'x', WBUF);
+	wfd = sv[0];
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&t, NULL, writer, NULL))
+			return 1;
+	struct timespec ts = { 0, 100000000 };
+	nanosleep(&ts, NULL);	/* the writers' ids come first */
+	if (pthread_create(&t, NULL, sleeper, NULL))
+		return 1;
+	ready();
+	writer(NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -361,6 +405,8 @@ int main(int argc, char **argv)
 		pause();
 		return 0;
 	}
+	if (!strcmp(m, "writers") && argc == 3)
+		return writers(atol(argv[2]));
 	if (!strcmp(m, "writeexec") && argc >= 3)
 		return write_exec(atol(argv[2]), argv + 3);
 	fprintf(stderr, "usage: attach_target hold|read|readsig|sleep|futex|epoll|accept|recvall|writeexec|trace|zombie ...\n");

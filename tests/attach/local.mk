@@ -23,7 +23,8 @@ ATTACH_TESTS = tests/attach/attach_bpf tests/attach/attach_merge.sh \
 	tests/attach/attach_signals.sh tests/attach/attach_seccomp.sh \
 	tests/attach/attach_static.sh tests/attach/attach_real.sh \
 	tests/attach/attach_watch.sh tests/attach/attach_vanish.sh \
-	tests/attach/attach_record.sh tests/attach/attach_exec.sh
+	tests/attach/attach_record.sh tests/attach/attach_exec.sh \
+	tests/attach/attach_threads.sh
 TESTS += $(ATTACH_TESTS)
 endif
 EXTRA_DIST += tests/attach/attach_merge.sh tests/attach/attach_refuse.sh \
@@ -32,5 +33,5 @@ EXTRA_DIST += tests/attach/attach_merge.sh tests/attach/attach_refuse.sh \
 	tests/attach/attach_real.sh tests/attach/attach_watch.sh \
 	tests/attach/attach_vanish.sh tests/attach/attach_shortwrite.sh \
 	tests/attach/attach_common.sh tests/attach/attach_record.sh \
-	tests/attach/attach_exec.sh \
+	tests/attach/attach_exec.sh tests/attach/attach_threads.sh \
 	tests/attach/attach_i386.c
