@@ -316,22 +316,48 @@ static bool malloc_env_set(void)
 }
 
 /* ----------------------------------------------------------- mmap, stacks */
+/*
+ * An anonymous MAP_FIXED mapping inside a record of ours: a program that
+ * reserves address space (PROT_NONE) and commits it piece by piece (the
+ * JVM maps 4 KiB pages with MAP_FIXED into its 2 MiB reservations; each
+ * new mapping loses the reservation's advice). The piece is judged as
+ * part of the reservation, by its size (the piece's own protection and
+ * caller still count), stays in its record, and is advised when the
+ * record is. bench-real's jvm-g1: pages that merged under whole-process
+ * merging were never advised. Returns true when the record keeps it.
+ */
+static bool fixed_in_record(uintptr_t a, size_t len, int prot, const void *ret,
+			    char *caller, size_t csize)
+{
+	int state = -1;
+	size_t held = ksmp_regions_holder(a, len, KSMP_KIND_MMAP, &state);
+	if (!held || decide(KSMP_KIND_MMAP, held, prot, ret, caller, csize) < 0)
+		return false;
+	if (state == KSMP_REGION_MERGEABLE &&
+	    __atomic_load_n(&ksmp_st->merge_state, __ATOMIC_ACQUIRE))
+		advise(a, len, MADV_MERGEABLE);
+	return true;	/* pruned or unmerged: the record's next command covers it */
+}
+
 void ksmp_engine_mmap(void *p, size_t len, int prot, int flags, int fd,
 		      const void *ret)
 {
 	int saved = errno;
 	ksmp_busy++;
 	uintptr_t a = (uintptr_t)p;
+	bool plain = (flags & MAP_TYPE) == MAP_PRIVATE && !(flags & MAP_HUGETLB) && len;
+	int kind = (flags & MAP_ANONYMOUS) || fd < 0 ? KSMP_KIND_MMAP : KSMP_KIND_FILE;
+	char caller[KSMP_STATE_CALLER_MAX];
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+	if ((flags & MAP_FIXED) && plain && kind == KSMP_KIND_MMAP &&
+	    ksmp_cfg.want_mmap && fixed_in_record(a, len, prot, ret, caller,
+						  sizeof(caller)))
+		goto out;
 	if (flags & MAP_FIXED)
 		ksmp_regions_forget(a, len);	/* whatever was there is gone */
-	if ((flags & MAP_TYPE) != MAP_PRIVATE || (flags & MAP_HUGETLB) || !len)
+	if (!plain || (kind == KSMP_KIND_MMAP ? !ksmp_cfg.want_mmap : !ksmp_cfg.want_file))
 		goto out;
-	int kind = (flags & MAP_ANONYMOUS) || fd < 0 ? KSMP_KIND_MMAP : KSMP_KIND_FILE;
-	if (kind == KSMP_KIND_MMAP ? !ksmp_cfg.want_mmap : !ksmp_cfg.want_file)
-		goto out;
-	char caller[KSMP_STATE_CALLER_MAX];
-	int rule = decide(kind, len, prot & (PROT_READ | PROT_WRITE | PROT_EXEC),
-			  ret, caller, sizeof(caller));
+	int rule = decide(kind, len, prot, ret, caller, sizeof(caller));
 	if (rule >= 0)
 		advise_region(a, len, kind, rule, caller, ret);
 out:

@@ -130,6 +130,9 @@ void ksmp_regions_forget(uintptr_t start, size_t len);
 /* mremap moved/resized [old, old+oldlen) to [new, new+newlen). */
 void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw,
 			size_t newlen);
+/* The length of the record of this kind that holds all of
+ * [start, start+len), its state in *state; 0 when there is none. */
+size_t ksmp_regions_holder(uintptr_t start, size_t len, int kind, int *state);
 /* Does a record start exactly at start? */
 bool ksmp_regions_has_start(uintptr_t start);
 /* Quick test: could any record intersect [start, start+len)? */

@@ -292,6 +292,24 @@ void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newle
 	unlock();
 }
 
+size_t ksmp_regions_holder(uintptr_t start, size_t len, int kind, int *state)
+{
+	if (!ksmp_regions_maybe(start, len))
+		return 0;
+	uintptr_t end = start + round_len(len);
+	size_t held = 0;
+	lock();
+	for (uint32_t i = 0; i < hint && !held; i++) {
+		if (!used[i] || idx[i].start > start || idx[i].end < end ||
+		    ksmp_st->regions[i].kind != kind)
+			continue;
+		held = idx[i].end - idx[i].start;
+		*state = ksmp_st->regions[i].state;
+	}
+	unlock();
+	return held;
+}
+
 bool ksmp_regions_has_start(uintptr_t start)
 {
 	for (uint32_t i = 0; i < hint; i++)

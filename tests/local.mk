@@ -14,7 +14,8 @@ tests_ksm_hold_SOURCES = tests/ksm-hold.c
 # linked with -shared.
 check_PROGRAMS += tests/progs/ksmp-alloc tests/progs/ksmp-probe \
 	tests/progs/ksmp-errno tests/progs/ksmp-misc \
-	tests/progs/ksmp-mmthresh tests/progs/libksmpcaller.so
+	tests/progs/ksmp-mmthresh tests/progs/ksmp-reserve \
+	tests/progs/libksmpcaller.so
 tests_progs_ksmp_alloc_SOURCES = tests/progs/ksmp-alloc.c
 tests_progs_ksmp_alloc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_progs_ksmp_alloc_LDADD = -ldl -lpthread
@@ -23,6 +24,7 @@ tests_progs_ksmp_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_progs_ksmp_errno_SOURCES = tests/progs/ksmp-errno.c
 tests_progs_ksmp_misc_SOURCES = tests/progs/ksmp-misc.c
 tests_progs_ksmp_mmthresh_SOURCES = tests/progs/ksmp-mmthresh.c
+tests_progs_ksmp_reserve_SOURCES = tests/progs/ksmp-reserve.c
 tests_progs_ksmp_misc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_progs_ksmp_misc_LDADD = -ldl -lpthread
 tests_progs_libksmpcaller_so_SOURCES = tests/progs/libksmpcaller.c
