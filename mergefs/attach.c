@@ -522,10 +522,28 @@ static int unmerge_fits(const struct fctx *c, char *msg, size_t len)
 	return ksmp_unmerge_fits(c->pid, need, unmerge_margin, msg, len);
 }
 
-/* What needs no child: 1 when the child must run, else 0 or -errno. */
+/* What needs no child: 1 when the child must run, else 0 or -errno.
+ * force: no headroom check, and 0 also undoes a merge_any that no
+ * attach recorded. */
 static int precheck(const struct fctx *c, int on, int force, uint64_t start,
 		    char *msg, size_t len)
 {
+	/* a library process that target_get() could not attach: ptrace would
+	 * override the library's own policy, so never that */
+	int lib = library_mapped(c->pid);
+	if (lib == -ENOENT)
+		return -ESRCH;
+	if (lib == 2) {
+		snprintf(msg, len, "it runs the library, but its state block is not one "
+			 "mergefs trusts: it cannot be steered here");
+		return -EOPNOTSUPP;
+	}
+	if (lib != 0) {
+		snprintf(msg, len, lib > 0 ? "it runs the library, whose state block is not "
+			 "made yet: try again" : "its maps run past mergefs's budget: it may "
+			 "run the library, which an attach would override");
+		return -EAGAIN;
+	}
 	if (on) {
 		if (c->k.merge_any) {
 			snprintf(msg, len, "it already merges as a whole: nothing done");
@@ -544,6 +562,11 @@ static int precheck(const struct fctx *c, int on, int force, uint64_t start,
 		}
 		snprintf(msg, len, "its merging was set up by the program itself "
 			 "(madvise): only what an attach did can be undone");
+		return -EOPNOTSUPP;
+	}
+	if (!recorded && !force) {
+		snprintf(msg, len, "it merges as a whole by its own prctl (or its service's "
+			 "MemoryKSM=), not by an attach: only \"0 force\" undoes that");
 		return -EOPNOTSUPP;
 	}
 	int e = force ? 0 : unmerge_fits(c, msg, len);

@@ -104,6 +104,11 @@ struct target {
  * (or its block is unusable), another -errno on system errors.
  */
 struct target *target_get(pid_t pid, int *err);
+/* Does pid's maps name the library, whether or not target_get() could
+ * attach it? 2: its state block, 1: only its object (no block yet), 0:
+ * neither, or -errno (-E2BIG: its maps run past MAPS_BUDGET, so it cannot
+ * be told). */
+int library_mapped(pid_t pid);
 void target_put(struct target *t);
 /* Catch SIGBUS from a block the target shrank (target.c); 0 or -errno. */
 int bus_guard_init(void);

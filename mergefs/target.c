@@ -260,6 +260,28 @@ static int cand_line(void *ctx, char *l, size_t ll)
 	return c->n == CANDIDATES;
 }
 
+/* A maps line naming the library: its object (bit 1 of *ctx), or its
+ * state block (bit 2: the walk stops there). */
+static int lib_line(void *ctx, char *l, size_t ll)
+{
+	int *found = ctx;
+	if (ll > sizeof(block_name) - 1 && !strcmp(l + ll - (sizeof(block_name) - 1), block_name))
+		*found |= 2;
+	else if (strstr(l, "/libksmpreload"))
+		*found |= 1;
+	return *found >> 1;
+}
+
+int library_mapped(pid_t pid)
+{
+	int found = 0, r = maps_each(pid, lib_line, &found);
+	if (found & 2)
+		return 2;
+	if (r < 0)
+		return r;
+	return found;
+}
+
 /* Seals the library puts on its memfd (preload/state.c): its size can
  * never change, so a mapping of it can never fault. */
 #define SEALS_WANTED (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)

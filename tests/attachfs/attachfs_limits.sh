@@ -7,6 +7,13 @@
 #   - attach records of processes that ended are dropped at the next
 #     save: 20 attach-then-exit cycles of uid 65534 leave none behind in
 #     root's record directory (before, one each, for good);
+#   - a process running the library is never sent down the attach path
+#     (ptrace would override its policy): one whose maps run past
+#     mergefs's budget, so that it cannot be attached as a library
+#     process, gets EAGAIN for 1 (before, it was made to merge as a
+#     whole); 0 undoes only what an attach did: a process that set
+#     merge_any by its own prctl gets EOPNOTSUPP for 0, "0 force" undoes
+#     it (before, 0 undid it);
 #   - children that outlive their write (past the 5 s, stopped by their
 #     own uid) count against the uid until reaped: 8 of them, then EBUSY
 #     at once, while another uid still attaches; before, the slot was
@@ -26,7 +33,7 @@ mfs_init
 trap 'mfs_cleanup; at_cleanup' EXIT
 af_mount
 af_mounted || { echo "Bail out! mergefs did not mount"; exit 1; }
-plan 15
+plan 21
 
 # A: root without capabilities gets none through mergefs
 at_start a $NOB "$TGT" read; A=$AT_PID
@@ -107,5 +114,34 @@ for f in "$T"/rec/*; do
 	if [ -d "/proc/${f##*/}" ]; then live=$((live + 1)); else dead=$((dead + 1)); fi
 done
 is "$dead/$live" 0/3 "root's record directory: no record of an ended process, 3 of live ones"
+
+# D: the library's processes, and merging the program set up itself
+long=$(printf '%0250d' 0 | tr 0 m)
+d=$T/deep
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do d=$d/$long$i; done
+mkdir -p "$d" && chmod -R a+rx "$T/deep" && head -c 4096 /dev/zero > "$d/f" && chmod 644 "$d/f"
+at_start lb $NOB env LD_PRELOAD="$(ksmp_lib)" /usr/bin/python3 -c 'import mmap, sys
+f = open(sys.argv[1], "rb")
+keep = [mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ) for _ in range(2000)]
+print("ready", flush=True)
+sys.stdin.read()' "$d/f"
+LB=$AT_PID
+ok "a uid-65534 process running the library, its maps past 4 MiB" sh -c \
+	"grep -q libksmpreload /proc/$LB/maps && [ \$(wc -c < /proc/$LB/maps) -gt 4194304 ]"
+is "$($NOB "$W" "$MNT/$LB/merge" 1)" EAGAIN "its owner writes 1: EAGAIN (not attached by ptrace)"
+ok "  untouched (not merging as a whole, not traced)" sh -c \
+	"[ \"\$(sed -n 's/^ksm_merge_any: //p' /proc/$LB/ksm_stat)\" = no ] &&
+	grep -q '^TracerPid:[[:space:]]*0\$' /proc/$LB/status"
+at_start pr $NOB /usr/bin/python3 -c 'import ctypes, sys
+print("prctl", ctypes.CDLL(None).prctl(67, 1, 0, 0, 0))
+print("ready", flush=True)
+sys.stdin.read()'
+PR=$AT_PID
+is "$(sed -n 's/^prctl //p' "$T/pr.out")/$(merge_any $PR)" 0/yes \
+	"a uid-65534 process merges as a whole by its own prctl"
+is "$($NOB "$W" "$MNT/$PR/merge" 0)/$(merge_any $PR)" EOPNOTSUPP/yes \
+	"its owner writes 0: EOPNOTSUPP (no attach did it), it still merges"
+is "$($NOB "$W" "$MNT/$PR/merge" "0 force")/$(merge_any $PR)" OK/no \
+	"\"0 force\" undoes it"
 ok "mergefs has no child process left" [ "$(kids)" -eq 0 ]
 done_testing
