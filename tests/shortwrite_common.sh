@@ -1,7 +1,8 @@
 # shortwrite_common.sh - sourced by tests/mergefs/mergefs_shortwrite.sh and
 # tests/attach/attach_shortwrite.sh (after tap.sh): a python3 writer of
-# 3 x 8 MiB in single sys.stdout.write calls ("ready" on stderr first) (CPython 3.11 loses the rest
-# of one that returns short) and a slow reader that drains the pipe
+# 3 x 8 MiB in single sys.stdout.write calls ("ready" on stderr first; CPython 3.11 loses the rest
+# of one that returns short), with 0.3 s asleep after each (a moment when
+# attach may stop it even on a loaded machine) and a slow reader that drains the pipe
 # 64 KiB at a time and prints the byte count and sha256. Not a test.
 #
 #   sw_files DIR TAG   writes DIR/writer.py and DIR/reader.py (TAG makes
@@ -16,6 +17,7 @@ for i in range(3):
     u = "$2 %d " % i
     sys.stdout.write((u * ((8 << 20) // len(u) + 1))[: 8 << 20])
     sys.stdout.flush()
+    time.sleep(0.3)
 PY
 	cat > "$1/reader.py" <<'PY'
 import hashlib, os, sys, time
