@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -22,8 +24,12 @@ static struct ksmp_state private_state;
 struct ksmp_state *ksmp_st = &private_state;
 uint64_t ksmp_start_brk;
 
-/* Snapshot taken by the fork prepare handler (private memory). */
+/* Snapshot taken by the fork prepare handler (private memory), and
+ * CLOCK_BOOTTIME then (ns; 0 = unknown). glibc runs the prepare, parent
+ * and child handlers of one fork under one lock: a second fork cannot
+ * overwrite them before this one's child has used them. */
 static struct ksmp_state fork_snap;
+static uint64_t fork_boot_ns;
 
 static struct ksmp_state *map_block(void)
 {
@@ -72,12 +78,46 @@ static void read_stat(uint64_t *starttime, uint64_t *start_brk)
 	}
 }
 
-void ksmp_state_fill_identity(void)
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A forked child's start time without /proc (whose first use in a new
+ * process costs more than the rest of the child's set-up): the kernel
+ * stamps the child with CLOCK_BOOTTIME during fork and shows it in whole
+ * clock ticks (field 22 of /proc/PID/stat). The stamp lies between
+ * fork_boot_ns (taken before fork) and now, so when both fall in the same
+ * tick, that tick is the start time. False (read /proc) otherwise: the
+ * pair straddles a tick boundary, or the tick does not divide a second.
+ */
+static bool child_starttime(uint64_t *start)
+{
+	uint64_t hz = getauxval(AT_CLKTCK);
+	uint64_t t0 = fork_boot_ns, t1 = boot_ns();
+	if (!t0 || !t1 || t1 < t0 || hz == 0 || 1000000000u % hz)
+		return false;
+	uint64_t per = 1000000000u / hz;
+	if (t0 / per != t1 / per)
+		return false;
+	*start = t1 / per;
+	return true;
+}
+
+/* Fill the identity; forked: in a forked child (ksmp_start_brk, used
+ * only at start, is left as it was). */
+static void fill_identity(bool forked)
 {
 	struct ksmp_state *st = ksmp_st;
 	uint64_t start = 0, sbrk0 = 0;
-	read_stat(&start, &sbrk0);
-	ksmp_start_brk = sbrk0;
+	if (!forked || !child_starttime(&start))
+		read_stat(&start, &sbrk0);
+	if (!forked)
+		ksmp_start_brk = sbrk0;
 	st->size = sizeof(*st);
 	st->version = KSMP_STATE_VERSION;
 	st->pid = (int32_t)getpid();
@@ -89,6 +129,11 @@ void ksmp_state_fill_identity(void)
 	}
 	/* magic last: readers check it first */
 	__atomic_store_n(&st->magic, KSMP_STATE_MAGIC, __ATOMIC_RELEASE);
+}
+
+void ksmp_state_fill_identity(void)
+{
+	fill_identity(false);
 }
 
 /* Copy the parts of a block in use: the header, the policy text, the
@@ -146,8 +191,10 @@ void ksmp_state_clear_flag(uint32_t f)
 /* ------------------------------------------------------------------ fork */
 void ksmp_state_fork_prepare(void)
 {
-	if (ksmp_st != &private_state)
+	if (ksmp_st != &private_state) {
 		snap_copy(&fork_snap, ksmp_st);
+		fork_boot_ns = boot_ns();	/* last: as close to fork as we can */
+	}
 }
 
 bool ksmp_state_after_fork(void)
@@ -163,6 +210,6 @@ bool ksmp_state_after_fork(void)
 	blk->signo = 0;
 	memset(&blk->ctl, 0, sizeof(blk->ctl));
 	ksmp_st = blk;
-	ksmp_state_fill_identity();
+	fill_identity(true);
 	return blk != &private_state;
 }

@@ -7,13 +7,15 @@
 # read at start (only when a command from outside the user namespace
 # needs it), and the state block is still created (mergefs lists every
 # library process). A program that allocates still has its heap advised.
+# A forked child takes its start time from the clock around fork, not from
+# /proc/self/stat: its block must still pass the readers' identity check.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 pl_need_lib
 command -v strace >/dev/null 2>&1 || skip_all_env "strace not installed"
 sanitized && skip_all "ASan's runtime sets its heap up itself"
 pl_tmp
-plan 5
+plan 8
 
 E="$PL_TMP/empty"
 mkdir "$E"
@@ -40,6 +42,33 @@ if [ -w /sys/kernel/mm/ksm/run ]; then
 else
 	skip 1 "KSM not available: madvise(MADV_MERGEABLE) fails"
 fi
+# forked children: subshells that stay without exec, blocked opening a
+# FIFO nobody writes (no child of their own to leave behind)
+mkfifo "$PL_TMP/ff"
+pids=""
+for i in $(seq 20); do
+	p=$(env LD_PRELOAD="$(ksmp_lib)" KSMP_POLICY_DIR="$E" FF="$PL_TMP/ff" \
+		sh -c '(read x < "$FF"; :) >/dev/null 2>&1 & echo $!')
+	pids="$pids $p"
+	PL_PIDS="$PL_PIDS $p"
+done
+sleep 0.3
+bad=0
+for p in $pids; do
+	r=$(pl_probe identity "$p")
+	[ "$r" = ok ] || { bad=$((bad + 1)); diag "child $p: $r"; }
+done
+is "$bad" 0 "20 forked children: every block passes the identity check (pid, start time)"
+pl_stop
+strace -f -qq -e trace=openat -o "$PL_TMP/fork" -E LD_PRELOAD="$(ksmp_lib)" \
+	-E KSMP_POLICY_DIR="$E" sh -c 'i=0; while [ $i -lt 10 ]; do (true; :); i=$((i + 1)); done'
+n=$(grep -c '/proc/self/stat"' "$PL_TMP/fork")
+# The shell reads it once at start; a child only when its fork straddled
+# a clock tick (10 ms; strace slows each fork down, so a few may).
+ok "forked children mostly do not read /proc/self/stat (the shell and 10 children: $n reads)" \
+	[ "$n" -le 5 ]
+ok "... but the shell itself does, at start" [ "$n" -ge 1 ]
+
 # The crypto heap under the built-in default uses the policy's own rules
 # (not a second parse of the same text): a libcrypto-like caller is still
 # kept out (tests/heap covers the details); here just that it starts.

@@ -14,6 +14,8 @@
  *                                 "PID PAGES" per process and "sum N"
  *   ksmp-probe state PID          the library's published state block:
  *                                 "engine N mode N flags 0xN policy NAME"
+ *   ksmp-probe identity PID       "ok" when the block passes the readers'
+ *                                 identity check (pid, start time)
  *   ksmp-probe ksmd-cpu           ksmd's utime+stime in clock ticks
  *   ksmp-probe hz                 clock ticks per second
  * Exit status 0, or 1 when the process or item cannot be read.
@@ -30,6 +32,7 @@
 #include <unistd.h>
 #include "ksmtest.h"
 #include "ksmp_state.h"
+#include "ksmp_state_read.h"
 
 /* Find the smaps entry for addr (or name); fills flags and KSM kB. */
 static int smaps_find(int pid, const char *what, char *flags, size_t flen,
@@ -123,7 +126,30 @@ static int count_maps(int pid, int mg_only)
 	return n;
 }
 
-static int print_state(int pid)
+/* Field 22 of /proc/PID/stat (start time in clock ticks), 0 if unknown. */
+static unsigned long long proc_starttime(int pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	unsigned long long v = 0;
+	for (int field = 2; p && *p; p++)
+		if (*p == ' ' && ++field == 22) {
+			v = strtoull(p + 1, NULL, 10);
+			break;
+		}
+	return v;
+}
+
+/* identity: print "ok" when the block passes the readers' identity check
+ * against /proc/PID/stat, else both start times; else the summary. */
+static int print_state(int pid, int identity)
 {
 	char path[128], line[1024];
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
@@ -156,6 +182,17 @@ static int print_state(int pid)
 	if (st == MAP_FAILED || len < sizeof(*st) || st->magic != KSMP_STATE_MAGIC) {
 		printf("badstate\n");
 		return 1;
+	}
+	if (identity) {
+		unsigned long long t = proc_starttime(pid);
+		int good = ksmp_state_identity_ok(st, len, pid, 0, t);
+		if (good)
+			printf("ok\n");
+		else
+			printf("bad block %llu proc %llu\n",
+			       (unsigned long long)st->starttime, t);
+		munmap((void *)st, len);
+		return !good;
 	}
 	uint64_t bytes = 0;
 	for (int k = 0; k < KSMP_STATE_KINDS; k++)
@@ -243,7 +280,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "state") && argc == 3)
-		return print_state(atoi(argv[2]));
+		return print_state(atoi(argv[2]), 0);
+	if (!strcmp(cmd, "identity") && argc == 3)
+		return print_state(atoi(argv[2]), 1);
 	if (!strcmp(cmd, "ksmd-cpu")) {
 		long t = ksmd_cpu();
 		printf("%ld\n", t);
@@ -254,6 +293,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 usage:
-	fprintf(stderr, "usage: ksmp-probe mg|ksmkb|mgcount|maps|stat|plateau|state|ksmd-cpu ...\n");
+	fprintf(stderr, "usage: ksmp-probe mg|ksmkb|mgcount|maps|stat|plateau|state|identity|ksmd-cpu ...\n");
 	return 2;
 }
