@@ -94,6 +94,10 @@ static uint64_t boot_ns(void)
  * fork_boot_ns (taken before fork) and now, so when both fall in the same
  * tick, that tick is the start time. False (read /proc) otherwise: the
  * pair straddles a tick boundary, or the tick does not divide a second.
+ * A child put in a new time namespace reads the clock with its offset;
+ * the answer is still the tick /proc/self/stat would show it, unless the
+ * offset is negative and smaller in size than the fork took (a larger
+ * negative one makes t1 < t0: /proc is read).
  */
 static bool child_starttime(uint64_t *start)
 {
