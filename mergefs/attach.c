@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -98,6 +99,7 @@ struct creds {
 	gid_t gid;
 	int caps_known;		/* cap_eff read from the caller's status */
 	uint64_t cap_eff;	/* its effective capabilities (CapEff) */
+	int foreign;		/* uid 0 in another user namespace than ours */
 	size_t ngroups;
 	gid_t groups[MAX_GROUPS];
 };
@@ -159,6 +161,7 @@ static int caller_creds(struct creds *cr)
 	cr->uid = ctx->uid;
 	cr->gid = ctx->gid;
 	cr->caps_known = 0;
+	cr->foreign = 0;
 	cr->ngroups = 0;
 	if (creds_race_ms)
 		usleep(creds_race_ms * 1000);	/* tests only (see mergefs.h) */
@@ -169,6 +172,16 @@ static int caller_creds(struct creds *cr)
 	    !is_caller(ctx->pid, buf, cr->uid, cr->gid, s1, s2))
 		return -EACCES;
 	cr->caps_known = status_hex(buf, "\nCapEff:", &cr->cap_eff) == 0;
+	/* CapEff counts in the caller's own user namespace: root of a child
+	 * namespace (PrivateUsers=, unshare -U) shows every capability and
+	 * holds none here. Such a caller gets none, and is limited as
+	 * other users are. */
+	struct stat mine, its;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)ctx->pid);
+	if (stat("/proc/self/ns/user", &mine) < 0 || stat(path, &its) < 0)
+		cr->caps_known = 0;
+	else if (mine.st_ino != its.st_ino || mine.st_dev != its.st_dev)
+		cr->cap_eff = 0, cr->foreign = 1;
 	const char *g = strstr(buf, "\nGroups:");
 	if (!g)
 		return -EACCES;
@@ -418,7 +431,8 @@ static int run_as(const struct creds *cr, char *const argv[], char *out, size_t 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	int slot = kid_take(cr->uid);
+	/* root of another user namespace is limited as one more user */
+	int slot = kid_take(cr->uid == 0 && cr->foreign ? (uid_t)-2 : cr->uid);
 	if (slot == -EBUSY) {
 		close(p[0]);
 		close(p[1]);

@@ -3,7 +3,8 @@
 # the library cannot get from mergefs (root) through the attach child:
 #   - a writer of uid 0 runs the command with only the capabilities its
 #     thread has in effect: without CAP_SYS_PTRACE it cannot ptrace a
-#     uid-65534 process (before, the child kept all of mergefs's);
+#     uid-65534 process (before, the child kept all of mergefs's); root of
+#     a child user namespace has none here, whatever its CapEff says;
 #   - attach records of processes that ended are dropped at the next
 #     save: 20 attach-then-exit cycles of uid 65534 leave none behind in
 #     root's record directory (before, one each, for good);
@@ -33,7 +34,7 @@ mfs_init
 trap 'mfs_cleanup; at_cleanup' EXIT
 af_mount
 af_mounted || { echo "Bail out! mergefs did not mount"; exit 1; }
-plan 21
+plan 23
 
 # A: root without capabilities gets none through mergefs
 at_start a $NOB "$TGT" read; A=$AT_PID
@@ -42,6 +43,14 @@ is "$(nocap "$K" attach --mode process "$A" >/dev/null 2>&1; echo $?)/$(merge_an
 	"uid 0 without capabilities: ksmpreload attach of a uid-65534 process is refused"
 is "$(nocap "$W" "$MNT/$A/merge" 1)" EPERM "the same writer through mergefs: EPERM"
 ok "  the process is untouched" untouched $A
+# root of a child user namespace: CapEff there is full, here it has none
+if unshare -U --map-user=0 --map-group=0 true 2>/dev/null; then
+	is "$(unshare -U --map-user=0 --map-group=0 "$W" "$MNT/$A/merge" 1)" EPERM \
+		"uid 0 of a child user namespace (all capabilities there, none here): EPERM"
+	ok "  the process is untouched" untouched $A
+else
+	skip_env 2 "unshare -U --map-user=0 not available"
+fi
 
 # the capabilities attach uses (ptrace, seccomp filters, /proc files, the record)
 CAPS=+sys_ptrace,+sys_admin,+dac_override,+dac_read_search,+fowner,+setuid,+setgid,+kill
