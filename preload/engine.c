@@ -647,4 +647,5 @@ void ksmp_engine_after_fork(void)
 	/* the threads that may have held these do not exist in the child */
 	heap_lock = 0;
 	arena_lock = 0;
+	dyn_lock = 0;
 }
