@@ -19,9 +19,12 @@
  * MSG_DONTWAIT, on a pipe at most PIPE_BUF bytes once poll() said there
  * is room. When poll() ends for a signal that was not ours, or reports an
  * error or hang-up (left pending for the program's next call), or the
- * socket's SO_SNDTIMEO passes, the count so far is returned, with errno as
- * it was: exactly what the original call would have returned had that
- * signal, error or timeout cut it short. Only blocking pipes and stream
+ * socket's SO_SNDTIMEO passes (counted again from the continuation: the
+ * whole write takes at most twice it), the count so far is returned, with
+ * errno as it was: what the original call would have returned had that
+ * signal, error or timeout cut it short. A pipe whose readers left gets
+ * one more byte written, so that SIGPIPE comes as the kernel sends it
+ * for a write that wrote a part. Only blocking pipes and stream
  * sockets are continued (elsewhere a short count may mean something: a
  * file size limit, a /proc file, a full non-blocking pipe).
  *
@@ -35,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -79,28 +83,54 @@ static ssize_t real_writev(int fd, const struct iovec *iov, int cnt)
 	return syscall(SYS_writev, fd, iov, cnt);
 }
 
-/* Wait until fd takes more data: 1, or 0 when the original call would
- * have ended here (a signal not ours, an error or hang-up, the socket's
- * send timeout). */
-static int wait_room(int fd, int kind)
+/* Milliseconds of CLOCK_MONOTONIC. */
+static long long mono_ms(void)
 {
-	int ms = -1;
-	if (kind == STREAM) {
-		struct timeval tv = { 0, 0 };
-		socklen_t len = sizeof(tv);
-		if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) == 0 &&
-		    (tv.tv_sec || tv.tv_usec))
-			ms = tv.tv_sec > INT_MAX / 1000 - 1 ? INT_MAX :
-			     (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
-	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
+}
+
+/* When a socket's SO_SNDTIMEO, counted from now, ends the wait: a
+ * CLOCK_MONOTONIC time in ms, or -1 for none. The original call had
+ * already used part of it: the whole write takes at most twice the
+ * timeout. */
+static long long send_deadline(int fd, int kind)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t len = sizeof(tv);
+	if (kind != STREAM || getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) != 0 ||
+	    (!tv.tv_sec && !tv.tv_usec))
+		return -1;
+	return mono_ms() + tv.tv_sec * 1000ll + (tv.tv_usec + 999) / 1000;
+}
+
+enum { ROOM = 1, STOP = 0, BROKEN = -1 };
+
+/* Wait until fd takes more data: ROOM; STOP when the original call would
+ * have ended here (a signal not ours, the deadline, an error or hang-up
+ * of a socket: left pending for the program's next call); BROKEN for a
+ * pipe whose readers are gone. */
+static int wait_room(int fd, int kind, long long deadline)
+{
 	for (;;) {
+		int ms = -1;
+		if (deadline >= 0) {
+			long long left = deadline - mono_ms();
+			if (left <= 0)
+				return STOP;
+			ms = left > INT_MAX ? INT_MAX : (int)left;
+		}
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		unsigned seen = ksmp_ctl_interrupts;
 		int r = poll(&p, 1, ms);
 		if (r < 0 && errno == EINTR && seen != ksmp_ctl_interrupts)
 			continue;	/* ours again */
-		return r == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0 &&
-		       (p.revents & POLLOUT);
+		if (r != 1)
+			return STOP;
+		if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+			return kind == PIPE && (p.revents & POLLERR) ? BROKEN : STOP;
+		return p.revents & POLLOUT ? ROOM : STOP;
 	}
 }
 
@@ -108,28 +138,42 @@ static int wait_room(int fd, int kind)
  * a write; returns the new total. */
 static ssize_t finish(int fd, int kind, const struct iovec *iov, int cnt, ssize_t done)
 {
+	long long deadline = send_deadline(fd, kind);
 	for (;;) {
 		size_t skip = (size_t)done;
 		int k = 0;
 		while (k < cnt && skip >= iov[k].iov_len)
 			skip -= iov[k++].iov_len;
-		if (k == cnt || !wait_room(fd, kind))
-			return done;	/* all written, or cut short after all */
+		if (k == cnt)
+			return done;	/* all written */
+		const char *next = (const char *)iov[k].iov_base + skip;
+		int w = wait_room(fd, kind, deadline);
+		if (w == BROKEN) {
+			/* The kernel raises SIGPIPE for a pipe whose readers
+			 * left during a write, also one that wrote a part:
+			 * one byte more does the same (EPIPE, SIGPIPE). */
+			if (real_write(fd, next, 1) == 1) {
+				done++;
+				continue;
+			}
+			return done;
+		}
+		if (w != ROOM)
+			return done;	/* cut short after all */
 		ssize_t m;
 		if (kind == STREAM) {
 			struct iovec v[64];
 			int nv = 0;
 			for (int j = k; j < cnt && nv < 64; j++, nv++)
 				v[nv] = iov[j];
-			v[0].iov_base = (char *)v[0].iov_base + skip;
+			v[0].iov_base = (char *)next;
 			v[0].iov_len -= skip;
 			struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)nv };
 			m = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		} else {
 			size_t len = iov[k].iov_len - skip;
 			unsigned seen = ksmp_ctl_interrupts;
-			m = real_write(fd, (const char *)iov[k].iov_base + skip,
-				       len > PIPE_BUF ? PIPE_BUF : len);
+			m = real_write(fd, next, len > PIPE_BUF ? PIPE_BUF : len);
 			/* it blocked (another writer took the room) and a signal
 			 * that was not ours ended it: so would the original */
 			if (m < 0 && errno == EINTR && seen == ksmp_ctl_interrupts)

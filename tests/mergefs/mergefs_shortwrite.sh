@@ -32,7 +32,7 @@ chmod 644 "$OUT/t.policy"
 sw_files "$OUT" ksmp-mergefs-shortwrite
 want=$SW_WANT
 
-plan 13
+plan 15
 mfs_mount allow_other,timeout=1500 || { echo "Bail out! mount failed"; exit 1; }
 mkfifo "$OUT/fifo"
 # run WRITER_LOG: writer and reader through the fifo; sets wpid, rpid
@@ -119,4 +119,42 @@ for kind in pipe sock; do
 	is "$r" OK "$kind: the command was carried out"
 	kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
 done
+# 4: the reader goes away while the library goes on with a cut write:
+# SIGPIPE, as the kernel sends it for a write that wrote a part (the
+# program keeps SIGPIPE's default: it dies of it), not a quiet short count
+mkfifo "$OUT/epipe.fifo"
+sleep 1000 < "$OUT/epipe.fifo" &
+hold=$!; PIDS="$PIDS $hold"
+env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" \
+	"$P/alarm_write" pipe 0 > "$OUT/epipe.fifo" 2> "$OUT/epipe.err" &
+apid=$!; PIDS="$PIDS $apid"
+wait_line "$OUT/epipe.err" '^ready'
+n=0
+until grep -q '^1 ' "/proc/$apid/syscall" 2>/dev/null || [ $n -ge 250 ]; do n=$((n + 1)); sleep 0.02; done
+r=$("$W" "$MNT/$apid/merge" 0 2>/dev/null)
+sleep 0.2
+kill "$hold"; wait "$hold" 2>/dev/null
+n=0
+while kill -0 "$apid" 2>/dev/null && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.05; done
+kill -9 "$apid" 2>/dev/null
+wait "$apid"; arc=$?
+is "$r/$arc" "OK/141" "pipe reader gone during the continued write: the program dies of SIGPIPE (exit 141) as without the library ($(grep '^write' "$OUT/epipe.err"))"
+
+# 5: SO_SNDTIMEO still bounds the write: a reader that takes 32 KiB every
+# 50 ms keeps making room, and a 1 s send timeout ends the write short
+# without the library; the continuation must end too (within its own 1 s)
+env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$OUT/t.policy" \
+	"$P/alarm_write" trickle 0 2> "$OUT/trickle.err" &
+apid=$!; PIDS="$PIDS $apid"
+wait_line "$OUT/trickle.err" '^ready'
+n=0
+until grep -q '^1 ' "/proc/$apid/syscall" 2>/dev/null || [ $n -ge 250 ]; do n=$((n + 1)); sleep 0.02; done
+r=$("$W" "$MNT/$apid/merge" 0 2>/dev/null)
+n=0
+while kill -0 "$apid" 2>/dev/null && [ $n -lt 200 ]; do n=$((n + 1)); sleep 0.05; done
+kill -9 "$apid" 2>/dev/null
+wait "$apid" 2>/dev/null
+set -- $(grep '^write' "$OUT/trickle.err")
+ok "socket with SO_SNDTIMEO 1 s and a trickling reader: command $r, the write ends short within 4 s ($*)" \
+	test "$r" = OK -a "${2:-0}" -gt 0 -a "${2:-0}" -lt $((4 << 20)) -a "${8:-99999}" -lt 4000
 done_testing

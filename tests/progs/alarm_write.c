@@ -7,6 +7,10 @@
  *   alarm_write pipe SECS   writes 1 MiB to stdout (a pipe nobody reads)
  *   alarm_write sock SECS   writes 4 MiB to one end of a stream socketpair
  *                           whose other end nobody reads
+ *   alarm_write trickle SECS  the same with SO_SNDTIMEO of 1 s, while a
+ *                           child reads 32 KiB of the other end every 50 ms
+ *
+ * SECS 0: no alarm. SIGPIPE is left at its default action (death).
  *
  * Prints "ready" on stderr before the write, and after it
  * "write N errno E alarm A ms T" (A: the handler ran; T: how long the
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,19 +44,33 @@ static long long now_ms(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[1], "pipe") && strcmp(argv[1], "sock"))) {
-		fprintf(stderr, "usage: alarm_write pipe|sock SECS\n");
+	if (argc != 3 || (strcmp(argv[1], "pipe") && strcmp(argv[1], "sock") &&
+			  strcmp(argv[1], "trickle"))) {
+		fprintf(stderr, "usage: alarm_write pipe|sock|trickle SECS\n");
 		return 2;
 	}
+	signal(SIGPIPE, SIG_DFL);
 	int fd = 1, sv[2];
 	size_t n = 1 << 20;
-	if (!strcmp(argv[1], "sock")) {
+	if (strcmp(argv[1], "pipe")) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
 			perror("socketpair");
 			return 2;
 		}
 		fd = sv[0];
 		n = 4 << 20;
+	}
+	if (!strcmp(argv[1], "trickle")) {
+		struct timeval tv = { 1, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (fork() == 0) {
+			char b[32768];
+			close(sv[0]);
+			while (read(sv[1], b, sizeof(b)) > 0)
+				usleep(50000);
+			_exit(0);
+		}
+		close(sv[1]);
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -63,7 +82,8 @@ int main(int argc, char **argv)
 		return 2;
 	memset(buf, 'w', n);
 	fprintf(stderr, "ready\n");
-	alarm((unsigned)atoi(argv[2]));
+	if (atoi(argv[2]) > 0)
+		alarm((unsigned)atoi(argv[2]));
 	long long t0 = now_ms();
 	ssize_t r = write(fd, buf, n);
 	int e = r < 0 ? errno : 0;
