@@ -260,6 +260,29 @@ static int cand_line(void *ctx, char *l, size_t ll)
 	return c->n == CANDIDATES;
 }
 
+/* Does a maps line map the library itself (a file named libksmpreload.so
+ * or libksmpreload.so.N, in any directory), not just a file whose path
+ * mentions it (a source or build tree)? */
+static int is_library_path(const char *l, size_t ll)
+{
+	const char *slash = memrchr(l, '/', ll);
+	if (!slash)
+		return 0;
+	const char *b = slash + 1;
+	size_t bl = ll - (size_t)(b - l);
+	static const char lib[] = "libksmpreload.so";
+	if (bl < sizeof(lib) - 1 || memcmp(b, lib, sizeof(lib) - 1))
+		return 0;
+	b += sizeof(lib) - 1;
+	bl -= sizeof(lib) - 1;
+	if (bl >= 10 && !memcmp(b + bl - 10, " (deleted)", 10))
+		bl -= 10;	/* replaced on disk since it was loaded */
+	for (size_t i = 0; i < bl; i++)
+		if (b[i] != '.' && (b[i] < '0' || b[i] > '9'))
+			return 0;
+	return 1;
+}
+
 /* A maps line naming the library: its object (bit 1 of *ctx), or its
  * state block (bit 2: the walk stops there). */
 static int lib_line(void *ctx, char *l, size_t ll)
@@ -267,7 +290,7 @@ static int lib_line(void *ctx, char *l, size_t ll)
 	int *found = ctx;
 	if (ll > sizeof(block_name) - 1 && !strcmp(l + ll - (sizeof(block_name) - 1), block_name))
 		*found |= 2;
-	else if (strstr(l, "/libksmpreload"))
+	else if (is_library_path(l, ll))
 		*found |= 1;
 	return *found >> 1;
 }

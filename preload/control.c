@@ -70,8 +70,10 @@ static volatile uint64_t ctl_claimed;
 static uint32_t ctl_busy;
 /* The kernel's overflow uid (/proc/sys/kernel/overflowuid): what si_uid
  * says for a sender whose uid our user namespace does not map. Read at
- * the first signal that needs it (open/read/close are async-signal-safe),
- * not at start; -1 until then. */
+ * start (ksmp_control_init), not in the signal handler: by the time a
+ * command comes the program may have entered a seccomp sandbox or a
+ * chroot where that open would kill it or read another file; -1 until
+ * then. */
 static volatile long ctl_overflow_uid = -1;
 /* Does a signal's value carry the nonce above the sequence number? */
 #define NONCE_FITS (sizeof(void *) >= sizeof(uint64_t))
@@ -234,9 +236,9 @@ ssize_t ksmp_read_small(const char *path, char *buf, size_t sz)
 	return n;
 }
 
-/* The kernel's overflow uid, once, at the first signal from an unmapped
- * sender (it is a sysctl: root may change it later; a sender then unknown
- * is simply rejected). 65534, the kernel's default, when unreadable. */
+/* The kernel's overflow uid, read once at start (it is a sysctl: root may
+ * change it later; a sender then unknown is simply rejected). 65534, the
+ * kernel's default, when unreadable. */
 static uid_t overflow_uid(void)
 {
 	long cached = ctl_overflow_uid;
@@ -263,6 +265,7 @@ int ksmp_control_init(struct ksmp_state *st)
 		return -EINVAL;
 	int saved = errno;
 	int sig = take_signal(0);
+	(void)overflow_uid();
 	ctl_signo = sig;
 	ctl_state = st;
 	publish(st, sig);

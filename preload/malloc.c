@@ -209,7 +209,7 @@ KSMP_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 	}
 	/* glibc leaves p alone when the product overflows: no chunk leaves */
 	if (!__builtin_mul_overflow(n, size, &total))
-		chunk_leaving(p, size == 0);	/* realloc(p, 0) frees p */
+		chunk_leaving(p, n == 0 || size == 0);	/* realloc(p, 0) frees p */
 	return done(ksmp_real.reallocarray(p, n, size), RET);
 }
 

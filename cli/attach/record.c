@@ -205,8 +205,20 @@ static bool record_stale(pid_t pid)
 	return stale;
 }
 
-/* Drop the stale records in the directory dfd, but not keep's (called
- * under the lock, as every change is). */
+/* Is name a temporary file of a save (".PID.HEX.tmp") left more than a
+ * minute ago (its saver was killed before the rename)? */
+static bool tmp_left(int dfd, const char *name)
+{
+	size_t n = strlen(name);
+	struct stat st;
+	return name[0] == '.' && n > 5 && !strcmp(name + n - 4, ".tmp") &&
+	       fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       time(NULL) - st.st_mtime > 60;
+}
+
+/* Drop the stale records in the directory dfd, but not keep's, and the
+ * temporary files of saves that were killed (called under the lock, as
+ * every change is). */
 static void prune(int dfd, pid_t keep)
 {
 	int fd = dup(dfd);
@@ -218,6 +230,10 @@ static void prune(int dfd, pid_t keep)
 	}
 	struct dirent *e;
 	for (int n = 0; n < PRUNE_LOOK && (e = readdir(d)); n++) {
+		if (tmp_left(dfd, e->d_name)) {
+			unlinkat(dfd, e->d_name, 0);
+			continue;
+		}
 		char *end;
 		long v = strtol(e->d_name, &end, 10);
 		if (e->d_name[0] < '1' || e->d_name[0] > '9' || *end || v <= 0 ||

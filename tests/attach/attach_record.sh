@@ -9,7 +9,7 @@
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 need_root
 at_setup
-plan 9
+plan 10
 mkdir -m 700 "$T/rec"
 at_start p "$TGT" hold 0x7a11ac43 1; P=$AT_PID
 
@@ -53,6 +53,17 @@ wait $w1 $w2 $w3
 diag "records read while 36 attaches and detaches ran: $reads"
 is "$torn" 0 "every record read meanwhile was whole"
 is "$(find "$T/rec" -name '*.tmp' | wc -l)" 0 "no temporary file is left"
+# the temporary file of a save that was killed before its rename: the
+# next save drops it once it is a minute old (a fresh one may be a save
+# in progress elsewhere)
+echo "ksmpreload-attach 1" > "$T/rec/.99999.0123456789abcdef.tmp"
+touch -d '2 minutes ago' "$T/rec/.99999.0123456789abcdef.tmp"
+echo "ksmpreload-attach 1" > "$T/rec/.99998.0123456789abcdef.tmp"
+"$K" attach --mode process "$P" > /dev/null 2>&1
+is "$(ls -A "$T/rec" | grep -c '^\.9999[89]\.')/$(ls -A "$T/rec" | grep -c '^\.99998\.')" 1/1 \
+	"a save drops a killed save's temporary file older than a minute, keeps a fresh one"
+rm -f "$T/rec/.99998.0123456789abcdef.tmp"
+"$K" detach "$P" > /dev/null 2>&1
 "$K" attach --mode process "$P" > /dev/null 2>&1
 "$K" detach "$P" > /dev/null 2>&1
 is "$(ls -A "$T/rec" 2>/dev/null)" "" "a final detach leaves nothing behind"

@@ -34,7 +34,7 @@ mfs_init
 trap 'mfs_cleanup; at_cleanup' EXIT
 af_mount
 af_mounted || { echo "Bail out! mergefs did not mount"; exit 1; }
-plan 23
+plan 24
 
 # A: root without capabilities gets none through mergefs
 at_start a $NOB "$TGT" read; A=$AT_PID
@@ -145,6 +145,18 @@ is "$($NOB "$W" "$MNT/$LB/merge" 1)" EAGAIN "its owner writes 1: EAGAIN (not att
 ok "  untouched (not merging as a whole, not traced)" sh -c \
 	"[ \"\$(sed -n 's/^ksm_merge_any: //p' /proc/$LB/ksm_stat)\" = no ] &&
 	grep -q '^TracerPid:[[:space:]]*0\$' /proc/$LB/status"
+# a process without the library that maps a file whose path merely
+# mentions it (a build tree) is attached as any other
+mkdir -p "$T/libksmpreload-build" && head -c 4096 /dev/zero > "$T/libksmpreload-build/libksmpreload.so.notes" &&
+	chmod -R a+rx "$T/libksmpreload-build"
+at_start nl $NOB /usr/bin/python3 -c 'import mmap, sys
+f = open(sys.argv[1], "rb")
+keep = mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ)
+print("ready", flush=True)
+sys.stdin.read()' "$T/libksmpreload-build/libksmpreload.so.notes"
+NL=$AT_PID
+is "$($NOB "$W" "$MNT/$NL/merge" 1)/$(merge_any $NL)" OK/yes \
+	"a process mapping libksmpreload-build/libksmpreload.so.notes (not the library): attached"
 at_start pr $NOB /usr/bin/python3 -c 'import ctypes, sys
 print("prctl", ctypes.CDLL(None).prctl(67, 1, 0, 0, 0))
 print("ready", flush=True)
