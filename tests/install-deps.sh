@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what building, testing and the demo need on a fresh Debian
-# machine (run as root). Quiet unless something fails.
+# machine (run as root). Quiet unless something fails. With --bench, also
+# what `make bench-real` runs that the tests do not (php, ruby, javac).
 set -eu
 pkgs="build-essential autoconf automake pkg-config libfuse3-dev fuse3
 libelf-dev libdw-dev mandoc clang libclang-rt-14-dev util-linux procps binutils
@@ -9,6 +10,7 @@ redis-tools memcached libmemcached-tools default-jre-headless libjemalloc2
 stress-ng sqlite3 python3-numpy python3-pytest python3-hypothesis
 prometheus prometheus-node-exporter libseccomp-dev busybox-static curl
 libcap2-bin"
+[ "${1:-}" = --bench ] && pkgs="$pkgs php-cli ruby default-jdk-headless"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
