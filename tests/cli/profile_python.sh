@@ -1,7 +1,10 @@
 #!/bin/sh
 # profile_python.sh - ksmpreload profile -n 2 on Debian's python3 holding
-# the same 16 MiB of bytes and many small objects: the big objects' origin
-# (a chunk from libpython) merges, the suggested policy is valid and keeps
+# the same 16 MiB of bytes and many small objects: the big object's origin
+# merges (the main heap: random.randbytes frees a 16 MiB buffer first, and
+# glibc's dynamic mmap threshold, which the library keeps, then serves the
+# next one from the heap, as without the library; a chunk from libpython
+# where the threshold stays low), the suggested policy is valid and keeps
 # >= 97% of whole-process merging.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
@@ -23,6 +26,6 @@ words = ["%07d:%s" % (i, "mnopqrst" * 8) for i in range(60000)]
 print("ready", flush=True)
 time.sleep(300)
 PYEOF
-prof_e2e python 2 '^chunk [^ ]*python' "$PY" "$PL_TMP/work.py"
+prof_e2e python 2 '^(chunk [^ ]*python|heap )' "$PY" "$PL_TMP/work.py"
 is "$(cat "$PL_TMP/python.err" | grep -v '^ksmpreload profile: 2 instance')" "" "nothing else on stderr"
 done_testing
