@@ -56,6 +56,7 @@ is "$(find "$T/rec" -name '*.tmp' | wc -l)" 0 "no temporary file is left"
 # the temporary file of a save that was killed before its rename: the
 # next save drops it once it is a minute old (a fresh one may be a save
 # in progress elsewhere)
+mkdir -p -m 700 "$T/rec"	# the last detach above may have removed it
 echo "ksmpreload-attach 1" > "$T/rec/.99999.0123456789abcdef.tmp"
 touch -d '2 minutes ago' "$T/rec/.99999.0123456789abcdef.tmp"
 echo "ksmpreload-attach 1" > "$T/rec/.99998.0123456789abcdef.tmp"

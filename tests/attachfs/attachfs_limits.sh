@@ -133,7 +133,7 @@ long=$(printf '%0250d' 0 | tr 0 m)
 d=$T/deep
 for i in 1 2 3 4 5 6 7 8 9 10 11 12; do d=$d/$long$i; done
 mkdir -p "$d" && chmod -R a+rx "$T/deep" && head -c 4096 /dev/zero > "$d/f" && chmod 644 "$d/f"
-at_start lb $NOB env LD_PRELOAD="$(ksmp_lib)" /usr/bin/python3 -c 'import mmap, sys
+at_start lb $NOB env LD_PRELOAD="$(ksmp_preload)" /usr/bin/python3 -c 'import mmap, sys
 f = open(sys.argv[1], "rb")
 keep = [mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ) for _ in range(2000)]
 print("ready", flush=True)
