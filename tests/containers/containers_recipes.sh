@@ -84,9 +84,17 @@ c=$(ctr_child "$r2_pid"); PIDS="$PIDS $c"; r2_pid=$c
 is "$(awk '/^Uid:/ {print $2}' "/proc/$r2_pid/status")" $((R + 1000)) "runAsUser 1000 is host uid $((R + 1000))"
 steer r2 "remapped, uid 1000"
 
-# 3. attach from the host
-spawn r3 setpriv --reuid "$U" --regid "$U" --clear-groups \
-	unshare --user --map-root-user --mount --pid --kill-child --mount-proc "$T" -n -A -s 523 -m 4
+# 3. attach from the host; the target is attach's uninstrumented test
+# program: in a sanitizer build mergefs_target carries the ASan runtime,
+# whose prctl(PR_SET_MEMORY_MERGE, 0) at detach walks terabytes of shadow
+# for minutes (and ksmd crawls over them meanwhile, starving other tests)
+# (it holds its memory until its standard input ends: a fifo kept open)
+mkfifo "$OUT/r3.in"
+sleep 1000 > "$OUT/r3.in" &
+PIDS="$PIDS $!"
+spawn r3 sh -c 'exec "$@" < "$0"' "$OUT/r3.in" setpriv --reuid "$U" --regid "$U" --clear-groups \
+	unshare --user --map-root-user --mount --pid --kill-child --mount-proc \
+	"$KSMP_BUILDDIR/tests/attach/attach_target" hold 0x523 4
 c=$(ctr_child "$r3_pid"); PIDS="$PIDS $c"; r3_pid=$c
 "$K" attach --mode process "$r3_pid" > "$OUT/attach" 2>&1
 ok "ksmpreload attach --mode process HOSTPID ($(head -c 200 "$OUT/attach"))" \
