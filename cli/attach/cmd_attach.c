@@ -495,12 +495,25 @@ static void report(struct attach_opts *o, const struct attach_proc *ap, const st
 	printf("; stopped %.0f us\n", us);
 }
 
-int attach_do_one(struct attach_opts *o, pid_t pid, bool found)
+/* Did the process attach_proc_read() saw exec (still alive, same start
+ * time), rather than end or give its pid away? */
+static bool exec_since(const struct attach_proc *ap)
+{
+	uint64_t now;
+	return ap->start && ksmp_proc_starttime(ap->pid, &now) == 0 && now == ap->start &&
+	       !gone(ap);
+}
+
+/* One try; *again when the process exec'd while it was read (as in
+ * `prog & ksmpreload attach $!`, where $! is still the shell that is
+ * about to exec prog) and nothing was done: it is read again. */
+static int attach_try(struct attach_opts *o, pid_t pid, bool found, bool last, bool *again)
 {
 	struct attach_proc ap;
 	struct outcome out = { 0 };
 	int err = attach_proc_read(pid, &ap);
 	const char *went = NULL;	/* when it exited, if it did */
+	bool raced = false;		/* ESRCH from a look after the read */
 	if (err) {
 		memset(&ap, 0, sizeof(ap));
 		ap.pid = pid;
@@ -518,15 +531,21 @@ int attach_do_one(struct attach_opts *o, pid_t pid, bool found)
 		snprintf(out.msg, sizeof(out.msg), "%s", err == -ESRCH ? "it ended or "
 			 "exec'd while it was read" : strerror(-err));
 		went = "before it was reached";
+		raced = err == -ESRCH;
 	} else if (err == 0) {
 		err = o->detach ? detach_one(o, &ap, &out) : attach_one(o, &ap, &out);
 		attach_release(&ap);
+		raced = err == -ESRCH;
 		if (err && gone(&ap) && (err != -ENOENT || found)) {
 			err = -ESRCH;	/* it ended meanwhile, whatever the step */
 			went = o->detach ? "during the detach" : "during the attach";
 		}
 	} else if (err == -ESRCH) {
 		went = "before it was reached";		/* a zombie by now */
+	}
+	if (!last && raced && !out.done && exec_since(&ap)) {
+		*again = true;
+		return 0;
 	}
 	out.ok = err == 0;
 	out.err = -err;
@@ -537,6 +556,16 @@ int attach_do_one(struct attach_opts *o, pid_t pid, bool found)
 	}
 	report(o, &ap, &out);
 	return err;
+}
+
+int attach_do_one(struct attach_opts *o, pid_t pid, bool found)
+{
+	for (int tries = 1;; tries++) {
+		bool again = false;
+		int err = attach_try(o, pid, found, tries == 3, &again);
+		if (!again)
+			return err;
+	}
 }
 
 static void usage(FILE *f, bool detach)
