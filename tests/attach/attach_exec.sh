@@ -22,7 +22,7 @@
 at_setup
 [ -r /proc/self/ksm_stat ] || skip_all_env "no /proc/PID/ksm_stat (kernel before 6.1)"
 SLEEP=$(command -v sleep)
-plan 24
+plan 22
 
 merge_any() { sed -n 's/^ksm_merge_any: //p' "/proc/$1/ksm_stat"; }
 wait_ready() {
