@@ -41,7 +41,7 @@ kill -CONT $P
 at_send st "cont"
 at_wait_line st '^read'
 grep -q '^read 5 cont$' "$T/st.out" || diag "its output: $(tr '\n' '|' < "$T/st.out")"
-is "$(grep '^read' "$T/st.out" | head -n 1)" "read 5 cont" "SIGSTOP/SIGCONT: its read() is intact"
+is "$(grep '^read ' "$T/st.out" | head -n 1)" "read 5 cont" "SIGSTOP/SIGCONT: its read() is intact"
 
 # the attacher killed by SIGKILL while the target is stopped
 at_start kl "$TGT" readloop; P=$AT_PID
