@@ -15,14 +15,9 @@
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
 . "$KSMP_SRCDIR/tests/attachfs/attachfs_common.sh"
-need_root
-need_fuse
 need_ksm
-command -v setpriv >/dev/null 2>&1 || skip_all_env "setpriv (util-linux) not installed"
-ksm_fast	# re-executes this script under ksm-hold
-at_setup
-mfs_init
-trap 'mfs_cleanup; at_cleanup' EXIT
+ksm_fast	# re-executes this script under ksm-hold: before af_setup's scratch dir
+af_setup
 plan 37
 MIB=8
 PAGES=$((MIB * 256))

@@ -25,13 +25,8 @@
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
 . "$KSMP_SRCDIR/tests/attachfs/attachfs_common.sh"
-need_root
-need_fuse
 need_ksm
-command -v setpriv >/dev/null 2>&1 || skip_all_env "setpriv (util-linux) not installed"
-at_setup
-mfs_init
-trap 'mfs_cleanup; at_cleanup' EXIT
+af_setup
 af_mount
 af_mounted || { echo "Bail out! mergefs did not mount"; exit 1; }
 plan 24
