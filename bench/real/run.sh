@@ -25,6 +25,9 @@
 #              BENCH_CONTROLLER=none  no mergefs beside the library variants
 #              BENCH_AUTO=1  also the variant auto: the library with a policy
 #                  of just "mode auto" (mergefs's controller prunes)
+#              BENCH_VARIANTS=process,zero  only these of the variants
+#              BENCH_SMAPS=DIR  keep each instance's /proc/PID/smaps at the
+#                  plateau as DIR/PROG.VARIANT.N.smaps
 #              BENCH_ATTACH=1  also the variants attach (started without the
 #                  library, then `ksmpreload attach --mode process` once
 #                  all are ready) and attach-shipped (the same with
@@ -212,6 +215,13 @@ t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] -
 	fi
 	cs=$(ctl_cpu)
 	ps=$("$BR/ksmp-pagestat" $PIDS) || { echo "$prog $var error pagestat"; return 1; }
+	if [ -n "${BENCH_SMAPS:-}" ]; then
+		i=0
+		for p in $PIDS; do
+			i=$((i + 1))
+			cat "/proc/$p/smaps" > "$BENCH_SMAPS/$prog.$var.$i.smaps" 2>/dev/null
+		done
+	fi
 	echo "$prog $var $pl $ps ctl_s $cs rps $(throughput "$prog") $extra"
 	stop_all
 }
@@ -285,6 +295,9 @@ for p in $progs; do
 	vars="none process zero${pol:+ shipped}"
 	[ "${BENCH_AUTO:-0}" = 1 ] && vars="$vars auto"
 	[ "${BENCH_ATTACH:-0}" = 1 ] && vars="$vars attach${pol:+ attach-shipped}"
+	if [ -n "${BENCH_VARIANTS:-}" ]; then
+		vars=$(for v in $vars; do case ",$BENCH_VARIANTS," in *",$v,"*) echo "$v" ;; esac; done)
+	fi
 	echo "$p policy ${pol:+$(basename "$pol")}" >> "$T/results"
 	if [ "${BENCH_HOLD:-program}" = run ]; then
 		/bin/sh "$0" program "$p" $vars | tee -a "$T/results"
