@@ -2,7 +2,8 @@
  * auto_policy.c - the policy side of mode auto: the mode and its bounds
  * parse, are checked and survive the canonical format; a mode auto
  * policy without rules gets the built-in rules (which skip crypto
- * callers, stacks, files and code, and select all anonymous data).
+ * callers, files and code, and select all anonymous data, thread stacks
+ * too).
  */
 #include <stdio.h>
 #include <string.h>
@@ -59,12 +60,13 @@ int main(void)
 	   "they select heap, arenas, chunks, data mmaps (also PROT_NONE reservations)");
 	ok(action(&P, KSMP_KIND_MMAP, 1 << 20, 3, "libcrypto.so.3") == KSMP_ACT_SKIP &&
 	   action(&P, KSMP_KIND_CHUNK, 1 << 20, 3, "libgnutls.so.30") == KSMP_ACT_SKIP &&
-	   action(&P, KSMP_KIND_STACK, 8 << 20, 3, NULL) == KSMP_ACT_SKIP &&
 	   action(&P, KSMP_KIND_FILE, 8 << 20, 3, NULL) == KSMP_ACT_SKIP &&
 	   action(&P, KSMP_KIND_MMAP, 8 << 20, 7, "libjvm.so") == KSMP_ACT_SKIP &&
 	   action(&P, KSMP_KIND_MMAP, 8 << 20, 5, "node") == KSMP_ACT_SKIP &&
 	   action(&P, KSMP_KIND_MMAP, 32 << 10, 3, "node") == KSMP_ACT_SKIP,
-	   "and skip crypto callers, stacks, files, code, small mmaps");
+	   "and skip crypto callers, files, code, small mmaps");
+	ok(action(&P, KSMP_KIND_STACK, 8 << 20, 3, NULL) == KSMP_ACT_MERGE,
+	   "and select thread stacks");
 	ok(parse(&P, "mode auto\nmerge mmap min=1M\n") == 0 && P.nrules == 1,
 	   "rules of its own bound what auto may advise");
 	ok(parse(&P, "mode auto\nauto-chunk 64K\nauto-vmas 0\nauto-reprobe 86400\n") == 0 &&

@@ -441,10 +441,15 @@ static void test_default(void)
 	is_str(P.source, "built-in default", "default source");
 	is_str(P.name, "default", "default name");
 	ok(P.mode == KSMP_MODE_AUTO && P.nprograms == 0, "default: auto, no program line");
-	ok((P.kinds_merged & ((1u << KSMP_KIND_HEAP) | (1u << KSMP_KIND_ARENA))) &&
-	   !(P.kinds_merged & ((1u << KSMP_KIND_STACK) | (1u << KSMP_KIND_FILE))),
-	   "default merges heap and arenas, never stacks or files");
+	ok((P.kinds_merged & ((1u << KSMP_KIND_HEAP) | (1u << KSMP_KIND_ARENA) |
+			      (1u << KSMP_KIND_STACK))) &&
+	   !(P.kinds_merged & (1u << KSMP_KIND_FILE)),
+	   "default merges heap, arenas and thread stacks, never files");
 	enum ksmp_action a;
+	match(&P, KSMP_KIND_STACK, 8 << 20, 3, NULL, &a);
+	ok(a == KSMP_ACT_MERGE, "default merges a thread stack");
+	match(&P, KSMP_KIND_FILE, 8 << 20, 3, "myprog", &a);
+	ok(a == KSMP_ACT_SKIP, "default skips a private file mapping");
 	match(&P, KSMP_KIND_CHUNK, 1 << 20, 3, "libcrypto.so.3", &a);
 	ok(a == KSMP_ACT_SKIP, "default skips crypto chunks");
 	match(&P, KSMP_KIND_MMAP, 8 << 20, 3, "libsodium.so.23", &a);

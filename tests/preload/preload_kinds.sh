@@ -3,7 +3,9 @@
 # kind, 2 instances holding identical seeded data of that kind plus a
 # control mmap/chunk of another kind (identical too). Per process: mg on the
 # kind's memory, none on the control, and ksm_merging_pages covering the
-# kind's data but not the control's.
+# kind's data but not the control's. Also the built-in default (no policy
+# file: an empty policy directory) on a thread stack, with a private file
+# mapping, which it never merges, as the control.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 need_root
@@ -16,9 +18,10 @@ pl_tmp
 N=2
 DATA=1024	# pages in 4 MiB
 SLACK=48	# other identical pages the kind may legitimately hold
-plan 100
+plan 108
 
-# kind_case NAME POLICYKIND NADDR SPEC CONTROL
+# kind_case NAME POLICYKIND NADDR SPEC CONTROL (POLICYKIND "-": the
+# built-in default)
 kind_case() {
 	name=$1; pk=$2; naddr=$3; spec=$4; ctl=$5
 	per=$((naddr + 3))
@@ -26,12 +29,18 @@ kind_case() {
 		skip $((per * N)) "$name: ASan's malloc shadows the library's malloc interposers"
 		return
 	fi
-	pol=$(pl_policy "$name" "mode regions
-merge $pk")
+	if [ "$pk" = - ]; then
+		mkdir -p "$PL_TMP/empty.d"
+		polenv="KSMP_POLICY_DIR=$PL_TMP/empty.d" under="the built-in default"
+	else
+		under="'merge $pk'"
+		polenv="KSMP_POLICY=$(pl_policy "$name" "mode regions
+merge $pk")"
+	fi
 	pids=""
 	for i in $(seq $N); do
 		pl_start "$PL_TMP/$name$i.out" env LD_PRELOAD="$(ksmp_preload)" \
-			KSMP_POLICY="$pol" "$PROGS/ksmp-alloc" -s 401 "$spec" "$ctl"
+			"$polenv" "$PROGS/ksmp-alloc" -s 401 "$spec" "$ctl"
 		pids="$pids $PL_LAST"
 	done
 	k=0
@@ -40,7 +49,7 @@ merge $pk")
 		pl_wait_ready "$out" || true
 		for j in $(seq "$naddr"); do
 			is "$(pl_probe mg "$p" "$(pl_addr "$out" 0 "$j")")" mg \
-				"$name $k: $spec ($j) has mg under 'merge $pk'"
+				"$name $k: $spec ($j) has mg under $under"
 		done
 		is "$(pl_probe mg "$p" "$(pl_addr "$out" 1)")" nomg "$name $k: control $ctl has no mg"
 	done
@@ -67,4 +76,5 @@ kind_case remap mmap 1 remap:4M malloc:2M
 kind_case sbrk heap 1 sbrk:4M mmap:2M
 kind_case file file 1 file:4M mmap:2M
 kind_case stack stack 1 stack:4M mmap:2M
+kind_case defstack - 1 stack:4M file:2M
 done_testing
