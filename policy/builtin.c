@@ -23,6 +23,10 @@
  * stacks: bench-real's redis and jvm-g1 kept 0.81 and 0.87 of
  * whole-process merging's saving without them, most of the rest being
  * stack pages (a redis thread's 8 MiB stack, the JVM's threads).
+ * Loaded objects' static data (.data, .bss), judged by the object's name
+ * (so crypto libraries' is skipped): on bench-real whole-process merging
+ * merged 0.7-1.4 MB there per 4 instances of jvm-g1, python and node that
+ * the default without it did not.
  */
 #define AUTO_RULES \
 	CRYPTO_SKIPS \
@@ -30,6 +34,7 @@
 	"skip mmap prot=rwx\n" \
 	"skip mmap prot=rx\n" \
 	"merge heap,arena,chunk,stack\n" \
+	"merge data\n" \
 	"merge mmap min=64K\n"
 
 /*

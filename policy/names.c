@@ -32,6 +32,7 @@ const char *const ksmp_kind_names[KSMP_KIND_COUNT] = {
 	[KSMP_KIND_MMAP] = "mmap",
 	[KSMP_KIND_FILE] = "file",
 	[KSMP_KIND_STACK] = "stack",
+	[KSMP_KIND_DATA] = "data",
 };
 const char *const ksmp_engine_names[] = {
 	[KSMP_ENGINE_OFF] = "off",

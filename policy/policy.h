@@ -49,6 +49,7 @@ enum ksmp_kind {
 	KSMP_KIND_MMAP,		/* the program's own anonymous private mmaps */
 	KSMP_KIND_FILE,		/* private file-backed mappings (writable or not) */
 	KSMP_KIND_STACK,	/* thread stacks */
+	KSMP_KIND_DATA,		/* loaded objects' writable static data (.data, .bss) */
 	KSMP_KIND_COUNT
 };
 

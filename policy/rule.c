@@ -30,7 +30,7 @@ static uint32_t kind_list(struct parse *ps, struct tok t)
 			int idx = pp_word_index(k, ksmp_kind_names, KSMP_KIND_COUNT);
 			if (idx < 0) {
 				pp_report3(ps, "unknown kind ", &k,
-					" (heap, arena, chunk, mmap, file, stack or any)");
+					" (heap, arena, chunk, mmap, file, stack, data or any)");
 				bad = true;
 			} else {
 				bits |= 1u << idx;
@@ -155,7 +155,7 @@ void pp_kw_rule(struct parse *ps, struct tok kw, uint8_t action)
 
 	if (!pp_next_tok(ps, &t)) {
 		pp_report3(ps, NULL, &kw,
-			" needs a kind list (heap, arena, chunk, mmap, file, stack or any) or conditions");
+			" needs a kind list (heap, arena, chunk, mmap, file, stack, data or any) or conditions");
 		return;
 	}
 	bool more = true;

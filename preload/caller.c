@@ -34,10 +34,16 @@ static int dirty = 1;
 static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
 unsigned ksmp_caller_epoch;
 
-static const char *base(const char *path)
+void ksmp_object_name(const char *dlpi_name, char *buf, size_t size)
 {
-	const char *b = strrchr(path, '/');
-	return b ? b + 1 : path;
+	const char *name = dlpi_name && dlpi_name[0] ? dlpi_name : ksmp_st->exe;
+	const char *b = strrchr(name, '/');
+	name = b ? b + 1 : name;
+	size_t n = strlen(name);
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, name, n);
+	buf[n] = '\0';
 }
 
 static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -48,6 +54,12 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
 	c[0] = info->dlpi_adds;
 	c[1] = info->dlpi_subs;
 	return 1;	/* stop after the first object */
+}
+
+void ksmp_loader_counters(unsigned long long c[2])
+{
+	c[0] = c[1] = 0;
+	dl_iterate_phdr(counters_cb, c);
 }
 
 static int build_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -73,14 +85,7 @@ static int build_cb(struct dl_phdr_info *info, size_t size, void *data)
 	struct obj *o = &objs[nobjs++];
 	o->lo = lo;
 	o->hi = hi;
-	const char *name = info->dlpi_name && info->dlpi_name[0] ?
-			   info->dlpi_name : ksmp_st->exe;
-	name = base(name);
-	size_t n = strlen(name);
-	if (n >= sizeof(o->name))
-		n = sizeof(o->name) - 1;
-	memcpy(o->name, name, n);
-	o->name[n] = '\0';
+	ksmp_object_name(info->dlpi_name, o->name, sizeof(o->name));
 	return 0;
 }
 
@@ -88,8 +93,8 @@ static void refresh(void)
 {
 	if (__atomic_exchange_n(&rlock, 1, __ATOMIC_ACQUIRE))
 		return;		/* another thread is at it */
-	unsigned long long c[2] = { 0, 0 };
-	dl_iterate_phdr(counters_cb, c);
+	unsigned long long c[2];
+	ksmp_loader_counters(c);
 	if (__atomic_load_n(&dirty, __ATOMIC_ACQUIRE) || c[0] != seen_adds ||
 	    c[1] != seen_subs) {
 		__atomic_store_n(&dirty, 0, __ATOMIC_RELEASE);

@@ -76,22 +76,28 @@ static int advise(uintptr_t start, size_t len, int advice)
 	return -e;
 }
 
-/* The matcher's verdict: the rule index when a merge rule selects the
- * region, -1 when it is skipped. caller receives the caller's name. */
-static int decide(int kind, uint64_t size, int prot, const void *ret,
-		  char *caller, size_t csize)
+/* The matcher's verdict on a region whose caller is named (NULL or ""
+ * when unknown): the rule index when a merge rule selects it, -1 when it
+ * is skipped. */
+static int decide_named(int kind, uint64_t size, int prot, const char *caller)
 {
 	struct ksmp_query q = { .kind = (enum ksmp_kind)kind, .size = size,
-				.prot = prot, .caller = NULL };
-	caller[0] = '\0';
-	if (ksmp_cfg.callers && ret) {
-		ksmp_caller_name(ret, caller, csize);
-		if (caller[0])
-			q.caller = caller;
-	}
+				.prot = prot,
+				.caller = caller && caller[0] ? caller : NULL };
 	enum ksmp_action act = KSMP_ACT_SKIP;
 	int rule = ksmp_policy_match(&ksmp_policy, &q, &act);
 	return act == KSMP_ACT_MERGE && rule >= 0 ? rule : -1;
+}
+
+/* The same for a region made by the call that returns to ret; caller
+ * receives the caller's name. */
+static int decide(int kind, uint64_t size, int prot, const void *ret,
+		  char *caller, size_t csize)
+{
+	caller[0] = '\0';
+	if (ksmp_cfg.callers && ret)
+		ksmp_caller_name(ret, caller, csize);
+	return decide_named(kind, size, prot, caller);
 }
 
 static const char *kname(int kind)
@@ -160,7 +166,8 @@ void ksmp_engine_heap_changed(uintptr_t b)
 	uintptr_t base = page_down(heap_base);
 	uintptr_t end = page_up(b);
 	uintptr_t target = end > base + pagesize ? end - pagesize : base;
-	if (target > heap_adv_end) {
+	bool grown = target > heap_adv_end;
+	if (grown) {
 		if (heap_adv_end == base) {
 			touch(base);
 			__atomic_fetch_add(&ksmp_st->vmas_added, 1, __ATOMIC_RELAXED);
@@ -177,9 +184,11 @@ void ksmp_engine_heap_changed(uintptr_t b)
 		heap_adv_end = target;
 	}
 	__atomic_store_n(&ksmp_heap_seen, b, __ATOMIC_RELAXED);
+	__atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+	if (grown)	/* the first advice of the heap, or a new step */
+		ksmp_data_check();
 	ksmp_busy--;
 	errno = saved;
-	__atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
 }
 
 /* ---------------------------------------------------------- arenas, chunks */
@@ -236,6 +245,7 @@ void ksmp_engine_alloc_slow(void *p, size_t head, const void *ret)
 	} else if (ksmp_cfg.want_arena) {
 		arena_seen((uintptr_t)p);
 	}
+	ksmp_data_check();	/* a slow path: objects loaded since? */
 	ksmp_busy--;
 	errno = saved;
 }
@@ -358,8 +368,10 @@ void ksmp_engine_mmap(void *p, size_t len, int prot, int flags, int fd,
 	if (!plain || (kind == KSMP_KIND_MMAP ? !ksmp_cfg.want_mmap : !ksmp_cfg.want_file))
 		goto out;
 	int rule = decide(kind, len, prot, ret, caller, sizeof(caller));
-	if (rule >= 0)
+	if (rule >= 0) {
 		advise_region(a, len, kind, rule, caller, ret);
+		ksmp_data_check();	/* a new record: objects loaded since? */
+	}
 out:
 	ksmp_busy--;
 	errno = saved;
@@ -374,6 +386,19 @@ void ksmp_engine_stack(uintptr_t lo, size_t len, const void *ret)
 			  caller, sizeof(caller));
 	if (rule >= 0 && !ksmp_regions_has_start(lo))
 		advise_region(lo, len, KSMP_KIND_STACK, rule, caller, ret);
+	ksmp_busy--;
+	errno = saved;
+}
+
+/* Static data [lo, lo+len) of the loaded object named obj (data.c): the
+ * object is the region's caller, so caller= rules judge it by its name. */
+void ksmp_engine_data(uintptr_t lo, size_t len, const char *obj)
+{
+	int saved = errno;
+	ksmp_busy++;
+	int rule = decide_named(KSMP_KIND_DATA, len, PROT_READ | PROT_WRITE, obj);
+	if (rule >= 0)
+		advise_region(lo, len, KSMP_KIND_DATA, rule, obj, NULL);
 	ksmp_busy--;
 	errno = saved;
 }
@@ -412,6 +437,7 @@ static void start_regions(void)
 	c.want_mmap = want(KSMP_KIND_MMAP);
 	c.want_file = want(KSMP_KIND_FILE);
 	c.want_stack = want(KSMP_KIND_STACK);
+	c.want_data = want(KSMP_KIND_DATA);
 	bool hooks = c.want_heap || c.want_arena || c.want_chunk;
 	c.alloc_hooks = false;
 	c.engine = KSMP_ENGINE_OFF;
@@ -429,9 +455,9 @@ static void start_regions(void)
 		 * allocates gets no heap (no brk, no malloc set-up). */
 	}
 	ksmp_logf(KSMP_LOG_DEBUG, "regions: glibc %d bypassed %d heap %d arena %d chunk %d "
-		  "mmap %d file %d stack %d callers %d", c.glibc, bypassed,
+		  "mmap %d file %d stack %d data %d callers %d", c.glibc, bypassed,
 		  c.want_heap, c.want_arena, c.want_chunk, c.want_mmap,
-		  c.want_file, c.want_stack, c.callers);
+		  c.want_file, c.want_stack, c.want_data, c.callers);
 	ksmp_st->engine = KSMP_ENGINE_REGIONS;
 	ksmp_cfg = c;
 	/* the interposers test these two: everything else is in place first */

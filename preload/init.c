@@ -119,6 +119,7 @@ static void after_fork(void)
 	int saved = errno;
 	ksmp_engine_after_fork();
 	ksmp_caller_after_fork();
+	ksmp_data_after_fork();
 	bool shared = ksmp_state_after_fork();
 	ksmp_regions_after_fork();
 	if (shared && ksmp_policy.control)

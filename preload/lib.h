@@ -127,6 +127,8 @@ int ksmp_regions_add_nowait(uintptr_t start, size_t len, int kind, int rule,
 /* The range [start, start+len) is gone (munmap, MAP_FIXED, free of an
  * mmapped chunk): drop or trim every record that intersects it. */
 void ksmp_regions_forget(uintptr_t start, size_t len);
+/* The same for the records of one kind only. */
+void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind);
 /* mremap moved/resized [old, old+oldlen) to [new, new+newlen). */
 void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw,
 			size_t newlen);
@@ -163,6 +165,19 @@ void ksmp_caller_name(const void *addr, char *buf, size_t size);
 void ksmp_caller_invalidate(void);	/* after dlclose */
 extern unsigned ksmp_caller_epoch;	/* bumped by ksmp_caller_invalidate */
 void ksmp_caller_after_fork(void);
+/* The basename of a loaded object (dlpi_name; "" is the executable). */
+void ksmp_object_name(const char *dlpi_name, char *buf, size_t size);
+/* The loader's counts of objects loaded and unloaded (dlpi_adds, subs). */
+void ksmp_loader_counters(unsigned long long c[2]);
+
+/* --------------------------------------------------------------- data.c */
+/* The static data of loaded objects (kind data): advise the objects
+ * loaded, and forget those unloaded, since the last call. Cheap when
+ * nothing changed (one look at the loader's counters). Normal context
+ * only (dl_iterate_phdr takes the loader's lock), never while holding the
+ * region table's, the heap's or the arenas' lock. */
+void ksmp_data_check(void);
+void ksmp_data_after_fork(void);
 
 /* ------------------------------------------------------------- malloc.c */
 bool ksmp_malloc_reached(void);	/* do malloc calls reach our malloc? */
@@ -226,7 +241,7 @@ struct ksmp_engine_cfg {
 	bool glibc;			/* real malloc is glibc's: headers readable */
 	bool alloc_hooks;		/* malloc family does work */
 	bool want_heap, want_arena, want_chunk;
-	bool want_mmap, want_file, want_stack;
+	bool want_mmap, want_file, want_stack, want_data;
 	bool callers;			/* policy has caller= rules, or profiling */
 	int heap_rule, arena_rule;	/* decided once */
 	uint64_t heap_step;
@@ -256,6 +271,8 @@ void ksmp_engine_mmap(void *p, size_t len, int prot, int flags, int fd,
 void ksmp_engine_after_fork(void);
 /* Thread stack [lo, lo+len) of a new thread created from ret. */
 void ksmp_engine_stack(uintptr_t lo, size_t len, const void *ret);
+/* Static data [lo, lo+len) of the loaded object named obj. */
+void ksmp_engine_data(uintptr_t lo, size_t len, const char *obj);
 
 extern void *__curbrk;			/* glibc: current program break */
 extern KSMP_TLS uintptr_t ksmp_tls_arena;	/* this thread's last arena heap */

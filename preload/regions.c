@@ -230,12 +230,16 @@ bool ksmp_regions_maybe(uintptr_t start, size_t len)
 	       start + len > __atomic_load_n(&bb_lo, __ATOMIC_RELAXED);
 }
 
-static void forget_locked(uintptr_t start, uintptr_t end)
+/* Drop or trim the records (of this kind; any when kind < 0) that
+ * intersect [start, end). */
+static void forget_locked(uintptr_t start, uintptr_t end, int kind_only)
 {
 	for (uint32_t i = 0; i < hint; i++) {
 		if (!used[i] || idx[i].end <= start || idx[i].start >= end)
 			continue;
 		struct ksmp_region *r = &ksmp_st->regions[i];
+		if (kind_only >= 0 && r->kind != kind_only)
+			continue;
 		uintptr_t s = idx[i].start, e = idx[i].end;
 		uintptr_t os = s > start ? s : start, oe = e < end ? e : end;
 		int kind = r->kind, rule = r->rule;
@@ -266,7 +270,16 @@ void ksmp_regions_forget(uintptr_t start, size_t len)
 	if (!ksmp_regions_maybe(start, len))
 		return;
 	lock();
-	forget_locked(start, start + round_len(len));
+	forget_locked(start, start + round_len(len), -1);
+	unlock();
+}
+
+void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind)
+{
+	if (!ksmp_regions_maybe(start, len))
+		return;
+	lock();
+	forget_locked(start, start + round_len(len), kind);
 	unlock();
 }
 
@@ -288,7 +301,7 @@ void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newle
 		return;
 	}
 	/* not one whole record: what moved is no longer where we advised */
-	forget_locked(old, oend);
+	forget_locked(old, oend, -1);
 	unlock();
 }
 

@@ -10,7 +10,9 @@
  * stack rule can match, pthread_create is a plain pass-through.
  *
  * dlclose invalidates the caller cache (caller.c): an address of an
- * unloaded object may later belong to another one.
+ * unloaded object may later belong to another one; and it drops the data
+ * records (data.c) of the objects unloaded. pthread_create is one of the
+ * points where data.c looks for objects loaded since its last look.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -55,6 +57,7 @@ KSMP_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	ksmp_need_real();
 	if (!ksmp_real.pthread_create)
 		return ENOSYS;
+	ksmp_data_check();	/* objects loaded since? (keeps errno) */
 	if (!(__atomic_load_n(&ksmp_cfg.engine, __ATOMIC_RELAXED) == KSMP_ENGINE_REGIONS &&
 	      ksmp_cfg.want_stack) || user_stack(attr))
 		return ksmp_real.pthread_create(th, attr, fn, arg);
@@ -78,6 +81,9 @@ KSMP_EXPORT int dlclose(void *handle)
 	if (!ksmp_real.dlclose)
 		return -1;
 	int r = ksmp_real.dlclose(handle);
+	int saved = errno;
 	ksmp_caller_invalidate();
+	ksmp_data_check();	/* the data records of what was unloaded go */
+	errno = saved;
 	return r;
 }

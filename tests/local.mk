@@ -21,6 +21,7 @@ tests_progs_ksmp_alloc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_progs_ksmp_alloc_LDADD = -ldl -lpthread
 tests_progs_ksmp_probe_SOURCES = tests/progs/ksmp-probe.c
 tests_progs_ksmp_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_progs_ksmp_probe_LDADD = policy/libksmppolicy.a
 tests_progs_ksmp_errno_SOURCES = tests/progs/ksmp-errno.c
 tests_progs_ksmp_misc_SOURCES = tests/progs/ksmp-misc.c
 tests_progs_ksmp_mmthresh_SOURCES = tests/progs/ksmp-mmthresh.c
@@ -30,6 +31,19 @@ tests_progs_ksmp_misc_LDADD = -ldl -lpthread
 tests_progs_libksmpcaller_so_SOURCES = tests/progs/libksmpcaller.c
 tests_progs_libksmpcaller_so_CFLAGS = $(AM_CFLAGS) -fPIC
 tests_progs_libksmpcaller_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+# The data kind: a program with large .bss and .data, and one shared
+# object with a large .bss built under two names, one of them a crypto
+# library's (tests/preload/preload_data.sh).
+check_PROGRAMS += tests/progs/ksmp-data tests/progs/libksmpdata.so \
+	tests/progs/libcrypto.so.ksmpdata
+tests_progs_ksmp_data_SOURCES = tests/progs/ksmp-data.c
+tests_progs_ksmp_data_LDADD = -ldl -lpthread
+tests_progs_libksmpdata_so_SOURCES = tests/progs/libksmpdata.c
+tests_progs_libksmpdata_so_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_progs_libksmpdata_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+tests_progs_libcrypto_so_ksmpdata_SOURCES = tests/progs/libksmpdata.c
+tests_progs_libcrypto_so_ksmpdata_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_progs_libcrypto_so_ksmpdata_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 
 # ---------------------------------------------------- estimate, profile
 # estimate_hold holds known memory of every kind. It is built without the

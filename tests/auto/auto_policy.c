@@ -51,7 +51,7 @@ int main(void)
 	ok(parse(&P, "mode auto\n") == 0 && P.mode == KSMP_MODE_AUTO, "mode auto parses");
 	ok(P.auto_chunk == 2u << 20 && P.auto_vmas == 128 && P.auto_reprobe == 60,
 	   "bounds default to 2M, 128 VMAs, 60 s");
-	ok(P.nrules == 7, "no rules of its own: the %u built-in ones", P.nrules);
+	ok(P.nrules == 8, "no rules of its own: the %u built-in ones", P.nrules);
 	ok(action(&P, KSMP_KIND_HEAP, 4 << 20, 3, NULL) == KSMP_ACT_MERGE &&
 	   action(&P, KSMP_KIND_ARENA, 64 << 20, 0, NULL) == KSMP_ACT_MERGE &&
 	   action(&P, KSMP_KIND_CHUNK, 200 << 10, 3, "libpython3.11.so.1.0") == KSMP_ACT_MERGE &&
@@ -67,6 +67,9 @@ int main(void)
 	   "and skip crypto callers, files, code, small mmaps");
 	ok(action(&P, KSMP_KIND_STACK, 8 << 20, 3, NULL) == KSMP_ACT_MERGE,
 	   "and select thread stacks");
+	ok(action(&P, KSMP_KIND_DATA, 64 << 10, 3, "libpython3.11.so.1.0") == KSMP_ACT_MERGE &&
+	   action(&P, KSMP_KIND_DATA, 64 << 10, 3, "libssl.so.3") == KSMP_ACT_SKIP,
+	   "and objects' static data, not crypto libraries'");
 	ok(parse(&P, "mode auto\nmerge mmap min=1M\n") == 0 && P.nrules == 1,
 	   "rules of its own bound what auto may advise");
 	ok(parse(&P, "mode auto\nauto-chunk 64K\nauto-vmas 0\nauto-reprobe 86400\n") == 0 &&

@@ -106,7 +106,7 @@ ok "processes_library counts the targets ($n >= 3)" test "${n:-0}" -ge 3
 documented() {
 	grep -qw -- "$1" "$MAN" && return 0
 	case $1 in
-	heap_*|arena_*|chunk_*|mmap_*|file_*|stack_*)
+	heap_*|arena_*|chunk_*|mmap_*|file_*|stack_*|data_*)
 		grep -qw -- "${1%%_*}" "$MAN" && grep -q -- "Sy _${1#*_}" "$MAN" ;;
 	*) return 1 ;;
 	esac

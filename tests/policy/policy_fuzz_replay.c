@@ -80,7 +80,7 @@ static int add_dir(const char *dir, const char *suffix)
 static const char *const tokens[] = {
 	"merge ", "skip ", "program ", "mode ", "log ", "strict ", "control ", "secure-exec ",
 	"heap-step ", "name ", "any", "heap", "arena,chunk", "mmap", "file",
-	"stack", "min=", "max=", "prot=", "caller=", "rwx", "none", "64K", "1G",
+	"stack", "data", "min=", "max=", "prot=", "caller=", "rwx", "none", "64K", "1G",
 	"99999999999999999999", "17179869184G", "KiB", "[", "]", "[!a-", "\\",
 	"*", "?", "#", "\n", "\r\n", "\t", " ", ",", "=", "\0", "\xc3\xa9",
 	"\xff", "\xef\xbb\xbf", "yes", "no", "process", "regions", "off",

@@ -180,13 +180,16 @@ static void test_defaults_and_keywords(void)
 	   P.rules[0].kinds == 1u << KSMP_KIND_HEAP && P.rules[0].min_size == 0 &&
 	   P.rules[0].max_size == UINT64_MAX && !P.rules[0].prot_set &&
 	   !P.rules[0].ncallers && P.rules[0].line == 1, "merge heap compiled");
-	good("skip heap,arena,chunk,mmap,file,stack\n", "skip all kinds by name");
-	ok(P.rules[0].action == KSMP_ACT_SKIP && P.rules[0].kinds == 0x3f,
+	good("skip heap,arena,chunk,mmap,file,stack,data\n", "skip all kinds by name");
+	ok(P.rules[0].action == KSMP_ACT_SKIP && P.rules[0].kinds == 0x7f,
 	   "kind list compiled");
+	good("merge data\n", "merge data");
+	ok(P.rules[0].kinds == 1u << KSMP_KIND_DATA &&
+	   P.kinds_merged == 1u << KSMP_KIND_DATA, "data is a kind of its own");
 	good("merge any\n", "merge any");
-	ok(P.rules[0].kinds == 0x3f && P.kinds_merged == 0x3f, "any = every kind");
+	ok(P.rules[0].kinds == 0x7f && P.kinds_merged == 0x7f, "any = every kind");
 	good("skip caller=libcrypto.so*\n", "conditions without a kind list");
-	ok(P.rules[0].kinds == 0x3f && P.rules[0].ncallers == 1 && P.has_caller_rules,
+	ok(P.rules[0].kinds == 0x7f && P.rules[0].ncallers == 1 && P.has_caller_rules,
 	   "no kind list means any");
 	good("merge mmap min=64K max=1G prot=rw caller=libfoo.so* caller=/opt/*/libbar.so\n",
 	     "all conditions");
@@ -468,14 +471,21 @@ static void test_default(void)
 	ok(a == KSMP_ACT_SKIP, "default skips the crypto callers' heap");
 	match(&P, KSMP_KIND_MMAP, 64 << 10, 5, "myprog", &a);
 	ok(a == KSMP_ACT_SKIP, "default skips code (r-x mmap)");
+	match(&P, KSMP_KIND_DATA, 4096, 3, "libc.so.6", &a);
+	ok(a == KSMP_ACT_MERGE, "default merges an object's static data");
+	match(&P, KSMP_KIND_DATA, 1 << 20, 3, "libcrypto.so.3", &a);
+	ok(a == KSMP_ACT_SKIP, "default skips a crypto library's static data");
+	match(&P, KSMP_KIND_DATA, 1 << 20, 3, "libgnutls.so.30", &a);
+	ok(a == KSMP_ACT_SKIP, "default skips gnutls's static data");
 
 	/* the default of programs in secure execution: the former default */
 	ksmp_policy_default_secure(&Q);
 	is_str(Q.name, "default-secure", "secure default name");
 	ok(Q.mode == KSMP_MODE_REGIONS && Q.nprograms == 0, "secure default: regions");
 	ok(!(Q.kinds_merged & ((1u << KSMP_KIND_HEAP) | (1u << KSMP_KIND_ARENA) |
-			       (1u << KSMP_KIND_STACK) | (1u << KSMP_KIND_FILE))),
-	   "secure default never merges heap, arena, stack, file");
+			       (1u << KSMP_KIND_STACK) | (1u << KSMP_KIND_FILE) |
+			       (1u << KSMP_KIND_DATA))),
+	   "secure default never merges heap, arena, stack, file, data");
 	match(&Q, KSMP_KIND_CHUNK, 1 << 20, 3, "libcrypto.so.3", &a);
 	ok(a == KSMP_ACT_SKIP, "secure default skips crypto chunks");
 	match(&Q, KSMP_KIND_CHUNK, 1 << 20, 3, NULL, &a);

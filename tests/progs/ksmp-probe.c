@@ -14,6 +14,8 @@
  *                                 "PID PAGES" per process and "sum N"
  *   ksmp-probe state PID          the library's published state block:
  *                                 "engine N mode N flags 0xN policy NAME"
+ *   ksmp-probe records PID        the library's region table, one record a
+ *                                 line: "START LEN KIND STATE CALLER"
  *   ksmp-probe identity PID       "ok" when the block passes the readers'
  *                                 identity check (pid, start time)
  *   ksmp-probe ksmd-cpu           ksmd's utime+stime in clock ticks
@@ -33,6 +35,7 @@
 #include "ksmtest.h"
 #include "ksmp_state.h"
 #include "ksmp_state_read.h"
+#include "policy.h"
 
 /* Find the smaps entry for addr (or name); fills flags and KSM kB. */
 static int smaps_find(int pid, const char *what, char *flags, size_t flen,
@@ -147,15 +150,15 @@ static unsigned long long proc_starttime(int pid)
 	return v;
 }
 
-/* identity: print "ok" when the block passes the readers' identity check
- * against /proc/PID/stat, else both start times; else the summary. */
-static int print_state(int pid, int identity)
+/* The library's state block of pid, mapped read-only (its length in
+ * *lenp), or NULL after printing why not. */
+static const struct ksmp_state *map_state(int pid, size_t *lenp)
 {
 	char path[128], line[1024];
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return 1;
+		return NULL;
 	unsigned long long s = 0, e = 0;
 	int found = 0;
 	while (fgets(line, sizeof(line), f)) {
@@ -168,21 +171,53 @@ static int print_state(int pid, int identity)
 	fclose(f);
 	if (!found) {
 		printf("nostate\n");
-		return 1;
+		return NULL;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, s, e);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		printf("nostate\n");
-		return 1;
+		return NULL;
 	}
 	size_t len = (size_t)(e - s);
 	const struct ksmp_state *st = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (st == MAP_FAILED || len < sizeof(*st) || st->magic != KSMP_STATE_MAGIC) {
 		printf("badstate\n");
-		return 1;
+		return NULL;
 	}
+	*lenp = len;
+	return st;
+}
+
+/* records: one line per record of the region table,
+ * "START LEN KIND STATE CALLER" (hex start, kind name, state number). */
+static int print_records(int pid)
+{
+	size_t len;
+	const struct ksmp_state *st = map_state(pid, &len);
+	if (!st)
+		return 1;
+	uint32_t n = ksmp_state_slots(st);
+	for (uint32_t i = 0; i < n; i++) {
+		struct ksmp_region r;
+		if (ksmp_region_read(&st->regions[i], &r) == 0)
+			printf("%" PRIx64 " %" PRIu64 " %s %u %s\n", r.start, r.len,
+			       ksmp_kind_name((enum ksmp_kind)r.kind), r.state,
+			       r.caller[0] ? r.caller : "-");
+	}
+	munmap((void *)st, len);
+	return 0;
+}
+
+/* identity: print "ok" when the block passes the readers' identity check
+ * against /proc/PID/stat, else both start times; else the summary. */
+static int print_state(int pid, int identity)
+{
+	size_t len;
+	const struct ksmp_state *st = map_state(pid, &len);
+	if (!st)
+		return 1;
 	if (identity) {
 		unsigned long long t = proc_starttime(pid);
 		int good = ksmp_state_identity_ok(st, len, pid, 0, t);
@@ -279,6 +314,8 @@ int main(int argc, char **argv)
 		printf("sum %ld\n", sum);
 		return 0;
 	}
+	if (!strcmp(cmd, "records") && argc == 3)
+		return print_records(atoi(argv[2]));
 	if (!strcmp(cmd, "state") && argc == 3)
 		return print_state(atoi(argv[2]), 0);
 	if (!strcmp(cmd, "identity") && argc == 3)
@@ -293,6 +330,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 usage:
-	fprintf(stderr, "usage: ksmp-probe mg|ksmkb|mgcount|maps|stat|plateau|state|identity|ksmd-cpu ...\n");
+	fprintf(stderr, "usage: ksmp-probe mg|ksmkb|mgcount|maps|stat|plateau|state|records|identity|ksmd-cpu ...\n");
 	return 2;
 }

@@ -391,7 +391,7 @@ static int in_list(const char *s, const char *const *list)
 
 static void check_regions(char *b, size_t n)
 {
-	static const char *const kinds[] = { "heap", "arena", "chunk", "mmap", "file", "stack",
+	static const char *const kinds[] = { "heap", "arena", "chunk", "mmap", "file", "stack", "data",
 		"kind6", "kind7", "unknown", NULL };
 	static const char *const states[] = { "mergeable", "unmerged", "failed", "pruned",
 		"unknown", NULL };

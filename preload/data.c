@@ -1,0 +1,151 @@
+/*
+ * data.c - region kind data: the writable static data of loaded objects,
+ * .data and .bss, with the anonymous "bss tail" that follows an object's
+ * last file-backed page. The loader maps these with internal calls that
+ * the interposers never see, so they are found with dl_iterate_phdr: for
+ * each object but this library (its own state lives in its .bss), each
+ * PT_LOAD with PF_W, less its PT_GNU_RELRO part (read-only after
+ * relocation, and pointers that differ per process), from the first whole
+ * page after that to the page-rounded end of p_memsz. The object is the
+ * region's caller: caller= rules judge it by the object's name.
+ *
+ * When: never at start-up (an exec that does not allocate pays nothing).
+ * The first check comes with the first advice of the heap; later ones at
+ * slow points that already exist (a new mmap record, a large chunk, a new
+ * arena, pthread_create), where one look at the loader's counters
+ * (dlpi_adds, dlpi_subs) tells whether objects came or went. dlclose
+ * (thread.c) checks at once, so the data records of an object the loader
+ * unmapped go with it.
+ *
+ * Each range is judged once (advised or skipped) and remembered while its
+ * object is loaded, so that the mode auto controller's pruning stands.
+ *
+ * Never: allocate, read /proc, run in the control signal handler, or hold
+ * a lock of ours while the loader's lock is taken (a thread in dlopen
+ * holds the loader's lock when it mallocs: it takes ours after it).
+ */
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <unistd.h>
+
+#include "lib.h"
+
+#define MAX_RANGES 512
+
+struct range {
+	uintptr_t lo, hi;
+};
+
+static struct range known[MAX_RANGES];	/* judged, still loaded */
+static unsigned nknown;
+static struct range found[MAX_RANGES];	/* this scan's */
+static char found_name[MAX_RANGES][KSMP_STATE_CALLER_MAX];
+static unsigned nfound;
+static unsigned long long seen[2];	/* loader counters at the last scan */
+static bool scanned;
+static int dlock;
+static uintptr_t pagesize;
+
+static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	const ElfW(Phdr) *ph = info->dlpi_phdr;
+	uintptr_t self = (uintptr_t)&known, rlo = 0, rhi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		uintptr_t s = info->dlpi_addr + ph[i].p_vaddr;
+		if (ph[i].p_type == PT_GNU_RELRO) {
+			rlo = s;
+			rhi = s + ph[i].p_memsz;
+		} else if (ph[i].p_type == PT_LOAD && self - s < ph[i].p_memsz) {
+			return 0;	/* this library */
+		}
+	}
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_W))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph[i].p_vaddr;
+		uintptr_t hi = lo + ph[i].p_memsz;
+		uintptr_t end = (hi + pagesize - 1) & ~(pagesize - 1);
+		if (rlo < hi && rhi > lo) {
+			if (rlo <= lo)
+				lo = rhi;
+			else	/* RELRO inside the segment: what is before it */
+				end = rlo & ~(pagesize - 1);
+		}
+		lo = (lo + pagesize - 1) & ~(pagesize - 1);
+		if (lo >= end)
+			continue;
+		if (nfound == MAX_RANGES) {
+			__atomic_fetch_add(&ksmp_st->regions_dropped, 1, __ATOMIC_RELAXED);
+			return 1;
+		}
+		found[nfound].lo = lo;
+		found[nfound].hi = end;
+		ksmp_object_name(info->dlpi_name, found_name[nfound],
+				 sizeof(found_name[nfound]));
+		nfound++;
+	}
+	return 0;
+}
+
+static bool has(const struct range *set, unsigned n, const struct range *r)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i].lo == r->lo && set[i].hi == r->hi)
+			return true;
+	return false;
+}
+
+static void scan(void)
+{
+	if (!pagesize)
+		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+	nfound = 0;
+	dl_iterate_phdr(scan_cb, NULL);
+	/* gone (dlclose, a failed dlopen): their records go, and only those */
+	for (unsigned i = 0; i < nknown;) {
+		if (has(found, nfound, &known[i])) {
+			i++;
+			continue;
+		}
+		ksmp_regions_forget_kind(known[i].lo, known[i].hi - known[i].lo,
+					 KSMP_KIND_DATA);
+		known[i] = known[--nknown];
+	}
+	for (unsigned i = 0; i < nfound && nknown < MAX_RANGES; i++) {
+		if (has(known, nknown, &found[i]))
+			continue;
+		known[nknown++] = found[i];
+		ksmp_engine_data(found[i].lo, found[i].hi - found[i].lo,
+				 found_name[i]);
+	}
+}
+
+void ksmp_data_check(void)
+{
+	if (!__atomic_load_n(&ksmp_cfg.want_data, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&ksmp_cfg.engine, __ATOMIC_RELAXED) != KSMP_ENGINE_REGIONS)
+		return;
+	if (__atomic_exchange_n(&dlock, 1, __ATOMIC_ACQUIRE))
+		return;		/* another thread is at it */
+	int saved = errno;
+	ksmp_busy++;
+	unsigned long long c[2];
+	ksmp_loader_counters(c);
+	if (!scanned || c[0] != seen[0] || c[1] != seen[1]) {
+		scanned = true;
+		seen[0] = c[0];
+		seen[1] = c[1];
+		scan();
+	}
+	ksmp_busy--;
+	errno = saved;
+	__atomic_store_n(&dlock, 0, __ATOMIC_RELEASE);
+}
+
+void ksmp_data_after_fork(void)
+{
+	dlock = 0;	/* the thread that held it is gone; known[] still holds */
+}

@@ -1,0 +1,90 @@
+#!/bin/sh
+# preload_data.sh - region kind data under the built-in default (no policy
+# file: an empty policy directory). 2 instances of ksmp-data hold equal
+# seeded pages in their own .bss (1 MiB) and .data (256 KiB), in the .bss
+# of an object they dlopen late (after the library's first look at the
+# loaded objects: instance 1 then makes a thread, instance 2 an mmap) and
+# of an object named like a crypto library. Per process: mg on the three
+# data regions, none on the RELRO table or the crypto library's .bss; KSM
+# pages in the data regions at the plateau, none in the crypto library's;
+# errno as each call left it; the records of data name their object. Then
+# instance 1 dlcloses the late object: no record is left over its range.
+. "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+. "$KSMP_SRCDIR/tests/preload_common.sh"
+need_root
+need_ksm
+pl_need_lib
+ksm_fast "$@"
+pl_tmp
+
+N=2
+plan $((N * 13 + 3))
+
+mkdir -p "$PL_TMP/empty.d"
+CRYPTO="$PROGS/libcrypto.so.ksmpdata"
+LATE="$PROGS/libksmpdata.so"
+pids=""
+for i in $(seq $N); do
+	trig=thread
+	[ "$i" = 2 ] && trig=mmap
+	pl_start "$PL_TMP/d$i.out" env LD_PRELOAD="$(ksmp_preload)" \
+		KSMP_POLICY_DIR="$PL_TMP/empty.d" \
+		"$PROGS/ksmp-data" -s 5 -t "$trig" "$CRYPTO" "$LATE"
+	pids="$pids $PL_LAST"
+done
+
+# in_record PID ADDR: the kind and caller of the record holding ADDR
+in_record() {
+	x=$((0x$2))
+	pl_probe records "$1" | while read -r s len kind st caller; do
+		[ "$x" -ge $((0x$s)) ] && [ "$x" -lt $((0x$s + len)) ] &&
+			echo "$kind $caller"
+	done
+}
+
+k=0
+for p in $pids; do
+	k=$((k + 1)); out="$PL_TMP/d$k.out"
+	pl_wait_ready "$out" || true
+	for r in 0:bss 1:data 4:late; do
+		is "$(pl_probe mg "$p" "$(pl_addr "$out" "${r%%:*}")")" mg \
+			"$k: ${r#*:} has mg under the built-in default"
+	done
+	is "$(pl_probe mg "$p" "$(pl_addr "$out" 2)")" nomg "$k: the RELRO table has no mg"
+	is "$(pl_probe mg "$p" "$(pl_addr "$out" 3)")" nomg \
+		"$k: the .bss of libcrypto.so.ksmpdata has no mg (crypto skip rules)"
+	is "$(in_record "$p" "$(pl_addr "$out" 0)")" "data ksmp-data" \
+		"$k: the program's .bss is recorded as data of ksmp-data"
+	is "$(in_record "$p" "$(pl_addr "$out" 4)")" "data libksmpdata.so" \
+		"$k: the late object's .bss is recorded as data of libksmpdata.so"
+	bad=$(awk '$1 == "errno" && $3 != 4242' "$out")
+	is "$bad" "" "$k: errno as each call left it"
+done
+
+res=$(pl_probe plateau 20 $pids)
+diag "plateau:" $res
+k=0
+for p in $pids; do
+	k=$((k + 1)); out="$PL_TMP/d$k.out"
+	pl_ge "$(pl_probe ksmkb "$p" "$(pl_addr "$out" 0)")" 920 "$k: KSM kB in the .bss >= 90% of 1 MiB"
+	pl_ge "$(pl_probe ksmkb "$p" "$(pl_addr "$out" 1)")" 230 "$k: KSM kB in the .data >= 90% of 256 KiB"
+	pl_ge "$(pl_probe ksmkb "$p" "$(pl_addr "$out" 4)")" 460 "$k: KSM kB in the late object's .bss >= 90% of 512 KiB"
+	is "$(pl_probe ksmkb "$p" "$(pl_addr "$out" 3)")" 0 "$k: no KSM pages in the crypto library's .bss"
+	m=$(echo "$res" | awk -v p="$p" '$1 == p { print $2 }')
+	pl_ge "$m" $(( (256 + 64 + 128) * 90 / 100 )) "$k: ksm_merging_pages $m"
+done
+
+# dlclose: the loader unmaps the late object with calls the library does
+# not see; its data record must go with it.
+set -- $pids
+late=$(pl_addr "$PL_TMP/d1.out" 4)
+kill -USR1 "$1"
+n=0
+while ! grep -q '^closed' "$PL_TMP/d1.out" && [ $n -lt 100 ]; do
+	sleep 0.05; n=$((n + 1))
+done
+is "$(grep -c '^closed' "$PL_TMP/d1.out")" 1 "1: dlclose done"
+is "$(in_record "$1" "$late")" "" "1: no record left over the unloaded object's range"
+is "$(pl_probe records "$1" | awk '$5 == "libksmpdata.so"')" "" "1: no record names the unloaded object"
+pl_stop
+done_testing
