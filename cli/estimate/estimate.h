@@ -3,7 +3,7 @@
  * processes could save, before anything is merged.
  *
  * For each process: the mappings from /proc/PID/maps are classified into
- * kinds (heap, arena, stack, mmap, file); /proc/PID/pagemap tells which of
+ * kinds (heap, arena, stack, mmap, file, data); /proc/PID/pagemap tells which of
  * their pages are present and private (anonymous: for a private file
  * mapping, only the copies written by the process, never page-cache pages);
  * only those pages are read, in chunks, through /proc/PID/mem, so that no
@@ -42,7 +42,7 @@
 /* The region kinds (policy.h's, named by ksmp_kind_name()) that reading
  * /proc can tell apart, in report order. malloc's mmapped chunks look like
  * any other anonymous mapping from outside: they count as mmap. */
-#define EST_NKINDS 5
+#define EST_NKINDS 6
 extern const enum ksmp_kind est_kinds[EST_NKINDS];
 
 struct counts {
@@ -111,6 +111,7 @@ struct vma {
 	uint64_t start, end;
 	char perms[5];
 	uint64_t inode;
+	uint64_t offset;	/* file offset of start */
 	const char *path;	/* into the maps buffer; "" when anonymous */
 };
 

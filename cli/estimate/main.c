@@ -27,7 +27,7 @@ static void estimate_usage(FILE *out)
 		"Read the present private pages of the given processes (no merging,\n"
 		"no stopping them) and report what perfect KSM merging could save:\n"
 		"in total, per process and per kind of memory (heap, arena, stack,\n"
-		"mmap, file), with all-zero pages counted apart. A NAME selects every\n"
+		"mmap, file, data), with all-zero pages counted apart. A NAME selects every\n"
 		"process whose command name or executable basename starts with NAME\n"
 		"(as pgrep: python3 finds python3.11).\n"
 		"\n"

@@ -1,15 +1,26 @@
 /* maps.c - /proc/PID/maps parsed and classified into region kinds: the
  * brk heap, glibc arena heaps (recognised by their heap_info header),
- * thread stacks (above a PROT_NONE guard), other anonymous mappings and
- * private file mappings; shared mappings are skipped (KSM never merges
- * them). */
+ * thread stacks (above a PROT_NONE guard), loaded objects' static data
+ * (read-write private mappings of a file that is also mapped executable,
+ * and the anonymous .bss tail right after one), other anonymous mappings
+ * and private file mappings; shared mappings are skipped (KSM never
+ * merges them). */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "estimate.h"
+
+#if __SIZEOF_POINTER__ == 8
+#define OWN_CLASS ELFCLASS64
+#else
+#define OWN_CLASS ELFCLASS32
+#endif
 
 /* glibc's non-main arena heaps: HEAP_MAX_SIZE on 64-bit targets. */
 #define ARENA_SIZE	(UINT64_C(64) << 20)
@@ -24,6 +35,62 @@ static int vma_anon(const struct vma *v)
 static int vma_private(const struct vma *v)
 {
 	return v->perms[3] == 'p';
+}
+
+/* A read-write private mapping of a loaded object: the same file (inode
+ * and path) is mapped executable too. */
+static int vma_object_data(const struct vma *v, size_t n, size_t i)
+{
+	const struct vma *m = &v[i];
+	if (m->path[0] != '/' || strcmp(m->perms, "rw-p"))
+		return 0;
+	for (size_t j = 0; j < n; j++)
+		if (v[j].perms[2] == 'x' && v[j].inode == m->inode &&
+		    !strcmp(v[j].path, m->path))
+			return 1;
+	return 0;
+}
+
+/*
+ * Where the .bss of the object whose read-write file mapping is d ends
+ * (page-rounded), from the object's program headers: the loader maps the
+ * rest of a writable segment past its file bytes anonymously, right after
+ * d. 0 when unknown. The file is read through /proc/PID/map_files, as
+ * the process sees it.
+ */
+static uint64_t bss_end(int pid, const struct vma *d)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+		 pid, d->start, d->end);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph[64];
+	uint64_t end = 0;
+	if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == OWN_CLASS &&
+	    eh.e_phentsize == sizeof(ph[0]) && eh.e_phnum <= 64) {
+		ssize_t want = (ssize_t)(eh.e_phnum * sizeof(ph[0]));
+		if (pread(fd, ph, (size_t)want, (off_t)eh.e_phoff) != want)
+			eh.e_phnum = 0;
+		uint64_t pg = pagesz;
+		for (int i = 0; i < eh.e_phnum; i++) {
+			/* the segment whose file bytes d maps (its start may be
+			 * read-only after relocation: a mapping of its own) */
+			if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_W) ||
+			    d->offset < (ph[i].p_offset & ~(pg - 1)) ||
+			    d->offset >= ph[i].p_offset + ph[i].p_filesz)
+				continue;
+			uint64_t bias = d->start - d->offset -
+					(ph[i].p_vaddr - ph[i].p_offset);
+			end = (bias + ph[i].p_vaddr + ph[i].p_memsz + pg - 1) & ~(pg - 1);
+			break;
+		}
+	}
+	close(fd);
+	return end;
 }
 
 int est_parse_maps(char *buf, struct vma **out, size_t *nout)
@@ -55,6 +122,7 @@ int est_parse_maps(char *buf, struct vma **out, size_t *nout)
 			v[n].end = e;
 			memcpy(v[n].perms, perms, 5);
 			v[n].inode = ino;
+			v[n].offset = off;
 			v[n].path = pos ? line + pos : line + strlen(line);
 			n++;
 		}
@@ -103,20 +171,62 @@ static size_t arena_window(const struct vma *v, size_t n, size_t i, int memfd)
 	return j - i + 1;
 }
 
+enum { SKIP = -1, UNDECIDED = -2 };
+
+/* The kind of anonymous mapping i; *split: where its first part ends
+ * when only that part is of the kind (a .bss tail followed by other
+ * anonymous memory in the same VMA). */
+static int anon_kind(int pid, const struct vma *v, size_t i, const int *kind,
+		     const uint64_t *arena_end, uint64_t *split)
+{
+	const struct vma *m = &v[i];
+	if (i == 0 || v[i - 1].end != m->start)
+		return KSMP_KIND_MMAP;
+	const struct vma *b = &v[i - 1];
+	if (kind[i - 1] == KSMP_KIND_DATA && b->path[0] == '/' && !m->path[0] &&
+	    !strcmp(m->perms, "rw-p")) {
+		uint64_t end = bss_end(pid, b);
+		if (end > m->start) {
+			*split = end < m->end ? end : 0;
+			return KSMP_KIND_DATA;	/* the .bss tail */
+		}
+	}
+	/* thread stack: read-write, right above a PROT_NONE guard (which
+	 * may extend an arena's reserve) */
+	if (m->perms[1] == 'w' && vma_anon(b) && !strcmp(b->perms, "---p")) {
+		uint64_t gs = b->start;
+		if (arena_end[i - 1] && arena_end[i - 1] > gs)
+			gs = arena_end[i - 1];
+		if (m->start - gs <= GUARD_MAX)
+			return KSMP_KIND_STACK;
+	}
+	return KSMP_KIND_MMAP;
+}
+
+static int add_region(struct proc *p, const struct vma *m, uint64_t start,
+		      uint64_t end, int kind)
+{
+	struct region *r = &p->reg[p->nreg++];
+	r->start = start;
+	r->end = end;
+	r->kind = (enum ksmp_kind)kind;
+	memcpy(r->perms, m->perms, 5);
+	r->path = strdup(m->path);
+	return r->path ? 0 : -ENOMEM;
+}
+
 int est_classify(struct proc *p, const struct vma *v, size_t n, int memfd)
 {
-	enum { SKIP = -1 };
 	int *kind = malloc((n ? n : 1) * sizeof(*kind));
 	uint64_t *arena_end = calloc(n ? n : 1, sizeof(*arena_end));
-	if (!kind || !arena_end) {
-		free(kind);
-		free(arena_end);
-		return -ENOMEM;
-	}
+	uint64_t *split = calloc(n ? n : 1, sizeof(*split));
+	int rc = -ENOMEM;
+	if (!kind || !arena_end || !split)
+		goto out;
 	for (size_t i = 0; i < n; i++)
-		kind[i] = SKIP - 1;	/* undecided */
+		kind[i] = UNDECIDED;
 	for (size_t i = 0; i < n; i++) {
-		if (kind[i] != SKIP - 1)
+		if (kind[i] != UNDECIDED)
 			continue;
 		size_t w = arena_window(v, n, i, memfd);
 		for (size_t j = 0; j < w; j++) {
@@ -126,58 +236,43 @@ int est_classify(struct proc *p, const struct vma *v, size_t n, int memfd)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vma *m = &v[i];
-		if (kind[i] != SKIP - 1)
+		if (kind[i] != UNDECIDED)
 			continue;
-		if (!vma_private(m)) {
+		if (!vma_private(m))
 			kind[i] = SKIP;	/* shared: KSM never merges it */
-		} else if (!strcmp(m->path, "[heap]")) {
+		else if (!strcmp(m->path, "[heap]"))
 			kind[i] = KSMP_KIND_HEAP;
-		} else if (!strcmp(m->path, "[stack]")) {
+		else if (!strcmp(m->path, "[stack]"))
 			kind[i] = KSMP_KIND_STACK;
-		} else if (vma_anon(m)) {
-			kind[i] = KSMP_KIND_MMAP;
-			/* thread stack: read-write, right above a PROT_NONE
-			 * guard (which may extend an arena's reserve) */
-			if (i > 0 && m->perms[1] == 'w' && v[i - 1].end == m->start &&
-			    vma_anon(&v[i - 1]) && !strcmp(v[i - 1].perms, "---p")) {
-				uint64_t gs = v[i - 1].start;
-				if (arena_end[i - 1] && arena_end[i - 1] > gs)
-					gs = arena_end[i - 1];
-				if (m->start - gs <= GUARD_MAX)
-					kind[i] = KSMP_KIND_STACK;
-			}
-		} else if (m->path[0] == '/') {
+		else if (vma_object_data(v, n, i))
+			kind[i] = KSMP_KIND_DATA;
+		else if (vma_anon(m))
+			kind[i] = anon_kind(p->pid, v, i, kind, arena_end, &split[i]);
+		else if (m->path[0] == '/')
 			kind[i] = KSMP_KIND_FILE;
-		} else {
+		else
 			kind[i] = SKIP;	/* [vdso], [vvar], [vsyscall], ... */
-		}
 	}
 	size_t nr = 0;
 	for (size_t i = 0; i < n; i++)
-		nr += kind[i] >= 0;
+		nr += (kind[i] >= 0) + (split[i] != 0);
 	p->reg = calloc(nr ? nr : 1, sizeof(*p->reg));
-	if (!p->reg) {
-		free(kind);
-		free(arena_end);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
+	if (!p->reg)
+		goto out;
+	rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
 		if (kind[i] < 0)
 			continue;
-		struct region *r = &p->reg[p->nreg++];
-		r->start = v[i].start;
-		r->end = v[i].end;
-		r->kind = (enum ksmp_kind)kind[i];
-		memcpy(r->perms, v[i].perms, 5);
-		r->path = strdup(v[i].path);
-		if (!r->path) {
-			free(kind);
-			free(arena_end);
-			return -ENOMEM;
-		}
+		if (split[i])
+			rc = add_region(p, &v[i], v[i].start, split[i], kind[i]) ||
+			     add_region(p, &v[i], split[i], v[i].end, KSMP_KIND_MMAP) ?
+			     -ENOMEM : 0;
+		else
+			rc = add_region(p, &v[i], v[i].start, v[i].end, kind[i]);
 	}
+out:
 	free(kind);
 	free(arena_end);
-	return 0;
+	free(split);
+	return rc;
 }
-

@@ -7,7 +7,7 @@
 
 const enum ksmp_kind est_kinds[EST_NKINDS] = {
 	KSMP_KIND_HEAP, KSMP_KIND_ARENA, KSMP_KIND_STACK, KSMP_KIND_MMAP,
-	KSMP_KIND_FILE
+	KSMP_KIND_FILE, KSMP_KIND_DATA
 };
 
 static double mib(uint64_t pages)
