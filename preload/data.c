@@ -9,13 +9,14 @@
  * page after that to the page-rounded end of p_memsz. The object is the
  * region's caller: caller= rules judge it by the object's name.
  *
- * When: never at start-up (an exec that does not allocate pays nothing).
- * The first check comes with the first advice of the heap; later ones at
- * slow points that already exist (a new mmap record, a large chunk, a new
- * arena, pthread_create), where one look at the loader's counters
- * (dlpi_adds, dlpi_subs) tells whether objects came or went. dlclose
- * (thread.c) checks at once, so the data records of an object the loader
- * unmapped go with it.
+ * When: not at start-up (an exec that does not allocate pays nothing):
+ * the first check comes with the first advice of the heap (at start only
+ * when the policy does not merge the heap, or malloc is not glibc's);
+ * later ones at slow points that already exist (a new mmap record, a
+ * large chunk, a new arena, pthread_create), where one look at the
+ * loader's counters (dlpi_adds, dlpi_subs) tells whether objects came or
+ * went. dlclose (thread.c) checks at once, so the data records of an
+ * object the loader unmapped go with it.
  *
  * Each range is judged once (advised or skipped) and remembered while its
  * object is loaded, so that the mode auto controller's pruning stands.

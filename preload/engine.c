@@ -465,6 +465,8 @@ static void start_regions(void)
 	__atomic_store_n(&ksmp_cfg.alloc_hooks, hooks, __ATOMIC_RELEASE);
 	if (c.want_heap)
 		ksmp_engine_heap_changed((uintptr_t)__curbrk);
+	else if (c.want_data)
+		ksmp_data_check();	/* no heap advice to wait for */
 }
 
 void ksmp_engine_start(void)

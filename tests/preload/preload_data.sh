@@ -9,6 +9,7 @@
 # pages in the data regions at the plateau, none in the crypto library's;
 # errno as each call left it; the records of data name their object. Then
 # instance 1 dlcloses the late object: no record is left over its range.
+# Last, a policy of 'merge data' alone (no heap advice to wait for).
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 need_root
@@ -18,7 +19,7 @@ ksm_fast "$@"
 pl_tmp
 
 N=2
-plan $((N * 13 + 3))
+plan $((N * 13 + 3 + 3))
 
 mkdir -p "$PL_TMP/empty.d"
 CRYPTO="$PROGS/libcrypto.so.ksmpdata"
@@ -86,5 +87,18 @@ done
 is "$(grep -c '^closed' "$PL_TMP/d1.out")" 1 "1: dlclose done"
 is "$(in_record "$1" "$late")" "" "1: no record left over the unloaded object's range"
 is "$(pl_probe records "$1" | awk '$5 == "libksmpdata.so"')" "" "1: no record names the unloaded object"
+pl_stop
+
+# A policy that merges data alone (no heap advice to wait for): the first
+# look is at start, the late object's at pthread_create.
+pol=$(pl_policy dataonly 'mode regions
+merge data')
+pl_start "$PL_TMP/only.out" env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$pol" \
+	"$PROGS/ksmp-data" -s 5 -t thread "$CRYPTO" "$LATE"
+pl_wait_ready "$PL_TMP/only.out" || true
+for r in 0:bss 1:data 4:late; do
+	is "$(pl_probe mg "$PL_LAST" "$(pl_addr "$PL_TMP/only.out" "${r%%:*}")")" mg \
+		"'merge data' alone: ${r#*:} has mg"
+done
 pl_stop
 done_testing
