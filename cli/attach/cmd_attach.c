@@ -167,6 +167,13 @@ static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
 		/* the wait may have been long: is it still the process read? */
 		err = attach_same(&at, at.tid, &sysaddr, out->msg, sizeof(out->msg));
 		bool other = err != 0;	/* a refusal: nothing was done */
+		/* the stop cut a write short (the thread entered it after it
+		 * was picked): finish it, or its program may lose the rest */
+		if (!err) {
+			int f = ksmp_inject_finish_write(&in);
+			if (f < 0)
+				err = f;
+		}
 		for (size_t i = done; i < n && !err; i++) {
 			int a = ksmp_inject_allowed(&in, calls[i].nr, calls[i].args);
 			if (a != 1) {

@@ -567,6 +567,35 @@ int ksmp_inject_syscall(struct ksmp_inject *in, long nr, const uint64_t args[6],
 	return call_result(in, err, &r, KSMP_INJ_SYSEXIT, ret);
 }
 
+int ksmp_inject_finish_write(struct ksmp_inject *in)
+{
+	struct user_regs_struct *r = &in->saved;
+	long nr = (long)r->orig_rax;
+	long n = (long)r->rax;
+	if ((nr != SYS_write && nr != SYS_pwrite64 && (nr != SYS_sendto || r->r8)) ||
+	    n <= 0 || (unsigned long long)n >= r->rdx)
+		return 0;
+	for (int rounds = 0; (unsigned long long)r->rax < r->rdx; rounds++) {
+		unsigned long long done = r->rax;
+		uint64_t args[6] = { r->rdi, r->rsi + done, r->rdx - done,
+				     nr == SYS_pwrite64 ? r->r10 + done : r->r10,
+				     r->r8, r->r9 };
+		if (rounds == 0) {
+			int a = ksmp_inject_allowed(in, nr, args);
+			if (a != 1)
+				return a < 0 ? a : 0;
+		}
+		long ret;
+		int err = ksmp_inject_syscall(in, nr, args, &ret);
+		if (err)
+			return err;
+		if (ret <= 0)
+			break;	/* an error now: the count written stands */
+		r->rax = done + (unsigned long long)ret;
+	}
+	return 1;
+}
+
 static bool needs_restart(const struct user_regs_struct *r)
 {
 	long ax = (long)r->rax;

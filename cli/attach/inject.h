@@ -76,6 +76,17 @@ int ksmp_inject_allowed(struct ksmp_inject *in, long nr, const uint64_t args[6])
 int ksmp_inject_syscall(struct ksmp_inject *in, long nr, const uint64_t args[6],
 			long *ret);
 
+/* The thread was stopped just as a write(2), pwrite64(2) or sendto(2)
+ * without an address returned having written only part of its buffer
+ * (the stop itself cuts a blocked write to a pipe or socket short):
+ * write the rest from the same buffer, as the call would have, and make
+ * the thread's call return the whole count. Waits as long as the reader
+ * takes, as the program's own call would have. 1 when it did, 0 when
+ * there was nothing to finish, -errno (-EINTR: a signal came; the thread
+ * then returns the count written so far, as a signal would have made it
+ * return). */
+int ksmp_inject_finish_write(struct ksmp_inject *in);
+
 /* Put the registers back and let the thread go. Always leaves the target
  * detached (or gone); returns 0 or -errno. Sets in->stop_ns. */
 int ksmp_inject_end(struct ksmp_inject *in);

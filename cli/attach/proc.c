@@ -197,7 +197,11 @@ static bool pickable(pid_t pid, pid_t tid)
 	char path[64], st[1024];
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
 	const char *c = ksmp_read_small(path, st, sizeof(st)) > 0 ? strrchr(st, ')') : NULL;
-	return c && c[2] != 'Z' && c[2] != 'X' && stoppable(pid, tid);
+	/* tests only: stop it even in a write, to check that a write the
+	 * stop cuts short is finished (ksmp_inject_finish_write) */
+	const char *any = getenv("KSMP_TEST_ATTACH_ANY_THREAD");
+	return c && c[2] != 'Z' && c[2] != 'X' &&
+	       ((any && *any == '1') || stoppable(pid, tid));
 }
 
 int attach_pick_thread(struct attach_proc *p)

@@ -7,13 +7,16 @@
 # 3 x 8 MiB to a slow reader, blocked in write(2) nearly all the time, is
 # attached and detached over and over while every byte arrives. With the
 # reader stopped, attach waits, then refuses with EBUSY, touching nothing.
-# A thread busy in user space is still attached at once.
+# A thread busy in user space is still attached at once. And when a stop
+# does cut a write short (forced with KSMP_TEST_ATTACH_ANY_THREAD: attach
+# then stops the writer in its write), attach writes the rest itself and
+# the program's call returns the whole count.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/attach/attach_common.sh"
 at_setup
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip_all_env "python3 not installed"
-plan 10
+plan 13
 . "$KSMP_SRCDIR/tests/shortwrite_common.sh"
 sw_files "$T" ksmp-attach-shortwrite
 want=$SW_WANT
@@ -56,6 +59,25 @@ kill -CONT "$R"
 wait "$W"; wrc=$?
 wait "$R"
 is "$wrc/$(cat "$T/got")" "0/$want" "when the reader goes on, every byte arrives"
+
+# stopped in its write on purpose: the write is finished, nothing lost
+run
+n=0
+until grep -q '^1 ' "/proc/$W/syscall" 2>/dev/null || [ $n -ge 250 ]; do n=$((n + 1)); sleep 0.02; done
+n=0 done_n=0 inwrite=0
+while kill -0 "$W" 2>/dev/null && [ $n -lt 40 ]; do
+	grep -q '^1 ' "/proc/$W/syscall" 2>/dev/null && inwrite=$((inwrite + 1))
+	KSMP_TEST_ATTACH_ANY_THREAD=1 "$K" attach --mode process "$W" >> "$T/att2.out" 2>> "$T/att2.err" &&
+		done_n=$((done_n + 1))
+	"$K" detach "$W" >> "$T/att2.out" 2>> "$T/att2.err"
+	n=$((n + 1))
+	sleep 0.02
+done
+wait "$W"; wrc=$?
+wait "$R"
+is "$wrc/$(cat "$T/got")" "0/$want" "stopped in its write $done_n times: every byte arrived"
+ok "attached in the write ($inwrite of $n looks saw write(2) just before)" test "$inwrite" -gt 0
+ok "and attached ($done_n times)" test "$done_n" -gt 0
 
 # a thread busy in user space (no system call) is attached at once
 "$PY" -c 'print("ready", flush=True)
