@@ -250,6 +250,7 @@ extern struct ksmp_engine_cfg ksmp_cfg;
 extern bool ksmp_profile;		/* KSMP_PROFILE=1: always record callers */
 extern struct ksmp_policy ksmp_policy;
 extern KSMP_TLS int ksmp_busy;		/* recursion guard */
+extern KSMP_TLS bool ksmp_tramp_alloc;	/* thread.c: its own calls */
 
 /* Choose the engine for the loaded policy and start it. */
 void ksmp_engine_start(void);

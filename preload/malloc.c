@@ -64,7 +64,7 @@ static inline void chunk_leaving(void *p, bool freeing)
 static inline bool crypto(const void *ret)
 {
 	return KSMP_UNLIKELY(__atomic_load_n(&ksmp_heap_on, __ATOMIC_RELAXED)) &&
-	       ksmp_heap_crypto(ret);
+	       (ksmp_heap_crypto(ret) || KSMP_UNLIKELY(ksmp_tramp_alloc));
 }
 
 /* Alignments the crypto heap takes; anything odd goes to the real

@@ -34,6 +34,9 @@ tests_progs_libksmpcaller_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 # The data kind: a program with large .bss and .data, and one shared
 # object with a large .bss built under two names, one of them a crypto
 # library's (tests/preload/preload_data.sh).
+check_PROGRAMS += tests/progs/ksmp-tstack
+tests_progs_ksmp_tstack_SOURCES = tests/progs/ksmp-tstack.c
+tests_progs_ksmp_tstack_LDADD = -lpthread
 check_PROGRAMS += tests/progs/ksmp-data tests/progs/libksmpdata.so \
 	tests/progs/libcrypto.so.ksmpdata
 tests_progs_ksmp_data_SOURCES = tests/progs/ksmp-data.c
