@@ -4,7 +4,9 @@
  *
  *   heap   the main brk heap, advised ahead in big steps: glibc's M_TOP_PAD
  *          is raised to the policy's heap step, so brk grows rarely; each
- *          growth is advised when the first allocation sees the new break
+ *          growth is advised when the first allocation sees the new break;
+ *          pieces glibc maps for the main arena when brk cannot grow are
+ *          advised when their first chunk is seen (apart.c)
  *   arena  a thread arena's whole 64 MiB-aligned heap reservation, once,
  *          while most of it is still PROT_NONE
  *   chunk  a large mmapped malloc chunk: its whole mapping, once; forgotten
@@ -189,6 +191,17 @@ void ksmp_engine_heap_changed(uintptr_t b)
 		ksmp_data_check();
 	ksmp_busy--;
 	errno = saved;
+}
+
+void ksmp_engine_heap_piece(uintptr_t lo, size_t len)
+{
+	int state;
+	if (ksmp_cfg.want_heap && !ksmp_regions_holder(lo, len, KSMP_KIND_HEAP, &state)) {
+		/* its own VMA: touched before it is advised, it cannot join
+		 * a neighbour piece (apart.c bounds how many) */
+		__atomic_fetch_add(&ksmp_st->vmas_added, 1, __ATOMIC_RELAXED);
+		advise_region(lo, len, KSMP_KIND_HEAP, ksmp_cfg.heap_rule, NULL, NULL);
+	}
 }
 
 /* ---------------------------------------------------------- arenas, chunks */
@@ -674,6 +687,7 @@ void ksmp_engine_after_fork(void)
 {
 	/* the threads that may have held these do not exist in the child */
 	heap_lock = 0;
+	ksmp_apart_after_fork();
 	arena_lock = 0;
 	dyn_lock = 0;
 }

@@ -265,6 +265,12 @@ void ksmp_engine_mmapped_freed(size_t size);
 void ksmp_engine_mallopt(int param);
 /* Main heap may have moved (brk). */
 void ksmp_engine_heap_changed(uintptr_t brk_now);
+/* A main-arena chunk above the break: glibc mapped a piece of the main
+ * arena apart from the brk heap (apart.c). */
+void ksmp_engine_heap_apart(void *p, size_t head);
+/* Advise [lo, lo+len), such a piece, as heap (once). */
+void ksmp_engine_heap_piece(uintptr_t lo, size_t len);
+void ksmp_apart_after_fork(void);
 /* The program's own mmap succeeded. */
 void ksmp_engine_mmap(void *p, size_t len, int prot, int flags, int fd,
 		      const void *ret);
@@ -309,6 +315,8 @@ static inline void ksmp_after_alloc(void *p, const void *ret)
 		uintptr_t b = (uintptr_t)__atomic_load_n(&__curbrk, __ATOMIC_RELAXED);
 		if (KSMP_UNLIKELY(b != __atomic_load_n(&ksmp_heap_seen, __ATOMIC_RELAXED)))
 			ksmp_engine_heap_changed(b);
+		if (KSMP_UNLIKELY((uintptr_t)p >= b))
+			ksmp_engine_heap_apart(p, head);
 	}
 }
 

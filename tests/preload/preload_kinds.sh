@@ -5,7 +5,8 @@
 # kind's memory, none on the control, and ksm_merging_pages covering the
 # kind's data but not the control's. Also the built-in default (no policy
 # file: an empty policy directory) on a thread stack, with a private file
-# mapping, which it never merges, as the control.
+# mapping, which it never merges, as the control. "walled": brk cannot
+# grow, glibc maps the main arena's pieces itself (preload/apart.c).
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 need_root
@@ -18,7 +19,7 @@ pl_tmp
 N=2
 DATA=1024	# pages in 4 MiB
 SLACK=48	# other identical pages the kind may legitimately hold
-plan 108
+plan 116
 
 # kind_case NAME POLICYKIND NADDR SPEC CONTROL (POLICYKIND "-": the
 # built-in default)
@@ -74,6 +75,7 @@ kind_case mmap mmap 1 mmap:4M malloc:2M
 kind_case mmap64 mmap 1 mmap64:4M malloc:2M
 kind_case remap mmap 1 remap:4M malloc:2M
 kind_case sbrk heap 1 sbrk:4M mmap:2M
+kind_case walled heap 1 walled:4M mmap:2M
 kind_case file file 1 file:4M mmap:2M
 kind_case stack stack 1 stack:4M mmap:2M
 kind_case defstack - 1 stack:4M file:2M

@@ -17,6 +17,10 @@
  *   lib      mmap(SIZE) made inside libksmpcaller.so (dlopened)
  *   remap    mmap(SIZE/2), then mremap to SIZE (MREMAP_MAYMOVE)
  *   sbrk     sbrk(SIZE): the program's own brk memory
+ *   walled   a small mapping put right above the program break, then
+ *            mallocs of 4-64 KiB until SIZE: brk cannot grow, so glibc
+ *            maps the main arena's next pieces itself (as when node's V8
+ *            code range lands above the break)
  * Spec number i is filled with the pattern of seed SEED * 64 + i: equal
  * seeds give equal pages, every page distinct within one process.
  *
@@ -100,6 +104,18 @@ static void *fill_small(size_t size, uint64_t seed)
 			mid = p;
 	}
 	return mid;
+}
+
+/* Map 16 KiB (PROT_NONE, under any size rule) right above the break,
+ * where brk would grow. */
+static void wall_brk(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	uintptr_t b = ((uintptr_t)sbrk(0) + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
+	void *w = mmap((void *)(b + (uintptr_t)ps), 16384, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (w == MAP_FAILED || (uintptr_t)w != b + (uintptr_t)ps)
+		die("mmap above the break");
 }
 
 struct tjob {
@@ -247,6 +263,9 @@ int main(int argc, char **argv)
 			ksmt_fill(p, sp->size, sp->seed);
 			sp->addr[0] = p + sp->size / 2;
 		} else if (!strcmp(k, "small")) {
+			sp->addr[0] = fill_small(sp->size, sp->seed);
+		} else if (!strcmp(k, "walled")) {
+			wall_brk();
 			sp->addr[0] = fill_small(sp->size, sp->seed);
 		} else if (!strcmp(k, "threads") || !strcmp(k, "tbig")) {
 			nthreads += start_threads(sp, thread_fill, NTHREADS, k[0] == 't' && k[1] == 'b', 0);
