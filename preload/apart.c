@@ -9,11 +9,18 @@
  * the chunk that made it map one and ends it with the arena's top chunk,
  * whose end is the end of the mapping. That span is advised as heap.
  *
- * The end is taken only when it looks like the top's: the chunk after
- * ours ends on a page boundary. Every chunk header in the piece is
- * glibc's and describes memory inside the piece, so even a header another
- * thread rewrites meanwhile cannot point past its end; a look that does
- * not fit is simply tried again at the next chunk.
+ * The end is taken only when it may be the top's: the chunk after ours
+ * ends on a page boundary. That is not proof (any chunk may end there,
+ * and the chunk seen first need not be the piece's first: another
+ * thread's, or one after tcache's own), but every chunk header in the
+ * piece is glibc's and describes memory inside the piece, so even a
+ * header another thread rewrites meanwhile cannot point past its end:
+ * what is advised stays inside the piece. A piece may thus be advised in
+ * several parts (each a record and a VMA, counted against PIECES); a
+ * look that does not fit is tried again at the next chunk. Pieces below
+ * the break (the legacy mmap layout) and pieces over PIECE_MAX are not
+ * advised. Needs glibc 2.34 or later (no malloc hooks: the word before a
+ * block is glibc's size word).
  *
  * Never: allocate, take a lock that a signal handler could hold, or
  * advise memory outside a piece (only from our chunk's start to the end
@@ -52,7 +59,7 @@ void ksmp_engine_heap_apart(void *p, size_t head)
 {
 	uintptr_t a = (uintptr_t)p;
 	unsigned n = __atomic_load_n(&npieces, __ATOMIC_ACQUIRE);
-	if (known(a, n) || n >= PIECES)
+	if (n >= PIECES || known(a, n))
 		return;
 	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t chunk = a - 2 * sizeof(size_t);
