@@ -16,6 +16,7 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 
 #include "lib.h"
 
@@ -56,10 +57,59 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 1;	/* stop after the first object */
 }
 
-void ksmp_loader_counters(unsigned long long c[2])
+/* ----------------------------------------------------------- loader walks
+ * Every dl_iterate_phdr of the library goes through ksmp_loader_walk.
+ * dl_iterate_phdr takes the loader's dl_load_write_lock, which glibc's
+ * fork (2.36) does not reset in the child (only dl_load_lock and
+ * dl_load_tls_lock). Any other thread may hold it at fork: one in our
+ * own walk, in the program's dl_iterate_phdr, or in a dlopen or dlclose
+ * linking objects in or out; the child's first walk then blocks for
+ * ever. Waiting for our walks in the prepare handler was not enough
+ * (ksmp-forkwalk's child still hung, the lock owned by the thread in
+ * dlopen), and the child cannot tell from its memory whether the lock
+ * was free: fork copies the parent's pages one by one while its other
+ * threads run, so _r_debug.r_state and the lock word may be seen at
+ * different moments. So a child forked from a process that ever had
+ * another thread (__libc_single_threaded false at the prepare handler)
+ * never walks: no kind data for objects it loads (they are not advised),
+ * and caller names only from the cache it inherited (a caller in an
+ * object loaded in the child is "" and not sure: crypto.c does not cache
+ * that verdict). Nor does a child forked by a signal handler that
+ * interrupted this thread's own walk (the lock's owner is a thread id
+ * the child does not have). A child of a single-threaded process walks
+ * as before. vfork and posix_spawn run no fork handlers: their child
+ * only execs; a raw clone() child that goes on running the program is as
+ * unsafe for the library as for glibc's own locks.
+ */
+static int walks_off;		/* a child that must not walk */
+static bool fork_threaded;	/* at the prepare handler: threads were made */
+static KSMP_TLS int walking;	/* this thread's walks under way */
+
+bool ksmp_loader_walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+	if (__atomic_load_n(&walks_off, __ATOMIC_RELAXED))
+		return false;
+	walking++;
+	dl_iterate_phdr(cb, data);
+	walking--;
+	return true;
+}
+
+void ksmp_loader_fork_prepare(void)
+{
+	fork_threaded = !__libc_single_threaded;
+}
+
+void ksmp_loader_fork_child(void)
+{
+	if (walking || fork_threaded)
+		__atomic_store_n(&walks_off, 1, __ATOMIC_RELAXED);
+}
+
+bool ksmp_loader_counters(unsigned long long c[2])
 {
 	c[0] = c[1] = 0;
-	dl_iterate_phdr(counters_cb, c);
+	return ksmp_loader_walk(counters_cb, c);
 }
 
 static int build_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -89,23 +139,32 @@ static int build_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-static void refresh(void)
+/* False when the cache could not be brought up to date (another thread
+ * is at it, or a child that must not walk). */
+static bool refresh(void)
 {
 	if (__atomic_exchange_n(&rlock, 1, __ATOMIC_ACQUIRE))
-		return;		/* another thread is at it */
+		return false;	/* another thread is at it */
 	unsigned long long c[2];
-	ksmp_loader_counters(c);
-	if (__atomic_load_n(&dirty, __ATOMIC_ACQUIRE) || c[0] != seen_adds ||
-	    c[1] != seen_subs) {
+	bool inval = __atomic_load_n(&dirty, __ATOMIC_ACQUIRE);
+	bool done = ksmp_loader_counters(c);
+	if (done && (inval || c[0] != seen_adds || c[1] != seen_subs)) {
 		__atomic_store_n(&dirty, 0, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&gen, 1, __ATOMIC_ACQ_REL);
+		unsigned old = nobjs;
 		nobjs = 0;
-		dl_iterate_phdr(build_cb, NULL);
-		seen_adds = c[0];
-		seen_subs = c[1];
+		if (ksmp_loader_walk(build_cb, NULL)) {
+			seen_adds = c[0];
+			seen_subs = c[1];
+		} else {	/* no walks (a child): keep the cache unless a dlclose voided it */
+			nobjs = inval ? 0 : old;
+			__atomic_store_n(&dirty, 1, __ATOMIC_RELEASE);
+			done = false;
+		}
 		__atomic_fetch_add(&gen, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&rlock, 0, __ATOMIC_RELEASE);
+	return done;
 }
 
 static bool lookup(uintptr_t a, char *buf, size_t size)
@@ -133,16 +192,19 @@ static bool lookup(uintptr_t a, char *buf, size_t size)
 	return false;
 }
 
-void ksmp_caller_name(const void *addr, char *buf, size_t size)
+bool ksmp_caller_name(const void *addr, char *buf, size_t size)
 {
 	if (!size)
-		return;
+		return false;
 	buf[0] = '\0';
 	if (__atomic_load_n(&dirty, __ATOMIC_ACQUIRE) || !lookup((uintptr_t)addr, buf, size)) {
-		refresh();
-		if (!lookup((uintptr_t)addr, buf, size))
-			buf[0] = '\0';
+		bool sure = refresh();
+		if (lookup((uintptr_t)addr, buf, size))
+			return true;
+		buf[0] = '\0';
+		return sure;
 	}
+	return true;
 }
 
 void ksmp_caller_invalidate(void)

@@ -43,9 +43,9 @@ bool ksmp_heap_crypto_slow(uintptr_t r)
 {
 	unsigned epoch = __atomic_load_n(&ksmp_caller_epoch, __ATOMIC_ACQUIRE);
 	char name[KSMP_STATE_CALLER_MAX];
-	ksmp_caller_name((const void *)r, name, sizeof(name));
+	bool sure = ksmp_caller_name((const void *)r, name, sizeof(name));
 	bool c = name[0] && crypto_name(name);
-	if (r && r <= ADDR_MASK) {
+	if (sure && r && r <= ADDR_MASK) {	/* not sure: ask again next time */
 		uint64_t e = (uint64_t)r | ((uint64_t)epoch & EPOCH_MASK) << 48 |
 			     (uint64_t)c << 63;
 		__atomic_store_n(&ksmp_heap_verdicts[ksmp_heap_slot(r)], e,

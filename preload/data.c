@@ -28,6 +28,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -36,16 +37,17 @@
 
 struct range {
 	uintptr_t lo, hi;
+	char name[KSMP_STATE_CALLER_MAX];	/* the object's basename */
 };
 
 static struct range known[MAX_RANGES];	/* judged, still loaded */
 static unsigned nknown;
 static struct range found[MAX_RANGES];	/* this scan's */
-static char found_name[MAX_RANGES][KSMP_STATE_CALLER_MAX];
 static unsigned nfound;
 static unsigned long long seen[2];	/* loader counters at the last scan */
 static bool scanned;
 static int dlock;
+static int again;	/* a check came while another thread held dlock */
 static uintptr_t pagesize;
 
 static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -84,27 +86,32 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
 		}
 		found[nfound].lo = lo;
 		found[nfound].hi = end;
-		ksmp_object_name(info->dlpi_name, found_name[nfound],
-				 sizeof(found_name[nfound]));
+		ksmp_object_name(info->dlpi_name, found[nfound].name,
+				 sizeof(found[nfound].name));
 		nfound++;
 	}
 	return 0;
 }
 
+/* The same range of the same object: one loaded where an unloaded one
+ * was, between two scans, is new. */
 static bool has(const struct range *set, unsigned n, const struct range *r)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (set[i].lo == r->lo && set[i].hi == r->hi)
+		if (set[i].lo == r->lo && set[i].hi == r->hi &&
+		    !strcmp(set[i].name, r->name))
 			return true;
 	return false;
 }
 
-static void scan(void)
+/* False when the walk did not happen (a forked child that must not walk). */
+static bool scan(void)
 {
 	if (!pagesize)
 		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
 	nfound = 0;
-	dl_iterate_phdr(scan_cb, NULL);
+	if (!ksmp_loader_walk(scan_cb, NULL))
+		return false;
 	/* gone (dlclose, a failed dlopen): their records go, and only those */
 	for (unsigned i = 0; i < nknown;) {
 		if (has(found, nfound, &known[i])) {
@@ -120,7 +127,23 @@ static void scan(void)
 			continue;
 		known[nknown++] = found[i];
 		ksmp_engine_data(found[i].lo, found[i].hi - found[i].lo,
-				 found_name[i]);
+				 found[i].name);
+	}
+	return true;
+}
+
+/* Under dlock: scan when the loader's counters changed since. */
+static void check_locked(void)
+{
+	unsigned long long c[2];
+	if (!ksmp_loader_counters(c))
+		return;		/* a forked child that must not walk */
+	if (scanned && c[0] == seen[0] && c[1] == seen[1])
+		return;
+	if (scan()) {
+		scanned = true;
+		seen[0] = c[0];
+		seen[1] = c[1];
 	}
 }
 
@@ -129,24 +152,25 @@ void ksmp_data_check(void)
 	if (!__atomic_load_n(&ksmp_cfg.want_data, __ATOMIC_RELAXED) ||
 	    __atomic_load_n(&ksmp_cfg.engine, __ATOMIC_RELAXED) != KSMP_ENGINE_REGIONS)
 		return;
-	if (__atomic_exchange_n(&dlock, 1, __ATOMIC_ACQUIRE))
-		return;		/* another thread is at it */
 	int saved = errno;
 	ksmp_busy++;
-	unsigned long long c[2];
-	ksmp_loader_counters(c);
-	if (!scanned || c[0] != seen[0] || c[1] != seen[1]) {
-		scanned = true;
-		seen[0] = c[0];
-		seen[1] = c[1];
-		scan();
+	/* A check that finds another thread at it (a dlclose must not leave
+	 * an unloaded object's records behind) leaves "again" set: the holder
+	 * looks once more after it lets go (at most 4 rounds). */
+	__atomic_store_n(&again, 1, __ATOMIC_SEQ_CST);
+	for (int n = 0; n < 4 && __atomic_load_n(&again, __ATOMIC_SEQ_CST); n++) {
+		if (__atomic_exchange_n(&dlock, 1, __ATOMIC_SEQ_CST))
+			break;	/* the holder will see "again" */
+		__atomic_store_n(&again, 0, __ATOMIC_SEQ_CST);
+		check_locked();
+		__atomic_store_n(&dlock, 0, __ATOMIC_SEQ_CST);
 	}
 	ksmp_busy--;
 	errno = saved;
-	__atomic_store_n(&dlock, 0, __ATOMIC_RELEASE);
 }
 
 void ksmp_data_after_fork(void)
 {
 	dlock = 0;	/* the thread that held it is gone; known[] still holds */
+	again = 0;
 }

@@ -111,12 +111,25 @@ static bool creds_differ(void)
 	return ru != eu || ru != su || rg != eg || rg != sg;
 }
 
-/* In a forked child, in this order: the engine and caller caches (the
- * threads that held their locks are gone), the state block (a block of
- * its own), the region table, then the control agent on the new block. */
+/* Before fork: note whether the child may walk the loaded objects
+ * (caller.c), then snapshot the state block, last, as close to fork as
+ * we can. Neither allocates, waits or takes a lock. */
+static void before_fork(void)
+{
+	int saved = errno;
+	ksmp_loader_fork_prepare();
+	ksmp_state_fork_prepare();
+	errno = saved;
+}
+
+/* In a forked child, in this order: loader walks, the engine and caller
+ * caches (the threads that held their locks are gone), the state block
+ * (a block of its own), the region table, then the control agent on the
+ * new block. */
 static void after_fork(void)
 {
 	int saved = errno;
+	ksmp_loader_fork_child();
 	ksmp_engine_after_fork();
 	ksmp_caller_after_fork();
 	ksmp_data_after_fork();
@@ -195,7 +208,7 @@ static void ksmp_init(int argc, char **argv, char **envp)
 
 	if (ksmp_state_publish() < 0)
 		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", errno);
-	pthread_atfork(ksmp_state_fork_prepare, NULL, after_fork);
+	pthread_atfork(before_fork, NULL, after_fork);
 	ksmp_engine_start();
 	if (ksmp_policy.control) {
 		int e = ksmp_control_init(ksmp_st);

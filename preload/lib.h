@@ -160,15 +160,24 @@ void ksmp_regions_after_fork(void);
 /* ------------------------------------------------------------- caller.c */
 /* Basename of the object containing addr into buf ("" when unknown).
  * Lock-free reads; refreshes its cache when addr is in no known object and
- * objects were loaded since (dl_iterate_phdr). */
-void ksmp_caller_name(const void *addr, char *buf, size_t size);
+ * objects were loaded since (dl_iterate_phdr). False when "" may be wrong:
+ * the cache could not be refreshed (another thread at it, a fork). */
+bool ksmp_caller_name(const void *addr, char *buf, size_t size);
 void ksmp_caller_invalidate(void);	/* after dlclose */
 extern unsigned ksmp_caller_epoch;	/* bumped by ksmp_caller_invalidate */
 void ksmp_caller_after_fork(void);
 /* The basename of a loaded object (dlpi_name; "" is the executable). */
 void ksmp_object_name(const char *dlpi_name, char *buf, size_t size);
 /* The loader's counts of objects loaded and unloaded (dlpi_adds, subs). */
-void ksmp_loader_counters(unsigned long long c[2]);
+bool ksmp_loader_counters(unsigned long long c[2]);
+/* dl_iterate_phdr(cb, data), the library's only way to call it; false
+ * (cb not called) in a forked child that must not walk: one forked from
+ * a process that had other threads (caller.c says why). The fork
+ * handlers (init.c's) note and apply that. */
+struct dl_phdr_info;
+bool ksmp_loader_walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
+void ksmp_loader_fork_prepare(void);
+void ksmp_loader_fork_child(void);
 
 /* --------------------------------------------------------------- data.c */
 /* The static data of loaded objects (kind data): advise the objects

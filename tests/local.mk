@@ -47,6 +47,11 @@ tests_progs_libksmpdata_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 tests_progs_libcrypto_so_ksmpdata_SOURCES = tests/progs/libksmpdata.c
 tests_progs_libcrypto_so_ksmpdata_CFLAGS = $(AM_CFLAGS) -fPIC
 tests_progs_libcrypto_so_ksmpdata_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+# Forks while other threads take the library's slow paths
+# (tests/preload/preload_forkwalk.sh).
+check_PROGRAMS += tests/progs/ksmp-forkwalk
+tests_progs_ksmp_forkwalk_SOURCES = tests/progs/ksmp-forkwalk.c
+tests_progs_ksmp_forkwalk_LDADD = -ldl -lpthread
 
 # ---------------------------------------------------- estimate, profile
 # estimate_hold holds known memory of every kind. It is built without the
