@@ -44,7 +44,10 @@ bool ksmp_heap_crypto_slow(uintptr_t r)
 	unsigned epoch = __atomic_load_n(&ksmp_caller_epoch, __ATOMIC_ACQUIRE);
 	char name[KSMP_STATE_CALLER_MAX];
 	bool sure = ksmp_caller_name((const void *)r, name, sizeof(name));
-	bool c = name[0] && crypto_name(name);
+	/* A caller that cannot be named for sure (a forked child that must
+	 * not walk the loader: an object it loaded after the fork) is kept
+	 * out, as if it were a crypto library's: the safe side. */
+	bool c = name[0] ? crypto_name(name) : !sure;
 	if (sure && r && r <= ADDR_MASK) {	/* not sure: ask again next time */
 		uint64_t e = (uint64_t)r | ((uint64_t)epoch & EPOCH_MASK) << 48 |
 			     (uint64_t)c << 63;
