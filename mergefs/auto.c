@@ -66,6 +66,7 @@ struct chunk {
 	uint32_t last;		/* present pages at the last look */
 	uint32_t shared;	/* of which mapped more than once */
 	uint32_t lost;		/* pruned: shared pages it had then */
+	uint32_t changes;	/* times the library pruned or probed it for us */
 	uint8_t eligible;	/* measured long enough to be judged */
 	uint8_t pruned;
 	uint8_t level;		/* times pruned in a row */
@@ -81,12 +82,17 @@ struct proc {
 	uint64_t lost;		/* Σ lost of the pruned chunks */
 	long long merging;	/* ksm_merging_pages at the last look */
 	uint64_t merging_since;	/* full_scans when it last changed */
+	uint64_t first_ms;	/* when first seen */
+	uint64_t prunes, probes;	/* its chunks pruned, probed (done: not -ENOENT) */
+	uint32_t max_changes;	/* most changes of one chunk */
 	struct chunk *c;	/* sorted by addr */
 	size_t n, cap;
 	int seen;
 	struct proc *next;
 };
 
+/* The controller's thread alone changes procs; it links and unlinks them,
+ * and counts, under totals_lock, which readers (auto_get_proc) take. */
 static struct proc *procs;
 static unsigned auto_ms;
 static struct auto_totals totals;
@@ -364,8 +370,12 @@ static void act(struct proc *p, struct target *t, uint64_t chunk,
 				       KSMP_CMD_RANGE_PROBE, addr, len, 0, 1000);
 		cmds++;
 		if (r == 0 || r == -ENOENT) {
+			pthread_mutex_lock(&totals_lock);
 			for (size_t k = i; k < j; k++) {
 				struct chunk *c = &p->c[k];
+				/* -ENOENT: nothing of the library's there, no change */
+				if (r == 0 && ++c->changes > p->max_changes)
+					p->max_changes = c->changes;
 				if (what == 1) {
 					c->pruned = 1;
 					c->lost = c->shared;
@@ -380,11 +390,13 @@ static void act(struct proc *p, struct target *t, uint64_t chunk,
 					c->since = full;
 				}
 			}
-			pthread_mutex_lock(&totals_lock);
-			if (what == 1)
+			if (what == 1) {
 				totals.prunes += j - i;
-			else
+				p->prunes += r == 0 ? j - i : 0;
+			} else {
 				totals.probes += j - i;
+				p->probes += r == 0 ? j - i : 0;
+			}
 			pthread_mutex_unlock(&totals_lock);
 		} else if (r != -EBUSY) {
 			i = p->n;	/* unmerged, gone, no agent: next cycle */
@@ -405,9 +417,30 @@ static struct proc *proc_for(pid_t pid, uint64_t start)
 		return NULL;
 	p->pid = pid;
 	p->starttime = start;
+	p->first_ms = now_ms();
+	pthread_mutex_lock(&totals_lock);
 	p->next = procs;
 	procs = p;
+	pthread_mutex_unlock(&totals_lock);
 	return p;
+}
+
+int auto_get_proc(pid_t pid, uint64_t start, struct auto_proc *out)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&totals_lock);
+	for (const struct proc *p = procs; p; p = p->next) {
+		if (p->pid != pid || p->starttime != start)
+			continue;
+		out->prunes = p->prunes;
+		out->probes = p->probes;
+		out->max_changes = p->max_changes;
+		out->followed_ms = now_ms() - p->first_ms;
+		r = 0;
+		break;
+	}
+	pthread_mutex_unlock(&totals_lock);
+	return r;
 }
 
 struct cycle {
@@ -506,6 +539,7 @@ void auto_cycle(void)
 	for (struct proc *p = procs; p; p = p->next)
 		p->seen = 0;
 	each_mergeable(&cy);
+	pthread_mutex_lock(&totals_lock);
 	for (struct proc **pp = &procs; *pp;) {
 		struct proc *p = *pp;
 		if (p->seen) {
@@ -516,7 +550,6 @@ void auto_cycle(void)
 		free(p->c);
 		free(p);
 	}
-	pthread_mutex_lock(&totals_lock);
 	totals.cycles++;
 	pthread_mutex_unlock(&totals_lock);
 }

@@ -268,6 +268,14 @@ struct auto_totals {
 	uint64_t prunes, probes;	/* chunks pruned, probed again */
 };
 void auto_get_totals(struct auto_totals *out);
+struct auto_proc {
+	uint64_t prunes, probes;	/* its chunks pruned, probed again (done) */
+	uint32_t max_changes;		/* most prunes + probes of one chunk */
+	uint64_t followed_ms;		/* since the controller first saw it */
+};
+/* The controller's counters for the process pid started at start: 0, or
+ * -ENOENT when this mount's controller does not follow it. */
+int auto_get_proc(pid_t pid, uint64_t start, struct auto_proc *out);
 
 /* ---------------------------------------------------------------- attach */
 /* /PID/merge of a process without the library (attach.c): runs

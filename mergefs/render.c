@@ -388,6 +388,12 @@ int render_stats(struct mbuf *b, const struct fctx *c)
 		mb_printf(b, "regions_dropped %llu\nvmas_added %llu\n",
 			  (unsigned long long)ld64(&st->regions_dropped),
 			  (unsigned long long)ld64(&st->vmas_added));
+		struct auto_proc ap;
+		if (auto_get_proc(pid, t->starttime, &ap) == 0)
+			mb_printf(b, "auto_prunes %llu\nauto_probes %llu\n"
+				  "auto_chunk_changes_max %u\nauto_followed_seconds %llu\n",
+				  (unsigned long long)ap.prunes, (unsigned long long)ap.probes,
+				  ap.max_changes, (unsigned long long)(ap.followed_ms / 1000));
 	}
 	if (!t)
 		attach_render(b, c);

@@ -10,6 +10,9 @@
 #     them: the controller may prune a chunk again before ksmd is done);
 #   - under auto-vmas 4 an alternating S/U mapping gets at most two pruned
 #     runs, and an allocation storm adds no VMAs beyond that bound;
+#   - PID/stats counts what the controller did to each instance: its
+#     pruned and probed chunks, the most changes of one chunk, how long
+#     it has followed it, and the host's stats add them up;
 #   - the program's results, errno and read(2) are unaffected.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
@@ -18,7 +21,7 @@ need_ksm
 need_fuse
 ksm_fast
 mfs_init root fuse ksm
-plan 13
+plan 16
 
 PROG=$B/tests/auto/auto-prog
 printf 'mode auto\nauto-reprobe 10\n' > "$OUT/auto.policy"
@@ -92,6 +95,24 @@ ok "ksmd no longer scans them: ksm_rmap_items < 2600 (16 MiB = 4096 pages)" unti
 diag "rmap_items $(rmap "$a_pid")"
 b_one() { [ "$(pruned_in "$b_pid" "$(addr b)")" -eq 1 ]; }
 ok "the other instance too: its own chunks are one pruned record" until_ 30 b_one
+
+# the controller's counters per process (mergefs(8), PID/stats); only the
+# controller holding the host's lock acts and counts (auto_cycles > 0)
+st() { v=$(field "$MNT/$1/stats" "$2"); echo "${v:--1}"; }
+if [ "$(field "$MNT/stats" auto_cycles)" = 0 ]; then
+	skip 3 "another mergefs holds /run/mergefs-auto.lock: its controller pruned, this mount counts nothing"
+else
+	pa=$(st "$a_pid" auto_prunes) pb=$(st "$a_pid" auto_probes) mx=$(st "$a_pid" auto_chunk_changes_max)
+	pr=$(pruned_in "$a_pid" "$A") fs=$(st "$a_pid" auto_followed_seconds)
+	diag "a: auto_prunes $pa auto_probes $pb auto_chunk_changes_max $mx followed $fs s; pruned records $pr"
+	ok "PID/stats: chunks pruned less probed ($pa - $pb) >= pruned records ($pr) >= 1" \
+		test "$pr" -ge 1 -a "$pb" -ge 0 -a $((pa - pb)) -ge "$pr"
+	ok "the most changes of one chunk: 1 <= $mx <= prunes + probes; followed $fs s >= 0" \
+		test "$mx" -ge 1 -a "$mx" -le $((pa + pb)) -a "$fs" -ge 0
+	sum=$(($(st "$a_pid" auto_prunes) + $(st "$b_pid" auto_prunes)))
+	ok "the host's auto_prunes counts both instances' ($sum)" \
+		test "$(field "$MNT/stats" auto_prunes)" -ge "$sum" -a "$(st "$b_pid" auto_prunes)" -ge 1
+fi
 
 echo "fill SSSSSSSS" >&4
 echo "fill SSSSSSSS" >&5
