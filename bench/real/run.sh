@@ -28,6 +28,11 @@
 #              BENCH_VARIANTS=process,zero  only these of the variants
 #              BENCH_SMAPS=DIR  keep each instance's /proc/PID/smaps at the
 #                  plateau as DIR/PROG.VARIANT.N.smaps
+#              BENCH_HOLDFOR=600  after the plateau keep the instances
+#                  running 600 s, sampling the saving every BENCH_HOLDEVERY
+#                  s (10): time-weighted mean, min, max over the window, and
+#                  the churn (the controller's prunes and probes per chunk,
+#                  read from mergefs's PID/stats); one ksm-hold per variant
 #              BENCH_ATTACH=1  also the variants attach (started without the
 #                  library, then `ksmpreload attach --mode process` once
 #                  all are ready) and attach-shipped (the same with
@@ -181,6 +186,69 @@ ctl_cpu() { # the controller's CPU seconds so far (0 without one)
 			"/proc/$CTL/stat"
 	else echo 0; fi
 }
+# churn: Σ over the instances of the controller's counters and the
+# library's madvise calls, from the mount's PID/stats (mergefs(8)):
+# "prunes probes max_chunk_changes min_followed_s madvise_calls"
+churn() {
+	for p in $PIDS; do
+		[ -n "${CTL:-}" ] && cat "$T/mnt/$p/stats" 2>/dev/null
+		echo "--"
+	done | awk '$1 == "auto_prunes" { pr += $2; seen = 1 }
+		$1 == "auto_probes" { pb += $2 }
+		$1 == "auto_chunk_changes_max" && $2 > mx { mx = $2 }
+		$1 == "auto_followed_seconds" && (fs == "" || $2 < fs) { fs = $2 }
+		$1 == "madvise_calls" { mc += $2; mseen = 1 }
+		END { if (seen) printf "%d %d %d %d", pr, pb, mx, fs; else printf "- - - -"
+			printf " %s\n", mseen ? mc : "-" }'
+}
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+# hold: after the plateau, the instances keep running HOLDFOR s while
+# ksmp-pagestat samples their saving every HOLDEVERY s; prints "key
+# value" pairs: the time-weighted mean saving over the window (trapezoids
+# between samples), min, max, one sample a minute (series), the mean time
+# a sample took, ksmd's and the controller's CPU seconds over the window,
+# and the churn: the controller's prunes and probes (over the instances'
+# lives, and within the window), the most state changes of any one chunk,
+# the library's madvise calls within the window.
+hold() {
+	[ "$HOLDFOR" -gt 0 ] || return 0
+	c0=$(ctl_cpu) k0=$("$BR/ksmp-plateau" -k) ch0=$(churn)
+	t0=$(ms_now) i=0
+	: > "$T/hold"
+	while :; do
+		s0=$(ms_now)
+		v=$("$BR/ksmp-pagestat" $PIDS | awk '{ for (i = 1; i < NF; i += 2) if ($i == "saved") print $(i + 1) }')
+		s1=$(ms_now)
+		[ -n "$v" ] && echo "$((s0 - t0)) $v $((s1 - s0))" >> "$T/hold"
+		i=$((i + 1))
+		[ $((i * HOLDEVERY)) -le "$HOLDFOR" ] || break
+		w=$((t0 + i * HOLDEVERY * 1000 - $(ms_now)))
+		[ $w -le 0 ] || sleep "$((w / 1000)).$(printf %03d $((w % 1000)))"
+	done
+	k1=$("$BR/ksmp-plateau" -k) ch1=$(churn)
+	set -- $ch0 $ch1
+	awk -v c0="$c0" -v c1="$(ctl_cpu)" -v k="$((k1 - k0))" -v hz="$(getconf CLK_TCK)" \
+		-v pr="$6" -v pb="$7" -v mx="$8" -v fs="$9" -v w0="$1 $2" -v m0="$5" -v m1="${10}" '
+	{ t[NR] = $1 / 1000; v[NR] = $2; ms += $3 }
+	END {
+		if (NR < 2) { print "hold_n", NR; exit }
+		for (i = 2; i <= NR; i++) a += (v[i] + v[i - 1]) / 2 * (t[i] - t[i - 1])
+		mn = mx_ = v[1]; s = v[1]; m = 60
+		for (i = 2; i <= NR; i++) {
+			if (v[i] < mn) mn = v[i]; if (v[i] > mx_) mx_ = v[i]
+			if (t[i] >= m) { s = s "," v[i]; m += 60 }
+		}
+		split(w0, w, " ")
+		printf "hold_s %.0f hold_n %d hold_mean %.0f hold_min %d hold_max %d hold_series %s", \
+			t[NR] - t[1], NR, a / (t[NR] - t[1]), mn, mx_, s
+		printf " hold_sample_s %.2f hold_ksmd_s %.2f hold_ctl_s %.2f", ms / NR / 1000, k / hz, c1 - c0
+		if (pr != "-")
+			printf " churn_prunes %d churn_probes %d churn_window %d churn_max %d churn_followed_s %d", \
+				pr, pb, pr + pb - w[1] - w[2], mx, fs
+		if (m1 != "-" && m0 != "-")
+			printf " madvise_window %d", m1 - m0
+		printf "\n" }' "$T/hold"
+}
 variant() {
 	prog=$1 var=$2
 	trap 'stop_all; ctl_stop' EXIT
@@ -222,7 +290,7 @@ t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] -
 			cat "/proc/$p/smaps" > "$BENCH_SMAPS/$prog.$var.$i.smaps" 2>/dev/null
 		done
 	fi
-	echo "$prog $var $pl $ps ctl_s $cs rps $(throughput "$prog") $extra"
+	echo "$prog $var $pl $ps ctl_s $cs rps $(throughput "$prog") $extra $(hold)"
 	stop_all
 }
 if [ "${1:-}" = program ]; then
@@ -262,7 +330,10 @@ if [ "${BENCH_HOLD:-program}" = run ] && [ -z "${KSMP_KSM_HELD:-}" ]; then
 	exec "$B/tests/ksm-hold" -p 2000 -s 10 -S 1 -- /bin/sh "$0" "$@"
 fi
 T=$(mktemp -d /tmp/ksmp-bench-real.XXXXXX) || exit 1
-export T RECORDS CAP STABLE
+HOLDFOR=${BENCH_HOLDFOR:-0} HOLDEVERY=${BENCH_HOLDEVERY:-10}
+case $HOLDFOR$HOLDEVERY in *[!0-9]*) echo "bench-real: BENCH_HOLDFOR and BENCH_HOLDEVERY are seconds"; exit 2 ;; esac
+[ "$HOLDEVERY" -gt 0 ] || { echo "bench-real: BENCH_HOLDEVERY must be > 0"; exit 2; }
+export T RECORDS CAP STABLE HOLDFOR HOLDEVERY
 cleanup() { rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -301,6 +372,10 @@ for p in $progs; do
 	echo "$p policy ${pol:+$(basename "$pol")}" >> "$T/results"
 	if [ "${BENCH_HOLD:-program}" = run ]; then
 		/bin/sh "$0" program "$p" $vars | tee -a "$T/results"
+	elif [ "$HOLDFOR" -gt 0 ]; then	# long: one hold per variant
+		for v in $vars; do
+			"$B/tests/ksm-hold" -p 2000 -s 10 -S 1 -- /bin/sh "$0" program "$p" "$v" | tee -a "$T/results"
+		done
 	else
 		"$B/tests/ksm-hold" -p 2000 -s 10 -S 1 -- /bin/sh "$0" program "$p" $vars | tee -a "$T/results"
 	fi
