@@ -28,15 +28,25 @@ run() { # writer and reader through the fifo; sets W, R
 	W=$!; AT_PIDS="$AT_PIDS $W"
 }
 
+# churn LIMIT [VAR=VALUE...]: attach and detach the writer until it ends
+# (at most LIMIT times), with VAR=VALUE in attach's environment; sets n
+# (rounds), done_n (attached) and inwrite (rounds that saw it in write(2))
+churn() {
+	lim=$1; shift
+	n=0 done_n=0 inwrite=0
+	while kill -0 "$W" 2>/dev/null && [ "$n" -lt "$lim" ]; do
+		grep -q '^1 ' "/proc/$W/syscall" 2>/dev/null && inwrite=$((inwrite + 1))
+		env "$@" "$K" attach --mode process "$W" >> "$T/att.out" 2>> "$T/att.err" &&
+			done_n=$((done_n + 1))
+		"$K" detach "$W" >> "$T/att.out" 2>> "$T/att.err"
+		n=$((n + 1))
+		sleep 0.05
+	done
+}
+
 run
 sleep 0.4
-n=0 done_n=0
-while kill -0 "$W" 2>/dev/null; do
-	"$K" attach --mode process "$W" >> "$T/att.out" 2>> "$T/att.err" && done_n=$((done_n + 1))
-	"$K" detach "$W" >> "$T/att.out" 2>> "$T/att.err"
-	n=$((n + 1))
-	sleep 0.05
-done
+churn 100000
 wait "$W"; wrc=$?
 wait "$R"
 is "$wrc" 0 "the writer exits 0"
@@ -64,15 +74,7 @@ is "$wrc/$(cat "$T/got")" "0/$want" "when the reader goes on, every byte arrives
 run
 n=0
 until grep -q '^1 ' "/proc/$W/syscall" 2>/dev/null || [ $n -ge 250 ]; do n=$((n + 1)); sleep 0.02; done
-n=0 done_n=0 inwrite=0
-while kill -0 "$W" 2>/dev/null && [ $n -lt 40 ]; do
-	grep -q '^1 ' "/proc/$W/syscall" 2>/dev/null && inwrite=$((inwrite + 1))
-	KSMP_TEST_ATTACH_ANY_THREAD=1 "$K" attach --mode process "$W" >> "$T/att2.out" 2>> "$T/att2.err" &&
-		done_n=$((done_n + 1))
-	"$K" detach "$W" >> "$T/att2.out" 2>> "$T/att2.err"
-	n=$((n + 1))
-	sleep 0.02
-done
+churn 40 KSMP_TEST_ATTACH_ANY_THREAD=1
 wait "$W"; wrc=$?
 wait "$R"
 is "$wrc/$(cat "$T/got")" "0/$want" "stopped in its write $done_n times: every byte arrived"
