@@ -14,7 +14,7 @@
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 pl_need_lib
 pl_tmp
-sanitized && skip_all_env "the sanitizer runtime has its own thread and malloc set-up"
+sanitized && skip_all "the sanitizer runtime has its own thread and malloc set-up"
 plan 7
 
 mkdir -p "$PL_TMP/empty.d"
