@@ -79,8 +79,12 @@ ok "forked checkers ran ($forks), all passed" sh -c "[ $forks -gt 0 ] && [ \"\$(
 n=$(grep -c '^OK$' "$OUT/toggles" 2>/dev/null || true)
 diag "toggle results: $(sort "$OUT/toggles" 2>/dev/null | uniq -c | tr -s ' \n' ' ')"
 # a command may wait for its timeout (2 s) while four threads and their
-# forks contend for the memory map with the unmerge: a few rounds only
-ok "merge/unmerge toggles reached the processes (${n:-0})" test "${n:-0}" -ge 2
+# forks contend for the memory map with the unmerge: a few rounds only;
+# under the sanitizers fewer still (a CI run of the ASan build got 1 OK,
+# 1 ETIMEDOUT, then ENOENT as the processes ended: 5 toggles in 10 s)
+least=2
+sanitized && least=1
+ok "merge/unmerge toggles reached the processes (${n:-0}, at least $least)" test "${n:-0}" -ge "$least"
 writes=$(awk '/^proc/ {s += $4} END {print s + 0}' "$OUT/log")
 ok "the threads kept writing ($writes line writes)" test "$writes" -gt 10000
 done_testing
