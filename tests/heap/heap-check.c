@@ -14,6 +14,12 @@
  *       fills 8 MiB through the crypto object and 8 MiB from the program
  *       with data from SEED, prints "crypto ADDR" and "plain ADDR" lines
  *       (one block of each sort), "ready", and waits to be killed.
+ *   heap-check LIB forkload
+ *       starts and joins a thread, forks; the child loads the crypto
+ *       object only then (the library no longer walks the loader in
+ *       such a child, so it cannot name the caller) and mallocs 1 MiB
+ *       through it: "ok forkload ..." when the block is neither in
+ *       [heap] nor in a mapping with mg, else "not ok forkload ...".
  *   heap-check LIB stress THREADS SECONDS [nofork]
  *       threads allocate, grow and free blocks on both sides and free
  *       each other's; one thread forks now and then (the child allocates
@@ -416,6 +422,37 @@ static int stress(int nthreads, int seconds)
 	return 0;
 }
 
+static void *idle(void *arg)
+{
+	return arg;
+}
+
+static int forkload(const char *lib)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, idle, NULL) != 0 || pthread_join(t, NULL) != 0)
+		return 2;
+	pid_t c = fork();
+	if (c < 0)
+		return 2;
+	if (c == 0) {
+		load(lib);
+		unsigned char *p = k_malloc(1 << 20);
+		if (!p)
+			_exit(2);
+		fill(p, 1 << 20, 7);
+		int out = exposed(p);
+		printf("%s forkload: a crypto object loaded after the fork: its block is "
+		       "not in [heap], no mg\n", out ? "not ok" : "ok");
+		fflush(stdout);
+		_exit(out);
+	}
+	int st;
+	if (waitpid(c, &st, 0) != c || !WIFEXITED(st))
+		return 2;
+	return WEXITSTATUS(st);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -423,6 +460,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(argv[2], "forkload"))
+		return forkload(argv[1]);
 	load(argv[1]);
 	if (!strcmp(argv[2], "api")) {
 		int seg = argc > 3 && !strcmp(argv[3], "segregated");

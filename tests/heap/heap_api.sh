@@ -4,7 +4,10 @@
 # the same results and errno without the library, with the default policy,
 # and with policies that merge the heap (the built-in default, regions) or
 # everything (process), where the crypto object's blocks must also be in
-# neither [heap] nor a mapping with the mg flag.
+# neither [heap] nor a mapping with the mg flag. Also a child forked from
+# a process that had another thread, which loads the crypto object only
+# after the fork: the library cannot name that caller there (it no longer
+# walks the loader) and keeps its block apart all the same.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 . "$KSMP_SRCDIR/tests/heap/heap_common.sh"
@@ -45,6 +48,9 @@ else
 	fi
 	is "$(grep -v -e 'not exposed' -e 'no mg' -e 'stays in' -e 'moves it' "$PL_TMP/regions.out")" \
 		"$(cat "$PL_TMP/none.out")" "regions: same results as without the library"
+	fl=$(env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY_DIR="$PL_TMP/empty" "$HC" "$HLIB" forkload 2>&1)
+	is "$?/$fl" "0/ok forkload: a crypto object loaded after the fork: its block is not in [heap], no mg" \
+		"default: a crypto object loaded in a forked child of a threaded process is kept apart"
 fi
 plan "$tap_n"
 done_testing
