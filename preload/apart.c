@@ -75,8 +75,7 @@ void ksmp_engine_heap_apart(void *p, size_t head)
 		return;
 	int saved = errno;
 	ksmp_busy++;
-	while (__atomic_exchange_n(&plock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ksmp_spin_lock(&plock);
 	n = npieces;
 	if (!known(a, n) && n < PIECES) {
 		__atomic_store_n(&lo[n], chunk & ~(ps - 1), __ATOMIC_RELAXED);
@@ -84,7 +83,7 @@ void ksmp_engine_heap_apart(void *p, size_t head)
 		__atomic_store_n(&npieces, n + 1, __ATOMIC_RELEASE);
 		ksmp_engine_heap_piece(start, end - start);
 	}
-	__atomic_store_n(&plock, 0, __ATOMIC_RELEASE);
+	ksmp_spin_unlock(&plock);
 	ksmp_busy--;
 	errno = saved;
 }

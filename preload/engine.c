@@ -157,10 +157,9 @@ void ksmp_engine_heap_changed(uintptr_t b)
 	 * a signal handler's malloc does not come back here) and calls
 	 * nothing that waits for us. */
 	ksmp_busy++;
-	while (__atomic_exchange_n(&heap_lock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ksmp_spin_lock(&heap_lock);
 	if (b == ksmp_heap_seen) {	/* another thread did it meanwhile */
-		__atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+		ksmp_spin_unlock(&heap_lock);
 		ksmp_busy--;
 		errno = saved;
 		return;
@@ -186,7 +185,7 @@ void ksmp_engine_heap_changed(uintptr_t b)
 		heap_adv_end = target;
 	}
 	__atomic_store_n(&ksmp_heap_seen, b, __ATOMIC_RELAXED);
-	__atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+	ksmp_spin_unlock(&heap_lock);
 	if (grown)	/* the first advice of the heap, or a new step */
 		ksmp_data_check();
 	ksmp_busy--;
@@ -223,8 +222,7 @@ static void arena_seen(uintptr_t p)
 			return;
 		}
 	}
-	while (__atomic_exchange_n(&arena_lock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ksmp_spin_lock(&arena_lock);
 	n = narena_heaps;
 	bool known = false;
 	for (unsigned i = 0; i < n; i++)
@@ -236,7 +234,7 @@ static void arena_seen(uintptr_t p)
 			      ksmp_cfg.arena_rule, NULL, NULL);
 	}
 	ksmp_tls_arena = base;
-	__atomic_store_n(&arena_lock, 0, __ATOMIC_RELEASE);
+	ksmp_spin_unlock(&arena_lock);
 }
 
 void ksmp_engine_alloc_slow(void *p, size_t head, const void *ret)
@@ -298,14 +296,13 @@ void ksmp_engine_mmapped_freed(size_t size)
 		return;
 	int saved = errno;
 	ksmp_busy++;
-	while (__atomic_exchange_n(&dyn_lock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ksmp_spin_lock(&dyn_lock);
 	if (dyn_threshold && size > dyn_threshold) {
 		ksmp_real.mallopt(M_MMAP_THRESHOLD, (int)size);
 		ksmp_real.mallopt(M_TRIM_THRESHOLD, (int)(2 * size + dyn_pad));
 		dyn_threshold = size;
 	}
-	__atomic_store_n(&dyn_lock, 0, __ATOMIC_RELEASE);
+	ksmp_spin_unlock(&dyn_lock);
 	ksmp_busy--;
 	errno = saved;
 }
@@ -317,10 +314,9 @@ void ksmp_engine_mallopt(int param)
 		return;
 	int saved = errno;
 	ksmp_busy++;
-	while (__atomic_exchange_n(&dyn_lock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
+	ksmp_spin_lock(&dyn_lock);
 	dyn_threshold = 0;
-	__atomic_store_n(&dyn_lock, 0, __ATOMIC_RELEASE);
+	ksmp_spin_unlock(&dyn_lock);
 	ksmp_busy--;
 	errno = saved;
 }

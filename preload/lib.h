@@ -22,6 +22,7 @@
 #define KSMP_LIB_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -260,6 +261,20 @@ extern bool ksmp_profile;		/* KSMP_PROFILE=1: always record callers */
 extern struct ksmp_policy ksmp_policy;
 extern KSMP_TLS int ksmp_busy;		/* recursion guard */
 extern KSMP_TLS bool ksmp_tramp_alloc;	/* thread.c: its own calls */
+
+/* The library's spin locks (heap, arenas, mmap threshold, region table,
+ * main-arena pieces): held only briefly, by code running with ksmp_busy
+ * set, so a signal handler's interposed call never waits on one. */
+static inline void ksmp_spin_lock(int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static inline void ksmp_spin_unlock(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
 
 /* Choose the engine for the loaded policy and start it. */
 void ksmp_engine_start(void);

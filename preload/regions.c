@@ -47,17 +47,6 @@ static size_t round_len(size_t len)
 	return (len + ps - 1) & ~(ps - 1);
 }
 
-static void lock(void)
-{
-	while (__atomic_exchange_n(&tlock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void unlock(void)
-{
-	__atomic_store_n(&tlock, 0, __ATOMIC_RELEASE);
-}
-
 static void count(int kind, int rule, int64_t bytes, int newregion)
 {
 	struct ksmp_state *st = ksmp_st;
@@ -166,7 +155,7 @@ static int add(uintptr_t start, size_t len, int kind, int rule,
 	uintptr_t end = start + round_len(len);
 	int ret = 0;
 	if (wait)
-		lock();
+		ksmp_spin_lock(&tlock);
 	else if (__atomic_exchange_n(&tlock, 1, __ATOMIC_ACQUIRE))
 		return -EBUSY;
 	/* one pass: already recorded (a reused stack, advice again)? else a
@@ -201,7 +190,7 @@ static int add(uintptr_t start, size_t len, int kind, int rule,
 		ret = -ENOSPC;
 	}
 out:
-	unlock();
+	ksmp_spin_unlock(&tlock);
 	return ret;
 }
 
@@ -269,18 +258,18 @@ void ksmp_regions_forget(uintptr_t start, size_t len)
 {
 	if (!ksmp_regions_maybe(start, len))
 		return;
-	lock();
+	ksmp_spin_lock(&tlock);
 	forget_locked(start, start + round_len(len), -1);
-	unlock();
+	ksmp_spin_unlock(&tlock);
 }
 
 void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind)
 {
 	if (!ksmp_regions_maybe(start, len))
 		return;
-	lock();
+	ksmp_spin_lock(&tlock);
 	forget_locked(start, start + round_len(len), kind);
-	unlock();
+	ksmp_spin_unlock(&tlock);
 }
 
 void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen)
@@ -288,7 +277,7 @@ void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newle
 	if (!ksmp_regions_maybe(old, oldlen))
 		return;
 	uintptr_t oend = old + round_len(oldlen);
-	lock();
+	ksmp_spin_lock(&tlock);
 	for (uint32_t i = 0; i < hint; i++) {
 		if (!used[i] || idx[i].start != old || idx[i].end != oend)
 			continue;
@@ -297,12 +286,12 @@ void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newle
 			count(r->kind, r->rule,
 			      (int64_t)round_len(newlen) - (int64_t)(oend - old), 0);
 		set_range(i, nw, nw + round_len(newlen));
-		unlock();
+		ksmp_spin_unlock(&tlock);
 		return;
 	}
 	/* not one whole record: what moved is no longer where we advised */
 	forget_locked(old, oend, -1);
-	unlock();
+	ksmp_spin_unlock(&tlock);
 }
 
 size_t ksmp_regions_holder(uintptr_t start, size_t len, int kind, int *state)
@@ -311,7 +300,7 @@ size_t ksmp_regions_holder(uintptr_t start, size_t len, int kind, int *state)
 		return 0;
 	uintptr_t end = start + round_len(len);
 	size_t held = 0;
-	lock();
+	ksmp_spin_lock(&tlock);
 	for (uint32_t i = 0; i < hint && !held; i++) {
 		if (!used[i] || idx[i].start > start || idx[i].end < end ||
 		    ksmp_st->regions[i].kind != kind)
@@ -319,7 +308,7 @@ size_t ksmp_regions_holder(uintptr_t start, size_t len, int kind, int *state)
 		held = idx[i].end - idx[i].start;
 		*state = ksmp_st->regions[i].state;
 	}
-	unlock();
+	ksmp_spin_unlock(&tlock);
 	return held;
 }
 
@@ -439,7 +428,7 @@ int ksmp_regions_restate(uintptr_t lo, uintptr_t hi, int from, int to,
 		set_range(i, os, oe);
 		join(i);
 	}
-	unlock();
+	ksmp_spin_unlock(&tlock);
 	return first;
 }
 
