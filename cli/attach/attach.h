@@ -68,6 +68,9 @@ bool attach_program_matches(const struct attach_opts *o, pid_t pid);
 int attach_hold(struct attach_proc *p);
 void attach_release(struct attach_proc *p);
 bool attach_ended(const struct attach_proc *p);
+/* Is its executable another than the one read (an exec done or under
+ * way)? */
+bool attach_exe_changed(const struct attach_proc *p);
 int attach_same(const struct attach_proc *p, pid_t tid, uint64_t *sysaddr,
 		char *why, size_t len);
 

@@ -140,6 +140,12 @@ static int run_calls(const struct attach_proc *ap, struct call *calls, size_t n,
 		attach_why_denied(ap, out->msg, sizeof(out->msg));
 		return err;
 	}
+	if (err == -ENOEXEC && attach_exe_changed(ap)) {
+		/* an exec under way: the new address space has no vdso yet */
+		snprintf(out->msg, sizeof(out->msg), "it exec'd since it was read: "
+			 "nothing done");
+		return -ESRCH;
+	}
 	if (err) {
 		snprintf(out->msg, sizeof(out->msg), "no system call instruction "
 			 "found in its vdso (%s)", strerror(-err));

@@ -72,6 +72,14 @@ bool attach_ended(const struct attach_proc *p)
 	return p->pidfd >= 0 && poll(&pf, 1, 0) > 0;
 }
 
+bool attach_exe_changed(const struct attach_proc *p)
+{
+	dev_t dev = 0;
+	ino_t ino = 0;
+	return p->have_exe && (exe_id(p->pid, &dev, &ino) < 0 ||
+			       dev != p->exe_dev || ino != p->exe_ino);
+}
+
 int attach_same(const struct attach_proc *p, pid_t tid, uint64_t *sysaddr,
 		char *why, size_t len)
 {
@@ -79,8 +87,6 @@ int attach_same(const struct attach_proc *p, pid_t tid, uint64_t *sysaddr,
 	struct stat sb;
 	unsigned char b;
 	uint64_t start, addr = 0;
-	dev_t dev = 0;
-	ino_t ino = 0;
 	const char *what = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)p->pid, (int)tid);
 	if (p->pidfd < 0 || attach_ended(p))
@@ -93,8 +99,7 @@ int attach_same(const struct attach_proc *p, pid_t tid, uint64_t *sysaddr,
 	 * space it refers to is gone: an exec replaced it */
 	else if (p->memfd < 0 || pread(p->memfd, &b, 1, (off_t)*sysaddr) != 1)
 		what = "it exec'd (its address space is not the one read)";
-	else if (p->have_exe && (exe_id(p->pid, &dev, &ino) < 0 ||
-				 dev != p->exe_dev || ino != p->exe_ino))
+	else if (attach_exe_changed(p))
 		what = "it exec'd (its executable changed)";
 	else if (ksmp_inject_find_syscall(p->pid, &addr) < 0 || addr != *sysaddr)
 		what = "it exec'd (its vdso moved)";
