@@ -71,6 +71,16 @@ pl_addr() {
 
 pl_probe() { "$PROGS/ksmp-probe" "$@"; }
 
+# pl_record PID ADDR: "KIND CALLER" of the library's record holding ADDR
+# (hex, with or without 0x), nothing when no record holds it
+pl_record() {
+	x=$((0x${2#0x}))
+	pl_probe records "$1" | while read -r s len kind st caller; do
+		[ "$x" -ge $((0x$s)) ] && [ "$x" -lt $((0x$s + len)) ] &&
+			echo "$kind $caller"
+	done
+}
+
 # ok-style helper: pl_ge GOT MIN MSG
 pl_ge() {
 	if [ "${1:-0}" -ge "$2" ] 2>/dev/null; then _tap_result 0 "$3"; else

@@ -34,15 +34,6 @@ for i in $(seq $N); do
 	pids="$pids $PL_LAST"
 done
 
-# in_record PID ADDR: the kind and caller of the record holding ADDR
-in_record() {
-	x=$((0x$2))
-	pl_probe records "$1" | while read -r s len kind st caller; do
-		[ "$x" -ge $((0x$s)) ] && [ "$x" -lt $((0x$s + len)) ] &&
-			echo "$kind $caller"
-	done
-}
-
 k=0
 for p in $pids; do
 	k=$((k + 1)); out="$PL_TMP/d$k.out"
@@ -54,9 +45,9 @@ for p in $pids; do
 	is "$(pl_probe mg "$p" "$(pl_addr "$out" 2)")" nomg "$k: the RELRO table has no mg"
 	is "$(pl_probe mg "$p" "$(pl_addr "$out" 3)")" nomg \
 		"$k: the .bss of libcrypto.so.ksmpdata has no mg (crypto skip rules)"
-	is "$(in_record "$p" "$(pl_addr "$out" 0)")" "data ksmp-data" \
+	is "$(pl_record "$p" "$(pl_addr "$out" 0)")" "data ksmp-data" \
 		"$k: the program's .bss is recorded as data of ksmp-data"
-	is "$(in_record "$p" "$(pl_addr "$out" 4)")" "data libksmpdata.so" \
+	is "$(pl_record "$p" "$(pl_addr "$out" 4)")" "data libksmpdata.so" \
 		"$k: the late object's .bss is recorded as data of libksmpdata.so"
 	bad=$(awk '$1 == "errno" && $3 != 4242' "$out")
 	is "$bad" "" "$k: errno as each call left it"
@@ -85,7 +76,7 @@ while ! grep -q '^closed' "$PL_TMP/d1.out" && [ $n -lt 100 ]; do
 	sleep 0.05; n=$((n + 1))
 done
 is "$(grep -c '^closed' "$PL_TMP/d1.out")" 1 "1: dlclose done"
-is "$(in_record "$1" "$late")" "" "1: no record left over the unloaded object's range"
+is "$(pl_record "$1" "$late")" "" "1: no record left over the unloaded object's range"
 is "$(pl_probe records "$1" | awk '$5 == "libksmpdata.so"')" "" "1: no record names the unloaded object"
 pl_stop
 

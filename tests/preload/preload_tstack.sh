@@ -39,16 +39,10 @@ local=$(pl_addr "$out" 0)
 is "$(pl_probe mg "$p" "$local")" mg "the thread's stack has mg"
 is "$(pl_probe mg "$p" "$(pl_addr "$out" 1)")" nomg "its static TLS (a __thread variable) has none"
 is "$(pl_probe mg "$p" "$(pl_addr "$out" 2)")" nomg "its descriptor (pthread_self()) has none"
-rec() { # the kind of the record holding address $2 in $1
-	x=$((0x${2#0x}))
-	pl_probe records "$1" | while read -r s len kind st caller; do
-		[ "$x" -ge $((0x$s)) ] && [ "$x" -lt $((0x$s + len)) ] && echo "$kind"
-	done
-}
-is "$(rec "$p" "$local")" stack "the stack is recorded while the thread runs"
+is "$(pl_record "$p" "$local" | cut -d" " -f1)" stack "the stack is recorded while the thread runs"
 join_one lib
 is "$(awk '$1 == "arenas" { print $2 }' "$out")" "$want" "malloc arenas as without the library ($want)"
-is "$(rec "$p" "$local")" "" "no stack record once the thread ended"
+is "$(pl_record "$p" "$local" | cut -d" " -f1)" "" "no stack record once the thread ended"
 ok "the program ran to its end" grep -q joined "$out"
 pl_stop
 done_testing
