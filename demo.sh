@@ -25,7 +25,7 @@ if [ -z "${KSMP_KSM_HELD:-}" ]; then
 	exec "$B/tests/ksm-hold" -- "$0" "$@"
 fi
 
-# The shipped policies, from the source tree (nothing is installed).
+# The source tree's policy directory (nothing is installed).
 export KSMP_POLICY_DIR=$top/policy
 work=$(mktemp -d /tmp/ksmp-demo.XXXXXX)
 mnt=$work/mnt
@@ -53,12 +53,12 @@ print("ready", flush=True)
 time.sleep(3600)
 PY
 for i in 1 2 3 4; do
-	"$B/cli/ksmpreload" -p python -- python3 "$work/worker.py" >"$work/py$i.out" &
+	"$B/cli/ksmpreload" -- python3 "$work/worker.py" >"$work/py$i.out" &
 	pids+=($!)
 done
 # Two redis-servers holding the same keys.
 for port in 16391 16392; do
-	"$B/cli/ksmpreload" -p redis -- redis-server --port "$port" --bind 127.0.0.1 \
+	"$B/cli/ksmpreload" -- redis-server --port "$port" --bind 127.0.0.1 \
 		--save '' --appendonly no --enable-debug-command yes --dir "$work" \
 		--logfile "$work/redis$port.log" &
 	pids+=($!)

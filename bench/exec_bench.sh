@@ -5,10 +5,10 @@
 #   true     a shell loop of 200 x /bin/true (no policy selects it: the
 #            built-in default runs), with / without the library; the
 #            shell itself runs under the library too, as in real use
-#   python3  20 x `python3 -c pass` (the shipped python.policy selects it:
-#            heap, arena, chunk and mmap merging, crypto heap on)
+#   python3  20 x `python3 -c pass` (the built-in default: heap, arena,
+#            chunk, stack, data and mmap merging, crypto heap on)
 #   malloc   bench/ksmp-mbench malloc 1 (random 16 B - 64 KiB) under
-#            python.policy (the crypto-caller check is on every call)
+#            default.policy (the crypto-caller check is on every call)
 # Each round runs both sides back to back, alternating which goes first;
 # the ratio printed is the median of the per-round ratios. Also shown:
 # an unrelated tiny preloaded library (tests/progs/libksmpcaller.so), the
@@ -86,9 +86,9 @@ k=0
 while [ $k -lt "$ROUNDS" ]; do
 	k=$((k + 1))
 	a=$("$MB" malloc 1 2000000 | awk '{ print $2 }')
-	l=$(LD_PRELOAD="$LIB" KSMP_POLICY="$DIR/python.policy" "$MB" malloc 1 2000000 | awk '{ print $2 }')
+	l=$(LD_PRELOAD="$LIB" KSMP_POLICY="$DIR/default.policy" "$MB" malloc 1 2000000 | awk '{ print $2 }')
 	echo "$a $l" >> "$T/m"
 done
-printf '| malloc/free 16 B-64 KiB, python.policy, ns/op (target <= 1.05) | %s | %s | %.3f | |\n' \
+printf '| malloc/free 16 B-64 KiB, default.policy, ns/op (target <= 1.05) | %s | %s | %.3f | |\n' \
 	"$(awk '{ print $1 }' "$T/m" | med)" "$(awk '{ print $2 }' "$T/m" | med)" \
 	"$(awk '{ print $2 / $1 }' "$T/m" | med)"

@@ -54,7 +54,5 @@ policy-fuzz-clean:
 	rm -rf policy/fuzz-work
 
 # ------------------------------------------------ shipped policies, man pages
-dist_vendorpolicy_DATA += policy/default.policy policy/python.policy \
-	policy/node.policy policy/redis.policy policy/memcached.policy \
-	policy/jvm.policy
+dist_vendorpolicy_DATA += policy/default.policy
 dist_man_MANS += man/ksmpreload.policy.5 man/ksmpreload.1

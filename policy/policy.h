@@ -217,7 +217,8 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
  *     line matches applies only if it says "secure-exec yes"; otherwise
  *     the search ends there and the process gets
  *     ksmp_policy_default_secure (the file was not written for a
- *     privileged program: node.policy for a node given a file capability).
+ *     privileged program: e.g. a node policy for a node given a file
+ *     capability).
  */
 #define KSMP_SELECT_PRIVILEGED 1u
 #define KSMP_SELECT_SECURE 2u
@@ -227,7 +228,7 @@ int ksmp_policy_select_flags(struct ksmp_policy *p, const char *env_policy,
 			     const char *argv0, unsigned flags, char *buf,
 			     size_t bufsz, ksmp_diag_fn diag, void *ctx);
 
-/* The file that NAME (e.g. "python.policy") stands for in the two
+/* The file that NAME (e.g. "workers.policy") stands for in the two
  * directories, into path: 0, KSMP_POLICY_MASKED, or -errno. */
 #define KSMP_POLICY_MASKED 1
 int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,

@@ -115,8 +115,12 @@ pl_real_judge() {
 	done
 }
 
-# The shipped policy NAME.policy from the source tree.
-pl_shipped() { echo "$KSMP_SRCDIR/policy/$1.policy"; }
+# The built-in default: no KSMP_POLICY, an empty policy directory (call
+# after pl_tmp).
+pl_default_env() {
+	mkdir -p "$PL_TMP/empty.d"
+	echo "KSMP_POLICY_DIR=$PL_TMP/empty.d"
+}
 
 # Environment for real programs under the library.
 pl_real_env() {

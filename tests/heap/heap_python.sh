@@ -1,6 +1,6 @@
 #!/bin/sh
 # heap_python.sh - a real crypto library: python3's ssl and hashlib make
-# OpenSSL's libcrypto allocate (CA store, PBKDF2). Under python.policy
+# OpenSSL's libcrypto allocate (CA store, PBKDF2). Under default.policy
 # (heap and arenas merged) and under process mode, the results are the
 # same as without the library, the process has a crypto heap segment
 # (32 MiB reservation) and it has no mg flag, while [heap] does (regions).
@@ -15,12 +15,12 @@ SCRIPT="$KSMP_SRCDIR/tests/heap/crypto_heap.py"
 plan 7
 "$PY" "$SCRIPT" > "$PL_TMP/none" 2>&1
 is "$(sed -n 2p "$PL_TMP/none")" "segments 0 segment-mg 0 heap-mg 0" "without the library: no crypto heap"
-env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$KSMP_SRCDIR/policy/python.policy" \
+env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$KSMP_SRCDIR/policy/default.policy" \
 	"$PY" "$SCRIPT" > "$PL_TMP/pol" 2> "$PL_TMP/pol.err"
-is "$(sed -n 1p "$PL_TMP/pol")" "$(sed -n 1p "$PL_TMP/none")" "python.policy: same results"
+is "$(sed -n 1p "$PL_TMP/pol")" "$(sed -n 1p "$PL_TMP/none")" "default.policy: same results"
 is "$(sed -n 2p "$PL_TMP/pol")" "segments 1 segment-mg 0 heap-mg 1" \
-	"python.policy: libcrypto's blocks in a crypto heap segment without mg; [heap] has mg"
-is "$(cat "$PL_TMP/pol.err")" "" "python.policy: nothing on stderr"
+	"default.policy: libcrypto's blocks in a crypto heap segment without mg; [heap] has mg"
+is "$(cat "$PL_TMP/pol.err")" "" "default.policy: nothing on stderr"
 env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$POL_PROCESS" \
 	"$PY" "$SCRIPT" > "$PL_TMP/proc" 2> "$PL_TMP/proc.err"
 is "$(sed -n 1p "$PL_TMP/proc")" "$(sed -n 1p "$PL_TMP/none")" "process mode: same results"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Issue 12 item 6: `make install DESTDIR=` installs the units (clean under
 # systemd-analyze verify), ksm.conf (kept when it exists), the docs and
-# fstab example, the shipped policies in the vendor directory and an
+# fstab example, default.policy in the vendor directory and an
 # empty admin policy directory; installed man pages name the configured
 # paths. The admin directory overrides the vendor one file by file, and
 # `ksmpreload check` reports overridden, masked and shadowed files.
@@ -15,14 +15,14 @@ eval "$(make -s --no-print-directory -C "$KSMP_BUILDDIR" hosts-print-dirs | grep
 # shellcheck disable=SC2154
 d() { echo "$D$1"; }
 
-plan 26
+plan 27
 make -s --no-print-directory -C "$KSMP_BUILDDIR" install DESTDIR="$D" > "$T/log" 2>&1; rc=$?
 [ $rc -eq 0 ] || sed 's/^/# /' "$T/log" | tail -20
 is "$rc" 0 "make install DESTDIR= succeeds"
 for f in "$bindir/ksmpreload" "$sbindir/mergefs" "$pkglibdir/libksmpreload.so" \
 	"$systemdsystemunitdir/mergefs.service" "$systemdsystemunitdir/ksmpreload-ksm.service" \
 	"$sysconfdir/ksmpreload/ksm.conf" "$docdir/README.md" "$docdir/SECURITY.md" \
-	"$docdir/fstab.example" "$vendorpolicydir/python.policy"; do
+	"$docdir/fstab.example" "$vendorpolicydir/default.policy"; do
 	ok "installed: $f" [ -f "$(d "$f")" ]
 done
 ok "the admin policy directory exists and is empty" \
@@ -63,6 +63,11 @@ ok "a second install keeps an edited ksm.conf" grep -q '^pages_to_scan=77' "$(d 
 # vendor directory overridden file by file by the admin directory
 K=$(d "$bindir/ksmpreload")
 A=$(d "$policydir"); V=$(d "$vendorpolicydir")
+ok "the vendor directory holds default.policy alone" test "$(ls "$V")" = default.policy
+# vendor files as a package of per-program policies would install them
+for f in python:python3* redis:redis-server node:node; do
+	printf 'name %s\nprogram %s\nmode auto\n' "${f%%:*}" "${f#*:}" > "$V/${f%%:*}.policy"
+done
 printf 'name mine\nprogram python3*\nmode process\n' > "$A/python.policy"
 ln -s /dev/null "$A/redis.policy"
 : > "$A/node.policy"

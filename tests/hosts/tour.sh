@@ -72,7 +72,7 @@ printf 'name workers\nprogram python3*\nmerge mmap min=64K prot=rw\n' > "$W/work
 ln -s "$S/policy" "$W/policy"
 
 start_target() { # a python3 under the library, for 1234
-	TOUR_SLEEP=600 ksmpreload -p python -- python3 "$W/app.py" > "$T/bg.out" 2>&1 &
+	TOUR_SLEEP=600 ksmpreload -- python3 "$W/app.py" > "$T/bg.out" 2>&1 &
 	BG=$!
 	for _ in $(seq 100); do grep -q ready "$T/bg.out" 2>/dev/null && break; sleep 0.1; done
 	ADDR=$(python3 - "$BG" <<'PY'

@@ -80,7 +80,7 @@ int main(void)
 	if (!src)
 		tap_skip_all("KSMP_SRCDIR not set");
 	snprintf(dir, sizeof dir, "%s/policy", src);
-	snprintf(file, sizeof file, "%s/policy/python.policy", src);
+	snprintf(file, sizeof file, "%s/policy/default.policy", src);
 	tap_plan(7);
 
 	/* Check that the counter works at all. */

@@ -2,7 +2,8 @@
  * policy_select.c - policy file loading and selection precedence:
  * KSMP_POLICY, then the first matching file of the policy directory
  * (KSMP_POLICY_DIR), then the built-in default; and which file the
- * shipped policies give real Debian executables.
+ * program lines of the former shipped policies give real Debian
+ * executables.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -236,10 +237,24 @@ static void test_precedence(void)
 	   "300 files: the first matching one in name order");
 }
 
-static void test_shipped(void)
+/* Program lines for real Debian executables (the per-program policies
+ * that were shipped until none beat the built-in default): globs over
+ * versioned names, argv[0] for symbolic links (redis-server is a link to
+ * redis-check-rdb, java to the JVM's own path). */
+static void test_programs(void)
 {
-	const char *src = getenv("KSMP_SRCDIR");
-	char dir[PATH_MAX];
+	static const struct { const char *file, *text; } f[] = {
+		{ "prog/python.policy",
+		  "program /usr/bin/python3* /usr/local/bin/python3* python3 python3.*\n" },
+		{ "prog/node.policy",
+		  "program /usr/bin/node /usr/bin/nodejs /usr/local/bin/node node nodejs\n" },
+		{ "prog/redis.policy",
+		  "program /usr/bin/redis-server /usr/bin/redis-check-* redis-server\n" },
+		{ "prog/memcached.policy",
+		  "program /usr/bin/memcached /usr/local/bin/memcached memcached\n" },
+		{ "prog/jvm.policy",
+		  "program /usr/lib/jvm/*/bin/java /usr/lib/jvm/*/jre/bin/java /usr/bin/java java\n" },
+	};
 	static const struct { const char *exe, *argv0, *want; } t[] = {
 		{ "/usr/bin/python3.11", "python3", "python.policy" },
 		{ "/usr/bin/python3.13", NULL, "python.policy" },
@@ -256,18 +271,18 @@ static void test_shipped(void)
 		{ "/usr/bin/perl", "perl", NULL },
 		{ "/usr/lib/jvm/java-17-openjdk-amd64/bin/javac", "javac", NULL },
 	};
+	char dir[PATH_MAX];
 
-	if (!src) {
-		tap_skip(1, "KSMP_SRCDIR not set");
-		return;
-	}
-	snprintf(dir, sizeof dir, "%s/policy", src);
+	mkdir(at("prog"), 0755);
+	for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+		put(f[i].file, f[i].text);
+	snprintf(dir, sizeof dir, "%s", at("prog"));
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
 		int r = sel(NULL, dir, t[i].exe, t[i].argv0);
 		const char *got = strrchr(P.source, '/');
 		got = got ? got + 1 : P.source;
 		ok(r == 0 && !strcmp(got, t[i].want ? t[i].want : "built-in default"),
-		   "shipped: %s -> %s (got %s)", t[i].exe,
+		   "program lines: %s -> %s (got %s)", t[i].exe,
 		   t[i].want ? t[i].want : "built-in default", P.source);
 	}
 	/* The real executables on this machine, where installed. */
@@ -279,15 +294,23 @@ static void test_shipped(void)
 		{ "/usr/bin/memcached", "memcached.policy" },
 		{ "/usr/bin/java", "jvm.policy" },
 	};
+	const char *src = getenv("KSMP_SRCDIR");
+	char shipped[PATH_MAX];
+	snprintf(shipped, sizeof shipped, "%s/policy", src ? src : ".");
 	for (size_t i = 0; i < sizeof real / sizeof *real; i++) {
 		char *exe = realpath(real[i][0], NULL);
 		if (!exe) {
-			tap_skip(1, "program not installed");
+			tap_skip(2, "program not installed");
 			continue;
 		}
 		int r = sel(NULL, dir, exe, real[i][0]);
 		ok(r == 0 && strstr(P.source, real[i][1]) != NULL,
 		   "installed %s (%s) -> %s", real[i][0], exe, real[i][1]);
+		/* The shipped directory (default.policy only) claims none. */
+		r = src ? sel(NULL, shipped, exe, real[i][0]) : -1;
+		ok(r == 0 && !strcmp(P.source, "built-in default"),
+		   "installed %s, shipped directory -> built-in default (got %s)",
+		   real[i][0], src ? P.source : "no KSMP_SRCDIR");
 		free(exe);
 	}
 }
@@ -306,7 +329,7 @@ int main(void)
 		tap_bail("mkdtemp failed");
 	test_load();
 	test_precedence();
-	test_shipped();
+	test_programs();
 	cleanup();
 	tap_plan(tap_n_);
 	return tap_done();

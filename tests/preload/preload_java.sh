@@ -1,5 +1,5 @@
 #!/bin/sh
-# preload_java.sh - the shipped jvm policy on Debian's OpenJDK: 4 JVMs
+# preload_java.sh - the built-in default (no policy file) on Debian's OpenJDK: 4 JVMs
 # filling the same 24 MiB byte[] (a humongous object in the Java heap)
 # merge it, per process.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
@@ -31,7 +31,7 @@ public class Work {
 JEOF
 pids=""
 for i in $(seq $N); do
-	pl_start "$PL_TMP/j$i.out" env $(pl_real_env) KSMP_POLICY="$(pl_shipped jvm)" \
+	pl_start "$PL_TMP/j$i.out" env $(pl_real_env) $(pl_default_env) \
 		"$JAVA" -Xmx128m -Xms64m -XX:TieredStopAtLevel=1 -Xshare:auto "$PL_TMP/src/Work.java"
 	pids="$pids $PL_LAST"
 done

@@ -1,5 +1,5 @@
 #!/bin/sh
-# preload_memcached.sh - the shipped memcached policy on Debian's memcached:
+# preload_memcached.sh - the built-in default (no policy file) on Debian's memcached:
 # 4 servers loaded with the same 300 x 64 KiB values merge the values, per
 # process; the servers keep answering.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
@@ -42,7 +42,7 @@ PYEOF
 base=$((26000 + $$ % 5000 * 4))
 pids=""
 for i in $(seq $N); do
-	pl_start "$PL_TMP/m$i.out" env $(pl_real_env) KSMP_POLICY="$(pl_shipped memcached)" \
+	pl_start "$PL_TMP/m$i.out" env $(pl_real_env) $(pl_default_env) \
 		memcached -u root -l 127.0.0.1 -p $((base + i)) -U 0 -m 128
 	pids="$pids $PL_LAST"
 done

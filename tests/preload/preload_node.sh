@@ -1,5 +1,5 @@
 #!/bin/sh
-# preload_node.sh - the shipped node policy on Debian's nodejs: 4 instances
+# preload_node.sh - the built-in default (no policy file) on Debian's nodejs: 4 instances
 # filling the same 24 MiB Buffer and building the same objects merge the
 # buffer, per process.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
@@ -31,7 +31,7 @@ setTimeout(() => {}, 300000);
 JSEOF
 pids=""
 for i in $(seq $N); do
-	pl_start "$PL_TMP/n$i.out" env $(pl_real_env) KSMP_POLICY="$(pl_shipped node)" \
+	pl_start "$PL_TMP/n$i.out" env $(pl_real_env) $(pl_default_env) \
 		"$NODE" "$PL_TMP/work.js"
 	pids="$pids $PL_LAST"
 done

@@ -1,5 +1,5 @@
 #!/bin/sh
-# preload_python.sh - the shipped python policy on Debian's python3: 4
+# preload_python.sh - the built-in default (no policy file) on Debian's python3: 4
 # instances building the same 24 MiB of data (one big bytes object plus
 # many small objects) merge it, per process.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
@@ -24,7 +24,7 @@ time.sleep(300)
 PYEOF
 pids=""
 for i in $(seq $N); do
-	pl_start "$PL_TMP/py$i.out" env $(pl_real_env) KSMP_POLICY="$(pl_shipped python)" \
+	pl_start "$PL_TMP/py$i.out" env $(pl_real_env) $(pl_default_env) \
 		"$PY" "$PL_TMP/work.py"
 	pids="$pids $PL_LAST"
 done

@@ -1,5 +1,5 @@
 #!/bin/sh
-# preload_redis.sh - the shipped redis policy on Debian's redis-server: 4
+# preload_redis.sh - the built-in default (no policy file) on Debian's redis-server: 4
 # servers loaded with the same 5000 x 4000-byte values (redis-cli --pipe)
 # merge the values, per process; the servers keep answering.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
@@ -27,7 +27,7 @@ PYEOF
 base=$((21000 + $$ % 5000 * 4))
 pids=""
 for i in $(seq $N); do
-	pl_start "$PL_TMP/r$i.out" env $(pl_real_env) KSMP_POLICY="$(pl_shipped redis)" \
+	pl_start "$PL_TMP/r$i.out" env $(pl_real_env) $(pl_default_env) \
 		redis-server --port $((base + i)) --bind 127.0.0.1 --save '' --appendonly no
 	pids="$pids $PL_LAST"
 done

@@ -1,7 +1,7 @@
 #!/bin/sh
 # preload_run.sh - the `ksmpreload [-p POLICY|NAME] [--] COMMAND...` form:
 # LD_PRELOAD gets the library's absolute path appended (once), -p picks a
-# file or a shipped policy by name, warnings for static and setuid
+# file or a policy of the policy directories by name, warnings for static and setuid
 # targets, shell-like exit codes.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
@@ -32,11 +32,11 @@ out=$(LD_PRELOAD="${BASE:+$BASE:}$lib" "$K" -- "$M" preload 2>&1)
 n=$(echo "$out" | sed -n 's/^LD_PRELOAD=//p' | tr ': ' '\n\n' | grep -c 'libksmpreload.so$')
 is "$n" 1 "the library is not added twice"
 
-out=$(LD_PRELOAD="$BASE" "$K" -p python -- /usr/bin/env 2>&1)
+out=$(LD_PRELOAD="$BASE" "$K" -p default -- /usr/bin/env 2>&1)
 pol=$(echo "$out" | sed -n 's/^KSMP_POLICY=//p')
-case $pol in /*/python.policy) r=0;; *) r=1; diag "KSMP_POLICY='$pol'";; esac
-ok "-p python sets KSMP_POLICY to the shipped python.policy" [ $r -eq 0 ]
-ok "-p python: that file exists" [ -f "$pol" ]
+case $pol in /*/default.policy) r=0;; *) r=1; diag "KSMP_POLICY='$pol'";; esac
+ok "-p default sets KSMP_POLICY to the shipped default.policy" [ $r -eq 0 ]
+ok "-p default: that file exists" [ -f "$pol" ]
 f=$(pl_policy mine 'mode process')
 out=$(LD_PRELOAD="$BASE" "$K" -p "$f" -- /usr/bin/env 2>&1)
 is "$(echo "$out" | sed -n 's/^KSMP_POLICY=//p')" "$f" "-p FILE sets KSMP_POLICY to that file"
