@@ -16,7 +16,12 @@
  * large chunk, a new arena, pthread_create), where one look at the
  * loader's counters (dlpi_adds, dlpi_subs) tells whether objects came or
  * went. dlclose (thread.c) checks at once, so the data records of an
- * object the loader unmapped go with it.
+ * object the loader unmapped go with it. A forked child that must not
+ * walk (caller.c) cannot tell which object a dlclose unmapped: there all
+ * data records go at its first dlclose (the memory of the objects still
+ * loaded keeps its advice; without a record the controller leaves it
+ * alone), so that none can come to stand for a range reused by another
+ * mapping.
  *
  * Each range is judged once (advised or skipped) and remembered while its
  * object is loaded, so that the mode auto controller's pruning stands.
@@ -48,6 +53,7 @@ static unsigned long long seen[2];	/* loader counters at the last scan */
 static bool scanned;
 static int dlock;
 static int again;	/* a check came while another thread held dlock */
+static int unloaded;	/* a dlclose since the last check */
 static uintptr_t pagesize;
 
 static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -132,12 +138,25 @@ static bool scan(void)
 	return true;
 }
 
+/* A forked child that must not walk: after a dlclose, every record. */
+static void forget_all(void)
+{
+	for (unsigned i = 0; i < nknown; i++)
+		ksmp_regions_forget_kind(known[i].lo, known[i].hi - known[i].lo,
+					 KSMP_KIND_DATA);
+	nknown = 0;
+}
+
 /* Under dlock: scan when the loader's counters changed since. */
 static void check_locked(void)
 {
 	unsigned long long c[2];
-	if (!ksmp_loader_counters(c))
-		return;		/* a forked child that must not walk */
+	bool gone = __atomic_exchange_n(&unloaded, 0, __ATOMIC_SEQ_CST);
+	if (!ksmp_loader_counters(c)) {
+		if (gone)	/* a forked child that must not walk */
+			forget_all();
+		return;
+	}
 	if (scanned && c[0] == seen[0] && c[1] == seen[1])
 		return;
 	if (scan()) {
@@ -145,6 +164,12 @@ static void check_locked(void)
 		seen[0] = c[0];
 		seen[1] = c[1];
 	}
+}
+
+void ksmp_data_unloaded(void)
+{
+	__atomic_store_n(&unloaded, 1, __ATOMIC_SEQ_CST);
+	ksmp_data_check();
 }
 
 void ksmp_data_check(void)

@@ -187,6 +187,7 @@ void ksmp_loader_fork_child(void);
  * only (dl_iterate_phdr takes the loader's lock), never while holding the
  * region table's, the heap's or the arenas' lock. */
 void ksmp_data_check(void);
+void ksmp_data_unloaded(void);	/* after dlclose */
 void ksmp_data_after_fork(void);
 
 /* ------------------------------------------------------------- malloc.c */

@@ -147,7 +147,7 @@ KSMP_EXPORT int dlclose(void *handle)
 	int r = ksmp_real.dlclose(handle);
 	int saved = errno;
 	ksmp_caller_invalidate();
-	ksmp_data_check();	/* the data records of what was unloaded go */
+	ksmp_data_unloaded();	/* the data records of what was unloaded go */
 	errno = saved;
 	return r;
 }

@@ -52,12 +52,16 @@ pl_start() {
 	PL_PIDS="$PL_PIDS $PL_LAST"
 }
 
-pl_wait_ready() {
-	n=0; lim=$(( ${2:-20} * 20 ))
-	while ! grep -q '^ready' "$1" 2>/dev/null; do
+pl_wait_ready() { pl_wait_line "$1" ready "${2:-20}"; }
+
+# pl_wait_line FILE WORD [SECONDS]: until a line of FILE starts with WORD
+# (default 20 s; on timeout the program's stderr as diagnostics, status 1)
+pl_wait_line() {
+	n=0; lim=$(( ${3:-20} * 20 ))
+	while ! grep -q "^$2" "$1" 2>/dev/null; do
 		n=$((n + 1))
 		if [ $n -gt $lim ]; then
-			diag "timeout waiting for $1; stderr:"
+			diag "timeout waiting for '$2' in $1; stderr:"
 			sed 's/^/# /' "$1.err" 2>/dev/null
 			return 1
 		fi

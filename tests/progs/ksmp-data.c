@@ -15,8 +15,11 @@
  * Prints "region I NAME ADDR LEN" per region (0 bss, 1 data, 2 relro: a
  * table of pointers in RELRO, 3 crypto, 4 late), "errno CALL N" after each
  * call that succeeded (errno as the call left it, set to 4242 before), then
- * "ready". On SIGUSR1 it dlcloses LATELIB and prints "closed"; it waits
- * until killed.
+ * "ready". On SIGUSR1 it dlcloses LATELIB and prints "closed". On SIGUSR2
+ * it forks, and the child (of a multithreaded process with -t thread: one
+ * that must not walk the loaded objects) dlcloses LATELIB, prints
+ * "forkclosed PID" and waits, dying with its parent. It waits until
+ * killed.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -34,7 +38,7 @@
 static unsigned char own_bss[1u << 20] __attribute__((aligned(PAGE)));
 static unsigned char own_data[256u << 10] __attribute__((aligned(PAGE))) = { 1 };
 static const char *const relro[512] = { "ksmp-data", "relro", "table" };
-static volatile sig_atomic_t close_req;
+static volatile sig_atomic_t close_req, fork_req;
 
 /* Each page: a header unique to this test, then a xorshift stream. */
 static void fill(unsigned char *p, size_t len, unsigned seed)
@@ -88,6 +92,34 @@ static void on_usr1(int sig)
 	close_req = 1;
 }
 
+static void on_usr2(int sig)
+{
+	(void)sig;
+	fork_req = 1;
+}
+
+/* The child dlcloses LATELIB; it ends with its parent. */
+static void fork_close(void *late)
+{
+	pid_t parent = getpid();
+	fflush(stdout);
+	pid_t c = fork();
+	if (c != 0) {
+		if (c < 0)
+			perror("ksmp-data: fork");
+		return;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	if (late)
+		dlclose(late);
+	printf("forkclosed %d\n", (int)getpid());
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	unsigned seed = 1;
@@ -107,6 +139,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
 	fill(own_bss, sizeof(own_bss), seed * 64);
 	fill(own_data, sizeof(own_data), seed * 64 + 1);
 	region(0, "bss", own_bss, sizeof(own_bss));
@@ -131,8 +164,13 @@ int main(int argc, char **argv)
 	}
 	printf("ready\n");
 	for (;;) {
-		while (!close_req)
+		while (!close_req && !fork_req)
 			usleep(20000);
+		if (fork_req) {
+			fork_req = 0;
+			fork_close(late);
+			continue;
+		}
 		close_req = 0;
 		if (late) {
 			errno = 4242;
