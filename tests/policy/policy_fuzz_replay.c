@@ -1,7 +1,8 @@
 /*
  * policy_fuzz_replay.c - runs the policy fuzz target (policy/fuzz_policy.c)
- * without libFuzzer: every file of the seed corpus and the shipped
- * policies, then deterministic mutations of them for a bounded time.
+ * without libFuzzer: every file of the seed corpus (the former shipped
+ * per-program policies among them) and the shipped policies, then
+ * deterministic mutations of them for a bounded time.
  * Part of `make check`; `make fuzz` does the coverage-guided run.
  *
  * KSMP_FUZZ_SEED and KSMP_FUZZ_MS override the seed and the time budget.
@@ -175,7 +176,7 @@ int main(void)
 	ok(nc >= 10, "replayed %d seed corpus files from %s", nc, dir);
 	snprintf(dir, sizeof dir, "%s/policy", src);
 	int np = add_dir(dir, ".policy");
-	ok(np >= 6, "replayed %d shipped policies", np);
+	ok(np >= 1, "replayed %d shipped policies", np);
 	if (!nseeds)
 		tap_bail("no seeds");
 
