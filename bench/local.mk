@@ -25,3 +25,13 @@ bench_mergefs_bench_DEPENDENCIES = mergefs/mergefs$(EXEEXT) tests/progs/mergefs_
 # path, with / without the library, side by side (issue 13).
 BENCHES += bench/exec_bench.sh
 EXTRA_DIST += bench/exec_bench.sh
+
+# How long reading /proc (pagemap, kpageflags, smaps, smaps_rollup,
+# ksm_stat) and the agent's prune/probe commands stall the target
+# (issue 13: no measurement stalls the target more than 5 ms).
+check_PROGRAMS += bench/ksmp-stall
+bench_ksmp_stall_SOURCES = bench/ksmp-stall.c
+bench_ksmp_stall_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/policy -I$(top_srcdir)/tests
+bench_ksmp_stall_LDADD = -lpthread
+BENCHES += bench/stall_bench.sh
+EXTRA_DIST += bench/stall_bench.sh
