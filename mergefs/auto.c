@@ -58,9 +58,18 @@
 #define MAX_JUDGE_SCANS	16		/* ... or this many passed anyway */
 #define MAX_LEVEL	6		/* reprobe delay: at most 64x the first */
 #define MAX_CMDS	32		/* commands per process and cycle */
-#define MAX_CMD_BYTES	(64ull << 20)	/* bounds the target's madvise time */
-#define MAX_CMD_KSM	1000		/* KSM pages one prune may copy back
-					 * (about 2.5 us each: 2.5 ms) */
+/* What one command may cost the target: the agent's madvise runs in its
+ * signal handler, and MADV_UNMERGEABLE holds the mmap write lock.
+ * Measured (bench/ksmp-stall, three runs, medians of 5 rounds): a prune
+ * of 64 MiB without KSM pages 1.2-2.0 ms of the target's thread (256 MiB:
+ * 3.4-4.4 ms), a probe 0.05 ms. KSM pages in the range cost more than
+ * their copy (not the 2.5 us each assumed here before), most when many
+ * share one KSM page: 64 MiB holding 1000 2.9-5.6 ms (a worst round 9.3
+ * ms), holding 100 1.5-1.8 ms (worst round 2.2 ms). A chunk holding more
+ * KSM pages than MAX_CMD_KSM is never pruned, and a chunk bigger than
+ * MAX_CMD_BYTES is measured and pruned in pieces of that size (bounds()). */
+#define MAX_CMD_BYTES	(64ull << 20)
+#define MAX_CMD_KSM	100
 #define PM_PAUSE_US	50		/* after each 2 MiB read of pagemap */
 #define LOSS_DIV	100		/* prune at most 1% of the shared pages */
 #define AUTO_LOCK	"/run/mergefs-auto.lock"
@@ -180,6 +189,8 @@ static void bounds(const struct ksmp_state *st, struct ksmp_policy *pol)
 	ksmp_policy_parse(pol, "state", text, n, NULL, NULL);
 	if (pol->auto_chunk < 4096 || (pol->auto_chunk & (pol->auto_chunk - 1)))
 		pol->auto_chunk = 2ull << 20;
+	if (pol->auto_chunk > MAX_CMD_BYTES)	/* one command, one chunk at most */
+		pol->auto_chunk = MAX_CMD_BYTES;
 }
 
 /* Entries read from pagemap since the last pause (the controller's
@@ -343,6 +354,10 @@ static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 	size_t k = 0;
 	for (; k < m; k++) {
 		struct chunk *c = &p->c[order[k]];
+		if (c->shared > MAX_CMD_KSM) {
+			c->level = 0;	/* one prune may not copy that many */
+			continue;
+		}
 		if (c->shared && spent + c->shared > budget)
 			break;
 		spent += c->shared;
