@@ -15,18 +15,18 @@
  * to back, these reads starve a thread of the target that waits for the
  * mmap write lock (mmap, munmap, mprotect): the reader takes the lock
  * again before the woken writer runs, until the writer's hand-off
- * timeout. bench/ksmp-stall, 1 GiB target, three runs on 2 busy CPUs:
- * its mmap+munmap took at worst 4-12 ms (p99.9 2-5 ms); with a
- * PM_PAUSE_US pause after every 2 MiB read, 1-4 ms (p99.9 0.06-0.12 ms;
- * no reader: 0.1-1 ms, p99.9 0.02-0.03 ms), for 70 ms of wall time per
- * GiB. A present page that is not "exclusively mapped" (bit 56) is
+ * timeout. bench/ksmp-stall, 1 GiB target, four runs on 2 busy CPUs
+ * (bench/results.md): its mmap+munmap took at worst 4-12 ms (p99.9 2-8.5
+ * ms); with a PM_PAUSE_US pause after every 2 MiB read, 1-4.6 ms (p99.9
+ * 0.06-0.56 ms; no reader: 0.1-1 ms, p99.9 0.02-0.03 ms), for 70 ms of
+ * wall time per GiB. Not a bound: under load a single round of 3 s saw
+ * 10 ms. A present page that is not "exclusively mapped" (bit 56) is
  * mapped more than once: a KSM page that saves memory (or a page still
- * shared with a fork parent). A chunk is pruned
- * when it has present pages, none of them shared, and ksmd finished
- * JUDGE_SCANS full scans since the chunk was advised or probed (a page
- * needs two to merge). This needs no kpageflags and no PFNs, and counts
- * what saves memory: a KSM page mapped once saves nothing and counts as
- * not merging.
+ * shared with a fork parent). A chunk is pruned when it has present
+ * pages, none of them shared, and ksmd finished JUDGE_SCANS full scans
+ * since the chunk was advised or probed (a page needs two to merge).
+ * This needs no kpageflags and no PFNs, and counts what saves memory: a
+ * KSM page mapped once saves nothing and counts as not merging.
  *
  * Act: the control protocol's KSMP_CMD_RANGE_PRUNE / _PROBE (sender.c),
  * one range of adjacent chunks per command, at most MAX_CMD_BYTES, at
@@ -60,12 +60,12 @@
 #define MAX_CMDS	32		/* commands per process and cycle */
 /* What one command may cost the target: the agent's madvise runs in its
  * signal handler, and MADV_UNMERGEABLE holds the mmap write lock.
- * Measured (bench/ksmp-stall, three runs, medians of 5 rounds): a prune
- * of 64 MiB without KSM pages 1.2-2.0 ms of the target's thread (256 MiB:
- * 3.4-4.4 ms), a probe 0.05 ms. KSM pages in the range cost more than
+ * Measured (bench/ksmp-stall, four runs, medians of 5 rounds): a prune
+ * of 64 MiB without KSM pages 1.2-2.5 ms of the target's thread (256 MiB:
+ * 3.4-6.0 ms), a probe 0.05 ms. KSM pages in the range cost more than
  * their copy (not the 2.5 us each assumed here before), most when many
  * share one KSM page: 64 MiB holding 1000 2.9-5.6 ms (a worst round 9.3
- * ms), holding 100 1.5-1.8 ms (worst round 2.2 ms). A chunk holding more
+ * ms), holding 100 1.5-2.8 ms (worst round 3.5 ms). A chunk holding more
  * KSM pages than MAX_CMD_KSM is never pruned, and a chunk bigger than
  * MAX_CMD_BYTES is measured and pruned in pieces of that size (bounds()). */
 #define MAX_CMD_BYTES	(64ull << 20)
