@@ -76,12 +76,17 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
  * object loaded in the child is "" and not sure: crypto.c does not cache
  * that verdict). Nor does a child forked by a signal handler that
  * interrupted this thread's own walk (the lock's owner is a thread id
- * the child does not have). A child of a single-threaded process walks
- * as before. vfork and posix_spawn run no fork handlers: their child
+ * the child does not have), or forked while a dlclose was under way (by
+ * another thread, or this one before a signal handler forked): that
+ * dlclose never returns in the child, so it never tells the caller cache
+ * and the data records what it unloaded; init.c voids both at once
+ * instead (ksmp_loader_fork_child says so). A child of a
+ * single-threaded process walks as before. vfork and posix_spawn run no fork handlers: their child
  * only execs; a raw clone() child that goes on running the program is as
  * unsafe for the library as for glibc's own locks.
  */
 static int walks_off;		/* a child that must not walk */
+static int closing;		/* dlclose calls under way (thread.c) */
 static bool fork_threaded;	/* at the prepare handler: threads were made */
 static KSMP_TLS int walking;	/* this thread's walks under way */
 
@@ -100,10 +105,18 @@ void ksmp_loader_fork_prepare(void)
 	fork_threaded = !__libc_single_threaded;
 }
 
-void ksmp_loader_fork_child(void)
+void ksmp_loader_closing(int delta)
 {
-	if (walking || fork_threaded)
+	__atomic_fetch_add(&closing, delta, __ATOMIC_SEQ_CST);
+}
+
+bool ksmp_loader_fork_child(void)
+{
+	bool c = __atomic_load_n(&closing, __ATOMIC_SEQ_CST) != 0;
+	__atomic_store_n(&closing, 0, __ATOMIC_RELAXED);
+	if (walking || fork_threaded || c)
 		__atomic_store_n(&walks_off, 1, __ATOMIC_RELAXED);
+	return c;
 }
 
 bool ksmp_loader_counters(unsigned long long c[2])

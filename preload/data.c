@@ -21,7 +21,8 @@
  * data records go at its first dlclose (the memory of the objects still
  * loaded keeps its advice; without a record the controller leaves it
  * alone), so that none can come to stand for a range reused by another
- * mapping.
+ * mapping. So do those of a child forked while a dlclose was under way
+ * (init.c), which that dlclose never tells.
  *
  * Each range is judged once (advised or skipped) and remembered while its
  * object is loaded, so that the mode auto controller's pruning stands.

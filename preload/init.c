@@ -124,17 +124,22 @@ static void before_fork(void)
 
 /* In a forked child, in this order: loader walks, the engine and caller
  * caches (the threads that held their locks are gone), the state block
- * (a block of its own), the region table, then the control agent on the
- * new block. */
+ * (a block of its own), the region table, what a dlclose under way at the
+ * fork unloaded (its thread is gone: it never tells us), then the control
+ * agent on the new block. */
 static void after_fork(void)
 {
 	int saved = errno;
-	ksmp_loader_fork_child();
+	bool closing = ksmp_loader_fork_child();
 	ksmp_engine_after_fork();
 	ksmp_caller_after_fork();
 	ksmp_data_after_fork();
 	bool shared = ksmp_state_after_fork();
 	ksmp_regions_after_fork();
+	if (closing) {	/* as dlclose would have (thread.c): the child cannot walk */
+		ksmp_caller_invalidate();
+		ksmp_data_unloaded();
+	}
 	if (shared && ksmp_policy.control)
 		ksmp_control_after_fork(ksmp_st);
 	errno = saved;

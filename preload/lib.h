@@ -178,7 +178,11 @@ bool ksmp_loader_counters(unsigned long long c[2]);
 struct dl_phdr_info;
 bool ksmp_loader_walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
 void ksmp_loader_fork_prepare(void);
-void ksmp_loader_fork_child(void);
+/* In a forked child, first: true when a dlclose was under way at the
+ * fork (ksmp_loader_closing(1) before the real dlclose, -1 once the
+ * caches and data records were told). */
+bool ksmp_loader_fork_child(void);
+void ksmp_loader_closing(int delta);
 
 /* --------------------------------------------------------------- data.c */
 /* The static data of loaded objects (kind data): advise the objects

@@ -144,10 +144,12 @@ KSMP_EXPORT int dlclose(void *handle)
 	ksmp_need_real();
 	if (!ksmp_real.dlclose)
 		return -1;
+	ksmp_loader_closing(1);	/* a child forked meanwhile never sees the end */
 	int r = ksmp_real.dlclose(handle);
 	int saved = errno;
 	ksmp_caller_invalidate();
 	ksmp_data_unloaded();	/* the data records of what was unloaded go */
+	ksmp_loader_closing(-1);
 	errno = saved;
 	return r;
 }

@@ -38,7 +38,7 @@ check_PROGRAMS += tests/progs/ksmp-tstack
 tests_progs_ksmp_tstack_SOURCES = tests/progs/ksmp-tstack.c
 tests_progs_ksmp_tstack_LDADD = -lpthread
 check_PROGRAMS += tests/progs/ksmp-data tests/progs/libksmpdata.so \
-	tests/progs/libcrypto.so.ksmpdata
+	tests/progs/libcrypto.so.ksmpdata tests/progs/libksmpdlhook.so
 tests_progs_ksmp_data_SOURCES = tests/progs/ksmp-data.c
 tests_progs_ksmp_data_LDADD = -ldl -lpthread
 tests_progs_libksmpdata_so_SOURCES = tests/progs/libksmpdata.c
@@ -47,6 +47,12 @@ tests_progs_libksmpdata_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 tests_progs_libcrypto_so_ksmpdata_SOURCES = tests/progs/libksmpdata.c
 tests_progs_libcrypto_so_ksmpdata_CFLAGS = $(AM_CFLAGS) -fPIC
 tests_progs_libcrypto_so_ksmpdata_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+# A fork by another thread right after the real dlclose, before the
+# library hears of it (preloaded after the library).
+tests_progs_libksmpdlhook_so_SOURCES = tests/progs/libksmpdlhook.c
+tests_progs_libksmpdlhook_so_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_progs_libksmpdlhook_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+tests_progs_libksmpdlhook_so_LDADD = -ldl -lpthread
 # Forks while other threads take the library's slow paths
 # (tests/preload/preload_forkwalk.sh).
 check_PROGRAMS += tests/progs/ksmp-forkwalk

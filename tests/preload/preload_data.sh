@@ -8,7 +8,10 @@
 # data regions, none on the RELRO table or the crypto library's .bss; KSM
 # pages in the data regions at the plateau, none in the crypto library's;
 # errno as each call left it; the records of data name their object. Then
-# instance 1 dlcloses the late object: no record is left over its range.
+# instance 1 dlcloses the late object: no record is left over its range,
+# neither in it nor in a child it forks after it made a thread; nor in the
+# child of a third instance whose other thread forks while the loader
+# unmaps the object (libksmpdlhook.so holds dlclose there).
 # Last, a policy of 'merge data' alone (no heap advice to wait for).
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
@@ -19,7 +22,7 @@ ksm_fast "$@"
 pl_tmp
 
 N=2
-plan $((N * 13 + 3 + 3 + 3 + 3))
+plan $((N * 13 + 3 + 3 + 3 + 3 + 5))
 
 mkdir -p "$PL_TMP/empty.d"
 CRYPTO="$PROGS/libcrypto.so.ksmpdata"
@@ -98,6 +101,29 @@ is "$(pl_record "$1" "$late")" "" "1: no record left over the unloaded object's 
 is "$(pl_probe records "$1" | awk '$5 == "libksmpdata.so"')" "" "1: no record names the unloaded object"
 is "$(pl_record "$1" "$(pl_addr "$PL_TMP/d1.out" 0)")" "data ksmp-data" \
 	"1: the program's own .bss keeps its record (only the unloaded object's went)"
+pl_stop
+
+# Another thread forks right after the loader unmapped the late object,
+# before dlclose returned to the library (libksmpdlhook.so, preloaded
+# after it, holds dlclose there until the fork is done): the child never
+# sees that dlclose end, and must not keep the object's record either.
+pl_start "$PL_TMP/h.out" env LD_PRELOAD="$(ksmp_preload):$PROGS/libksmpdlhook.so" \
+	KSMP_DLHOOK_FORK=1 KSMP_POLICY_DIR="$PL_TMP/empty.d" \
+	"$PROGS/ksmp-data" -s 9 -t thread "$CRYPTO" "$LATE"
+hp=$PL_LAST
+pl_wait_ready "$PL_TMP/h.out" || true
+late=$(pl_addr "$PL_TMP/h.out" 4)
+is "$(pl_record "$hp" "$late")" "data libksmpdata.so" "dlclose hooked: the late object's .bss has its record"
+kill -USR1 "$hp"
+pl_wait_line "$PL_TMP/h.out" closed 5 || true
+child=$(awk '$1 == "forkduring" { print $2; exit }' "$PL_TMP/h.out")
+ok "dlclose hooked: another thread forked in the window, dlclose done" \
+	sh -c "[ -n '$child' ] && grep -q '^closed' '$PL_TMP/h.out'"
+PL_PIDS="$child $PL_PIDS"
+recs=$(pl_probe records "${child:-0}"); rrc=$?
+ok "its child: its region table is read, with records" test "$rrc" -eq 0 -a -n "$recs"
+is "$(pl_record "${child:-0}" "$late")" "" "its child: no record left over the unloaded object's range"
+is "$(printf '%s\n' "$recs" | awk '$3 == "data"')" "" "its child: no data record at all"
 pl_stop
 
 # A policy that merges data alone (no heap advice to wait for): the first
