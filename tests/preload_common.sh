@@ -76,11 +76,17 @@ pl_addr() {
 pl_probe() { "$PROGS/ksmp-probe" "$@"; }
 
 # pl_record PID ADDR: "KIND CALLER" of the library's record holding ADDR
-# (hex, with or without 0x), nothing when no record holds it
+# (hex, with or without 0x), nothing when no record holds it; a message
+# (status 1) when ADDR is no address or the records cannot be read, so
+# that a check for "no record" cannot pass on a missing pid or address
 pl_record() {
+	case ${2#0x} in
+	"" | *[!0-9a-fA-F]*) echo "pl_record: no address '$2'"; return 1 ;;
+	esac
 	x=$((0x${2#0x}))
-	pl_probe records "$1" | while read -r s len kind st caller; do
-		[ "$x" -ge $((0x$s)) ] && [ "$x" -lt $((0x$s + len)) ] &&
+	_r=$(pl_probe records "$1" 2>&1) || { echo "pl_record: no records of '$1': $_r"; return 1; }
+	printf '%s\n' "$_r" | while read -r s len kind st caller; do
+		[ -n "$len" ] && [ "$x" -ge $((0x$s)) ] && [ "$x" -lt $((0x$s + len)) ] &&
 			echo "$kind $caller"
 	done
 }
