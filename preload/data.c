@@ -18,10 +18,12 @@
  * went. dlclose (thread.c) checks at once, so the data records of an
  * object the loader unmapped go with it. A forked child that must not
  * walk (caller.c) cannot tell which object a dlclose unmapped: there all
- * data records go at its first dlclose (the memory of the objects still
- * loaded keeps its advice; without a record the controller leaves it
- * alone), so that none can come to stand for a range reused by another
- * mapping. So do those of a child forked while a dlclose was under way
+ * data records go at its first dlclose, so that none can come to stand
+ * for a range reused by another mapping, and their advice with them (the
+ * static data of the objects still loaded stops merging: an unmerge by
+ * command reaches only what records hold, and once kept it advised, the
+ * child's .data and .bss stayed merged after a write of 0 to mergefs's
+ * PID/merge). So do those of a child forked while a dlclose was under way
  * (init.c), which that dlclose never tells.
  *
  * Each range is judged once (advised or skipped) and remembered while its
@@ -139,12 +141,12 @@ static bool scan(void)
 	return true;
 }
 
-/* A forked child that must not walk: after a dlclose, every record. */
+/* A forked child that must not walk: after a dlclose, every record, and
+ * its advice. */
 static void forget_all(void)
 {
 	for (unsigned i = 0; i < nknown; i++)
-		ksmp_regions_forget_kind(known[i].lo, known[i].hi - known[i].lo,
-					 KSMP_KIND_DATA);
+		ksmp_engine_data_drop(known[i].lo, known[i].hi - known[i].lo);
 	nknown = 0;
 }
 

@@ -558,6 +558,22 @@ static bool whole_process(const struct ksmp_state *st)
 		 KSMP_STF_PROCESS_INHERITED);
 }
 
+/* Nothing we advised may be left without a record (an unmerge by command
+ * reaches only records). ENOMEM: an unloaded object, nothing mapped. */
+void ksmp_engine_data_drop(uintptr_t lo, size_t len)
+{
+	int saved = errno;
+	ksmp_busy++;
+	if (!whole_process(ksmp_st)) {
+		__atomic_fetch_add(&ksmp_st->madvise_calls, 1, __ATOMIC_RELAXED);
+		if (madvise((void *)lo, len, MADV_UNMERGEABLE) != 0 && errno != ENOMEM)
+			ksmp_state_count_error(errno);
+	}
+	ksmp_regions_forget_kind(lo, len, KSMP_KIND_DATA);
+	ksmp_busy--;
+	errno = saved;
+}
+
 int ksmp_engine_unmerge_all(void)
 {
 	struct ksmp_state *st = ksmp_st;

@@ -309,6 +309,9 @@ void ksmp_engine_after_fork(void);
 void ksmp_engine_stack(uintptr_t lo, size_t len, const void *ret);
 /* Static data [lo, lo+len) of the loaded object named obj. */
 void ksmp_engine_data(uintptr_t lo, size_t len, const char *obj);
+/* Forget a data range whose object may or may not still be loaded, and
+ * take back its advice (unless whole-process merging owns it). */
+void ksmp_engine_data_drop(uintptr_t lo, size_t len);
 
 extern void *__curbrk;			/* glibc: current program break */
 extern KSMP_TLS uintptr_t ksmp_tls_arena;	/* this thread's last arena heap */

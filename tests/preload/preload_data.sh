@@ -22,7 +22,7 @@ ksm_fast "$@"
 pl_tmp
 
 N=2
-plan $((N * 13 + 3 + 3 + 3 + 3 + 5))
+plan $((N * 13 + 3 + 3 + 3 + 3 + 5 + 2))
 
 mkdir -p "$PL_TMP/empty.d"
 CRYPTO="$PROGS/libcrypto.so.ksmpdata"
@@ -93,6 +93,10 @@ is "$(printf '%s\n' "$recs" | awk '$5 == "libksmpdata.so"')" "" \
 	"1's child: no record names the unloaded object"
 is "$(printf '%s\n' "$recs" | awk '$3 == "data"')" "" \
 	"1's child: no data record at all (it cannot walk to learn which object went)"
+# ... nor advice without a record: an unmerge by command (mergefs's
+# PID/merge 0) reaches only what the records hold
+is "$(pl_probe mg "${child:-0}" "$(pl_addr "$PL_TMP/d1.out" 0)")" nomg \
+	"1's child: the program's .bss is no longer advised either"
 late=$(pl_addr "$PL_TMP/d1.out" 4)
 kill -USR1 "$1"
 pl_wait_line "$PL_TMP/d1.out" closed 5 || true
@@ -124,6 +128,8 @@ recs=$(pl_probe records "${child:-0}"); rrc=$?
 ok "its child: its region table is read, with records" test "$rrc" -eq 0 -a -n "$recs"
 is "$(pl_record "${child:-0}" "$late")" "" "its child: no record left over the unloaded object's range"
 is "$(printf '%s\n' "$recs" | awk '$3 == "data"')" "" "its child: no data record at all"
+is "$(pl_probe mg "${child:-0}" "$(pl_addr "$PL_TMP/h.out" 0)")" nomg \
+	"its child: the program's .bss is no longer advised either"
 pl_stop
 
 # A policy that merges data alone (no heap advice to wait for): the first
