@@ -43,7 +43,7 @@ static void usage(const char *prog)
 	       "See and steer KSM per process (mergefs(8)).\n\n"
 	       "mergefs options:\n"
 	       "    -o timeout=MS          wait for a target's answer (default 5000)\n"
-	       "    -o auto=MS             mode auto's measuring interval (default 2000,\n"
+	       "    -o auto=MS             mode auto's wait after each pass (default 2000,\n"
 	       "                           0: no controller)\n"
 	       "    -o uid_targets=N       targets kept attached per uid (default 256)\n"
 	       "    -o max_threads=N       worker threads (default %u; see LIMITS)\n"
