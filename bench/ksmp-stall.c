@@ -591,8 +591,13 @@ static int agent(const char *self, const char *lib, size_t mib, long nalike, int
 	char pol[] = "/tmp/ksmp-stall.XXXXXX", arg1[32], arg2[32], arg3[32];
 	int fd, pfd = mkstemp(pol);
 	const char *text = "mode auto\nauto-vmas 0\nauto-reprobe 86400\nmerge mmap min=1M\n";
-	if (pfd < 0 || write(pfd, text, strlen(text)) < 0 || !(sh = shm_new(&fd)))
+	if (pfd < 0)
 		return 1;
+	if (write(pfd, text, strlen(text)) < 0 || !(sh = shm_new(&fd))) {
+		close(pfd);
+		unlink(pol);	/* nothing left in /tmp */
+		return 1;
+	}
 	close(pfd);
 	snprintf(arg1, sizeof(arg1), "%zu", mib);
 	snprintf(arg2, sizeof(arg2), "%ld", nalike);
