@@ -2,7 +2,7 @@
  * ksmp-pagestat - physical page sharing and KSM layout of a set of
  * processes, read from /proc/PID/pagemap and /proc/kpageflags (root).
  *
- *   ksmp-pagestat [-r START-END] [-q QUANTILE] PID...
+ *   ksmp-pagestat [-r START-END] [-q QUANTILE] [-d FILE] PID...
  *
  * Every present anonymous page (pagemap bit 63 set, bit 61 clear; the
  * shared zero page left out) of every process counts once per mapping.
@@ -20,6 +20,9 @@
  *            (KSM pages / present pages), then by KSM pages
  *   units_2m, units_vma  units with present pages
  * With -r, only pages inside [START, END) (hex addresses) count.
+ * With -d FILE, also writes one line per 64 KiB chunk with present pages
+ * to FILE: "INDEX ADDRESS PRESENT KSM" (INDEX: the PID's place among the
+ * arguments, from 0; ADDRESS in hex), in process and address order.
  * Exit status 0, 1 when a process could not be read, 2 on a usage error.
  * It reads the processes' page tables only: nothing is faulted in.
  */
@@ -225,12 +228,40 @@ static double limit(uint64_t gran, double q, uint64_t present, uint64_t ksm,
 	return present ? (double)scan / (double)present : 0;
 }
 
+/* -d: present and KSM pages per 64 KiB chunk. */
+static int dump(const char *file)
+{
+	FILE *f = fopen(file, "we");
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < npages;) {
+		const struct page *p = &pages[i];
+		uint64_t key = p->vaddr >> 16, present = 0, ksm = 0;
+		size_t j = i;
+		for (; j < npages && pages[j].proc == p->proc &&
+		       pages[j].vaddr >> 16 == key; j++)
+			if (pages[j].ksm >= 0) {
+				present++;
+				ksm += (uint64_t)pages[j].ksm;
+			}
+		if (present)
+			fprintf(f, "%" PRIu32 " %" PRIx64 " %" PRIu64 " %" PRIu64 "\n",
+				p->proc, key << 16, present, ksm);
+		i = j;
+	}
+	return fclose(f) ? -errno : 0;
+}
+
 int main(int argc, char **argv)
 {
 	double q = 0.97;
+	const char *dfile = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "r:q:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:q:d:")) != -1) {
 		switch (opt) {
+		case 'd':
+			dfile = optarg;
+			break;
 		case 'r':
 			if (sscanf(optarg, "%" SCNx64 "-%" SCNx64, &lo, &hi) != 2 || lo >= hi) {
 				fprintf(stderr, "ksmp-pagestat: bad range %s\n", optarg);
@@ -245,12 +276,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: ksmp-pagestat [-r START-END] [-q QUANTILE] PID...\n");
+			fprintf(stderr, "usage: ksmp-pagestat [-r START-END] [-q QUANTILE] [-d FILE] PID...\n");
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: ksmp-pagestat [-r START-END] [-q QUANTILE] PID...\n");
+		fprintf(stderr, "usage: ksmp-pagestat [-r START-END] [-q QUANTILE] [-d FILE] PID...\n");
 		return 2;
 	}
 	int rc = 0;
@@ -292,6 +323,10 @@ int main(int argc, char **argv)
 	       " zero %" PRIu64 " limit_64k %.3f limit_2m %.3f limit_vma %.3f"
 	       " units_2m %zu units_vma %zu\n",
 	       present, distinct, present - distinct, ksm, zero, l64k, l2m, lvma, u2m, uvma);
+	if (dfile && (e = dump(dfile)) < 0) {
+		fprintf(stderr, "ksmp-pagestat: %s: %s\n", dfile, strerror(-e));
+		rc = 1;
+	}
 	free(pages);
 	free(pfns);
 	free(flags);

@@ -7,8 +7,10 @@
  *
  * Samples every MS (default 250) the sum of /proc/PID/ksm_merging_pages,
  * ksmd's CPU (utime+stime ticks of its /proc/PID/stat) and full_scans.
- * The plateau is reached when the sum has stayed within max(0.5%, 16
- * pages) of its latest value for STABLE_S seconds (default 5) and over
+ * The plateau is reached when the sum, and the sum of ksm_rmap_items
+ * (what ksmd scans: a controller's pruning lowers it after the merging
+ * settled), have stayed within max(0.5%, 16 pages) of their latest values
+ * for STABLE_S seconds (default 5) and over
  * at least two full scans of ksmd, and ksmd has completed at least three
  * full scans since the start (a page merges on its second or third scan;
  * smart_scan skips pages that failed); CAP_S (default 60) ends the watch
@@ -87,7 +89,7 @@ static double now(void)
 }
 
 static double ts[MAXS];
-static long sums[MAXS], ticks[MAXS], nscans[MAXS];
+static long sums[MAXS], rsums[MAXS], ticks[MAXS], nscans[MAXS];
 
 static int band(long a, long b)
 {
@@ -131,17 +133,19 @@ int main(int argc, char **argv)
 	double start = now();
 	int n = 0, plateau = 0, gone = 0;
 	for (;;) {
-		long sum = 0;
+		long sum = 0, rsum = 0;
 		for (int i = optind; i < argc; i++) {
 			char path[64];
 			snprintf(path, sizeof(path), "/proc/%s/ksm_merging_pages", argv[i]);
-			long v = read_long(path);
+			long v = read_long(path), r = rmap_items(argv[i]);
 			if (v < 0)
 				gone = 1;
 			sum += v > 0 ? v : 0;
+			rsum += r > 0 ? r : 0;
 		}
 		ts[n] = now() - start;
 		sums[n] = sum;
+		rsums[n] = rsum;
 		ticks[n] = ksmd_ticks();
 		scans = read_long(fs);
 		nscans[n] = scans;
@@ -149,7 +153,7 @@ int main(int argc, char **argv)
 		if (gone || n == MAXS || ts[n - 1] >= cap)
 			break;
 		int k = n - 1;
-		while (k > 0 && band(sums[k - 1], sum))
+		while (k > 0 && band(sums[k - 1], sum) && band(rsums[k - 1], rsum))
 			k--;
 		if (scans - scans0 >= 3 && scans - nscans[k] >= 2 &&
 		    ts[n - 1] - ts[k] >= stable) {

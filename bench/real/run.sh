@@ -288,7 +288,11 @@ t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] -
 		for p in $PIDS; do
 			i=$((i + 1))
 			cat "/proc/$p/smaps" > "$BENCH_SMAPS/$prog.$var.$i.smaps" 2>/dev/null
+			[ -z "${CTL:-}" ] || for f in regions stats; do
+				cat "$T/mnt/$p/$f" > "$BENCH_SMAPS/$prog.$var.$i.$f" 2>/dev/null
+			done
 		done
+		"$BR/ksmp-pagestat" -d "$BENCH_SMAPS/$prog.$var.chunks" $PIDS > /dev/null
 	fi
 	echo "$prog $var $pl $ps ctl_s $cs rps $(throughput "$prog") $extra $(hold)"
 	stop_all
