@@ -32,7 +32,9 @@
  * one range of adjacent chunks per command, at most MAX_CMD_BYTES, at
  * most MAX_CMDS commands per process and cycle. The library acts only on
  * records it advised itself. Pruned runs are limited by the policy's
- * auto-vmas (each run inside an advised VMA splits off at most two).
+ * auto-vmas: a run's end costs one VMA where a record goes on past it (the
+ * VMA splits there), none where the records end (a record the run covers
+ * whole, such as one of V8's 256 KiB pages, changes flags, not VMAs).
  *
  * Never: act while ksmd is stopped (nothing would merge), judge a chunk
  * before ksmd had its passes over it, or probe a chunk more often than
@@ -71,7 +73,7 @@
 #define MAX_CMD_BYTES	(64ull << 20)
 #define MAX_CMD_KSM	100
 #define PM_PAUSE_US	50		/* after each 2 MiB read of pagemap */
-#define LOSS_DIV	100		/* prune at most 1% of the shared pages */
+#define LOSS_DIV	50		/* prune at most 2% of the shared pages */
 #define AUTO_LOCK	"/run/mergefs-auto.lock"
 #define PM_PRESENT	(1ull << 63)
 #define PM_EXCLUSIVE	(1ull << 56)
@@ -90,6 +92,10 @@ struct chunk {
 	uint8_t level;		/* times pruned in a row */
 	uint8_t mark;		/* seen this cycle */
 	uint8_t act;		/* this cycle: 1 prune, 2 probe */
+	uint8_t cut_lo, cut_hi;	/* a run ending at its low (high) edge
+				 * splits a VMA: a record goes on there */
+	uint8_t starts, ends;	/* a record starts at its low edge, ends
+				 * at its high edge */
 };
 
 struct proc {
@@ -245,6 +251,7 @@ static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 	for (size_t i = 0; i < p->n; i++) {
 		struct chunk *c = &p->c[i];
 		c->mark = c->act = c->eligible = 0;
+		c->cut_lo = c->cut_hi = c->starts = c->ends = 0;
 		if (!c->pruned)
 			c->present = c->shared = 0;
 	}
@@ -264,6 +271,10 @@ static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 			if (!c)
 				return -ENOMEM;
 			c->mark = 1;
+			c->cut_lo |= start < a;
+			c->cut_hi |= a + chunk < start + len;
+			c->starts |= start == a;
+			c->ends |= start + len == a + chunk;
 			if (state == KSMP_REGION_PRUNED)
 				continue;
 			if (c->pruned) {	/* probed by someone else, or joined */
@@ -293,6 +304,12 @@ static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 			p->lost -= p->c[i].lost;
 	}
 	p->n = k;
+	/* two records that meet on a chunk's edge may be one VMA (ours,
+	 * split by a prune, or adjacent mappings the kernel joined) */
+	for (size_t i = 1; i < p->n; i++)
+		if (p->c[i - 1].addr + chunk == p->c[i].addr &&
+		    p->c[i - 1].ends && p->c[i].starts)
+			p->c[i - 1].cut_hi = p->c[i].cut_lo = 1;
 	for (size_t i = 0; i < p->n; i++) {
 		struct chunk *c = &p->c[i];
 		if (!c->mark || c->pruned)
@@ -306,14 +323,24 @@ static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 	return measured;
 }
 
-/* Pruned runs (adjacent pruned chunks count once). */
-static unsigned runs(const struct proc *p, uint64_t chunk)
+static int adjacent(const struct proc *p, size_t i, size_t j, uint64_t chunk)
+{
+	return i < p->n && j < p->n && p->c[i].addr + chunk == p->c[j].addr;
+}
+
+/* VMAs the pruned runs add (adjacent pruned chunks are one run): one
+ * for each end of a run inside a record. */
+static unsigned vma_cost(const struct proc *p, uint64_t chunk)
 {
 	unsigned n = 0;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->c[i].pruned && !(i && p->c[i - 1].pruned &&
-					p->c[i - 1].addr + chunk == p->c[i].addr))
-			n++;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->c[i].pruned)
+			continue;
+		if (!(i && adjacent(p, i - 1, i, chunk) && p->c[i - 1].pruned))
+			n += p->c[i].cut_lo;
+		if (!(adjacent(p, i, i + 1, chunk) && p->c[i + 1].pruned))
+			n += p->c[i].cut_hi;
+	}
 	return n;
 }
 
@@ -334,7 +361,8 @@ static int by_density(const void *a, const void *b)
  * pages they hold stay within LOSS of all shared pages of the process,
  * pruned ones included: the smallest set of chunks that keeps the rest is
  * what ksmd then scans. A chunk judged and kept starts its back-off over.
- * Then the VMA budget: each new pruned run costs two.
+ * Then the VMA budget: an end of a pruned run inside a record costs one,
+ * joining a run costs nothing and joining two gives their ends back.
  */
 static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 {
@@ -366,17 +394,18 @@ static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 	for (; k < m; k++)
 		p->c[order[k]].level = 0;
 	free(order);
-	unsigned have = runs(p, chunk);
+	long have = vma_cost(p, chunk);
 	for (size_t i = 0; i < p->n; i++) {
-		if (p->c[i].act != 1)
+		struct chunk *c = &p->c[i];
+		if (c->act != 1)
 			continue;
-		int left = i && p->c[i - 1].addr + chunk == p->c[i].addr &&
+		int left = i && adjacent(p, i - 1, i, chunk) &&
 			   (p->c[i - 1].pruned || p->c[i - 1].act == 1);
-		int right = i + 1 < p->n && p->c[i + 1].addr == p->c[i].addr + chunk &&
-			    p->c[i + 1].pruned;
-		unsigned after = have + (!left && !right) - (left && right);
-		if (2 * after > vmas) {
-			p->c[i].act = 0;
+		int right = adjacent(p, i, i + 1, chunk) && p->c[i + 1].pruned;
+		long after = have + (left ? -c->cut_lo : c->cut_lo) +
+			     (right ? -c->cut_hi : c->cut_hi);
+		if (after > (long)vmas) {
+			c->act = 0;
 			continue;
 		}
 		have = after;

@@ -2,16 +2,19 @@
  * auto-prog - a test program for mode auto: one anonymous mapping made of
  * 2 MiB chunks, each filled either with content every instance shares
  * (S: derived from the chunk index only) or with content of its own
- * (U: derived from the pid too), driven by commands on standard input:
+ * (U: derived from the pid too), or mixed (M: its first 30 pages S, the
+ * rest U), driven by commands on standard input:
  *
- *   auto-prog MIB PATTERN      e.g. auto-prog 16 SSSSUUUU
+ *   auto-prog MIB PATTERN [apart]  e.g. auto-prog 16 SSSSUUUU
+ *                              apart: each chunk a mapping of its own,
+ *                              2 MiB-aligned, a 2 MiB hole after each
  *   fill PATTERN               refill every chunk by the new pattern
  *   storm N                    N malloc/free and mmap/munmap calls of
  *                              mixed sizes, checking results and errno
  *   check                      verify every chunk and errno handling
  *   quit
  *
- * Prints "ready ADDR LEN" at start and one line per command: "ok ..." or
+ * Prints "ready ADDR LEN" (LEN: to the end of the last chunk) at start and one line per command: "ok ..." or
  * "bad ...". Reads with read(2), which the control signal must not break.
  */
 #include <errno.h>
@@ -25,7 +28,7 @@
 #define CHUNK (2ul << 20)
 
 static unsigned char *mem;
-static size_t nchunks;
+static size_t nchunks, stride = CHUNK;
 static char pattern[256];
 
 static uint64_t mix(uint64_t x)
@@ -39,14 +42,15 @@ static uint64_t mix(uint64_t x)
 
 static uint64_t word(size_t chunk, size_t i)
 {
-	uint64_t own = pattern[chunk] == 'U' ? (uint64_t)getpid() << 40 : 0;
+	int u = pattern[chunk] == 'U' || (pattern[chunk] == 'M' && i >= 30 * 512);
+	uint64_t own = u ? (uint64_t)getpid() << 40 : 0;
 	return mix(0x6175746f70726f67ull ^ own ^ (chunk << 32) ^ i) | 1;
 }
 
 static void fill(void)
 {
 	for (size_t c = 0; c < nchunks; c++) {
-		uint64_t *w = (uint64_t *)(mem + c * CHUNK);
+		uint64_t *w = (uint64_t *)(mem + c * stride);
 		for (size_t i = 0; i < CHUNK / 8; i++)
 			w[i] = word(c, i);
 	}
@@ -55,7 +59,7 @@ static void fill(void)
 static int verify(void)
 {
 	for (size_t c = 0; c < nchunks; c++) {
-		const uint64_t *w = (const uint64_t *)(mem + c * CHUNK);
+		const uint64_t *w = (const uint64_t *)(mem + c * stride);
 		for (size_t i = 0; i < CHUNK / 8; i++)
 			if (w[i] != word(c, i))
 				return -1;
@@ -107,7 +111,7 @@ static int errno_ok(void)
 static int set_pattern(const char *s)
 {
 	size_t n = strcspn(s, " \n");
-	if (n != nchunks || strspn(s, "SU") < n)
+	if (n != nchunks || strspn(s, "SUM") < n)
 		return -1;
 	memcpy(pattern, s, n);
 	pattern[n] = '\0';
@@ -116,26 +120,36 @@ static int set_pattern(const char *s)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: auto-prog MIB PATTERN\n");
+	if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "apart"))) {
+		fprintf(stderr, "usage: auto-prog MIB PATTERN [apart]\n");
 		return 2;
 	}
+	if (argc == 4)
+		stride = 2 * CHUNK;
 	size_t mib = strtoul(argv[1], NULL, 10);
 	nchunks = mib / 2;
 	if (!nchunks || nchunks >= sizeof(pattern) || set_pattern(argv[2]) < 0) {
-		fprintf(stderr, "auto-prog: PATTERN needs MIB/2 letters S or U\n");
+		fprintf(stderr, "auto-prog: PATTERN needs MIB/2 letters S, U or M\n");
 		return 2;
 	}
 	/* 2 MiB-aligned, so that chunks are the controller's chunks */
-	unsigned char *raw = mmap(NULL, nchunks * CHUNK + CHUNK,
+	unsigned char *raw = mmap(NULL, nchunks * stride + CHUNK,
 				  PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (raw == MAP_FAILED)
 		return 1;
 	mem = (unsigned char *)(((uintptr_t)raw + CHUNK - 1) & ~(CHUNK - 1));
+	if (stride != CHUNK) {	/* one mapping (one record) per chunk */
+		munmap(raw, nchunks * stride + CHUNK);
+		for (size_t c = 0; c < nchunks; c++)
+			if (mmap(mem + c * stride, CHUNK, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+				 -1, 0) != mem + c * stride)
+				return 1;
+	}
 	fill();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("ready %p %zu\n", (void *)mem, nchunks * CHUNK);
+	printf("ready %p %zu\n", (void *)mem, (nchunks - 1) * stride + CHUNK);
 	char line[300];
 	size_t have = 0;
 	for (;;) {

@@ -9,7 +9,12 @@
 #     probed again (auto-reprobe 10) and merge (at least a quarter of
 #     them: the controller may prune a chunk again before ksmd is done);
 #   - under auto-vmas 4 an alternating S/U mapping gets at most two pruned
-#     runs, and an allocation storm adds no VMAs beyond that bound;
+#     runs, and an allocation storm adds no VMAs beyond that bound; but
+#     eight mappings of one U chunk each are all pruned: pruning a whole
+#     mapping splits no VMA;
+#   - the loss budget: a chunk with 30 shared pages (1.4% of the
+#     process's) among unshared ones is pruned too (2% of the shared
+#     pages may go);
 #   - PID/stats counts what the controller did to each instance: its
 #     pruned and probed chunks, the most changes of one chunk, how long
 #     it has followed it, and the host's stats add them up;
@@ -21,18 +26,19 @@ need_ksm
 need_fuse
 ksm_fast
 mfs_init root fuse ksm
-plan 16
+plan 19
 
 PROG=$B/tests/auto/auto-prog
 printf 'mode auto\nauto-reprobe 10\n' > "$OUT/auto.policy"
 printf 'mode auto\nauto-reprobe 600\nauto-vmas 4\nmerge mmap min=1M\n' > "$OUT/vmas.policy"
 mfs_mount "auto=200" || { echo "Bail out! cannot mount mergefs"; exit 1; }
 
-# run NAME POLICY MIB PATTERN: an instance fed from a fifo (fd kept open)
+# run NAME POLICY MIB PATTERN [apart]: an instance fed from a fifo (fd
+# kept open)
 run() {
 	mkfifo "$OUT/$1.in"
 	LD_PRELOAD=$(ksmp_preload) KSMP_POLICY=$OUT/$2 KSMP_POLICY_DIR=$OUT \
-		"$PROG" "$3" "$4" < "$OUT/$1.in" > "$OUT/$1" 2>&1 &
+		"$PROG" "$3" "$4" ${5:-} < "$OUT/$1.in" > "$OUT/$1" 2>&1 &
 	PIDS="$PIDS $!"
 	eval "${1}_pid=$!"
 }
@@ -40,8 +46,12 @@ run a auto.policy 16 SSSSUUUU
 run b auto.policy 16 SSSSUUUU
 run c vmas.policy 16 SUSUSUSU
 run d vmas.policy 16 SUSUSUSU
-exec 4> "$OUT/a.in" 5> "$OUT/b.in" 6> "$OUT/c.in" 7> "$OUT/d.in"
-for n in a b c d; do
+run e vmas.policy 16 UUUUUUUU apart
+run f auto.policy 16 SSSSMUUU
+run g auto.policy 16 SSSSMUUU
+exec 4> "$OUT/a.in" 5> "$OUT/b.in" 6> "$OUT/c.in" 7> "$OUT/d.in" 8> "$OUT/e.in" \
+	3> "$OUT/f.in" 9> "$OUT/g.in"
+for n in a b c d e f g; do
 	i=0; until grep -q '^ready' "$OUT/$n" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
 done
 addr() { awk '/^ready/ { print $2; exit }' "$OUT/$1"; }
@@ -61,16 +71,16 @@ vma() {
 	in_ && $1 == "VmFlags:" { mg = 0; for (i = 2; i <= NF; i++) if ($i == "mg") mg = 1
 		print mg, ksm + 0; exit }' "/proc/$1/smaps"
 }
-# pruned_in PID ADDR: pruned records inside the 16 MiB at ADDR
+# pruned_in PID ADDR [MIB]: pruned records inside the MIB (16) at ADDR
 pruned_in() {
-	awk -v lo="$(printf '%d' "$2")" '
+	awk -v lo="$(printf '%d' "$2")" -v len=$((${3:-16} * 1048576)) '
 	function hex(s,  i, n) {
 		n = 0; s = tolower(s); sub(/^0x/, "", s)
 		for (i = 1; i <= length(s); i++)
 			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
 		return n
 	}
-	$NF == "pruned" { split($1, r, "-"); if (hex(r[1]) >= lo && hex(r[2]) <= lo + 16777216) n++ }
+	$NF == "pruned" { split($1, r, "-"); if (hex(r[1]) >= lo && hex(r[2]) <= lo + len) n++ }
 	END { print n + 0 }' "$MNT/$1/regions"
 }
 rmap() { awk '$1 == "ksm_rmap_items" { print $2 }' "/proc/$1/ksm_stat"; }
@@ -95,6 +105,10 @@ ok "ksmd no longer scans them: ksm_rmap_items < 2600 (16 MiB = 4096 pages)" unti
 diag "rmap_items $(rmap "$a_pid")"
 b_one() { [ "$(pruned_in "$b_pid" "$(addr b)")" -eq 1 ]; }
 ok "the other instance too: its own chunks are one pruned record" until_ 30 b_one
+F=$(addr f)
+mixed_pruned() { set -- $(vma "$f_pid" $((F + 8 * 1048576))); [ "$1" = 0 ]; }
+ok "a chunk of 30 shared pages among 512 (1.4% of the shared) is pruned" until_ 40 mixed_pruned
+diag "f: $(vma "$f_pid" $((F + 8 * 1048576))) / $(vma "$f_pid" "$F")"
 
 # the controller's counters per process (mergefs(8), PID/stats); only the
 # controller holding the host's lock acts and counts (auto_cycles > 0)
@@ -152,11 +166,21 @@ else
 fi
 is "$(pruned_in "$c_pid" "$C")" 2 "still two pruned runs"
 
+# the same bound, eight U chunks each a mapping of its own: pruning one
+# whole changes its flags and splits nothing, so all eight are pruned
+E=$(addr e)
+e_maps() { wc -l < "/proc/$e_pid/maps"; }
+all_apart() { [ "$(pruned_in "$e_pid" "$E" 32)" -eq 8 ]; }
+me0=$(e_maps)
+ok "auto-vmas 4: eight whole mappings are all pruned" until_ 40 all_apart
+diag "e: $(pruned_in "$e_pid" "$E" 32) pruned records"
+ok "adding no VMAs ($me0 -> $(e_maps))" test "$(e_maps)" -le "$me0"
+
 for n in a c; do echo check >&$([ $n = a ] && echo 4 || echo 6); done
 wait_line "$OUT/a" "check"
 i=0; until grep -q 'check' "$OUT/c" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
 ok "contents intact, errno as without the library (a)" grep -qx 'ok check' "$OUT/a"
 ok "contents intact, storm results and errno right (c)" sh -c "grep -qx 'ok storm 3000' '$OUT/c' && grep -qx 'ok check' '$OUT/c'"
-ok "read(2) never returned EINTR for a command" sh -c "! grep -q EINTR '$OUT/a' '$OUT/b' '$OUT/c' '$OUT/d'"
-exec 4>&- 5>&- 6>&- 7>&-
+ok "read(2) never returned EINTR for a command" sh -c "! grep -q EINTR '$OUT/a' '$OUT/b' '$OUT/c' '$OUT/d' '$OUT/e'"
+exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
 done_testing
