@@ -3,7 +3,7 @@
  * changing, for bench/real.
  *
  *   ksmp-plateau -k          print ksmd's CPU ticks now and exit
- *   ksmp-plateau [-k TICKS0] [-n STABLE_S] [-c CAP_S] [-i MS] PID...
+ *   ksmp-plateau [-k TICKS0] [-n STABLE_S] [-m MIN_S] [-c CAP_S] [-i MS] PID...
  *
  * Samples every MS (default 250) the sum of /proc/PID/ksm_merging_pages,
  * ksmd's CPU (utime+stime ticks of its /proc/PID/stat) and full_scans.
@@ -13,7 +13,9 @@
  * for STABLE_S seconds (default 5) and over
  * at least two full scans of ksmd, and ksmd has completed at least three
  * full scans since the start (a page merges on its second or third scan;
- * smart_scan skips pages that failed); CAP_S (default 60) ends the watch
+ * smart_scan skips pages that failed), and MIN_S seconds (default 0)
+ * have passed since the start (so that variants whose sums settle at
+ * different times are still compared at about the same age); CAP_S (default 60) ends the watch
  * without a plateau. Prints one line:
  *   plateau 1|0 merging S rmap R t_plateau T ksmd_s C elapsed E scans N
  * T: seconds from the start until the sum first came within 1% of its
@@ -106,7 +108,7 @@ static int near(long a, long fin)
 
 int main(int argc, char **argv)
 {
-	double stable = 5, cap = 60;
+	double stable = 5, cap = 60, min = 0;
 	long ms = 250, t0ticks = -1;
 	int opt;
 	find_ksmd();
@@ -114,10 +116,11 @@ int main(int argc, char **argv)
 		printf("%ld\n", ksmd_ticks());
 		return 0;
 	}
-	while ((opt = getopt(argc, argv, "k:n:c:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:n:m:c:i:")) != -1) {
 		switch (opt) {
 		case 'k': t0ticks = strtol(optarg, NULL, 10); break;
 		case 'n': stable = strtod(optarg, NULL); break;
+		case 'm': min = strtod(optarg, NULL); break;
 		case 'c': cap = strtod(optarg, NULL); break;
 		case 'i': ms = strtol(optarg, NULL, 10); break;
 		default: goto usage;
@@ -156,7 +159,7 @@ int main(int argc, char **argv)
 		while (k > 0 && band(sums[k - 1], sum) && band(rsums[k - 1], rsum))
 			k--;
 		if (scans - scans0 >= 3 && scans - nscans[k] >= 2 &&
-		    ts[n - 1] - ts[k] >= stable) {
+		    ts[n - 1] - ts[k] >= stable && ts[n - 1] >= min) {
 			plateau = 1;
 			break;
 		}
@@ -176,6 +179,6 @@ int main(int argc, char **argv)
 	return gone;
 usage:
 	fprintf(stderr, "usage: ksmp-plateau -k | ksmp-plateau [-k TICKS0] [-n STABLE_S] "
-			"[-c CAP_S] [-i MS] PID...\n");
+			"[-m MIN_S] [-c CAP_S] [-i MS] PID...\n");
 	return 2;
 }

@@ -19,7 +19,8 @@
 #
 # Environment: BENCH_PROGRAMS=python,node,...  a subset (default: all)
 #              BENCH_QUICK=1  less data, shorter caps (a smoke run)
-#              BENCH_RECORDS, BENCH_CAP, BENCH_STABLE  override the sizes
+#              BENCH_RECORDS, BENCH_CAP, BENCH_STABLE, BENCH_MIN  override
+#                  the sizes (BENCH_MIN: no plateau before so many s)
 #              BENCH_HOLD=run  one tests/ksm-hold for the whole run (default
 #                  one per program, which lets other KSM users in between)
 #              BENCH_CONTROLLER=none  no mergefs beside the library variants
@@ -53,8 +54,10 @@ TUNED="python node sqlite3 jvm-g1 changing-data"
 HELDOUT="php ruby perl redis memcached jvm-parallel"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RECORDS=${BENCH_RECORDS:-3000} CAP=${BENCH_CAP:-20} STABLE=${BENCH_STABLE:-3}
+	MIN=${BENCH_MIN:-10}
 else
 	RECORDS=${BENCH_RECORDS:-10000} CAP=${BENCH_CAP:-60} STABLE=${BENCH_STABLE:-5}
+	MIN=${BENCH_MIN:-30}
 fi
 unset KSMP_POLICY KSMP_POLICY_DIR KSMP_STRICT KSMP_LOG
 # Run from a copy, so that editing the source tree meanwhile cannot change
@@ -279,7 +282,7 @@ t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] -
 		extra="ideal ${ideal% *} ideal_zero ${ideal#* }"
 		pl=$("$BR/ksmp-plateau" -k "$k0" -n 1 -c 2 $PIDS)
 	else
-		pl=$("$BR/ksmp-plateau" -k "$k0" -n "$STABLE" -c "$CAP" $PIDS)
+		pl=$("$BR/ksmp-plateau" -k "$k0" -n "$STABLE" -m "$MIN" -c "$CAP" $PIDS)
 	fi
 	cs=$(ctl_cpu)
 	ps=$("$BR/ksmp-pagestat" $PIDS) || { echo "$prog $var error pagestat"; return 1; }
@@ -337,7 +340,7 @@ T=$(mktemp -d /tmp/ksmp-bench-real.XXXXXX) || exit 1
 HOLDFOR=${BENCH_HOLDFOR:-0} HOLDEVERY=${BENCH_HOLDEVERY:-10}
 case $HOLDFOR$HOLDEVERY in *[!0-9]*) echo "bench-real: BENCH_HOLDFOR and BENCH_HOLDEVERY are seconds"; exit 2 ;; esac
 [ "$HOLDEVERY" -gt 0 ] || { echo "bench-real: BENCH_HOLDEVERY must be > 0"; exit 2; }
-export T RECORDS CAP STABLE HOLDFOR HOLDEVERY
+export T RECORDS CAP STABLE MIN HOLDFOR HOLDEVERY
 cleanup() { rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
