@@ -22,11 +22,15 @@
  * wall time per GiB. Not a bound: under load a single round of 3 s saw
  * 10 ms. A present page that is not "exclusively mapped" (bit 56) is
  * mapped more than once: a KSM page that saves memory (or a page still
- * shared with a fork parent). A chunk is pruned when it has present
- * pages, none of them shared, and ksmd finished JUDGE_SCANS full scans
- * since the chunk was advised or probed (a page needs two to merge).
- * This needs no kpageflags and no PFNs, and counts what saves memory: a
- * KSM page mapped once saves nothing and counts as not merging.
+ * shared with a fork parent). A chunk is judged
+ * when ksmd finished JUDGE_SCANS full scans since the chunk was advised
+ * or probed (a page needs two to merge) and the process's merging stood
+ * still (auto_survey.c); judged chunks are pruned lowest density of
+ * shared pages first, within LOSS_DIV of the process's shared pages. Of
+ * a chunk kept, the sub-units (1/SUBS of it) with present pages and none
+ * shared are pruned too. This needs no kpageflags and no PFNs, and counts
+ * what saves memory: a KSM page mapped once saves nothing and counts as
+ * not merging.
  *
  * Act: the control protocol's KSMP_CMD_RANGE_PRUNE / _PROBE (sender.c),
  * one range of adjacent chunks per command, at most MAX_CMD_BYTES, at
@@ -53,67 +57,7 @@
 
 #include "mergefs.h"
 #include "policy.h"
-
-#define JUDGE_SCANS	3		/* full scans before a chunk is judged */
-#define PLATEAU_SCANS	4		/* ... and the process's merging pages
-					 * stood still for this many */
-#define MAX_JUDGE_SCANS	16		/* ... or this many passed anyway */
-#define MAX_LEVEL	6		/* reprobe delay: at most 64x the first */
-#define MAX_CMDS	32		/* commands per process and cycle */
-/* What one command may cost the target: the agent's madvise runs in its
- * signal handler, and MADV_UNMERGEABLE holds the mmap write lock.
- * Measured (bench/ksmp-stall, four runs, medians of 5 rounds): a prune
- * of 64 MiB without KSM pages 1.2-2.5 ms of the target's thread (256 MiB:
- * 3.4-6.0 ms), a probe 0.05 ms. KSM pages in the range cost more than
- * their copy (not the 2.5 us each assumed here before), most when many
- * share one KSM page: 64 MiB holding 1000 2.9-5.6 ms (a worst round 9.3
- * ms), holding 100 1.5-2.8 ms (worst round 3.5 ms). A chunk holding more
- * KSM pages than MAX_CMD_KSM is never pruned, and a chunk bigger than
- * MAX_CMD_BYTES is measured and pruned in pieces of that size (bounds()). */
-#define MAX_CMD_BYTES	(64ull << 20)
-#define MAX_CMD_KSM	100
-#define PM_PAUSE_US	50		/* after each 2 MiB read of pagemap */
-#define LOSS_DIV	50		/* prune at most 2% of the shared pages */
-#define AUTO_LOCK	"/run/mergefs-auto.lock"
-#define PM_PRESENT	(1ull << 63)
-#define PM_EXCLUSIVE	(1ull << 56)
-
-struct chunk {
-	uint64_t addr;
-	uint64_t since;		/* full_scans when advised or probed */
-	uint64_t probe_at;	/* pruned: when to probe again (ms) */
-	uint32_t present;	/* present pages now */
-	uint32_t last;		/* present pages at the last look */
-	uint32_t shared;	/* of which mapped more than once */
-	uint32_t lost;		/* pruned: shared pages it had then */
-	uint32_t changes;	/* times the library pruned or probed it for us */
-	uint8_t eligible;	/* measured long enough to be judged */
-	uint8_t pruned;
-	uint8_t level;		/* times pruned in a row */
-	uint8_t mark;		/* seen this cycle */
-	uint8_t act;		/* this cycle: 1 prune, 2 probe */
-	uint8_t cut_lo, cut_hi;	/* a run ending at its low (high) edge
-				 * splits a VMA: a record goes on there */
-	uint8_t starts, ends;	/* a record starts at its low edge, ends
-				 * at its high edge */
-};
-
-struct proc {
-	pid_t pid;
-	uint64_t starttime;
-	uint64_t commands;	/* ctl.commands after our last command */
-	uint64_t shared;	/* Σ shared pages of the advised chunks */
-	uint64_t lost;		/* Σ lost of the pruned chunks */
-	long long merging;	/* ksm_merging_pages at the last look */
-	uint64_t merging_since;	/* full_scans when it last changed */
-	uint64_t first_ms;	/* when first seen */
-	uint64_t prunes, probes;	/* its chunks pruned, probed (done: not -ENOENT) */
-	uint32_t max_changes;	/* most changes of one chunk */
-	struct chunk *c;	/* sorted by addr */
-	size_t n, cap;
-	int seen;
-	struct proc *next;
-};
+#include "auto.h"
 
 /* The controller's thread alone changes procs; it links and unlinks them,
  * and counts, under totals_lock, which readers (auto_get_proc) take. */
@@ -136,53 +80,6 @@ static long long ksm_knob(const char *name)
 	return ksmp_read_small(path, buf, sizeof(buf)) > 0 ? atoll(buf) : -1;
 }
 
-/* Binary search among the first n (sorted) chunks. */
-static struct chunk *find(struct proc *p, size_t n, uint64_t addr)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (p->c[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && p->c[lo].addr == addr ? &p->c[lo] : NULL;
-}
-
-static int by_addr(const void *a, const void *b)
-{
-	uint64_t x = ((const struct chunk *)a)->addr, y = ((const struct chunk *)b)->addr;
-	return x < y ? -1 : x > y;
-}
-
-/* A chunk seen in an advised record: known, or new (since = now). */
-static struct chunk *chunk_at(struct proc *p, uint64_t addr, uint64_t full,
-			      int pruned, int *grew)
-{
-	struct chunk *c = find(p, p->n - (size_t)*grew, addr);
-	if (!c) {
-		for (size_t i = p->n - *grew; i < p->n; i++)
-			if (p->c[i].addr == addr)
-				return &p->c[i];
-		if (p->n == p->cap) {
-			size_t cap = p->cap ? p->cap * 2 : 256;
-			struct chunk *nc = realloc(p->c, cap * sizeof(*nc));
-			if (!nc)
-				return NULL;
-			p->c = nc;
-			p->cap = cap;
-		}
-		c = &p->c[p->n++];
-		memset(c, 0, sizeof(*c));
-		c->addr = addr;
-		c->since = full;
-		c->pruned = (uint8_t)pruned;
-		(*grew)++;
-	}
-	return c;
-}
-
 /* Read the policy's bounds from the block's canonical text. */
 static void bounds(const struct ksmp_state *st, struct ksmp_policy *pol)
 {
@@ -199,133 +96,27 @@ static void bounds(const struct ksmp_state *st, struct ksmp_policy *pol)
 		pol->auto_chunk = MAX_CMD_BYTES;
 }
 
-/* Entries read from pagemap since the last pause (the controller's
- * thread alone reads). */
-static unsigned pm_unpaused;
-
-/* Count present and shared pages of [a, a+len) from pagemap, at most
- * 2 MiB per read, with a pause after every 2 MiB read (PM_PAUSE_US: see
- * the top of the file). */
-static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
-		   unsigned *shared)
-{
-	uint64_t e[512];
-	for (uint64_t off = 0; off < len;) {
-		if (pm_unpaused >= 512) {
-			struct timespec pause = { 0, PM_PAUSE_US * 1000 };
-			nanosleep(&pause, NULL);
-			pm_unpaused = 0;
-		}
-		uint64_t pages = (len - off) / 4096;
-		if (pages > 512)
-			pages = 512;
-		ssize_t r = pread(fd, e, pages * 8, (off_t)((a + off) / 4096 * 8));
-		if (r <= 0)
-			return r < 0 ? -errno : -EIO;
-		pm_unpaused += (unsigned)(r / 8);
-		for (ssize_t i = 0; i < r / 8; i++) {
-			if (!(e[i] & PM_PRESENT))
-				continue;
-			(*present)++;
-			if (!(e[i] & PM_EXCLUSIVE))
-				(*shared)++;
-		}
-		off += (uint64_t)r / 8 * 4096;
-	}
-	return 0;
-}
-
-/* Walk the advised records: learn the chunks, measure the mergeable
- * ones, mark what to prune. Returns chunks measured or -errno. */
-static int survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
-		  uint64_t full, int fd)
-{
-	/* While pages of the process still come to merge (smart_scan lets
-	 * ksmd skip a page for up to 8 scans after it failed to merge), a
-	 * chunk without KSM pages may merge yet: wait for a plateau. */
-	int settled = full >= p->merging_since + PLATEAU_SCANS;
-	uint32_t nr = __atomic_load_n(&st->nregions_hint, __ATOMIC_ACQUIRE);
-	if (nr > KSMP_STATE_REGIONS)
-		nr = KSMP_STATE_REGIONS;
-	int grew = 0, measured = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		struct chunk *c = &p->c[i];
-		c->mark = c->act = c->eligible = 0;
-		c->cut_lo = c->cut_hi = c->starts = c->ends = 0;
-		if (!c->pruned)
-			c->present = c->shared = 0;
-	}
-	p->shared = 0;
-	for (uint32_t i = 0; i < nr; i++) {
-		const struct ksmp_region *r = &st->regions[i];
-		uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
-		uint8_t state = r->state;
-		uint64_t start = r->start, len = r->len;
-		if ((s1 & 1) || __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != s1 ||
-		    (state != KSMP_REGION_MERGEABLE && state != KSMP_REGION_PRUNED) ||
-		    !len || start + len < start)
-			continue;
-		for (uint64_t a = start & ~(chunk - 1); a < start + len; a += chunk) {
-			struct chunk *c = chunk_at(p, a, full,
-						   state == KSMP_REGION_PRUNED, &grew);
-			if (!c)
-				return -ENOMEM;
-			c->mark = 1;
-			c->cut_lo |= start < a;
-			c->cut_hi |= a + chunk < start + len;
-			c->starts |= start == a;
-			c->ends |= start + len == a + chunk;
-			if (state == KSMP_REGION_PRUNED)
-				continue;
-			if (c->pruned) {	/* probed by someone else, or joined */
-				p->lost -= c->lost;
-				c->lost = c->pruned = 0;
-				c->since = full;
-			}
-			uint64_t lo = a > start ? a : start;
-			uint64_t hi = a + chunk < start + len ? a + chunk : start + len;
-			unsigned present = 0, shared = 0;
-			if (measure(fd, lo, hi - lo, &present, &shared) < 0)
-				continue;
-			measured++;
-			c->present += present;
-			c->shared += shared;
-			p->shared += shared;
-		}
-	}
-	if (grew)
-		qsort(p->c, p->n, sizeof(*p->c), by_addr);
-	/* forget chunks no record covers any more */
-	size_t k = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->c[i].mark)
-			p->c[k++] = p->c[i];
-		else
-			p->lost -= p->c[i].lost;
-	}
-	p->n = k;
-	/* two records that meet on a chunk's edge may be one VMA (ours,
-	 * split by a prune, or adjacent mappings the kernel joined) */
-	for (size_t i = 1; i < p->n; i++)
-		if (p->c[i - 1].addr + chunk == p->c[i].addr &&
-		    p->c[i - 1].ends && p->c[i].starts)
-			p->c[i - 1].cut_hi = p->c[i].cut_lo = 1;
-	for (size_t i = 0; i < p->n; i++) {
-		struct chunk *c = &p->c[i];
-		if (!c->mark || c->pruned)
-			continue;
-		if (c->present != c->last)	/* still being filled */
-			c->since = full;
-		c->last = c->present;
-		c->eligible = c->present && full >= c->since + JUDGE_SCANS &&
-			      (settled || full >= c->since + MAX_JUDGE_SCANS);
-	}
-	return measured;
-}
-
 static int adjacent(const struct proc *p, size_t i, size_t j, uint64_t chunk)
 {
 	return i < p->n && j < p->n && p->c[i].addr + chunk == p->c[j].addr;
+}
+
+/* VMAs the runs of pruned sub-units m of kept chunk c add: two each, one
+ * at the chunk's edge if a record goes on past it (runs that meet a
+ * pruned neighbour count too: an upper bound). */
+static unsigned sub_cost(uint32_t m, const struct chunk *c)
+{
+	unsigned n = 0;
+	for (unsigned b = 0; b < SUBS; b++) {
+		uint32_t bit = 1u << b;
+		if (!(m & bit))
+			continue;
+		if (!b || !(m & (bit >> 1)))
+			n += b ? 1 : c->cut_lo;
+		if (b == SUBS - 1 || !(m & (bit << 1)))
+			n += b == SUBS - 1 ? c->cut_hi : 1;
+	}
+	return n;
 }
 
 /* VMAs the pruned runs add (adjacent pruned chunks are one run): one
@@ -334,8 +125,10 @@ static unsigned vma_cost(const struct proc *p, uint64_t chunk)
 {
 	unsigned n = 0;
 	for (size_t i = 0; i < p->n; i++) {
-		if (!p->c[i].pruned)
+		if (!p->c[i].pruned) {
+			n += sub_cost(p->c[i].sub, &p->c[i]);
 			continue;
+		}
 		if (!(i && adjacent(p, i - 1, i, chunk) && p->c[i - 1].pruned))
 			n += p->c[i].cut_lo;
 		if (!(adjacent(p, i, i + 1, chunk) && p->c[i + 1].pruned))
@@ -410,6 +203,111 @@ static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 		}
 		have = after;
 	}
+	/* kept chunks: their sub-units without shared pages, with what is
+	 * left of the VMA budget; probed again on their own back-off */
+	for (size_t i = 0; i < p->n && chunk / SUBS >= MIN_SUB; i++) {
+		struct chunk *c = &p->c[i];
+		uint32_t dead = c->live & ~c->sh;
+		if (c->pruned || c->act == 1)
+			continue;
+		if (c->sub && now >= c->sub_probe_at) {
+			c->sub_probe = 1;
+			continue;
+		}
+		if (!c->eligible || (c->sub && dead))
+			continue;	/* one batch per probe period */
+		if (!dead) {
+			c->sub_level = c->sub ? c->sub_level : 0;
+			continue;
+		}
+		long after = have + (long)sub_cost(c->sub | dead, c) - (long)sub_cost(c->sub, c);
+		if (after > (long)vmas)
+			continue;
+		have = after;
+		c->sub_plan = dead;
+	}
+}
+
+/* Count a change of chunk c by a command that returned r (under totals_lock). */
+static void counted(struct proc *p, struct chunk *c, int r)
+{
+	if (r == 0 && ++c->changes > p->max_changes)
+		p->max_changes = c->changes;
+}
+
+/* One command for sub-units: 2 if it took effect, 1 if it found none of
+ * the library's records (no change), 0 if busy, -1 to stop. */
+static int sub_command(struct proc *p, struct target *t, int cmd,
+		       uint64_t addr, uint64_t len)
+{
+	int r = target_command(t, cmd, addr, len, 0, 1000);
+	if (r && r != -ENOENT)
+		return r == -EBUSY ? 0 : -1;
+	pthread_mutex_lock(&totals_lock);
+	if (cmd == KSMP_CMD_RANGE_PRUNE) {
+		totals.prunes++;
+		p->prunes += r == 0;
+	} else {
+		totals.probes++;
+		p->probes += r == 0;
+	}
+	pthread_mutex_unlock(&totals_lock);
+	return r ? 1 : 2;
+}
+
+/* A chunk's sub-units changed (one change per cycle, whatever the runs). */
+static void sub_counted(struct proc *p, struct chunk *c, int done)
+{
+	if (done < 2)
+		return;
+	pthread_mutex_lock(&totals_lock);
+	counted(p, c, 0);
+	pthread_mutex_unlock(&totals_lock);
+}
+
+/* Prune the planned sub-units of kept chunks, probe those due: one
+ * command per run of sub-units, or per chunk to probe. */
+static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
+		   unsigned reprobe, uint64_t full, uint64_t now, int cmds)
+{
+	uint64_t sub = chunk / SUBS;
+	for (size_t i = 0; i < p->n && cmds < MAX_CMDS; i++) {
+		struct chunk *c = &p->c[i];
+		int done = 0;
+		for (unsigned b = 0; b < SUBS && c->sub_plan && cmds < MAX_CMDS; b++) {
+			unsigned e = b;
+			if (!(c->sub_plan & (1u << b)))
+				continue;
+			while (e + 1 < SUBS && (c->sub_plan & (1u << (e + 1))))
+				e++;
+			int r = sub_command(p, t, KSMP_CMD_RANGE_PRUNE,
+					    c->addr + b * sub, (e - b + 1) * sub);
+			cmds++;
+			if (r < 0)
+				return MAX_CMDS;
+			done = r > done ? r : done;
+			if (r) {
+				c->sub |= auto_sub_bits(b * sub, (e + 1) * sub, sub);
+				c->sub_probe_at = now + ((uint64_t)reprobe * 1000 << c->sub_level);
+			}
+			b = e;
+		}
+		sub_counted(p, c, done);
+		if (c->sub_plan && c->sub_level < MAX_LEVEL)
+			c->sub_level++;
+		if (!c->sub_probe)
+			continue;
+		int r = sub_command(p, t, KSMP_CMD_RANGE_PROBE, c->addr, chunk);
+		cmds++;
+		if (r < 0)
+			return MAX_CMDS;
+		sub_counted(p, c, r);
+		if (r) {
+			c->sub = 0;
+			c->since = full;
+		}
+	}
+	return cmds;
 }
 
 /* Send the planned commands, one per run of chunks with the same act. */
@@ -439,10 +337,10 @@ static void act(struct proc *p, struct target *t, uint64_t chunk,
 			for (size_t k = i; k < j; k++) {
 				struct chunk *c = &p->c[k];
 				/* -ENOENT: nothing of the library's there, no change */
-				if (r == 0 && ++c->changes > p->max_changes)
-					p->max_changes = c->changes;
+				counted(p, c, r);
 				if (what == 1) {
 					c->pruned = 1;
+					c->sub = 0;
 					c->lost = c->shared;
 					p->lost += c->lost;
 					c->probe_at = now + ((uint64_t)reprobe * 1000 << c->level);
@@ -465,10 +363,13 @@ static void act(struct proc *p, struct target *t, uint64_t chunk,
 			pthread_mutex_unlock(&totals_lock);
 		} else if (r != -EBUSY) {
 			i = p->n;	/* unmerged, gone, no agent: next cycle */
+			cmds = MAX_CMDS;
 			continue;
 		}
 		i = j;
 	}
+	if (chunk / SUBS >= MIN_SUB)
+		act_sub(p, t, chunk, reprobe, full, now, cmds);
 	p->commands = __atomic_load_n(&t->st->ctl.commands, __ATOMIC_ACQUIRE);
 }
 
@@ -545,7 +446,7 @@ static void one(struct cycle *cy, pid_t pid, long long merging)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		goto out;
-	int n = survey(p, st, pol.auto_chunk, cy->full, fd);
+	int n = auto_survey(p, st, pol.auto_chunk, cy->full, fd);
 	close(fd);
 	if (n >= 0 && !target_hit(t)) {
 		plan(p, pol.auto_chunk, pol.auto_vmas, cy->now);

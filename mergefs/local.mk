@@ -3,7 +3,8 @@
 sbin_PROGRAMS += mergefs/mergefs
 mergefs_mergefs_SOURCES = mergefs/mergefs.c mergefs/main.c mergefs/mergefs.h \
 	mergefs/files.c mergefs/proc.c mergefs/target.c mergefs/sender.c \
-	mergefs/render.c mergefs/auto.c mergefs/limits.c \
+	mergefs/render.c mergefs/auto.c mergefs/auto_survey.c mergefs/auto.h \
+	mergefs/limits.c \
 	mergefs/metrics.c mergefs/unmerge.c \
 	mergefs/attach.c cli/attach/record.c
 mergefs_mergefs_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)

@@ -12,9 +12,10 @@
 #     runs, and an allocation storm adds no VMAs beyond that bound; but
 #     eight mappings of one U chunk each are all pruned: pruning a whole
 #     mapping splits no VMA;
-#   - the loss budget: a chunk with 30 shared pages (1.4% of the
+#   - the loss budget: a chunk with 30 shared pages (1.6% of the
 #     process's) among unshared ones is pruned too (2% of the shared
 #     pages may go);
+#   - a kept chunk, half shared, has its unshared 64 KiB sub-units pruned;
 #   - PID/stats counts what the controller did to each instance: its
 #     pruned and probed chunks, the most changes of one chunk, how long
 #     it has followed it, and the host's stats add them up;
@@ -26,7 +27,7 @@ need_ksm
 need_fuse
 ksm_fast
 mfs_init root fuse ksm
-plan 19
+plan 21
 
 PROG=$B/tests/auto/auto-prog
 printf 'mode auto\nauto-reprobe 10\n' > "$OUT/auto.policy"
@@ -47,8 +48,8 @@ run b auto.policy 16 SSSSUUUU
 run c vmas.policy 16 SUSUSUSU
 run d vmas.policy 16 SUSUSUSU
 run e vmas.policy 16 UUUUUUUU apart
-run f auto.policy 16 SSSSMUUU
-run g auto.policy 16 SSSSMUUU
+run f auto.policy 16 SSHSMUUU
+run g auto.policy 16 SSHSMUUU
 exec 4> "$OUT/a.in" 5> "$OUT/b.in" 6> "$OUT/c.in" 7> "$OUT/d.in" 8> "$OUT/e.in" \
 	3> "$OUT/f.in" 9> "$OUT/g.in"
 for n in a b c d e f g; do
@@ -107,8 +108,13 @@ b_one() { [ "$(pruned_in "$b_pid" "$(addr b)")" -eq 1 ]; }
 ok "the other instance too: its own chunks are one pruned record" until_ 30 b_one
 F=$(addr f)
 mixed_pruned() { set -- $(vma "$f_pid" $((F + 8 * 1048576))); [ "$1" = 0 ]; }
-ok "a chunk of 30 shared pages among 512 (1.4% of the shared) is pruned" until_ 40 mixed_pruned
+ok "a chunk of 30 shared pages among 512 (1.6% of the shared) is pruned" until_ 40 mixed_pruned
 diag "f: $(vma "$f_pid" $((F + 8 * 1048576))) / $(vma "$f_pid" "$F")"
+half_own() { set -- $(vma "$f_pid" $((F + 5 * 1048576 + 524288))); [ "$1" = 0 ]; }
+ok "a half-shared chunk: its own half's 64 KiB sub-units are pruned" until_ 40 half_own
+set -- $(vma "$f_pid" $((F + 4 * 1048576 + 524288)))
+ok "and its shared half stays (mg, $2 kB KSM in its VMA)" test "$1" = 1 -a "$2" -gt 0
+grep -v '^#' "$MNT/$f_pid/regions" | sed 's/^/# f: /'
 
 # the controller's counters per process (mergefs(8), PID/stats); only the
 # controller holding the host's lock acts and counts (auto_cycles > 0)

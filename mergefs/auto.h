@@ -1,0 +1,91 @@
+/*
+ * auto.h - what mergefs's mode auto controller (auto.c) keeps per process
+ * and chunk, shared with its measuring side (auto_survey.c). Private to
+ * mergefs/.
+ */
+#ifndef MERGEFS_AUTO_H
+#define MERGEFS_AUTO_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ksmp_state.h"
+
+#define JUDGE_SCANS	3		/* full scans before a chunk is judged */
+#define PLATEAU_SCANS	4		/* ... and the process's merging pages
+					 * stood still for this many */
+#define MAX_JUDGE_SCANS	16		/* ... or this many passed anyway */
+#define MAX_LEVEL	6		/* reprobe delay: at most 64x the first */
+#define MAX_CMDS	32		/* commands per process and cycle */
+/* What one command may cost the target: the agent's madvise runs in its
+ * signal handler, and MADV_UNMERGEABLE holds the mmap write lock.
+ * Measured (bench/ksmp-stall, four runs, medians of 5 rounds): a prune
+ * of 64 MiB without KSM pages 1.2-2.5 ms of the target's thread (256 MiB:
+ * 3.4-6.0 ms), a probe 0.05 ms. KSM pages in the range cost more than
+ * their copy (not the 2.5 us each assumed here before), most when many
+ * share one KSM page: 64 MiB holding 1000 2.9-5.6 ms (a worst round 9.3
+ * ms), holding 100 1.5-2.8 ms (worst round 3.5 ms). A chunk holding more
+ * KSM pages than MAX_CMD_KSM is never pruned, and a chunk bigger than
+ * MAX_CMD_BYTES is measured and pruned in pieces of that size (bounds()). */
+#define MAX_CMD_BYTES	(64ull << 20)
+#define MAX_CMD_KSM	100
+#define PM_PAUSE_US	50		/* after each 2 MiB read of pagemap */
+#define LOSS_DIV	50		/* prune at most 2% of the shared pages */
+#define SUBS		32		/* sub-units of a chunk (64 KiB of 2 MiB) */
+#define MIN_SUB		(64u << 10)	/* none smaller */
+#define AUTO_LOCK	"/run/mergefs-auto.lock"
+#define PM_PRESENT	(1ull << 63)
+#define PM_EXCLUSIVE	(1ull << 56)
+
+struct chunk {
+	uint64_t addr;
+	uint64_t since;		/* full_scans when advised or probed */
+	uint64_t probe_at;	/* pruned: when to probe again (ms) */
+	uint32_t present;	/* present pages now */
+	uint32_t last;		/* present pages at the last look */
+	uint32_t shared;	/* of which mapped more than once */
+	uint32_t lost;		/* pruned: shared pages it had then */
+	uint32_t changes;	/* times the library pruned or probed it for us */
+	uint8_t eligible;	/* measured long enough to be judged */
+	uint8_t pruned;
+	uint8_t level;		/* times pruned in a row */
+	uint8_t mark;		/* seen this cycle */
+	uint8_t act;		/* this cycle: 1 prune, 2 probe */
+	uint8_t cut_lo, cut_hi;	/* a run ending at its low (high) edge
+				 * splits a VMA: a record goes on there */
+	uint8_t starts, ends;	/* a record starts at its low edge, ends
+				 * at its high edge */
+	uint32_t live, sh;	/* sub-units with present, with shared pages */
+	uint32_t sub;		/* kept chunk: its sub-units pruned */
+	uint32_t sub_plan;	/* this cycle: sub-units to prune */
+	uint8_t sub_level;	/* times sub-units were pruned in a row */
+	uint8_t sub_probe;	/* this cycle: probe the sub-units */
+	uint64_t sub_probe_at;
+};
+
+struct proc {
+	pid_t pid;
+	uint64_t starttime;
+	uint64_t commands;	/* ctl.commands after our last command */
+	uint64_t shared;	/* Σ shared pages of the advised chunks */
+	uint64_t lost;		/* Σ lost of the pruned chunks */
+	long long merging;	/* ksm_merging_pages at the last look */
+	uint64_t merging_since;	/* full_scans when it last changed */
+	uint64_t first_ms;	/* when first seen */
+	uint64_t prunes, probes;	/* its chunks pruned, probed (done: not -ENOENT) */
+	uint32_t max_changes;	/* most changes of one chunk */
+	struct chunk *c;	/* sorted by addr */
+	size_t n, cap;
+	int seen;
+	struct proc *next;
+};
+
+/* Walk the advised records of st: learn p's chunks (of chunk bytes),
+ * measure the mergeable ones from the pagemap fd, mark which may be
+ * judged. Returns chunks measured or -errno. */
+int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
+		uint64_t full, int fd);
+/* The sub-units (of sub bytes) that [lo, hi) overlaps, offsets in a chunk. */
+uint32_t auto_sub_bits(uint64_t lo, uint64_t hi, uint64_t sub);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * auto_survey.c - the measuring side of mode auto's controller (auto.c):
+ * walks a process's advised records (its state block's region table),
+ * keeps its chunks, and counts present and shared pages per chunk and per
+ * sub-unit from /proc/PID/pagemap; notes where a pruned run would split
+ * a VMA.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auto.h"
+
+/* Binary search among the first n (sorted) chunks. */
+static struct chunk *find(struct proc *p, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (p->c[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && p->c[lo].addr == addr ? &p->c[lo] : NULL;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	uint64_t x = ((const struct chunk *)a)->addr, y = ((const struct chunk *)b)->addr;
+	return x < y ? -1 : x > y;
+}
+
+/* A chunk seen in an advised record: known, or new (since = now). */
+static struct chunk *chunk_at(struct proc *p, uint64_t addr, uint64_t full,
+			      int pruned, int *grew)
+{
+	struct chunk *c = find(p, p->n - (size_t)*grew, addr);
+	if (!c) {
+		for (size_t i = p->n - *grew; i < p->n; i++)
+			if (p->c[i].addr == addr)
+				return &p->c[i];
+		if (p->n == p->cap) {
+			size_t cap = p->cap ? p->cap * 2 : 256;
+			struct chunk *nc = realloc(p->c, cap * sizeof(*nc));
+			if (!nc)
+				return NULL;
+			p->c = nc;
+			p->cap = cap;
+		}
+		c = &p->c[p->n++];
+		memset(c, 0, sizeof(*c));
+		c->addr = addr;
+		c->since = full;
+		c->pruned = (uint8_t)pruned;
+		(*grew)++;
+	}
+	return c;
+}
+
+/* Entries read from pagemap since the last pause (the controller's
+ * thread alone reads). */
+static unsigned pm_unpaused;
+
+/* Count present and shared pages of [a, a+len) from pagemap, at most
+ * 2 MiB per read, with a pause after every 2 MiB read (PM_PAUSE_US: see
+ * the top of auto.c); mark the sub-units (of sub bytes from base, 0:
+ * none) that have either. */
+static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
+		   unsigned *shared, uint64_t base, uint64_t sub, struct chunk *c)
+{
+	uint64_t e[512];
+	for (uint64_t off = 0; off < len;) {
+		if (pm_unpaused >= 512) {
+			struct timespec pause = { 0, PM_PAUSE_US * 1000 };
+			nanosleep(&pause, NULL);
+			pm_unpaused = 0;
+		}
+		uint64_t pages = (len - off) / 4096;
+		if (pages > 512)
+			pages = 512;
+		ssize_t r = pread(fd, e, pages * 8, (off_t)((a + off) / 4096 * 8));
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		pm_unpaused += (unsigned)(r / 8);
+		for (ssize_t i = 0; i < r / 8; i++) {
+			if (!(e[i] & PM_PRESENT))
+				continue;
+			uint32_t bit = sub ? 1u << ((a + off + (uint64_t)i * 4096 - base) / sub) : 0;
+			(*present)++;
+			c->live |= bit;
+			if (!(e[i] & PM_EXCLUSIVE)) {
+				(*shared)++;
+				c->sh |= bit;
+			}
+		}
+		off += (uint64_t)r / 8 * 4096;
+	}
+	return 0;
+}
+
+/* The sub-units (of sub bytes) that [lo, hi) overlaps, offsets in a chunk. */
+uint32_t auto_sub_bits(uint64_t lo, uint64_t hi, uint64_t sub)
+{
+	uint32_t first = (uint32_t)(lo / sub), last = (uint32_t)((hi - 1) / sub);
+	return (last >= 31 ? ~0u : (2u << last) - 1) & ~((1u << first) - 1);
+}
+
+/* Walk the advised records: learn the chunks, measure the mergeable
+ * ones, mark what to prune. Returns chunks measured or -errno. */
+int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
+		uint64_t full, int fd)
+{
+	/* While pages of the process still come to merge (smart_scan lets
+	 * ksmd skip a page for up to 8 scans after it failed to merge), a
+	 * chunk without KSM pages may merge yet: wait for a plateau. */
+	int settled = full >= p->merging_since + PLATEAU_SCANS;
+	uint64_t sub = chunk / SUBS >= MIN_SUB ? chunk / SUBS : 0;
+	uint32_t nr = __atomic_load_n(&st->nregions_hint, __ATOMIC_ACQUIRE);
+	if (nr > KSMP_STATE_REGIONS)
+		nr = KSMP_STATE_REGIONS;
+	int grew = 0, measured = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct chunk *c = &p->c[i];
+		c->mark = c->act = c->eligible = 0;
+		c->cut_lo = c->cut_hi = c->starts = c->ends = 0;
+		c->live = c->sh = c->sub_plan = c->sub_probe = 0;
+		if (!c->pruned)
+			c->present = c->shared = c->sub = 0; /* sub: from the records */
+	}
+	p->shared = 0;
+	for (uint32_t i = 0; i < nr; i++) {
+		const struct ksmp_region *r = &st->regions[i];
+		uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+		uint8_t state = r->state;
+		uint64_t start = r->start, len = r->len;
+		if ((s1 & 1) || __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != s1 ||
+		    (state != KSMP_REGION_MERGEABLE && state != KSMP_REGION_PRUNED) ||
+		    !len || start + len < start)
+			continue;
+		for (uint64_t a = start & ~(chunk - 1); a < start + len; a += chunk) {
+			struct chunk *c = chunk_at(p, a, full,
+						   state == KSMP_REGION_PRUNED, &grew);
+			if (!c)
+				return -ENOMEM;
+			c->mark = 1;
+			c->cut_lo |= start < a;
+			c->cut_hi |= a + chunk < start + len;
+			c->starts |= start == a;
+			c->ends |= start + len == a + chunk;
+			uint64_t lo = a > start ? a : start;
+			uint64_t hi = a + chunk < start + len ? a + chunk : start + len;
+			if (state == KSMP_REGION_PRUNED) {
+				if (!c->pruned && sub)	/* a kept chunk's sub-units */
+					c->sub |= auto_sub_bits(lo - a, hi - a, sub);
+				continue;
+			}
+			if (c->pruned) {	/* probed by someone else, or joined */
+				p->lost -= c->lost;
+				c->lost = c->pruned = 0;
+				c->since = full;
+			}
+			unsigned present = 0, shared = 0;
+			if (measure(fd, lo, hi - lo, &present, &shared, a, sub, c) < 0)
+				continue;
+			measured++;
+			c->present += present;
+			c->shared += shared;
+			p->shared += shared;
+		}
+	}
+	if (grew)
+		qsort(p->c, p->n, sizeof(*p->c), by_addr);
+	/* forget chunks no record covers any more */
+	size_t k = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->c[i].mark)
+			p->c[k++] = p->c[i];
+		else
+			p->lost -= p->c[i].lost;
+	}
+	p->n = k;
+	/* two records that meet on a chunk's edge may be one VMA (ours,
+	 * split by a prune, or adjacent mappings the kernel joined) */
+	for (size_t i = 1; i < p->n; i++)
+		if (p->c[i - 1].addr + chunk == p->c[i].addr &&
+		    p->c[i - 1].ends && p->c[i].starts)
+			p->c[i - 1].cut_hi = p->c[i].cut_lo = 1;
+	for (size_t i = 0; i < p->n; i++) {
+		struct chunk *c = &p->c[i];
+		if (!c->mark || c->pruned)
+			continue;
+		if (c->present != c->last)	/* still being filled */
+			c->since = full;
+		c->last = c->present;
+		c->eligible = c->present && full >= c->since + JUDGE_SCANS &&
+			      (settled || full >= c->since + MAX_JUDGE_SCANS);
+	}
+	return measured;
+}
