@@ -181,6 +181,9 @@ static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 		}
 		if (c->shared && spent + c->shared > budget)
 			break;
+		if (now < c->probe_at)
+			continue;	/* re-advised by the library meanwhile:
+					 * not pruned again before its probe */
 		spent += c->shared;
 		c->act = 1;
 	}
@@ -214,12 +217,13 @@ static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 			c->sub_probe = 1;
 			continue;
 		}
-		if (!c->eligible || (c->sub && dead))
+		if (!c->eligible || (c->sub && dead) || now < c->sub_probe_at)
 			continue;	/* one batch per probe period */
-		if (!dead) {
-			c->sub_level = c->sub ? c->sub_level : 0;
+		if (c->sub_was & c->sh)	/* some merged once offered again */
+			c->sub_level = 0;
+		c->sub_was = 0;
+		if (!dead)
 			continue;
-		}
 		long after = have + (long)sub_cost(c->sub | dead, c) - (long)sub_cost(c->sub, c);
 		if (after > (long)vmas)
 			continue;
@@ -303,6 +307,7 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 			return MAX_CMDS;
 		sub_counted(p, c, r);
 		if (r) {
+			c->sub_was = c->sub;
 			c->sub = 0;
 			c->since = full;
 		}

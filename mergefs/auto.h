@@ -60,6 +60,7 @@ struct chunk {
 	uint32_t sub_plan;	/* this cycle: sub-units to prune */
 	uint8_t sub_level;	/* times sub-units were pruned in a row */
 	uint8_t sub_probe;	/* this cycle: probe the sub-units */
+	uint32_t sub_was;	/* the sub-units last probed */
 	uint64_t sub_probe_at;
 };
 
