@@ -19,7 +19,10 @@
  * (bench/results.md): its mmap+munmap took at worst 4-12 ms (p99.9 2-8.5
  * ms); with a PM_PAUSE_US pause after every 2 MiB read, 1-4.6 ms (p99.9
  * 0.06-0.56 ms; no reader: 0.1-1 ms, p99.9 0.02-0.03 ms), for 70 ms of
- * wall time per GiB. Not a bound: under load a single round of 3 s saw
+ * wall time per GiB. Only present pages count toward the 2 MiB: a JVM
+ * reserves GiBs it never touches, and pausing through them cost the
+ * controller 1.2-1.8 s of CPU in a bench run of jvm-g1 and
+ * jvm-parallel, 0.2 s counting present pages only (one run each). Not a bound: under load a single round of 3 s saw
  * 10 ms. A present page that is not "exclusively mapped" (bit 56) is
  * mapped more than once: a KSM page that saves memory (or a page still
  * shared with a fork parent). A chunk is judged

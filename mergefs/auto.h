@@ -29,7 +29,8 @@
  * MAX_CMD_BYTES is measured and pruned in pieces of that size (bounds()). */
 #define MAX_CMD_BYTES	(64ull << 20)
 #define MAX_CMD_KSM	100
-#define PM_PAUSE_US	50		/* after each 2 MiB read of pagemap */
+#define PM_PAUSE_US	50		/* after each 2 MiB of present pages
+					 * read from pagemap */
 #define LOSS_DIV	50		/* prune at most 2% of the shared pages */
 #define SUBS		32		/* sub-units of a chunk (64 KiB of 2 MiB) */
 #define MIN_SUB		(64u << 10)	/* none smaller */

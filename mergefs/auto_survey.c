@@ -60,13 +60,13 @@ static struct chunk *chunk_at(struct proc *p, uint64_t addr, uint64_t full,
 	return c;
 }
 
-/* Entries read from pagemap since the last pause (the controller's
- * thread alone reads). */
+/* Present entries read from pagemap since the last pause (the
+ * controller's thread alone reads). */
 static unsigned pm_unpaused;
 
 /* Count present and shared pages of [a, a+len) from pagemap, at most
- * 2 MiB per read, with a pause after every 2 MiB read (PM_PAUSE_US: see
- * the top of auto.c); mark the sub-units (of sub bytes from base, 0:
+ * 2 MiB per read, with a pause after every 2 MiB of present pages read
+ * (PM_PAUSE_US: see the top of auto.c); mark the sub-units (of sub bytes from base, 0:
  * none) that have either. */
 static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
 		   unsigned *shared, uint64_t base, uint64_t sub, struct chunk *c)
@@ -84,10 +84,10 @@ static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
 		ssize_t r = pread(fd, e, pages * 8, (off_t)((a + off) / 4096 * 8));
 		if (r <= 0)
 			return r < 0 ? -errno : -EIO;
-		pm_unpaused += (unsigned)(r / 8);
 		for (ssize_t i = 0; i < r / 8; i++) {
 			if (!(e[i] & PM_PRESENT))
 				continue;
+			pm_unpaused++;
 			uint32_t bit = sub ? 1u << ((a + off + (uint64_t)i * 4096 - base) / sub) : 0;
 			(*present)++;
 			c->live |= bit;
