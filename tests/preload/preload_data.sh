@@ -87,7 +87,9 @@ PL_PIDS="$child $PL_PIDS"
 # data record left either (a child that walks would keep that one: so the
 # child took the path that cannot walk).
 recs=$(pl_probe records "${child:-0}"); rrc=$?
-ok "1's child: its region table is read, with records" test "$rrc" -eq 0 -a -n "$recs"
+# (under ASan its own allocator holds the heap: the table may be empty)
+ok "1's child: its region table is read, with records" \
+	sh -c "[ $rrc -eq 0 ] && { [ -n '$(sanitized && echo asan)' ] || [ -n \"\$1\" ]; }" sh "$recs"
 is "$(pl_record "${child:-0}" "$late")" "" "1's child: no record left over the unloaded object's range"
 is "$(printf '%s\n' "$recs" | awk '$5 == "libksmpdata.so"')" "" \
 	"1's child: no record names the unloaded object"
@@ -125,7 +127,8 @@ ok "dlclose hooked: another thread forked in the window, dlclose done" \
 	sh -c "[ -n '$child' ] && grep -q '^closed' '$PL_TMP/h.out'"
 PL_PIDS="$child $PL_PIDS"
 recs=$(pl_probe records "${child:-0}"); rrc=$?
-ok "its child: its region table is read, with records" test "$rrc" -eq 0 -a -n "$recs"
+ok "its child: its region table is read, with records" \
+	sh -c "[ $rrc -eq 0 ] && { [ -n '$(sanitized && echo asan)' ] || [ -n \"\$1\" ]; }" sh "$recs"
 is "$(pl_record "${child:-0}" "$late")" "" "its child: no record left over the unloaded object's range"
 is "$(printf '%s\n' "$recs" | awk '$3 == "data"')" "" "its child: no data record at all"
 is "$(pl_probe mg "${child:-0}" "$(pl_addr "$PL_TMP/h.out" 0)")" nomg \
