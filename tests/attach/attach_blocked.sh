@@ -21,7 +21,7 @@ attach_mid() { # attach_mid PID: attach then detach while it blocks
 at_start rd "$TGT" read; P=$AT_PID
 ok "read: attach and detach while blocked" attach_mid $P
 at_send rd "hello-attach"
-at_wait_line rd '^read'
+at_wait_line rd '^read '
 is "$(cat "$T/rd.out" | sed -n 2p)" "read 13 hello-attach" "read: returns the data written after the attach"
 
 at_start sl "$TGT" sleep 1500; P=$AT_PID
@@ -80,7 +80,7 @@ done
 at_start tp "$TGT" readtrap; P=$AT_PID
 ok "SIGTRAP ignored: attach and detach while blocked" attach_mid $P
 at_send tp "trap"
-at_wait_line tp '^read'
+at_wait_line tp '^read '
 is "$(sed -n 2p "$T/tp.out")" "read 5 trap trap-ignored 1" "SIGTRAP ignored: still ignored afterwards, read intact"
 
 # multi-threaded: 8 threads ticking every millisecond
@@ -90,7 +90,7 @@ out=$("$K" attach --mode process $P 2>&1)
 ok "multi-threaded: attach works" grep -q 'ksm_merge_any: yes' "/proc/$P/ksm_stat"
 sleep 0.3
 at_send mt x
-at_wait_line mt '^read'
+at_wait_line mt '^read '
 set -- $(sed -n 's/^read //p' "$T/mt.out")
 n=0; shift; for c in "$@"; do [ "$c" -gt 50 ] && n=$((n + 1)); done
 is "$n" 8 "multi-threaded: all 8 threads kept running ($*)"

@@ -122,6 +122,6 @@ is "$?" 1 "a name that matches nothing: exit 1"
 is "$?" 2 "an unknown mode: exit 2"
 
 at_send rd "still-here"
-at_wait_line rd '^read'
+at_wait_line rd '^read '
 is "$(sed -n 2p "$T/rd.out")" "read 11 still-here" "after all that, the target's read() is intact"
 done_testing

@@ -41,7 +41,7 @@ ok "strict seccomp mode: says so" grep -q "strict seccomp mode" "$T/e"
 
 for t in kp km eo; do at_send $t x; done
 at_send sm x
-for t in kp km eo sm; do at_wait_line $t '^read'; done
+for t in kp km eo sm; do at_wait_line $t '^read '; done
 n=$(cat "$T/kp.out" "$T/km.out" "$T/eo.out" | grep -c '^read 2$')
 is "$n" 3 "every filtered target lived on and read its input"
 is "$(grep -c '^read 1' "$T/sm.out")" 1 "the strict-mode target lived on"

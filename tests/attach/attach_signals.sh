@@ -22,7 +22,7 @@ for stage in stop call; do
 	ok "signal during the injection ($stage): merging is on" grep -q 'ksm_merge_any: yes' "/proc/$P/ksm_stat"
 	at_wait_blocked $P
 	at_send s$stage "data-$stage"
-	at_wait_line s$stage '^read'
+	at_wait_line s$stage '^read '
 	is "$(sed -n 2p "$T/s$stage.out")" "read 10 data-$stage eintr 1 handled 1" \
 		"signal during the injection ($stage): handled once, one EINTR, data intact"
 done
@@ -39,7 +39,7 @@ n=0; while [ "$(sed 's/.*) \(.\).*/\1/' /proc/$P/stat)" != T ] && [ $n -lt 100 ]
 is "$(sed 's/.*) \(.\).*/\1/' /proc/$P/stat)" T "SIGSTOP during the injection: the process is stopped afterwards"
 kill -CONT $P
 at_send st "cont"
-at_wait_line st '^read'
+at_wait_line st '^read '
 grep -q '^read 5 cont$' "$T/st.out" || diag "its output: $(tr '\n' '|' < "$T/st.out")"
 is "$(grep '^read ' "$T/st.out" | head -n 1)" "read 5 cont" "SIGSTOP/SIGCONT: its read() is intact"
 
@@ -55,7 +55,7 @@ n=0; while [ "$(sed -n 's/^TracerPid:[[:space:]]*//p' /proc/$P/status)" != 0 ] &
 is "$(sed -n 's/^TracerPid:[[:space:]]*//p' /proc/$P/status)" 0 "attacher killed: the kernel detached the target"
 ok "attacher killed: the target was not changed" grep -q 'ksm_merge_any: no' "/proc/$P/ksm_stat"
 at_send kl "alive"
-at_wait_line kl '^read'
+at_wait_line kl '^read '
 is "$(sed -n 2p "$T/kl.out")" "read 6 alive eintr 0 handled 0" "attacher killed: the target runs on, its read() intact, no EINTR"
 
 # the target killed in the middle of the injection

@@ -33,7 +33,7 @@ if unshare --pid --user --mount --fork --map-root-user true 2>/dev/null; then
 	is "$?" 0 "namespaced: attach from the host exits 0"
 	ok "namespaced: merging is on" grep -q 'ksm_merge_any: yes' "/proc/$P/ksm_stat"
 	at_send ns inside
-	at_wait_line ns '^read'
+	at_wait_line ns '^read '
 	is "$(sed -n 2p "$T/ns.out")" "read 7 inside" "namespaced: its read is intact"
 else
 	skip_env 4 "unshare --pid --user --mount does not work here"

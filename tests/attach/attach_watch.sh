@@ -48,7 +48,7 @@ kill -TERM $W
 wait $W
 is "$?" 0 "SIGTERM ends the watch with status 0"
 at_send new "after-watch"
-at_wait_line new '^read'
+at_wait_line new '^read '
 is "$(sed -n 2p "$T/new.out")" "read 12 after-watch" "the attached process's read is intact"
 grep -v 'watching every' "$T/w.err" | sed 's/^/# watch: /'
 ok "the watch said nothing unexpected" sh -c "! grep -v 'watching every' '$T/w.err' | grep -q ."
