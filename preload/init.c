@@ -136,10 +136,8 @@ static void after_fork(void)
 	ksmp_data_after_fork();
 	bool shared = ksmp_state_after_fork();
 	ksmp_regions_after_fork();
-	if (closing) {	/* as dlclose would have (thread.c): the child cannot walk */
-		ksmp_caller_invalidate();
-		ksmp_data_unloaded();
-	}
+	if (closing)	/* as dlclose would have (thread.c): the child cannot walk */
+		ksmp_after_unload();
 	if (shared && ksmp_policy.control)
 		ksmp_control_after_fork(ksmp_st);
 	errno = saved;

@@ -192,6 +192,7 @@ void ksmp_loader_closing(int delta);
  * region table's, the heap's or the arenas' lock. */
 void ksmp_data_check(void);
 void ksmp_data_unloaded(void);	/* after dlclose */
+void ksmp_after_unload(void);	/* thread.c: caller cache and data records */
 void ksmp_data_after_fork(void);
 
 /* ------------------------------------------------------------- malloc.c */

@@ -139,6 +139,15 @@ KSMP_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	return r;
 }
 
+/* After objects may have been unloaded: the caller cache forgets (an
+ * address may belong to another object later) and the data records of
+ * what was unloaded go. */
+void ksmp_after_unload(void)
+{
+	ksmp_caller_invalidate();
+	ksmp_data_unloaded();
+}
+
 KSMP_EXPORT int dlclose(void *handle)
 {
 	ksmp_need_real();
@@ -147,8 +156,7 @@ KSMP_EXPORT int dlclose(void *handle)
 	ksmp_loader_closing(1);	/* a child forked meanwhile never sees the end */
 	int r = ksmp_real.dlclose(handle);
 	int saved = errno;
-	ksmp_caller_invalidate();
-	ksmp_data_unloaded();	/* the data records of what was unloaded go */
+	ksmp_after_unload();
 	ksmp_loader_closing(-1);
 	errno = saved;
 	return r;
