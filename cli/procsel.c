@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ksmp_util.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
@@ -60,15 +61,9 @@ static int collect(const char *dir, int depth, pid_t **pids, size_t *n, size_t *
 		return -errno;
 	long v;
 	while (fscanf(f, "%ld", &v) == 1) {
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 64;
-			pid_t *np = realloc(*pids, nc * sizeof *np);
-			if (!np) {
-				fclose(f);
-				return -ENOMEM;
-			}
-			*pids = np;
-			*cap = nc;
+		if (ksmp_grow(pids, cap, *n + 1, sizeof(**pids), 64) < 0) {
+			fclose(f);
+			return -ENOMEM;
 		}
 		(*pids)[(*n)++] = (pid_t)v;
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auto.h"
+#include "ksmp_util.h"
 
 /* Binary search among the first n (sorted) chunks. */
 static struct chunk *find(struct proc *p, size_t n, uint64_t addr)
@@ -42,14 +43,8 @@ static struct chunk *chunk_at(struct proc *p, uint64_t addr, uint64_t full,
 		for (size_t i = p->n - *grew; i < p->n; i++)
 			if (p->c[i].addr == addr)
 				return &p->c[i];
-		if (p->n == p->cap) {
-			size_t cap = p->cap ? p->cap * 2 : 256;
-			struct chunk *nc = realloc(p->c, cap * sizeof(*nc));
-			if (!nc)
-				return NULL;
-			p->c = nc;
-			p->cap = cap;
-		}
+		if (ksmp_grow(&p->c, &p->cap, p->n + 1, sizeof(*p->c), 256) < 0)
+			return NULL;
 		c = &p->c[p->n++];
 		memset(c, 0, sizeof(*c));
 		c->addr = addr;

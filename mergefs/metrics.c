@@ -255,14 +255,8 @@ static int collect_pid(void *ctx, pid_t pid, const struct pksm *k, struct target
 		return 0;
 	if (m->reader != 0 && m->reader != ps.owner)
 		return 0;	/* another user's process: nothing about it */
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct mrow *r = realloc(m->rows, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		m->rows = r;
-		m->cap = cap;
-	}
+	if (ksmp_grow(&m->rows, &m->cap, m->n + 1, sizeof(*m->rows), 64) < 0)
+		return -ENOMEM;
 	struct mrow *r = &m->rows[m->n++];
 	r->pid = pid;
 	r->library = t != NULL;

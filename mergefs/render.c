@@ -52,18 +52,11 @@ static int mb_reserve(struct mbuf *b, size_t n)
 {
 	if (b->oom)
 		return -1;
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	size_t cap = b->cap ? b->cap : 1024;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (!p) {
+	if (n > SIZE_MAX - b->len - 1 ||
+	    ksmp_grow(&b->p, &b->cap, b->len + n + 1, 1, 1024) < 0) {
 		b->oom = 1;
 		return -1;
 	}
-	b->p = p;
-	b->cap = cap;
 	return 0;
 }
 

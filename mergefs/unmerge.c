@@ -197,14 +197,8 @@ struct plan {
 
 static int plan_add(struct plan *p, uint64_t lo, uint64_t hi)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		struct span *s = realloc(p->s, cap * sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		p->s = s;
-		p->cap = cap;
-	}
+	if (ksmp_grow(&p->s, &p->cap, p->n + 1, sizeof(*p->s), 16) < 0)
+		return -ENOMEM;
 	p->s[p->n++] = (struct span){ lo, hi };
 	return 0;
 }

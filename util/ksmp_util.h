@@ -13,6 +13,17 @@
 /* CLOCK_MONOTONIC in seconds. */
 double ksmp_now(void);
 
+/*
+ * Room for need elements of elem bytes in a malloc'd array. arrp is the
+ * address of the array's pointer (a T **; a NULL array with *cap 0 to
+ * start) and *cap its capacity in elements. When *cap < need, the
+ * capacity doubles, from first (or 1) when it is 0, until it holds need,
+ * and the array is realloc'd: its contents are kept. 0; or -1 with errno
+ * ENOMEM, also when the size would overflow (or elem is 0): the array and
+ * *cap are then unchanged, and the array still the caller's to free.
+ */
+int ksmp_grow(void *arrp, size_t *cap, size_t need, size_t elem, size_t first);
+
 /* The whole of fd (read to EOF, EINTR retried) in a malloc'd buffer with a
  * NUL after the data; *len (if not NULL) gets the length. NULL with errno
  * set on failure. For /proc files, which must be read in one pass. */

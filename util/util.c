@@ -15,6 +15,26 @@ double ksmp_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+int ksmp_grow(void *arrp, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : first ? first : 1;
+	while (nc < need && nc <= SIZE_MAX / 2)
+		nc *= 2;
+	void *arr, *na = NULL;	/* *arrp is a T *: copied, not aliased */
+	memcpy(&arr, arrp, sizeof(arr));
+	if (nc >= need && elem && nc <= SIZE_MAX / elem)
+		na = realloc(arr, nc * elem);
+	if (!na) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(arrp, &na, sizeof(na));
+	*cap = nc;
+	return 0;
+}
+
 char *ksmp_read_fd(int fd, size_t *len)
 {
 	size_t cap = 65536, n = 0;
@@ -22,15 +42,9 @@ char *ksmp_read_fd(int fd, size_t *len)
 	if (!buf)
 		return NULL;
 	for (;;) {
-		if (cap - n < 4096) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
+		if (cap - n < 4096 && ksmp_grow(&buf, &cap, n + 4096, 1, 0) < 0) {
+			free(buf);
+			return NULL;
 		}
 		ssize_t r = read(fd, buf + n, cap - n - 1);
 		if (r < 0) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "attach.h"
+#include "ksmp_util.h"
 
 #define ARENA_SIZE (64ull << 20)	/* glibc's HEAP_MAX_SIZE on 64-bit */
 #define GUARD_MAX (1ull << 20)
@@ -40,15 +41,10 @@ static int parse(pid_t pid, struct vma **out, size_t *nout)
 		int pos = 0;
 		if (sscanf(line, "%llx-%llx %4s %*x %*x:%*x %*u %n", &s, &e, perms, &pos) < 3)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct vma *nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				fclose(f);
-				return -ENOMEM;
-			}
-			v = nv;
+		if (ksmp_grow(&v, &cap, n + 1, sizeof(*v), 256) < 0) {
+			free(v);
+			fclose(f);
+			return -ENOMEM;
 		}
 		const char *name = pos ? line + pos : "";
 		size_t nl = strcspn(name, "\n");

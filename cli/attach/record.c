@@ -165,14 +165,10 @@ int attach_record_load(pid_t pid, struct attach_record *r)
 		else if (sscanf(line, "process %d", &v) == 1)
 			r->process = v == 1;
 		else if (sscanf(line, "range %llx-%llx", &a, &b) == 2 && a < b) {
-			if (r->nranges == cap) {
-				cap = cap ? cap * 2 : 16;
-				void *nv = realloc(r->ranges, cap * sizeof(*r->ranges));
-				if (!nv) {
-					err = -ENOMEM;
-					break;
-				}
-				r->ranges = nv;
+			if (ksmp_grow(&r->ranges, &cap, r->nranges + 1,
+				      sizeof(*r->ranges), 16) < 0) {
+				err = -ENOMEM;
+				break;
 			}
 			r->ranges[r->nranges++] = (struct attach_range){ a, b };
 		}

@@ -71,15 +71,9 @@ static int pass(struct attach_opts *o, const struct seen *old, size_t nold,
 		if (pid == self || ksmp_proc_stat_id(pid, &st, s.comm, sizeof(s.comm)) < 0 || !st)
 			continue;
 		s.start = st;
-		if (n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 1024;
-			struct seen *nv = realloc(*now, nc * sizeof(*nv));
-			if (!nv) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*now = nv;
-			*cap = nc;
+		if (ksmp_grow(now, cap, n + 1, sizeof(**now), 1024) < 0) {
+			closedir(d);
+			return -ENOMEM;
 		}
 		(*now)[n++] = s;
 		if (old && bsearch(&s, old, nold, sizeof(*old), cmp_seen))

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "estimate.h"
+#include "ksmp_util.h"
 
 #if __SIZEOF_POINTER__ == 8
 #define OWN_CLASS ELFCLASS64
@@ -109,14 +110,9 @@ int est_parse_maps(char *buf, struct vma **out, size_t *nout)
 		int pos = 0;
 		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e,
 			   perms, &off, &maj, &min, &ino, &pos) >= 7) {
-			if (n == cap) {
-				struct vma *nv = realloc(v, cap * 2 * sizeof(*v));
-				if (!nv) {
-					free(v);
-					return -ENOMEM;
-				}
-				v = nv;
-				cap *= 2;
+			if (ksmp_grow(&v, &cap, n + 1, sizeof(*v), 256) < 0) {
+				free(v);
+				return -ENOMEM;
 			}
 			v[n].start = s;
 			v[n].end = e;

@@ -46,14 +46,8 @@ static void throttle(struct scan *s)
 
 static int rec_add(struct proc *p, const struct rec *r)
 {
-	if (p->nrec == p->caprec) {
-		size_t nc = p->caprec ? p->caprec * 2 : 4096;
-		struct rec *nr = realloc(p->rec, nc * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		p->rec = nr;
-		p->caprec = nc;
-	}
+	if (ksmp_grow(&p->rec, &p->caprec, p->nrec + 1, sizeof(*p->rec), 4096) < 0)
+		return -ENOMEM;
 	p->rec[p->nrec++] = *r;
 	return 0;
 }

@@ -34,18 +34,11 @@ int est_pidlist_add(struct pidlist *l, int pid, int asked)
 			l->asked[i] |= (unsigned char)!!asked;
 			return 0;
 		}
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 16;
-		int *nv = realloc(l->v, nc * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		unsigned char *na = realloc(l->asked, nc);
-		if (!na)
-			return -ENOMEM;
-		l->asked = na;
-		l->cap = nc;
-	}
+	size_t cv = l->cap, ca = l->cap;	/* the two arrays grow together */
+	if (ksmp_grow(&l->v, &cv, l->n + 1, sizeof(*l->v), 16) < 0 ||
+	    ksmp_grow(&l->asked, &ca, l->n + 1, 1, 16) < 0)
+		return -ENOMEM;
+	l->cap = cv;
 	l->asked[l->n] = (unsigned char)!!asked;
 	l->v[l->n++] = pid;
 	return 0;

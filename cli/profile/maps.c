@@ -35,15 +35,9 @@ int prof_read_vmas(pid_t pid, const char *file, struct vmas *m)
 		int pos = 0;
 		if (sscanf(l, "%llx-%llx %7s %llx %*s %*s%n", &lo, &hi, perms, &off,
 			   &pos) == 4 && pos > 0) {
-			if (m->n == m->cap) {
-				size_t nc = m->cap ? m->cap * 2 : 256;
-				struct vma *nv = realloc(m->v, nc * sizeof(*nv));
-				if (!nv) {
-					free(t);
-					return -ENOMEM;
-				}
-				m->v = nv;
-				m->cap = nc;
+			if (ksmp_grow(&m->v, &m->cap, m->n + 1, sizeof(*m->v), 256) < 0) {
+				free(t);
+				return -ENOMEM;
 			}
 			struct vma *v = &m->v[m->n++];
 			memset(v, 0, sizeof(*v));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <math.h>
 
+#include "ksmp_util.h"
 #include "profile.h"
 
 struct origin *prof_origin_get(struct origins *os, int kind, const char *obj,
@@ -23,14 +24,8 @@ struct origin *prof_origin_get(struct origins *os, int kind, const char *obj,
 		if (os->o[i].kind == kind && !strcmp(os->o[i].obj, obj) &&
 		    !strcmp(os->o[i].func, func))
 			return &os->o[i];
-	if (os->n == os->cap) {
-		size_t nc = os->cap ? os->cap * 2 : 64;
-		struct origin *no = realloc(os->o, nc * sizeof(*no));
-		if (!no)
-			return NULL;
-		os->o = no;
-		os->cap = nc;
-	}
+	if (ksmp_grow(&os->o, &os->cap, os->n + 1, sizeof(*os->o), 64) < 0)
+		return NULL;
 	struct origin *o = &os->o[os->n++];
 	memset(o, 0, sizeof(*o));
 	o->kind = kind;

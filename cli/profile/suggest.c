@@ -37,12 +37,8 @@ static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 			*len += (size_t)n;
 			return 0;
 		}
-		size_t nc = *cap * 2 + (size_t)n;
-		char *nb = realloc(*buf, nc);
-		if (!nb)
+		if (ksmp_grow(buf, cap, *len + (size_t)n + 1, 1, 4096) < 0)
 			return -1;
-		*buf = nb;
-		*cap = nc;
 	}
 }
 
