@@ -173,6 +173,39 @@ static void warn_shadowed(const char *file, const struct ksmp_policy *p)
 	}
 }
 
+/* A size as a policy file writes it: 4M, 64K, 1G, or bytes. */
+static void print_size(unsigned long long v)
+{
+	if (v && v % (1u << 30) == 0)
+		printf("%lluG", v >> 30);
+	else if (v && v % (1u << 20) == 0)
+		printf("%lluM", v >> 20);
+	else if (v && v % (1u << 10) == 0)
+		printf("%lluK", v >> 10);
+	else
+		printf("%llu", v);
+}
+
+/* Mode auto's bounds, with the chunk mergefs uses (at most
+ * KSMP_AUTO_CHUNK_USED_MAX, whatever the file says). */
+static void print_auto(const struct ksmp_policy *p)
+{
+	unsigned long long chunk = p->auto_chunk;
+	printf("  auto       chunk ");
+	if (chunk > KSMP_AUTO_CHUNK_USED_MAX) {
+		print_size(KSMP_AUTO_CHUNK_USED_MAX);
+		printf(" (auto-chunk ");
+		print_size(chunk);
+		printf(" capped: mergefs uses at most ");
+		print_size(KSMP_AUTO_CHUNK_USED_MAX);
+		printf(")");
+	} else {
+		print_size(chunk);
+	}
+	printf(", at most %u VMAs added, pruned memory probed again after %u s "
+	       "(doubling)\n", p->auto_vmas, p->auto_reprobe);
+}
+
 static void print_summary(const char *file, const struct ksmp_policy *p,
 			  const char *exe, const char *argv0)
 {
@@ -187,21 +220,11 @@ static void print_summary(const char *file, const struct ksmp_policy *p,
 	printf("  settings   log %s, strict %s, control %s, inherited-merge %s, heap-step ",
 	       ksmp_loglevel_name(p->loglevel), p->strict ? "yes" : "no",
 	       p->control ? "yes" : "no", p->inherited_off ? "off" : "keep");
-	unsigned long long hs = p->heap_step;
-	if (hs % (1u << 30) == 0)
-		printf("%lluG\n", hs >> 30);
-	else if (hs % (1u << 20) == 0)
-		printf("%lluM\n", hs >> 20);
-	else if (hs % (1u << 10) == 0)
-		printf("%lluK\n", hs >> 10);
-	else
-		printf("%llu\n", hs);
+	print_size(p->heap_step);
+	printf("\n");
 	bool sel = p->mode == KSMP_MODE_REGIONS || p->mode == KSMP_MODE_AUTO;
 	if (p->mode == KSMP_MODE_AUTO)
-		printf("  auto       chunk %lluK, at most %u VMAs added, pruned memory "
-		       "probed again after %u s (doubling)\n",
-		       (unsigned long long)(p->auto_chunk >> 10), p->auto_vmas,
-		       p->auto_reprobe);
+		print_auto(p);
 	if (sel || p->nrules) {
 		printf("  rules      %u, first match wins; no match means skip%s\n",
 		       p->nrules, sel ? "" : " (unused in this mode)");

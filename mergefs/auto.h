@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "ksmp_state.h"
+#include "policy.h"
 
 #define JUDGE_SCANS	3		/* full scans before a chunk is judged */
 #define PLATEAU_SCANS	4		/* ... and the process's merging pages
@@ -27,7 +28,7 @@
  * ms), holding 100 1.5-2.8 ms (worst round 3.5 ms). A chunk holding more
  * KSM pages than MAX_CMD_KSM is never pruned, and a chunk bigger than
  * MAX_CMD_BYTES is measured and pruned in pieces of that size (bounds()). */
-#define MAX_CMD_BYTES	(64ull << 20)
+#define MAX_CMD_BYTES	KSMP_AUTO_CHUNK_USED_MAX	/* 64 MiB */
 #define MAX_CMD_KSM	100
 #define PM_PAUSE_US	50		/* after each 2 MiB of present pages
 					 * read from pagemap */

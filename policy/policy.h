@@ -30,6 +30,11 @@
 #define KSMP_POLICY_STRPOOL	4096		/* bytes for all glob strings */
 #define KSMP_POLICY_NAME_MAX	64
 #define KSMP_POLICY_SOURCE_MAX	256
+/* The largest auto-chunk mergefs's controller uses: one of its commands
+ * measures or prunes at most this much (a prune stalls the target; see
+ * mergefs/auto.h), so a policy's larger auto-chunk is used as this.
+ * `ksmpreload check` shows the value used. */
+#define KSMP_AUTO_CHUNK_USED_MAX (64ull << 20)
 
 /* Engines. */
 enum ksmp_mode {
