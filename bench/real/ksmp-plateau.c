@@ -4,6 +4,7 @@
  *
  *   ksmp-plateau -k          print ksmd's CPU ticks now and exit
  *   ksmp-plateau [-k TICKS0] [-n STABLE_S] [-m MIN_S] [-c CAP_S] [-i MS] PID...
+ *   ksmp-plateau -T FILE [-M MOUNT] [-C CTLPID] [-i MS] PID...
  *
  * Samples every MS (default 250) the sum of /proc/PID/ksm_merging_pages,
  * ksmd's CPU (utime+stime ticks of its /proc/PID/stat) and full_scans.
@@ -22,6 +23,15 @@
  * final value; C: ksmd CPU seconds from TICKS0 (default: the start) until
  * that moment; R: sum of ksm_rmap_items of /proc/PID/ksm_stat at the end.
  * Exit status 1 when a process is gone.
+ *
+ * -T (trace, for BENCH_TRACE): until a process is gone or the tracer is
+ * killed, append one line per MS to FILE: "ms merging rmap ksmd_ticks
+ * full_scans ctl_ticks prunes probes pid_prunes pid_probes pages_scanned
+ * pages_skipped" (ms: CLOCK_REALTIME; ctl_ticks: CPU of CTLPID; prunes,
+ * probes: the auto_ counters of MOUNT/stats, the commands the mode auto
+ * controller sent, per chunk; pid_*: Σ of those of MOUNT/PID/stats, the
+ * ones that changed something; read every 5th sample; -1 when not given;
+ * pages_*: ksmd's, from /sys/kernel/mm/ksm).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -54,17 +64,12 @@ static void find_ksmd(void)
 		closedir(d);
 }
 
+static long ticks_of(const char *stat);
+
 static long ksmd_ticks(void)
 {
-	char buf[1024];
-	unsigned long ut = 0, st = 0;
-	if (!ksmd_stat[0] || ksmp_read_small(ksmd_stat, buf, sizeof(buf)) < 0)
-		return 0;
-	char *p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			 &ut, &st) != 2)
-		return 0;
-	return (long)(ut + st);
+	long t = ksmd_stat[0] ? ticks_of(ksmd_stat) : -1;
+	return t > 0 ? t : 0;
 }
 
 static long read_long(const char *path)
@@ -90,6 +95,82 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static long ticks_of(const char *stat)
+{
+	char buf[1024];
+	unsigned long ut = 0, st = 0;
+	if (ksmp_read_small(stat, buf, sizeof(buf)) < 0)
+		return -1;
+	char *p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+static long stat_field(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* -T: one line per sample until a process is gone (see the top). */
+static int trace(const char *file, const char *mnt, const char *ctl, long ms,
+		 int argc, char **argv)
+{
+	FILE *f = fopen(file, "a");
+	char ctlstat[64] = "", mstats[300] = "";
+	if (!f)
+		return 2;
+	if (ctl)
+		snprintf(ctlstat, sizeof(ctlstat), "/proc/%.20s/stat", ctl);
+	if (mnt)
+		snprintf(mstats, sizeof(mstats), "%.280s/stats", mnt);
+	for (;;) {
+		long sum = 0, rsum = 0;
+		int gone = 0;
+		for (int i = 0; i < argc; i++) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%s/ksm_merging_pages", argv[i]);
+			long v = read_long(path), r = rmap_items(argv[i]);
+			gone |= v < 0;
+			sum += v > 0 ? v : 0;
+			rsum += r > 0 ? r : 0;
+		}
+		if (gone)
+			break;
+		static char buf[8192];
+		static long k, pr = -1, pb = -1, ppr = -1, ppb = -1;
+		if (mstats[0] && k++ % 5 == 0 &&	/* FUSE reads: the controller's CPU */
+		    ksmp_read_small(mstats, buf, sizeof(buf)) > 0) {
+			pr = stat_field(buf, "auto_prunes ");
+			pb = stat_field(buf, "auto_probes ");
+			ppr = ppb = 0;
+			for (int i = 0; i < argc; i++) {
+				char path[340];
+				snprintf(path, sizeof(path), "%.280s/%s/stats", mnt, argv[i]);
+				if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
+					continue;
+				long a = stat_field(buf, "auto_prunes "), b = stat_field(buf, "auto_probes ");
+				ppr += a > 0 ? a : 0;
+				ppb += b > 0 ? b : 0;
+			}
+		}
+		struct timespec rt;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		fprintf(f, "%lld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld\n",
+			(long long)rt.tv_sec * 1000 + rt.tv_nsec / 1000000, sum, rsum,
+			ksmd_ticks(), read_long("/sys/kernel/mm/ksm/full_scans"),
+			ctlstat[0] ? ticks_of(ctlstat) : -1, pr, pb, ppr, ppb,
+			read_long("/sys/kernel/mm/ksm/pages_scanned"),
+			read_long("/sys/kernel/mm/ksm/pages_skipped"));
+		fflush(f);
+		usleep((useconds_t)ms * 1000);
+	}
+	fclose(f);
+	return 1;
+}
+
 static double ts[MAXS];
 static long sums[MAXS], rsums[MAXS], ticks[MAXS], nscans[MAXS];
 
@@ -110,14 +191,18 @@ int main(int argc, char **argv)
 {
 	double stable = 5, cap = 60, min = 0;
 	long ms = 250, t0ticks = -1;
+	const char *tfile = NULL, *mnt = NULL, *ctl = NULL;
 	int opt;
 	find_ksmd();
 	if (argc == 2 && !strcmp(argv[1], "-k")) {
 		printf("%ld\n", ksmd_ticks());
 		return 0;
 	}
-	while ((opt = getopt(argc, argv, "k:n:m:c:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:n:m:c:i:T:M:C:")) != -1) {
 		switch (opt) {
+		case 'T': tfile = optarg; break;
+		case 'M': mnt = optarg; break;
+		case 'C': ctl = optarg; break;
 		case 'k': t0ticks = strtol(optarg, NULL, 10); break;
 		case 'n': stable = strtod(optarg, NULL); break;
 		case 'm': min = strtod(optarg, NULL); break;
@@ -128,6 +213,8 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc || ms < 1 || stable <= 0 || cap <= 0)
 		goto usage;
+	if (tfile)
+		return trace(tfile, mnt, ctl, ms, argc - optind, argv + optind);
 	long hz = sysconf(_SC_CLK_TCK);
 	const char *fs = "/sys/kernel/mm/ksm/full_scans";
 	long scans0 = read_long(fs), scans = scans0;
@@ -179,6 +266,7 @@ int main(int argc, char **argv)
 	return gone;
 usage:
 	fprintf(stderr, "usage: ksmp-plateau -k | ksmp-plateau [-k TICKS0] [-n STABLE_S] "
-			"[-m MIN_S] [-c CAP_S] [-i MS] PID...\n");
+			"[-m MIN_S] [-c CAP_S] [-i MS] PID...\n"
+			"       ksmp-plateau -T FILE [-M MOUNT] [-C CTLPID] [-i MS] PID...\n");
 	return 2;
 }

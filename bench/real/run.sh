@@ -29,6 +29,12 @@
 #              BENCH_VARIANTS=process,zero  only these of the variants
 #              BENCH_SMAPS=DIR  keep each instance's /proc/PID/smaps at the
 #                  plateau as DIR/PROG.VARIANT.N.smaps
+#              BENCH_TRACE=DIR  sample every 100 ms, from the launch of
+#                  the instances until the plateau (or the hold's end),
+#                  Σ merging, Σ rmap, ksmd's and the controller's CPU
+#                  ticks, full_scans and the controller's prunes and
+#                  probes into DIR/PROG.VARIANT.trace (ksmp-plateau -T);
+#                  DIR/PROG.VARIANT.marks: ms of launch, ready, plateau
 #              BENCH_HOLDFOR=600  after the plateau keep the instances
 #                  running 600 s, sampling the saving every BENCH_HOLDEVERY
 #                  s (10): time-weighted mean, min, max over the window, and
@@ -181,6 +187,7 @@ ctl_stop() {
 	fusermount3 -u "$T/mnt" 2>/dev/null || umount -l "$T/mnt" 2>/dev/null
 	kill "$CTL" 2>/dev/null
 	wait "$CTL" 2>/dev/null
+	[ -z "${BENCH_TRACE:-}" ] || cp "$T/mergefs.log" "$BENCH_TRACE/$prog.$var.mergefs.log"
 	CTL=""
 }
 ctl_cpu() { # the controller's CPU seconds so far (0 without one)
@@ -258,12 +265,24 @@ variant() {
 	trap 'exit 1' INT TERM HUP
 	case $var in zero|shipped|auto|attach-shipped) ctl_start ;; esac
 	k0=$("$BR/ksmp-plateau" -k)
+	tr=""
+	if [ -n "${BENCH_TRACE:-}" ]; then
+		tr="$BENCH_TRACE/$prog.$var"
+		: > "$tr.trace"
+		echo "launch $(ms_now)" > "$tr.marks"
+	fi
 	for i in $(seq $N); do start "$prog" "$var" "$i"; done
+	TRP=""
+	if [ -n "$tr" ]; then
+		"$BR/ksmp-plateau" -T "$tr.trace" -i 100 ${CTL:+-M "$T/mnt" -C "$CTL"} $PIDS &
+		TRP=$!
+	fi
 	i=0
 	for p in $PIDS; do
 		i=$((i + 1))
 		ready "$prog" "$i" "$p" || { echo "$prog $var error not-ready"; return 1; }
 	done
+	[ -z "$tr" ] || echo "ready $(ms_now)" >> "$tr.marks"
 	# the library (root here) refuses policy files others may write
 	if grep -qs 'refused in a privileged process' "$T/out.$prog".*; then
 		echo "$prog $var error policy-refused"; return 1
@@ -285,6 +304,7 @@ t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] -
 		pl=$("$BR/ksmp-plateau" -k "$k0" -n "$STABLE" -m "$MIN" -c "$CAP" $PIDS)
 	fi
 	cs=$(ctl_cpu)
+	[ -z "$tr" ] || echo "plateau $(ms_now) $pl" >> "$tr.marks"
 	ps=$("$BR/ksmp-pagestat" $PIDS) || { echo "$prog $var error pagestat"; return 1; }
 	if [ -n "${BENCH_SMAPS:-}" ]; then
 		i=0
@@ -298,6 +318,7 @@ t = json.load(sys.stdin)["total"]; print(t["saved_pages"], max(t["zero_pages"] -
 		"$BR/ksmp-pagestat" -d "$BENCH_SMAPS/$prog.$var.chunks" $PIDS > /dev/null
 	fi
 	echo "$prog $var $pl $ps ctl_s $cs rps $(throughput "$prog") $extra $(hold)"
+	[ -z "$TRP" ] || { kill "$TRP"; wait "$TRP"; } 2>/dev/null
 	stop_all
 }
 if [ "${1:-}" = program ]; then
