@@ -18,6 +18,11 @@
 #define MAX_JUDGE_SCANS	16		/* ... or this many passed anyway */
 #define MAX_LEVEL	6		/* reprobe delay: at most 64x the first */
 #define MAX_CMDS	32		/* commands per process and cycle */
+#define QUICK_MS	250		/* a process still being judged, or
+					 * whose commands MAX_CMDS cut short,
+					 * is looked at again this soon */
+#define QUICK_FOR_MS	60000		/* ... while it is this young (the
+					 * first case) */
 /* What one command may cost the target: the agent's madvise runs in its
  * signal handler, and MADV_UNMERGEABLE holds the mmap write lock.
  * Measured (bench/ksmp-stall, four runs, medians of 5 rounds): a prune
@@ -77,6 +82,8 @@ struct proc {
 	uint64_t first_ms;	/* when first seen */
 	uint64_t prunes, probes;	/* its chunks pruned, probed (done: not -ENOENT) */
 	uint32_t max_changes;	/* most changes of one chunk */
+	uint64_t quick_at;	/* look again then, before the next pass
+				 * (0: at the next pass) */
 	struct chunk *c;	/* sorted by addr */
 	size_t n, cap;
 	int seen;

@@ -24,6 +24,7 @@
 #   - the program's results, errno and read(2) are unaffected.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/mergefs_common.sh"
+. "$KSMP_SRCDIR/tests/auto/auto_common.sh"
 need_root
 need_ksm
 need_fuse
@@ -31,20 +32,10 @@ ksm_fast
 mfs_init root fuse ksm
 plan 22
 
-PROG=$B/tests/auto/auto-prog
 printf 'mode auto\nauto-reprobe 10\n' > "$OUT/auto.policy"
 printf 'mode auto\nauto-reprobe 600\nauto-vmas 4\nmerge mmap min=1M\n' > "$OUT/vmas.policy"
 mfs_mount "auto=200" || { echo "Bail out! cannot mount mergefs"; exit 1; }
 
-# run NAME POLICY MIB PATTERN [apart]: an instance fed from a fifo (fd
-# kept open)
-run() {
-	mkfifo "$OUT/$1.in"
-	LD_PRELOAD=$(ksmp_preload) KSMP_POLICY=$OUT/$2 KSMP_POLICY_DIR=$OUT \
-		"$PROG" "$3" "$4" ${5:-} < "$OUT/$1.in" > "$OUT/$1" 2>&1 &
-	PIDS="$PIDS $!"
-	eval "${1}_pid=$!"
-}
 run a auto.policy 16 SSSSUUUU
 run b auto.policy 16 SSSSUUUU
 run c vmas.policy 16 SUSUSUSU
@@ -54,45 +45,10 @@ run f auto.policy 16 SSHSMUUU
 run g auto.policy 16 SSHSMUUU
 exec 4> "$OUT/a.in" 5> "$OUT/b.in" 6> "$OUT/c.in" 7> "$OUT/d.in" 8> "$OUT/e.in" \
 	3> "$OUT/f.in" 9> "$OUT/g.in"
-for n in a b c d e f g; do
-	i=0; until grep -q '^ready' "$OUT/$n" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
-done
-addr() { awk '/^ready/ { print $2; exit }' "$OUT/$1"; }
+for n in a b c d e f g; do wait_ready "$n"; done
 A=$(addr a); C=$(addr c)
 
-# vma PID ADDR: "MG KSM_KB" of the VMA holding ADDR (MG: 1 if mergeable)
-vma() {
-	awk -v a="$(printf '%d' "$2")" '
-	function hex(s,  i, n) {
-		n = 0; s = tolower(s)
-		for (i = 1; i <= length(s); i++)
-			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-		return n
-	}
-	/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); in_ = hex(r[1]) <= a && a < hex(r[2]); next }
-	in_ && $1 == "KSM:" { ksm = $2 }
-	in_ && $1 == "VmFlags:" { mg = 0; for (i = 2; i <= NF; i++) if ($i == "mg") mg = 1
-		print mg, ksm + 0; exit }' "/proc/$1/smaps"
-}
-# pruned_in PID ADDR [MIB]: pruned records inside the MIB (16) at ADDR
-pruned_in() {
-	awk -v lo="$(printf '%d' "$2")" -v len=$((${3:-16} * 1048576)) '
-	function hex(s,  i, n) {
-		n = 0; s = tolower(s); sub(/^0x/, "", s)
-		for (i = 1; i <= length(s); i++)
-			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-		return n
-	}
-	$NF == "pruned" { split($1, r, "-"); if (hex(r[1]) >= lo && hex(r[2]) <= lo + len) n++ }
-	END { print n + 0 }' "$MNT/$1/regions"
-}
 rmap() { awk '$1 == "ksm_rmap_items" { print $2 }' "/proc/$1/ksm_stat"; }
-# until SECONDS CMD...: poll CMD every 0.2 s
-until_() {
-	t=$(($1 * 5)); shift
-	while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.2; t=$((t - 1)); done
-	return 1
-}
 shared_kept() { set -- $(vma "$a_pid" "$A"); [ "$1" = 1 ] && [ "$2" -gt 0 ]; }
 own_pruned() {
 	set -- $(vma "$a_pid" $((A + 8 * 1048576))) $(vma "$a_pid" $((A + 14 * 1048576)))

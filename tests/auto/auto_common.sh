@@ -1,0 +1,51 @@
+# tests/auto/auto_common.sh - sourced by the mode auto tests (after
+# tests/mergefs_common.sh).
+
+# run NAME POLICY MIB PATTERN [apart]: an instance of auto-prog fed from
+# a fifo (the caller keeps a writer open); sets NAME_pid
+run() {
+	mkfifo "$OUT/$1.in"
+	LD_PRELOAD=$(ksmp_preload) KSMP_POLICY=$OUT/$2 KSMP_POLICY_DIR=$OUT \
+		"$B/tests/auto/auto-prog" "$3" "$4" ${5:-} < "$OUT/$1.in" > "$OUT/$1" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "${1}_pid=$!"
+}
+# wait_ready NAME: until the instance printed its ready line
+wait_ready() {
+	i=0; until grep -q '^ready' "$OUT/$1" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+# addr NAME: the address of the instance's mapping
+addr() { awk '/^ready/ { print $2; exit }' "$OUT/$1"; }
+
+# vma PID ADDR: "MG KSM_KB" of the VMA holding ADDR (MG: 1 if mergeable)
+vma() {
+	awk -v a="$(printf '%d' "$2")" '
+	function hex(s,  i, n) {
+		n = 0; s = tolower(s)
+		for (i = 1; i <= length(s); i++)
+			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return n
+	}
+	/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); in_ = hex(r[1]) <= a && a < hex(r[2]); next }
+	in_ && $1 == "KSM:" { ksm = $2 }
+	in_ && $1 == "VmFlags:" { mg = 0; for (i = 2; i <= NF; i++) if ($i == "mg") mg = 1
+		print mg, ksm + 0; exit }' "/proc/$1/smaps"
+}
+# pruned_in PID ADDR [MIB]: pruned records inside the MIB (16) at ADDR
+pruned_in() {
+	awk -v lo="$(printf '%d' "$2")" -v len=$((${3:-16} * 1048576)) '
+	function hex(s,  i, n) {
+		n = 0; s = tolower(s); sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++)
+			n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return n
+	}
+	$NF == "pruned" { split($1, r, "-"); if (hex(r[1]) >= lo && hex(r[2]) <= lo + len) n++ }
+	END { print n + 0 }' "$MNT/$1/regions"
+}
+# until SECONDS CMD...: poll CMD every 0.2 s
+until_() {
+	t=$(($1 * 5)); shift
+	while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.2; t=$((t - 1)); done
+	return 1
+}
