@@ -3,8 +3,9 @@
  * policy says `mode auto`, which of the memory the library advised KSM
  * actually merges, and has the library prune (MADV_UNMERGEABLE) what
  * does not, so that ksmd stops scanning it; pruned memory is probed again
- * (MADV_MERGEABLE) after a delay that doubles each time it still did not
- * merge, because contents change.
+ * (MADV_MERGEABLE) after a delay that doubles each time it is pruned
+ * again, because contents change; the delay starts over only once the
+ * memory stayed merging that long (restart()).
  *
  * Unit: chunks of the policy's auto-chunk (2 MiB), aligned, inside the
  * library's advised records (the region table in its state block).
@@ -148,6 +149,28 @@ static unsigned vma_cost(const struct proc *p, uint64_t chunk)
 	return n;
 }
 
+/* A range judged and kept: its back-off starts over (restart()) once
+ * it stayed so for as long as its next delay would be. */
+static void kept(uint64_t *at, uint64_t now)
+{
+	if (!*at)
+		*at = now;
+}
+
+/* Pruned again: the delay before the next probe starts over only if the
+ * range merged (was kept) for at least that long since; one that merges
+ * when offered and stops soon after keeps doubling. Returns the delay. */
+static uint64_t restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe, uint64_t now)
+{
+	if (*kept_at && now - *kept_at >= ((uint64_t)reprobe * 1000 << *level))
+		*level = 0;
+	*kept_at = 0;
+	uint64_t d = (uint64_t)reprobe * 1000 << *level;
+	if (*level < MAX_LEVEL)
+		(*level)++;
+	return d;
+}
+
 static const struct proc *sort_p;
 
 /* Lowest density of shared pages first; then by address. */
@@ -187,7 +210,7 @@ static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 	for (; k < m; k++) {
 		struct chunk *c = &p->c[order[k]];
 		if (c->shared > MAX_CMD_KSM) {
-			c->level = 0;	/* one prune may not copy that many */
+			kept(&c->kept_at, now);	/* one prune may not copy that many */
 			continue;
 		}
 		if (c->shared && spent + c->shared > budget)
@@ -199,7 +222,7 @@ static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 		c->act = 1;
 	}
 	for (; k < m; k++)
-		p->c[order[k]].level = 0;
+		kept(&p->c[order[k]].kept_at, now);
 	free(order);
 	long have = vma_cost(p, chunk);
 	for (size_t i = 0; i < p->n; i++) {
@@ -231,7 +254,7 @@ static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
 		if (!c->eligible || (c->sub && dead) || now < c->sub_probe_at)
 			continue;	/* one batch per probe period */
 		if (c->sub_was & c->sh)	/* some merged once offered again */
-			c->sub_level = 0;
+			kept(&c->sub_kept_at, now);
 		c->sub_was = 0;
 		if (!dead)
 			continue;
@@ -289,6 +312,7 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 	for (size_t i = 0; i < p->n && cmds < MAX_CMDS; i++) {
 		struct chunk *c = &p->c[i];
 		int done = 0;
+		uint64_t d = c->sub_plan ? restart(&c->sub_level, &c->sub_kept_at, reprobe, now) : 0;
 		for (unsigned b = 0; b < SUBS && c->sub_plan && cmds < MAX_CMDS; b++) {
 			unsigned e = b;
 			if (!(c->sub_plan & (1u << b)))
@@ -303,13 +327,11 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 			done = r > done ? r : done;
 			if (r) {
 				c->sub |= auto_sub_bits(b * sub, (e + 1) * sub, sub);
-				c->sub_probe_at = now + ((uint64_t)reprobe * 1000 << c->sub_level);
+				c->sub_probe_at = now + d;
 			}
 			b = e;
 		}
 		sub_counted(p, c, done);
-		if (c->sub_plan && c->sub_level < MAX_LEVEL)
-			c->sub_level++;
 		if (!c->sub_probe)
 			continue;
 		int r = sub_command(p, t, KSMP_CMD_RANGE_PROBE, c->addr, chunk);
@@ -360,10 +382,10 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 					c->sub = 0;
 					c->lost = c->shared;
 					p->lost += c->lost;
-					c->probe_at = now + ((uint64_t)reprobe * 1000 << c->level);
-					if (c->level < MAX_LEVEL)
-						c->level++;
+					c->probe_at = now + restart(&c->level, &c->kept_at,
+								    reprobe, now);
 				} else {
+					c->kept_at = 0;
 					p->lost -= c->lost;
 					c->lost = 0;
 					c->pruned = 0;
@@ -456,6 +478,7 @@ static void one(struct cycle *cy, pid_t pid, long long merging)
 	if (!p)
 		goto out;
 	p->seen = 1;
+	p->missed = 0;
 	if (merging != p->merging || !p->merging_since) {
 		p->merging = merging;
 		p->merging_since = cy->full;
@@ -576,8 +599,11 @@ void auto_cycle(void)
 	pthread_mutex_lock(&totals_lock);
 	for (struct proc **pp = &procs; *pp;) {
 		struct proc *p = *pp;
-		if (p->seen) {
-			pp = &p->next;
+		uint64_t start;
+		if (p->seen || (++p->missed < KEEP_MISSED &&
+				ksmp_proc_starttime(p->pid, &start) == 0 &&
+				start == p->starttime)) {
+			pp = &p->next;	/* missed while alive: keep its history */
 			continue;
 		}
 		*pp = p->next;

@@ -17,6 +17,10 @@
 					 * stood still for this many */
 #define MAX_JUDGE_SCANS	16		/* ... or this many passed anyway */
 #define MAX_LEVEL	6		/* reprobe delay: at most 64x the first */
+#define KEEP_MISSED	64		/* passes a live process may go unseen
+					 * (its block busy, not attachable for
+					 * a while) before its chunks' history
+					 * is dropped */
 #define MAX_CMDS	32		/* commands per process and cycle */
 #define QUICK_MS	250		/* a process still being judged, or
 					 * whose commands MAX_CMDS cut short,
@@ -56,6 +60,7 @@ struct chunk {
 	uint8_t eligible;	/* measured long enough to be judged */
 	uint8_t pruned;
 	uint8_t level;		/* times pruned in a row */
+	uint64_t kept_at;	/* judged and kept since (ms; 0: not) */
 	uint8_t mark;		/* seen this cycle */
 	uint8_t act;		/* this cycle: 1 prune, 2 probe */
 	uint8_t cut_lo, cut_hi;	/* a run ending at its low (high) edge
@@ -69,6 +74,7 @@ struct chunk {
 	uint8_t sub_probe;	/* this cycle: probe the sub-units */
 	uint32_t sub_was;	/* the sub-units last probed */
 	uint64_t sub_probe_at;
+	uint64_t sub_kept_at;	/* some of those merged since (ms; 0: not) */
 };
 
 struct proc {
@@ -84,6 +90,7 @@ struct proc {
 	uint32_t max_changes;	/* most changes of one chunk */
 	uint64_t quick_at;	/* look again then, before the next pass
 				 * (0: at the next pass) */
+	unsigned missed;	/* passes in a row that did not see it */
 	struct chunk *c;	/* sorted by addr */
 	size_t n, cap;
 	int seen;

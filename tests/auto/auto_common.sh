@@ -12,7 +12,7 @@ run() {
 }
 # wait_ready NAME: until the instance printed its ready line
 wait_ready() {
-	i=0; until grep -q '^ready' "$OUT/$1" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	i=0; until grep -qs '^ready' "$OUT/$1" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
 }
 # addr NAME: the address of the instance's mapping
 addr() { awk '/^ready/ { print $2; exit }' "$OUT/$1"; }
