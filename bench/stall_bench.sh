@@ -11,7 +11,8 @@
 #            takes the signal, and another one's mmap+munmap) for PING,
 #            PRUNE and PROBE of 2 MiB, 64 MiB (the controller's
 #            MAX_CMD_BYTES) and 256 MiB, and PRUNE of 64 MiB holding 1000
-#            KSM pages (MAX_CMD_KSM before) and 100 (MAX_CMD_KSM now), in
+#            KSM pages and 100 (the controller's former bounds on KSM pages
+#            per prune; it now prunes no range holding a shared page), in
 #            two runs; under tests/ksm-hold (ksmd merges the alike pages).
 # STALL_BENCH_ROUNDS (default 5), STALL_BENCH_SECS (seconds per source, 3).
 set -u

@@ -34,14 +34,12 @@
  * 3.4-6.0 ms), a probe 0.05 ms. KSM pages in the range cost more than
  * their copy (not the 2.5 us each assumed here before), most when many
  * share one KSM page: 64 MiB holding 1000 2.9-5.6 ms (a worst round 9.3
- * ms), holding 100 1.5-2.8 ms (worst round 3.5 ms). A chunk holding more
- * KSM pages than MAX_CMD_KSM is never pruned, and a chunk bigger than
+ * ms), holding 100 1.5-2.8 ms (worst round 3.5 ms). Only ranges without
+ * a shared page are pruned (plan()), and a chunk bigger than
  * MAX_CMD_BYTES is measured and pruned in pieces of that size (bounds()). */
 #define MAX_CMD_BYTES	KSMP_AUTO_CHUNK_USED_MAX	/* 64 MiB */
-#define MAX_CMD_KSM	100
 #define PM_PAUSE_US	50		/* after each 2 MiB of present pages
 					 * read from pagemap */
-#define LOSS_DIV	50		/* prune at most 2% of the shared pages */
 #define SUBS		32		/* sub-units of a chunk (64 KiB of 2 MiB) */
 #define MIN_SUB		(64u << 10)	/* none smaller */
 #define AUTO_LOCK	"/run/mergefs-auto.lock"
@@ -55,7 +53,6 @@ struct chunk {
 	uint32_t present;	/* present pages now */
 	uint32_t last;		/* present pages at the last look */
 	uint32_t shared;	/* of which mapped more than once */
-	uint32_t lost;		/* pruned: shared pages it had then */
 	uint32_t changes;	/* times the library pruned or probed it for us */
 	uint8_t eligible;	/* measured long enough to be judged */
 	uint8_t pruned;
@@ -81,8 +78,6 @@ struct proc {
 	pid_t pid;
 	uint64_t starttime;
 	uint64_t commands;	/* ctl.commands after our last command */
-	uint64_t shared;	/* Σ shared pages of the advised chunks */
-	uint64_t lost;		/* Σ lost of the pruned chunks */
 	long long merging;	/* ksm_merging_pages at the last look */
 	uint64_t merging_since;	/* full_scans when it last changed */
 	uint64_t first_ms;	/* when first seen */

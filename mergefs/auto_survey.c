@@ -125,7 +125,6 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 		if (!c->pruned)
 			c->present = c->shared = c->sub = 0; /* sub: from the records */
 	}
-	p->shared = 0;
 	for (uint32_t i = 0; i < nr; i++) {
 		const struct ksmp_region *r = &st->regions[i];
 		uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
@@ -153,8 +152,7 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 				continue;
 			}
 			if (c->pruned) {	/* probed by someone else, or joined */
-				p->lost -= c->lost;
-				c->lost = c->pruned = 0;
+				c->pruned = 0;
 				c->since = full;
 			}
 			unsigned present = 0, shared = 0;
@@ -163,19 +161,15 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 			measured++;
 			c->present += present;
 			c->shared += shared;
-			p->shared += shared;
 		}
 	}
 	if (grew)
 		qsort(p->c, p->n, sizeof(*p->c), by_addr);
 	/* forget chunks no record covers any more */
 	size_t k = 0;
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0; i < p->n; i++)
 		if (p->c[i].mark)
 			p->c[k++] = p->c[i];
-		else
-			p->lost -= p->c[i].lost;
-	}
 	p->n = k;
 	/* two records that meet on a chunk's edge may be one VMA (ours,
 	 * split by a prune, or adjacent mappings the kernel joined) */
