@@ -580,8 +580,10 @@ static int parse_text(struct ksmp_policy *p, const char *name,
 			continue;
 		parse_line(&ps, s, n);
 	}
-	/* mode auto with no rules of its own: the built-in bounds */
-	if (p->mode == KSMP_MODE_AUTO && !p->nrules && !ps.stopped)
+	/* mode auto with no rules of its own: the built-in bounds, also
+	 * when the file gave up (too many problems), so that the policy
+	 * reads back the same from its own formatted text */
+	if (p->mode == KSMP_MODE_AUTO && !p->nrules)
 		add_auto_rules(&ps);
 	return ps.problems;
 }
