@@ -1,5 +1,24 @@
 # tests/auto/auto_common.sh - sourced by the mode auto tests (after
-# tests/mergefs_common.sh).
+# tests/tap.sh); sources tests/mergefs_common.sh.
+. "$KSMP_SRCDIR/tests/mergefs_common.sh"
+
+# auto_init N [KSM-HOLD OPTION...]: root, KSM and FUSE or skip; the test
+# again under tests/ksm-hold (ksmd fast, or as the options say), then
+# mfs_init and a plan of N
+auto_init() {
+	_n=$1; shift
+	need_root
+	need_ksm
+	need_fuse
+	if [ -z "${KSMP_KSM_HELD:-}" ]; then
+		exec "$KSMP_BUILDDIR/tests/ksm-hold" "$@" -- "$SHELL_FOR_TEST" "$0"
+	fi
+	mfs_init root fuse ksm
+	plan "$_n"
+}
+# acting: whether this mount's controller acts (it holds
+# /run/mergefs-auto.lock: its passes count in auto_cycles)
+acting() { [ "$(field "$MNT/stats" auto_cycles)" != 0 ]; }
 
 # run NAME POLICY MIB PATTERN [apart]: an instance of auto-prog fed from
 # a fifo (the caller keeps a writer open); sets NAME_pid

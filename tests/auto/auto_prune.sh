@@ -24,14 +24,8 @@
 #     it has followed it, and the host's stats add them up;
 #   - the program's results, errno and read(2) are unaffected.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
-. "$KSMP_SRCDIR/tests/mergefs_common.sh"
 . "$KSMP_SRCDIR/tests/auto/auto_common.sh"
-need_root
-need_ksm
-need_fuse
-ksm_fast
-mfs_init root fuse ksm
-plan 23
+auto_init 23
 
 printf 'mode auto\nauto-reprobe 10\n' > "$OUT/auto.policy"
 printf 'mode auto\nauto-reprobe 600\nauto-vmas 4\nmerge mmap min=1M\n' > "$OUT/vmas.policy"
@@ -81,7 +75,7 @@ grep -v '^#' "$MNT/$f_pid/regions" | sed 's/^/# f: /'
 # the controller's counters per process (mergefs(8), PID/stats); only the
 # controller holding the host's lock acts and counts (auto_cycles > 0)
 st() { v=$(field "$MNT/$1/stats" "$2"); echo "${v:--1}"; }
-if [ "$(field "$MNT/stats" auto_cycles)" = 0 ]; then
+if ! acting; then
 	skip 3 "another mergefs holds /run/mergefs-auto.lock: its controller pruned, this mount counts nothing"
 else
 	pa=$(st "$a_pid" auto_prunes) pb=$(st "$a_pid" auto_probes) mx=$(st "$a_pid" auto_chunk_changes_max)
@@ -146,7 +140,7 @@ ok "adding no VMAs ($me0 -> $(e_maps))" test "$(e_maps)" -le "$me0"
 
 # the half-shared chunk's own half never merges when offered again: its
 # back-off doubles (without it: two changes every ~12 s)
-if [ "$(field "$MNT/stats" auto_cycles)" = 0 ]; then
+if ! acting; then
 	skip 1 "another mergefs holds /run/mergefs-auto.lock"
 else
 	mx=$(st "$f_pid" auto_chunk_changes_max) fs=$(st "$f_pid" auto_followed_seconds)

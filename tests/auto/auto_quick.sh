@@ -9,14 +9,8 @@
 # just seen (three full scans of ksmd must follow) and the prune waits
 # for the second, 15 s later. The S chunks stay merged.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
-. "$KSMP_SRCDIR/tests/mergefs_common.sh"
 . "$KSMP_SRCDIR/tests/auto/auto_common.sh"
-need_root
-need_ksm
-need_fuse
-ksm_fast
-mfs_init root fuse ksm
-plan 2
+auto_init 2
 
 printf 'mode auto\n' > "$OUT/auto.policy"
 run a auto.policy 16 SSSSUUUU
