@@ -531,12 +531,18 @@ static int cycle_begin(struct cycle *cy)
 	return 1;
 }
 
-/* Between passes: look again at the processes whose quick_at came. */
+/* Between passes: look again at the processes whose quick_at came.
+ * When no look may act (ksmd stopped, the lock another's), none is left
+ * due: the loop below would wake for it again at once, and spun a CPU
+ * until ksmd ran again, pass after pass. */
 static void auto_quick(void)
 {
 	struct cycle cy;
-	if (!cycle_begin(&cy))
+	if (!cycle_begin(&cy)) {
+		for (struct proc *p = procs; p; p = p->next)
+			p->quick_at = 0;
 		return;
+	}
 	for (struct proc *p = procs; p; p = p->next) {
 		struct pksm k;
 		if (!p->quick_at || p->quick_at > cy.now)

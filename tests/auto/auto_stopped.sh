@@ -1,0 +1,41 @@
+#!/bin/sh
+# auto_stopped - mode auto's controller while ksmd is stopped: an instance
+# of tests/auto/auto-prog is young and its chunks wait for ksmd's full
+# scans (ksmd slow here: 16 pages per 100 ms), so the controller looks at
+# it every 250 ms between passes. With ksmd stopped (run 0, written
+# through mergefs's ksm/run) no look may act; the controller must then
+# sleep until its next pass, not wake again at once for the look still
+# due (it spun a CPU, pass after pass, until ksmd ran again). Once ksmd
+# runs again, passes go on.
+. "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+. "$KSMP_SRCDIR/tests/auto/auto_common.sh"
+auto_init 3 -p 16 -s 100
+
+printf 'mode auto\n' > "$OUT/auto.policy"
+run a auto.policy 16 SSSSUUUU
+exec 4> "$OUT/a.in"
+wait_ready a
+mfs_mount "auto=2000" || { echo "Bail out! cannot mount mergefs"; exit 1; }
+followed() { [ -n "$(field "$MNT/$a_pid/stats" auto_followed_seconds)" ]; }
+until_ 20 followed
+if ! acting; then
+	skip 3 "another mergefs holds /run/mergefs-auto.lock: its controller acts"
+	exit 0
+fi
+ok "the controller follows the young instance" followed
+mp=$(mfs_pid)
+# utime + stime of mergefs, in clock ticks (its name has no blanks)
+cpu() { awk '{ print $14 + $15 }' "/proc/$mp/stat"; }
+"$W" "$MNT/ksm/run" 0 > /dev/null
+c0=$(cpu)
+sleep 3
+c1=$(cpu)
+"$W" "$MNT/ksm/run" 1 > /dev/null
+hz=$(getconf CLK_TCK)
+ok "ksmd stopped for 3 s: the controller used $((c1 - c0)) ticks of CPU (at most $((3 * hz / 10)))" \
+	test $((c1 - c0)) -le $((3 * hz / 10))
+n0=$(field "$MNT/stats" auto_cycles)
+more() { [ "$(field "$MNT/stats" auto_cycles)" -gt "$n0" ]; }
+ok "ksmd running again, passes go on" until_ 10 more
+exec 4>&-
+done_testing
