@@ -42,6 +42,10 @@
 					 * read from pagemap */
 #define SUBS		32		/* sub-units of a chunk (64 KiB of 2 MiB) */
 #define MIN_SUB		(64u << 10)	/* none smaller */
+#define MAX_CHUNKS	(1u << 18)	/* a process whose records span more
+					 * chunks (512 GiB of 2 MiB) is left
+					 * as advised: its block is its own */
+#define USER_END	(1ull << 57)	/* above any user address */
 #define AUTO_LOCK	"/run/mergefs-auto.lock"
 #define PM_PRESENT	(1ull << 63)
 #define PM_EXCLUSIVE	(1ull << 56)

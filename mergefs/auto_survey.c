@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auto.h"
+#include "ksmp_state_read.h"
 #include "ksmp_util.h"
 
 /* Binary search among the first n (sorted) chunks. */
@@ -34,13 +35,17 @@ static int by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* A chunk seen in an advised record: known, or new (since = now). */
+/* A chunk seen in an advised record: known, or new (since = now). The
+ * records come by address (survey()), so a new chunk is the last one
+ * added or comes after it, unless records overlap. */
 static struct chunk *chunk_at(struct proc *p, uint64_t addr, uint64_t full,
 			      int pruned, int *grew)
 {
 	struct chunk *c = find(p, p->n - (size_t)*grew, addr);
 	if (!c) {
-		for (size_t i = p->n - *grew; i < p->n; i++)
+		if (*grew && p->c[p->n - 1].addr == addr)
+			return &p->c[p->n - 1];
+		for (size_t i = p->n - *grew; *grew && addr < p->c[p->n - 1].addr && i < p->n; i++)
 			if (p->c[i].addr == addr)
 				return &p->c[i];
 		if (ksmp_grow(&p->c, &p->cap, p->n + 1, sizeof(*p->c), 256) < 0)
@@ -103,6 +108,41 @@ uint32_t auto_sub_bits(uint64_t lo, uint64_t hi, uint64_t sub)
 	return (last >= 31 ? ~0u : (2u << last) - 1) & ~((1u << first) - 1);
 }
 
+struct rec {
+	uint64_t start, len;
+	uint8_t state;
+};
+
+static int by_start(const void *a, const void *b)
+{
+	uint64_t x = ((const struct rec *)a)->start, y = ((const struct rec *)b)->start;
+	return x < y ? -1 : x > y;
+}
+
+/* The block's advised and pruned records, by address, into recs; how
+ * many, or -E2BIG when they span more than MAX_CHUNKS chunks. The block
+ * is the target's memory: a record past any user address (one that
+ * wrapped the walk below around to 0, for ever) is not taken, and the
+ * chunk bound keeps a huge one from costing unbounded memory and time. */
+static int records(const struct ksmp_state *st, uint64_t chunk, struct rec *recs)
+{
+	uint32_t nr = ksmp_state_slots(st), n = 0;
+	uint64_t chunks = 0;
+	for (uint32_t i = 0; i < nr; i++) {
+		struct ksmp_region r;
+		if (ksmp_region_read(&st->regions[i], &r) < 0 ||
+		    (r.state != KSMP_REGION_MERGEABLE && r.state != KSMP_REGION_PRUNED) ||
+		    !r.len || r.start >= USER_END || r.len > USER_END - r.start)
+			continue;
+		chunks += ((r.start + r.len + chunk - 1) / chunk) - r.start / chunk;
+		if (chunks > MAX_CHUNKS)
+			return -E2BIG;
+		recs[n++] = (struct rec){ r.start, r.len, r.state };
+	}
+	qsort(recs, n, sizeof(*recs), by_start);
+	return (int)n;
+}
+
 /* Walk the advised records: learn the chunks, measure the mergeable
  * ones, mark what to prune. Returns chunks measured or -errno. */
 int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
@@ -113,9 +153,10 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 	 * chunk without KSM pages may merge yet: wait for a plateau. */
 	int settled = full >= p->merging_since + PLATEAU_SCANS;
 	uint64_t sub = chunk / SUBS >= MIN_SUB ? chunk / SUBS : 0;
-	uint32_t nr = __atomic_load_n(&st->nregions_hint, __ATOMIC_ACQUIRE);
-	if (nr > KSMP_STATE_REGIONS)
-		nr = KSMP_STATE_REGIONS;
+	static struct rec recs[KSMP_STATE_REGIONS];
+	int nr = records(st, chunk, recs);
+	if (nr < 0)
+		return nr;
 	int grew = 0, measured = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct chunk *c = &p->c[i];
@@ -125,15 +166,9 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 		if (!c->pruned)
 			c->present = c->shared = c->sub = 0; /* sub: from the records */
 	}
-	for (uint32_t i = 0; i < nr; i++) {
-		const struct ksmp_region *r = &st->regions[i];
-		uint32_t s1 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
-		uint8_t state = r->state;
-		uint64_t start = r->start, len = r->len;
-		if ((s1 & 1) || __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) != s1 ||
-		    (state != KSMP_REGION_MERGEABLE && state != KSMP_REGION_PRUNED) ||
-		    !len || start + len < start)
-			continue;
+	for (int i = 0; i < nr; i++) {
+		uint8_t state = recs[i].state;
+		uint64_t start = recs[i].start, len = recs[i].len;
 		for (uint64_t a = start & ~(chunk - 1); a < start + len; a += chunk) {
 			struct chunk *c = chunk_at(p, a, full,
 						   state == KSMP_REGION_PRUNED, &grew);

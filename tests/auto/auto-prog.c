@@ -13,6 +13,9 @@
  *   storm N                    N malloc/free and mmap/munmap calls of
  *                              mixed sizes, checking results and errno
  *   check                      verify every chunk and errno handling
+ *   bogus START LEN            write a record of START, LEN (hex) into
+ *                              the library's state block, as a hostile
+ *                              program may: the block is its memory
  *   quit
  *
  * Prints "ready ADDR LEN" (LEN: to the end of the last chunk) at start and one line per command: "ok ..." or
@@ -25,6 +28,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "ksmp_state.h"
+#include "policy.h"
 
 #define CHUNK (2ul << 20)
 
@@ -110,6 +116,36 @@ static int errno_ok(void)
 	return e1 == 0 && r == -1 && errno == EBADF ? 0 : -1;
 }
 
+/* A record of our own making in the library's state block, after the
+ * records in use (the library keeps to its own count of them). */
+static int bogus(const char *arg)
+{
+	unsigned long long start, len, s, e;
+	char line[512];
+	if (sscanf(arg, "%llx %llx", &start, &len) != 2)
+		return -1;
+	FILE *f = fopen("/proc/self/maps", "re");
+	struct ksmp_state *st = NULL;
+	while (f && !st && fgets(line, sizeof(line), f))
+		if (strstr(line, "/memfd:" KSMP_STATE_MEMFD_NAME) &&
+		    sscanf(line, "%llx-%llx", &s, &e) == 2)
+			st = (struct ksmp_state *)(uintptr_t)s;
+	if (f)
+		fclose(f);
+	uint32_t i = st ? st->nregions_hint : KSMP_STATE_REGIONS;
+	if (i >= KSMP_STATE_REGIONS)
+		return -1;
+	struct ksmp_region *r = &st->regions[i];
+	__atomic_store_n(&r->seq, r->seq | 1, __ATOMIC_RELEASE);
+	r->start = start;
+	r->len = len;
+	r->kind = KSMP_KIND_MMAP;
+	r->state = KSMP_REGION_MERGEABLE;
+	__atomic_store_n(&r->seq, r->seq + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->nregions_hint, i + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int set_pattern(const char *s)
 {
 	size_t n = strcspn(s, " \n");
@@ -172,6 +208,8 @@ int main(int argc, char **argv)
 				bad = set_pattern(line + 5) < 0 || (fill(), 0);
 			else if (!strncmp(line, "storm ", 6))
 				bad = storm(strtol(line + 6, NULL, 10)) < 0;
+			else if (!strncmp(line, "bogus ", 6))
+				bad = bogus(line + 6) < 0;
 			else if (!strcmp(line, "check"))
 				bad = verify() < 0 || errno_ok() < 0;
 			else if (!strcmp(line, "quit"))

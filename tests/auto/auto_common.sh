@@ -16,9 +16,14 @@ auto_init() {
 	mfs_init root fuse ksm
 	plan "$_n"
 }
-# acting: whether this mount's controller acts (it holds
-# /run/mergefs-auto.lock: its passes count in auto_cycles)
-acting() { [ "$(field "$MNT/stats" auto_cycles)" != 0 ]; }
+# acting: whether this mount's controller acts: it holds the flock on
+# /run/mergefs-auto.lock (/proc/locks), taken as its first pass begins
+# (a pass that never ends counts: auto_cycles would say 0)
+acting() {
+	awk -v pid="$(mfs_pid)" -v ino=":$(stat -c %i /run/mergefs-auto.lock 2>/dev/null)" '
+	$2 == "FLOCK" && $5 == pid && substr($6, length($6) - length(ino) + 1) == ino { f = 1 }
+	END { exit !f }' /proc/locks
+}
 
 # run NAME POLICY MIB PATTERN [apart]: an instance of auto-prog fed from
 # a fifo (the caller keeps a writer open); sets NAME_pid
