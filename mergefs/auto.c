@@ -279,7 +279,11 @@ static void sub_counted(struct proc *p, struct chunk *c, int done)
 }
 
 /* Prune the planned sub-units of kept chunks, probe those due: one
- * command per run of sub-units, or per chunk to probe. */
+ * command per run of sub-units, or per chunk to probe. A chunk's batch
+ * is sent whole or not at all: one cut short by MAX_CMDS kept its other
+ * unshared sub-units until the batch's probe, auto-reprobe seconds or
+ * more later; left whole, it comes at the next look (MAX_CMDS returned:
+ * a quick one). */
 static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 		   unsigned reprobe, uint64_t full, uint64_t now, int cmds)
 {
@@ -287,8 +291,10 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 	for (size_t i = 0; i < p->n && cmds < MAX_CMDS; i++) {
 		struct chunk *c = &p->c[i];
 		int done = 0;
+		if (cmds + __builtin_popcount(c->sub_plan & ~(c->sub_plan << 1)) > MAX_CMDS)
+			return MAX_CMDS;	/* its runs do not fit */
 		uint64_t d = c->sub_plan ? restart(&c->sub_level, &c->sub_kept_at, reprobe, now) : 0;
-		for (unsigned b = 0; b < SUBS && c->sub_plan && cmds < MAX_CMDS; b++) {
+		for (unsigned b = 0; b < SUBS && c->sub_plan; b++) {
 			unsigned e = b;
 			if (!(c->sub_plan & (1u << b)))
 				continue;

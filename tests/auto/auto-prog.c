@@ -3,7 +3,8 @@
  * 2 MiB chunks, each filled either with content every instance shares
  * (S: derived from the chunk index only) or with content of its own
  * (U: derived from the pid too), or mixed (M: its first 30 pages S, the
- * rest U; H: its first half S, the rest U), driven by commands on
+ * rest U; H: its first half S, the rest U; A: its 64 KiB pieces S and U
+ * in turn, S first), driven by commands on
  * standard input:
  *
  *   auto-prog MIB PATTERN [apart]  e.g. auto-prog 16 SSSSUUUU
@@ -50,7 +51,8 @@ static uint64_t mix(uint64_t x)
 static uint64_t word(size_t chunk, size_t i)
 {
 	int u = pattern[chunk] == 'U' || (pattern[chunk] == 'M' && i >= 30 * 512) ||
-		(pattern[chunk] == 'H' && i >= CHUNK / 16);
+		(pattern[chunk] == 'H' && i >= CHUNK / 16) ||
+		(pattern[chunk] == 'A' && (i / 8192) % 2);
 	uint64_t own = u ? (uint64_t)getpid() << 40 : 0;
 	return mix(0x6175746f70726f67ull ^ own ^ (chunk << 32) ^ i) | 1;
 }
@@ -149,7 +151,7 @@ static int bogus(const char *arg)
 static int set_pattern(const char *s)
 {
 	size_t n = strcspn(s, " \n");
-	if (n != nchunks || strspn(s, "SUMH") < n)
+	if (n != nchunks || strspn(s, "SUMHA") < n)
 		return -1;
 	memcpy(pattern, s, n);
 	pattern[n] = '\0';
@@ -167,7 +169,7 @@ int main(int argc, char **argv)
 	size_t mib = strtoul(argv[1], NULL, 10);
 	nchunks = mib / 2;
 	if (!nchunks || nchunks >= sizeof(pattern) || set_pattern(argv[2]) < 0) {
-		fprintf(stderr, "auto-prog: PATTERN needs MIB/2 letters S, U, M or H\n");
+		fprintf(stderr, "auto-prog: PATTERN needs MIB/2 letters S, U, M, H or A\n");
 		return 2;
 	}
 	/* 2 MiB-aligned, so that chunks are the controller's chunks */
