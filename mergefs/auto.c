@@ -483,6 +483,8 @@ static void one(struct cycle *cy, pid_t pid, long long merging)
 	uint64_t end = now_ms();
 	p->quick_at = n >= 0 && (more || (end - p->first_ms < QUICK_FOR_MS && waiting(p))) ?
 		      end + QUICK_MS : 0;
+	p->more = more;
+	p->full_seen = cy->full;
 	pthread_mutex_lock(&totals_lock);
 	totals.chunks_measured += n > 0 ? (uint64_t)n : 0;
 	pthread_mutex_unlock(&totals_lock);
@@ -554,6 +556,13 @@ static void auto_quick(void)
 		if (!p->quick_at || p->quick_at > cy.now)
 			continue;
 		p->quick_at = 0;
+		/* no full scan since: nothing more can be judged (a chunk
+		 * needs JUDGE_SCANS), only measured again */
+		if (!p->more && cy.full == p->full_seen) {
+			if (cy.now - p->first_ms < QUICK_FOR_MS)
+				p->quick_at = cy.now + QUICK_MS;
+			continue;
+		}
 		if (proc_ksm(p->pid, &k) == 0 && k.valid && k.mergeable)
 			one(&cy, p->pid, k.merging_pages);
 	}

@@ -89,6 +89,8 @@ struct proc {
 	uint32_t max_changes;	/* most changes of one chunk */
 	uint64_t quick_at;	/* look again then, before the next pass
 				 * (0: at the next pass) */
+	uint64_t full_seen;	/* full_scans at the last look */
+	int more;		/* MAX_CMDS cut the last look's commands */
 	unsigned missed;	/* passes in a row that did not see it */
 	struct chunk *c;	/* sorted by addr */
 	size_t n, cap;
