@@ -186,9 +186,13 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 					c->sub |= auto_sub_bits(lo - a, hi - a, sub);
 				continue;
 			}
-			if (c->pruned) {	/* probed by someone else, or joined */
+			if (c->pruned) {	/* mapped afresh in part */
 				c->pruned = 0;
 				c->since = full;
+				/* what is still pruned of it (seen as
+				 * pruned sub-units now) keeps the chunk's
+				 * probe: it was probed at once */
+				c->sub_probe_at = c->probe_at;
 			}
 			unsigned present = 0, shared = 0;
 			if (measure(fd, lo, hi - lo, &present, &shared, a, sub, c) < 0)

@@ -14,6 +14,9 @@
  *   storm N                    N malloc/free and mmap/munmap calls of
  *                              mixed sizes, checking results and errno
  *   check                      verify every chunk and errno handling
+ *   remap OFF LEN              unmap LEN bytes at OFF (hex, from the
+ *                              start) and map them afresh (not MAP_FIXED:
+ *                              the library records them anew), refilled
  *   bogus START LEN            write a record of START, LEN (hex) into
  *                              the library's state block, as a hostile
  *                              program may: the block is its memory
@@ -118,6 +121,24 @@ static int errno_ok(void)
 	return e1 == 0 && r == -1 && errno == EBADF ? 0 : -1;
 }
 
+/* Unmap [off, off+len) of the chunks and map it again, as a program that
+ * frees and reallocates does; its contents as before. */
+static int remap(const char *arg)
+{
+	unsigned long long off, len;
+	if (stride != CHUNK || sscanf(arg, "%llx %llx", &off, &len) != 2 ||
+	    off % 4096 || !len || len % 4096 || off + len > nchunks * CHUNK)
+		return -1;
+	unsigned char *at = mem + off;
+	if (munmap(at, len) != 0 ||
+	    mmap(at, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != at)
+		return -1;
+	for (size_t o = off; o < off + len; o += 8)
+		*(uint64_t *)(mem + o) = word(o / CHUNK, o % CHUNK / 8);
+	return 0;
+}
+
 /* A record of our own making in the library's state block, after the
  * records in use (the library keeps to its own count of them). */
 static int bogus(const char *arg)
@@ -210,6 +231,8 @@ int main(int argc, char **argv)
 				bad = set_pattern(line + 5) < 0 || (fill(), 0);
 			else if (!strncmp(line, "storm ", 6))
 				bad = storm(strtol(line + 6, NULL, 10)) < 0;
+			else if (!strncmp(line, "remap ", 6))
+				bad = remap(line + 6) < 0;
 			else if (!strncmp(line, "bogus ", 6))
 				bad = bogus(line + 6) < 0;
 			else if (!strcmp(line, "check"))

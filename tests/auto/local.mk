@@ -3,8 +3,8 @@
 check_PROGRAMS += tests/auto/auto-prog
 tests_auto_auto_prog_SOURCES = tests/auto/auto-prog.c
 TESTS += tests/auto/auto_prune.sh tests/auto/auto_quick.sh tests/auto/auto_backoff.sh \
-	tests/auto/auto_stopped.sh tests/auto/auto_hostile.sh tests/auto/auto_batch.sh
-EXTRA_DIST += tests/auto/auto_prune.sh tests/auto/auto_quick.sh tests/auto/auto_backoff.sh tests/auto/auto_stopped.sh tests/auto/auto_hostile.sh tests/auto/auto_batch.sh \
+	tests/auto/auto_stopped.sh tests/auto/auto_hostile.sh tests/auto/auto_batch.sh tests/auto/auto_readvise.sh
+EXTRA_DIST += tests/auto/auto_prune.sh tests/auto/auto_quick.sh tests/auto/auto_backoff.sh tests/auto/auto_stopped.sh tests/auto/auto_hostile.sh tests/auto/auto_batch.sh tests/auto/auto_readvise.sh \
 	tests/auto/auto_common.sh
 check_PROGRAMS += tests/auto/auto_policy
 TESTS += tests/auto/auto_policy
