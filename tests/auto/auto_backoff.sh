@@ -20,12 +20,7 @@ auto_init 5
 
 printf 'mode auto\nauto-reprobe 10\n' > "$OUT/auto.policy"
 mfs_mount "auto=200" || { echo "Bail out! cannot mount mergefs"; exit 1; }
-run a auto.policy 16 SSSSUUUU
-run b auto.policy 16 SSSSUUUU
-exec 4> "$OUT/a.in" 5> "$OUT/b.in"
-wait_ready a
-wait_ready b
-A=$(addr a)
+pair auto.policy 16 SSSSUUUU
 t_start=$(date +%s)
 u_pruned() { set -- $(vma "$a_pid" $((A + 12 * 1048576))); [ "$1" = 0 ]; }
 # probed (mg) and merged: S and U, 16 MiB, ksm_merging_pages >= 3500
@@ -34,10 +29,7 @@ u_merged() {
 	[ "$1" = 1 ] && [ "$(cat "/proc/$a_pid/ksm_merging_pages")" -ge 3500 ]
 }
 
-if ! acting; then
-	skip 5 "another mergefs holds /run/mergefs-auto.lock: its controller acts"
-	exit 0
-fi
+need_acting 5
 ok "the U chunks are pruned" until_ 40 u_pruned
 echo "fill SSSSSSSS" >&4
 echo "fill SSSSSSSS" >&5

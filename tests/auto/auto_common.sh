@@ -16,6 +16,23 @@ auto_init() {
 	mfs_init root fuse ksm
 	plan "$_n"
 }
+# pair POLICY MIB PATTERN: instances a and b of auto-prog alike, fed on
+# fds 4 and 5, ready; A: the address of a's mapping
+pair() {
+	run a "$1" "$2" "$3"
+	run b "$1" "$2" "$3"
+	exec 4> "$OUT/a.in" 5> "$OUT/b.in"
+	wait_ready a
+	wait_ready b
+	A=$(addr a)
+}
+# need_acting N: unless this mount's controller acts, skip the N checks
+# left and end the test
+need_acting() {
+	acting && return 0
+	skip "$1" "another mergefs holds /run/mergefs-auto.lock: its controller acts"
+	exit 0
+}
 # acting: whether this mount's controller acts: it holds the flock on
 # /run/mergefs-auto.lock (/proc/locks), taken as its first pass begins
 # (a pass that never ends counts: auto_cycles would say 0)

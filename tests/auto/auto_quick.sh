@@ -13,12 +13,7 @@
 auto_init 2
 
 printf 'mode auto\n' > "$OUT/auto.policy"
-run a auto.policy 16 SSSSUUUU
-run b auto.policy 16 SSSSUUUU
-exec 4> "$OUT/a.in" 5> "$OUT/b.in"
-wait_ready a
-wait_ready b
-A=$(addr a)
+pair auto.policy 16 SSSSUUUU
 # merged before the controller looks (S chunks: 8 MiB in each instance)
 merged() { [ "$(cat "/proc/$a_pid/ksm_merging_pages" 2>/dev/null || echo 0)" -ge 2048 ]; }
 i=0; until merged || [ $i -gt 150 ]; do sleep 0.2; i=$((i + 1)); done

@@ -21,10 +21,7 @@ wait_ready a
 mfs_mount "auto=2000" || { echo "Bail out! cannot mount mergefs"; exit 1; }
 followed() { [ -n "$(field "$MNT/$a_pid/stats" auto_followed_seconds)" ]; }
 until_ 20 followed
-if ! acting; then
-	skip 4 "another mergefs holds /run/mergefs-auto.lock: its controller acts"
-	exit 0
-fi
+need_acting 4
 ok "the controller follows the young instance" followed
 # chunks a look measures: 2 MiB chunks of each mergeable record
 per_look() {
