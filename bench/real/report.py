@@ -117,9 +117,12 @@ for h in ("tuned", "held-out"):
             % (h, statistics.median(zs[h]), statistics.median(zr[h]) if zr[h] else float("nan"),
                len(zs[h])))
 say("")
+say("used = present - saved: the distinct pages the instances hold, what they cost in memory "
+    "(a program that trims its own heap in one run saves less and may still use no more).")
+say("")
 say("| program | variant | saved | vs whole | rmap | vs whole | ksmd s | ctl s | t s | plateau "
-    "| ksm pages | present | throughput |")
-say("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    "| ksm pages | present | used | vs whole | throughput |")
+say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for prog in order:
     r = res.get(prog, {})
     pv = r.get("process", {})
@@ -127,15 +130,18 @@ for prog in order:
         v = r.get(var)
         if not v or "error" in v:
             if v:
-                say("| %s | %s | error: %s | | | | | | | | | | |" % (prog, var, v["error"]))
+                say("| %s | %s | error: %s | | | | | | | | | | | | |" % (prog, var, v["error"]))
             continue
-        say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        used, pused = (None if num(x, "present") is None or num(x, "saved") is None
+                       else num(x, "present") - num(x, "saved") for x in (v, pv))
+        say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             prog, var, f(num(v, "saved"), "%.0f"),
             f(ratio(num(v, "saved"), num(pv, "saved")), "%.3f"), f(num(v, "rmap"), "%.0f"),
             f(ratio(num(v, "rmap"), num(pv, "rmap")), "%.3f"), f(num(v, "ksmd_s")),
             f(num(v, "ctl_s")), f(num(v, "t_plateau"), "%.1f"),
             "yes" if v.get("plateau") == "1" else "cap", f(num(v, "ksm"), "%.0f"),
-            f(num(v, "present"), "%.0f"), v.get("rps", "-").replace(",", ", ")))
+            f(num(v, "present"), "%.0f"), f(used, "%.0f"), f(ratio(used, pused), "%.3f"),
+            v.get("rps", "-").replace(",", ", ")))
 held = [(p, v) for p in order for v in ("process", "zero", "shipped", "auto")
         if "hold_mean" in res.get(p, {}).get(v, {})]
 if held:
