@@ -27,7 +27,7 @@ struct obj {
 	char name[KSMP_STATE_CALLER_MAX];
 };
 
-static struct obj objs[MAX_OBJS];
+static struct obj objs[MAX_OBJS] KSMP_BIG;
 static unsigned nobjs;
 static unsigned gen;		/* odd while rebuilding */
 static int rlock;

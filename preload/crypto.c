@@ -24,8 +24,8 @@
 #define ADDR_MASK ((1ull << 48) - 1)
 
 bool ksmp_heap_on;
-uint64_t ksmp_heap_verdicts[KSMP_HEAP_VERDICTS];
-static struct ksmp_policy builtin;
+uint64_t ksmp_heap_verdicts[KSMP_HEAP_VERDICTS] KSMP_BIG;
+static struct ksmp_policy builtin KSMP_BIG;
 
 /* The built-in default's rules, parsed again only when the policy in use
  * has others (most programs run under the built-in default itself: one

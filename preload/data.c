@@ -48,9 +48,9 @@ struct range {
 	char name[KSMP_STATE_CALLER_MAX];	/* the object's basename */
 };
 
-static struct range known[MAX_RANGES];	/* judged, still loaded */
+static struct range known[MAX_RANGES] KSMP_BIG;	/* judged, still loaded */
 static unsigned nknown;
-static struct range found[MAX_RANGES];	/* this scan's */
+static struct range found[MAX_RANGES] KSMP_BIG;	/* this scan's */
 static unsigned nfound;
 static unsigned long long seen[2];	/* loader counters at the last scan */
 static bool scanned;

@@ -42,7 +42,7 @@
 #endif
 
 struct ksmp_engine_cfg ksmp_cfg;
-struct ksmp_policy ksmp_policy;
+struct ksmp_policy ksmp_policy KSMP_BIG;
 KSMP_TLS int ksmp_busy;
 uintptr_t ksmp_heap_seen;
 
@@ -52,7 +52,7 @@ static uintptr_t heap_base;
 static int heap_lock;
 
 #define MAX_ARENA_HEAPS 512
-static uintptr_t arena_heaps[MAX_ARENA_HEAPS];
+static uintptr_t arena_heaps[MAX_ARENA_HEAPS] KSMP_BIG;
 static unsigned narena_heaps;
 static int arena_lock;
 KSMP_TLS uintptr_t ksmp_tls_arena;

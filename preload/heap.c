@@ -79,7 +79,7 @@ static const uint32_t cls_size[] = {
 #define NCLS (sizeof(cls_size) / sizeof(cls_size[0]))
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct seg segs[MAX_SEGS];
+static struct seg segs[MAX_SEGS] KSMP_BIG;
 static unsigned nsegs;			/* published with release */
 static struct seg *cur;			/* bump segment */
 static void *freelist[NCLS];

@@ -28,8 +28,8 @@
 #include "control.h"
 #include "lib.h"
 
-static char policy_buf[KSMP_POLICY_MAX_FILE + 1];
-static struct ksmp_policy strict_probe;
+static char policy_buf[KSMP_POLICY_MAX_FILE + 1] KSMP_BIG;
+static struct ksmp_policy strict_probe KSMP_BIG;
 bool ksmp_profile;
 
 struct diag {

@@ -25,8 +25,8 @@ struct idx {
 	uintptr_t start, end;
 };
 
-static struct idx idx[KSMP_STATE_REGIONS];
-static uint8_t used[KSMP_STATE_REGIONS];
+static struct idx idx[KSMP_STATE_REGIONS] KSMP_BIG;
+static uint8_t used[KSMP_STATE_REGIONS] KSMP_BIG;
 static uint32_t hint;		/* slots [0, hint) may be used */
 static uint32_t nused;
 static uint32_t first_free;	/* no free slot below this one */

@@ -20,7 +20,7 @@
 #include "control.h"
 #include "lib.h"
 
-static struct ksmp_state private_state;
+static struct ksmp_state private_state KSMP_BIG;
 struct ksmp_state *ksmp_st = &private_state;
 uint64_t ksmp_start_brk;
 
@@ -28,7 +28,7 @@ uint64_t ksmp_start_brk;
  * CLOCK_BOOTTIME then (ns; 0 = unknown). glibc runs the prepare, parent
  * and child handlers of one fork under one lock: a second fork cannot
  * overwrite them before this one's child has used them. */
-static struct ksmp_state fork_snap;
+static struct ksmp_state fork_snap KSMP_BIG;
 static uint64_t fork_boot_ns;
 
 static struct ksmp_state *map_block(void)

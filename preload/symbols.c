@@ -33,7 +33,7 @@ bool ksmp_in_dlsym(void)
  * Each block carries its size in front of it, for realloc and
  * malloc_usable_size. */
 #define POOL_SIZE (64 * 1024)
-static _Alignas(64) unsigned char pool[POOL_SIZE];
+static _Alignas(64) unsigned char pool[POOL_SIZE] KSMP_BIG;
 static size_t pool_used;
 
 void *ksmp_pool_alloc(size_t size, size_t align)
