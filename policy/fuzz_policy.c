@@ -10,7 +10,8 @@
  * Beyond "does not crash", it checks properties: the problem count equals
  * the reports, every report has a sane line number, the canonical format
  * re-parses without problems to the same text, and the matcher agrees
- * with a straightforward reimplementation of first-match.
+ * with a straightforward reimplementation of first-match, and the quick
+ * look for a program line never misses one the parser finds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -111,6 +112,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 	}
+	/* The quick look that selection makes may say yes wrongly, never no
+	 * when the parser finds a program line. */
+	bool maybe = ksmp_policy_may_have_program((const char *)data, size);
+	if (p.nprograms && !maybe)
+		abort();
+	ksmp_policy_parse_programs(&q, "fuzz.policy", (const char *)data, size);
+	if (q.nprograms && !maybe)
+		abort();
 	(void)ksmp_policy_matches_program(&p, str, "python3");
 	(void)ksmp_policy_matches_program(&p, "/usr/bin/python3.11", str);
 

@@ -601,6 +601,33 @@ int ksmp_policy_parse_programs(struct ksmp_policy *p, const char *name,
 	return parse_text(p, name, text, len, true, NULL, NULL);
 }
 
+/* Could parse_text find a program line here: a line whose first token
+ * (after blanks, and after the byte order mark on the first line) starts
+ * with "program" and ends there? A cheap look that may say yes wrongly
+ * (a line the parser would refuse as too long or not text), never no
+ * wrongly, so a file it rules out has no program line to match. */
+bool ksmp_policy_may_have_program(const char *text, size_t len)
+{
+	static const char kw[] = "program";
+	const size_t kn = sizeof kw - 1;
+	size_t pos = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+
+	while (pos < len) {
+		while (pos < len && (text[pos] == ' ' || text[pos] == '\t'))
+			pos++;
+		if (len - pos >= kn && memcmp(text + pos, kw, kn) == 0 &&
+		    (len - pos == kn || text[pos + kn] == ' ' ||
+		     text[pos + kn] == '\t' || text[pos + kn] == '\r' ||
+		     text[pos + kn] == '\n'))
+			return true;
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		if (!nl)
+			break;
+		pos = (size_t)(nl - text) + 1;
+	}
+	return false;
+}
+
 void ksmp_policy_default(struct ksmp_policy *p)
 {
 	ksmp_policy_parse(p, "built-in default", ksmp_default_policy_text,

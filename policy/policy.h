@@ -158,6 +158,9 @@ int ksmp_policy_parse(struct ksmp_policy *p, const char *name,
  * ksmp_policy_matches_program, and cheaper than a whole parse. */
 int ksmp_policy_parse_programs(struct ksmp_policy *p, const char *name,
 			       const char *text, size_t len);
+/* False only when the text has no program line, by a quick look that
+ * parses nothing (selection passes over such files). */
+bool ksmp_policy_may_have_program(const char *text, size_t len);
 
 /*
  * Read and parse a file. Returns the number of problems (>= 0), or -errno

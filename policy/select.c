@@ -8,7 +8,8 @@
  * picks the smallest name greater than the previous one, from the listing
  * (or, in a directory too big for it, from a new pass over the
  * directory). Only the program line of each file is parsed until one
- * matches; that file alone is parsed whole.
+ * matches (a file without one, by a quick look, not at all); that file
+ * alone is parsed whole.
  *
  * Two directories, as systemd and modprobe.d do it: the vendor directory
  * (shipped policies) and the admin directory, where a file of the same
@@ -505,7 +506,7 @@ static int select_in_dirs(struct ksmp_policy *p, int afd, const char *admin,
 			fail_reset(p);
 			return r;
 		}
-		if (r < 0)
+		if (r < 0 || !ksmp_policy_may_have_program(buf, len))
 			continue;
 		ksmp_policy_parse_programs(p, path, buf, len);
 		if (!ksmp_policy_matches_program(p, exe, argv0))

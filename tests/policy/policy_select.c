@@ -183,6 +183,31 @@ static void test_precedence(void)
 	r = sel(NULL, dir, "/usr/bin/linked", NULL);
 	ok(r == 0 && !strcmp(P.source, at("d/link.policy")) && P.mode == KSMP_MODE_PROCESS,
 	   "a symlink to a regular file is a policy");
+	/* Program lines as the parser reads them, which the quick look for
+	 * one (files without are passed over unparsed) must not miss. */
+	put("d/c1.policy", "\xef\xbb\xbf\t program\tcrlfprog\r\nmode off\r\n");
+	put("d/c2.policy", "# program nocomment\nmode off # program nocomment\n"
+	    "programs nocomment\n  #program nocomment\nxprogram nocomment\n");
+	put("d/c3.policy", "name x\n\n  program  lastprog");
+	r = sel(NULL, dir, "/usr/bin/crlfprog", NULL);
+	ok(r == 0 && !strcmp(P.source, at("d/c1.policy")) && P.mode == KSMP_MODE_OFF,
+	   "program line after a byte order mark and blanks, CRLF");
+	r = sel(NULL, dir, "/usr/bin/lastprog", NULL);
+	ok(r == 0 && !strcmp(P.source, at("d/c3.policy")),
+	   "program line last, without a newline");
+	r = sel(NULL, dir, "/usr/bin/nocomment", "nocomment");
+	ok(r == 0 && !strcmp(P.source, "built-in default") && ndiags == 0,
+	   "'program' in comments or other words is no program line");
+	static const struct { const char *text; bool want; } look[] = {
+		{ "", false }, { "program", true }, { "program\n", true },
+		{ "mode off\n\t\tprogram x", true }, { "  program\r\n", true },
+		{ "#program x\n", false }, { "programs x\n", false },
+		{ "mode off program x\n", false }, { "\xef\xbb\xbfprogram x", true },
+		{ "x\n\xef\xbb\xbfprogram x", false }, { "progra", false },
+	};
+	for (size_t i = 0; i < sizeof look / sizeof *look; i++)
+		ok(ksmp_policy_may_have_program(look[i].text, strlen(look[i].text)) ==
+		   look[i].want, "quick look for a program line: case %zu", i);
 	r = sel(NULL, dir, "/opt/x/bin/python", "bar");
 	ok(r == 0 && !strcmp(P.source, at("d/a.policy")), "argv0 name matched");
 	r = sel(NULL, dir, "/usr/bin/nothing", "nothing");
