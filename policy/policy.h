@@ -141,6 +141,10 @@ typedef void (*ksmp_diag_fn)(void *ctx, const char *file, unsigned line,
 
 /* The built-in default: mode auto (see ksmpreload.policy(5)). */
 void ksmp_policy_default(struct ksmp_policy *p);
+/* When set, what ksmp_policy_default copies instead of parsing: the
+ * library sets the image its build made of that parse (preload/gen_builtin.c),
+ * so that a program under the built-in default parses nothing at start. */
+extern const struct ksmp_policy *ksmp_policy_default_image;
 /* The default of a program in secure execution: mode regions, large
  * chunks and mappings only, never the heap or arenas. */
 void ksmp_policy_default_secure(struct ksmp_policy *p);

@@ -25,6 +25,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "builtin_image.h"
 #include "control.h"
 #include "lib.h"
 
@@ -150,6 +151,8 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	int saved = errno;
 	ksmp_busy++;
 	ksmp_need_real();
+	/* the built-in default as the build parsed it: nothing to parse */
+	ksmp_policy_default_image = ksmp_builtin_image;
 	const char *env_policy = secure_getenv("KSMP_POLICY");
 	const char *env_dir = secure_getenv("KSMP_POLICY_DIR");
 	int env_level = parse_level(secure_getenv("KSMP_LOG"));
@@ -204,8 +207,17 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	copy_str(st->policy_name, sizeof(st->policy_name), ksmp_policy.name);
 	copy_str(st->policy_source, sizeof(st->policy_source),
 		 r != 0 && env_policy ? env_policy : ksmp_policy.source);
-	size_t n = ksmp_policy_format(&ksmp_policy, st->policy_text,
-				      sizeof(st->policy_text));
+	size_t n;
+	if (!memcmp(&ksmp_policy, ksmp_builtin_image, sizeof(ksmp_policy))) {
+		/* the built-in default: its text as the build formatted it */
+		n = ksmp_builtin_image_text_len;
+		size_t c = n < sizeof(st->policy_text) ? n : sizeof(st->policy_text) - 1;
+		memcpy(st->policy_text, ksmp_builtin_image_text, c);
+		st->policy_text[c] = '\0';
+	} else {
+		n = ksmp_policy_format(&ksmp_policy, st->policy_text,
+				       sizeof(st->policy_text));
+	}
 	st->policy_text_len = (uint32_t)(n < sizeof(st->policy_text) ?
 					 n : sizeof(st->policy_text) - 1);
 

@@ -10,7 +10,11 @@ preload_libksmpreload_so_SOURCES = preload/lib.h \
 	preload/symbols.c preload/log.c preload/state.c preload/regions.c \
 	preload/apart.c preload/caller.c preload/data.c preload/crypto.c preload/heap.c preload/engine.c preload/malloc.c preload/mmap.c \
 	preload/thread.c preload/wait.c preload/write.c preload/init.c \
-	preload/engine.h preload/control.h preload/control.c
+	preload/engine.h preload/control.h preload/control.c \
+	preload/builtin_image.h
+nodist_preload_libksmpreload_so_SOURCES = preload/builtin_image.c
+# builtin_image.c, made in the build tree, includes builtin_image.h
+preload_libksmpreload_so_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/preload
 preload_libksmpreload_so_CFLAGS = $(AM_CFLAGS) -fPIC $(KSMP_VIS_CFLAGS) \
 	-ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-free \
 	-fno-builtin-calloc -fno-builtin-realloc
@@ -20,3 +24,13 @@ preload_libksmpreload_so_LDADD = policy/libksmppolicy.a $(DL_LIBS) \
 	$(PTHREAD_LIBS)
 
 dist_man_MANS += man/libksmpreload.7
+
+# The built-in default policy parsed and formatted at build time
+# (preload/gen_builtin.c, run on the build machine): the library copies
+# both at start instead of doing either (issue 13, exec cost).
+noinst_PROGRAMS += preload/gen_builtin
+preload_gen_builtin_SOURCES = preload/gen_builtin.c
+preload_gen_builtin_LDADD = policy/libksmppolicy.a
+preload/builtin_image.c: preload/gen_builtin$(EXEEXT)
+	$(AM_V_GEN)preload/gen_builtin$(EXEEXT) > $@.tmp && mv $@.tmp $@
+CLEANFILES += preload/builtin_image.c preload/builtin_image.c.tmp

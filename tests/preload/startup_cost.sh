@@ -16,7 +16,7 @@ command -v strace >/dev/null 2>&1 || skip_all_env "strace not installed"
 strace -qq -o /dev/null true 2>/dev/null || skip_all_env "strace cannot trace here (ptrace refused)"
 sanitized && skip_all "ASan's runtime sets its heap up itself"
 pl_tmp
-plan 8
+plan 9
 
 E="$PL_TMP/empty"
 mkdir "$E"
@@ -62,8 +62,20 @@ if [ "$(id -u)" -eq 0 ]; then
 	done
 	is "$bad" 0 "20 forked children: every block passes the identity check (pid, start time)"
 	pl_stop
+	# The built-in default's text, which the library copies from what
+	# the build formatted (preload/gen_builtin.c), is what formatting the
+	# same policy read from policy/default.policy gives.
+	pl_start "$PL_TMP/b.out" env LD_PRELOAD="$(ksmp_lib)" KSMP_POLICY_DIR="$E" \
+		"$PROGS/ksmp-alloc" -s 30 small:64K
+	pl_wait_ready "$PL_TMP/b.out" && pl_probe policy "$PL_LAST" > "$PL_TMP/builtin.txt"
+	pl_start "$PL_TMP/f.out" env LD_PRELOAD="$(ksmp_lib)" \
+		KSMP_POLICY="$KSMP_SRCDIR/policy/default.policy" "$PROGS/ksmp-alloc" -s 30 small:64K
+	pl_wait_ready "$PL_TMP/f.out" && pl_probe policy "$PL_LAST" > "$PL_TMP/file.txt"
+	pl_stop
+	ok "built-in default: the published policy text equals default.policy's, formatted" \
+		sh -c '[ -s "$1" ] && cmp -s "$1" "$2"' sh "$PL_TMP/builtin.txt" "$PL_TMP/file.txt"
 else
-	skip 1 "not root: a block is read through /proc/PID/map_files (CAP_SYS_ADMIN)"
+	skip 2 "not root: a block is read through /proc/PID/map_files (CAP_SYS_ADMIN)"
 fi
 strace -f -qq -e trace=openat -o "$PL_TMP/fork" -E LD_PRELOAD="$(ksmp_lib)" \
 	-E KSMP_POLICY_DIR="$E" sh -c 'i=0; while [ $i -lt 10 ]; do (true; :); i=$((i + 1)); done'

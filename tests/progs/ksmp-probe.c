@@ -18,6 +18,7 @@
  *                                 line: "START LEN KIND STATE CALLER"
  *   ksmp-probe identity PID       "ok" when the block passes the readers'
  *                                 identity check (pid, start time)
+ *   ksmp-probe policy PID         the policy text the block publishes
  *   ksmp-probe ksmd-cpu           ksmd's utime+stime in clock ticks
  *   ksmp-probe hz                 clock ticks per second
  * Exit status 0, or 1 when the process or item cannot be read.
@@ -239,6 +240,20 @@ static int print_state(int pid, int identity)
 	return 0;
 }
 
+static int print_policy(int pid)
+{
+	size_t len;
+	const struct ksmp_state *st = map_state(pid, &len);
+	if (!st)
+		return 1;
+	uint32_t n = st->policy_text_len;
+	if (n >= KSMP_STATE_POLICY_TEXT)
+		n = KSMP_STATE_POLICY_TEXT - 1;
+	fwrite(st->policy_text, 1, n, stdout);
+	munmap((void *)st, len);
+	return 0;
+}
+
 static long ksmd_cpu(void)
 {
 	DIR *d = opendir("/proc");
@@ -320,6 +335,8 @@ int main(int argc, char **argv)
 		return print_state(atoi(argv[2]), 0);
 	if (!strcmp(cmd, "identity") && argc == 3)
 		return print_state(atoi(argv[2]), 1);
+	if (!strcmp(cmd, "policy") && argc == 3)
+		return print_policy(atoi(argv[2]));
 	if (!strcmp(cmd, "ksmd-cpu")) {
 		long t = ksmd_cpu();
 		printf("%ld\n", t);
@@ -330,6 +347,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 usage:
-	fprintf(stderr, "usage: ksmp-probe mg|ksmkb|mgcount|maps|stat|plateau|state|records|identity|ksmd-cpu ...\n");
+	fprintf(stderr, "usage: ksmp-probe mg|ksmkb|mgcount|maps|stat|plateau|state|records|identity|policy|ksmd-cpu ...\n");
 	return 2;
 }
