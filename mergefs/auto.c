@@ -5,7 +5,7 @@
  * does not, so that ksmd stops scanning it; pruned memory is probed again
  * (MADV_MERGEABLE) after a delay that doubles each time it is pruned
  * again, because contents change; the delay starts over only once the
- * memory stayed merging that long (restart()).
+ * memory stayed merging that long (auto_restart(), auto_plan.c).
  *
  * Unit: chunks of the policy's auto-chunk (2 MiB), aligned, inside the
  * library's advised records (the region table in its state block).
@@ -30,7 +30,7 @@
  * when ksmd finished JUDGE_SCANS full scans since the chunk was advised
  * or probed (a page needs two to merge) and the process's merging stood
  * still (auto_survey.c); judged chunks without a shared page are pruned
- * (plan()). Of a chunk kept, the sub-units (1/SUBS of it) with present
+ * (auto_plan()). Of a chunk kept, the sub-units (1/SUBS of it) with present
  * pages and none shared are pruned too. This needs no kpageflags and no PFNs, and counts
  * what saves memory: a KSM page mapped once saves nothing and counts as
  * not merging.
@@ -107,140 +107,6 @@ static void bounds(const struct ksmp_state *st, struct ksmp_policy *pol)
 		pol->auto_chunk = MAX_CMD_BYTES;
 }
 
-static int adjacent(const struct proc *p, size_t i, size_t j, uint64_t chunk)
-{
-	return i < p->n && j < p->n && p->c[i].addr + chunk == p->c[j].addr;
-}
-
-/* VMAs the runs of pruned sub-units m of kept chunk c add: two each, one
- * at the chunk's edge if a record goes on past it (runs that meet a
- * pruned neighbour count too: an upper bound). */
-static unsigned sub_cost(uint32_t m, const struct chunk *c)
-{
-	unsigned n = 0;
-	for (unsigned b = 0; b < SUBS; b++) {
-		uint32_t bit = 1u << b;
-		if (!(m & bit))
-			continue;
-		if (!b || !(m & (bit >> 1)))
-			n += b ? 1 : c->cut_lo;
-		if (b == SUBS - 1 || !(m & (bit << 1)))
-			n += b == SUBS - 1 ? c->cut_hi : 1;
-	}
-	return n;
-}
-
-/* VMAs the pruned runs add (adjacent pruned chunks are one run): one
- * for each end of a run inside a record. */
-static unsigned vma_cost(const struct proc *p, uint64_t chunk)
-{
-	unsigned n = 0;
-	for (size_t i = 0; i < p->n; i++) {
-		if (!p->c[i].pruned) {
-			n += sub_cost(p->c[i].sub, &p->c[i]);
-			continue;
-		}
-		if (!(i && adjacent(p, i - 1, i, chunk) && p->c[i - 1].pruned))
-			n += p->c[i].cut_lo;
-		if (!(adjacent(p, i, i + 1, chunk) && p->c[i + 1].pruned))
-			n += p->c[i].cut_hi;
-	}
-	return n;
-}
-
-/* A range judged and kept: its back-off starts over (restart()) once
- * it stayed so for as long as its next delay would be. */
-static void kept(uint64_t *at, uint64_t now)
-{
-	if (!*at)
-		*at = now;
-}
-
-/* Pruned again: the delay before the next probe starts over only if the
- * range merged (was kept) for at least that long since; one that merges
- * when offered and stops soon after keeps doubling. Returns the delay. */
-static uint64_t restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe, uint64_t now)
-{
-	if (*kept_at && now - *kept_at >= ((uint64_t)reprobe * 1000 << *level))
-		*level = 0;
-	*kept_at = 0;
-	uint64_t d = (uint64_t)reprobe * 1000 << *level;
-	if (*level < MAX_LEVEL)
-		(*level)++;
-	return d;
-}
-
-/*
- * Decide probes and prunes. An eligible chunk is pruned only when none of
- * its pages is shared; one that holds a shared page is kept (kept()), and
- * only its sub-units without one are pruned (below).
- * Pruning chunks that merge a little, within a share of the process's
- * shared pages, cost twice that share: a chunk's merging, counted when it
- * was judged, grows later (bench-real's node, 4 instances: the brk heap's
- * first 2 MiB held 22-26 shared pages when pruned 3 s after start and
- * 43-47 under whole-process merging once V8 shrank its heap at 16 s; with
- * 2% of the shared pages allowed, the saving was 0.960 of whole-process
- * merging's, 1.012-1.014 without such prunes, rmap 0.33 -> 0.38).
- * Then the VMA budget: an end of a pruned run inside a record costs one,
- * joining a run costs nothing and joining two gives their ends back.
- */
-static void plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
-{
-	for (size_t i = 0; i < p->n; i++) {
-		struct chunk *c = &p->c[i];
-		if (c->pruned && now >= c->probe_at)
-			c->act = 2;
-		if (!c->eligible)
-			continue;
-		if (c->shared)
-			kept(&c->kept_at, now);
-		else if (now >= c->probe_at)	/* re-advised by the library
-						 * meanwhile: not pruned again
-						 * before its probe */
-			c->act = 1;
-	}
-	long have = vma_cost(p, chunk);
-	for (size_t i = 0; i < p->n; i++) {
-		struct chunk *c = &p->c[i];
-		if (c->act != 1)
-			continue;
-		int left = i && adjacent(p, i - 1, i, chunk) &&
-			   (p->c[i - 1].pruned || p->c[i - 1].act == 1);
-		int right = adjacent(p, i, i + 1, chunk) && p->c[i + 1].pruned;
-		long after = have + (left ? -c->cut_lo : c->cut_lo) +
-			     (right ? -c->cut_hi : c->cut_hi);
-		if (after > (long)vmas) {
-			c->act = 0;
-			continue;
-		}
-		have = after;
-	}
-	/* kept chunks: their sub-units without shared pages, with what is
-	 * left of the VMA budget; probed again on their own back-off */
-	for (size_t i = 0; i < p->n && chunk / SUBS >= MIN_SUB; i++) {
-		struct chunk *c = &p->c[i];
-		uint32_t dead = c->live & ~c->sh;
-		if (c->pruned || c->act == 1)
-			continue;
-		if (c->sub && now >= c->sub_probe_at) {
-			c->sub_probe = 1;
-			continue;
-		}
-		if (!c->eligible || (c->sub && dead) || now < c->sub_probe_at)
-			continue;	/* one batch per probe period */
-		if (c->sub_was & c->sh)	/* some merged once offered again */
-			kept(&c->sub_kept_at, now);
-		c->sub_was = 0;
-		if (!dead)
-			continue;
-		long after = have + (long)sub_cost(c->sub | dead, c) - (long)sub_cost(c->sub, c);
-		if (after > (long)vmas)
-			continue;
-		have = after;
-		c->sub_plan = dead;
-	}
-}
-
 /* Count a change of chunk c by a command that returned r (under totals_lock). */
 static void counted(struct proc *p, struct chunk *c, int r)
 {
@@ -293,7 +159,7 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 		int done = 0;
 		if (cmds + __builtin_popcount(c->sub_plan & ~(c->sub_plan << 1)) > MAX_CMDS)
 			return MAX_CMDS;	/* its runs do not fit */
-		uint64_t d = c->sub_plan ? restart(&c->sub_level, &c->sub_kept_at, reprobe, now) : 0;
+		uint64_t d = c->sub_plan ? auto_restart(&c->sub_level, &c->sub_kept_at, reprobe, now) : 0;
 		for (unsigned b = 0; b < SUBS && c->sub_plan; b++) {
 			unsigned e = b;
 			if (!(c->sub_plan & (1u << b)))
@@ -359,7 +225,7 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 				if (what == 1) {
 					c->pruned = 1;
 					c->sub = 0;
-					c->probe_at = now + restart(&c->level, &c->kept_at,
+					c->probe_at = now + auto_restart(&c->level, &c->kept_at,
 								    reprobe, now);
 				} else {
 					c->kept_at = 0;
@@ -475,7 +341,7 @@ static void one(struct cycle *cy, pid_t pid, long long merging)
 	close(fd);
 	int more = 0;
 	if (n >= 0 && !target_hit(t)) {
-		plan(p, pol.auto_chunk, pol.auto_vmas, cy->now);
+		auto_plan(p, pol.auto_chunk, pol.auto_vmas, cy->now);
 		more = act(p, t, pol.auto_chunk, pol.auto_reprobe, cy->full, cy->now);
 	}
 	/* A young process is pruned as soon as it can be judged, not one

@@ -103,6 +103,13 @@ struct proc {
  * judged. Returns chunks measured or -errno. */
 int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 		uint64_t full, int fd);
+/* Decide p's prunes and probes (chunk act, sub_plan, sub_probe) for now,
+ * within vmas VMAs added. */
+void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now);
+/* A range pruned again: its delay before the next probe (ms), doubling
+ * unless it stayed kept (kept_at) that long; see auto_plan.c. */
+uint64_t auto_restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe,
+		      uint64_t now);
 /* The sub-units (of sub bytes) that [lo, hi) overlaps, offsets in a chunk. */
 uint32_t auto_sub_bits(uint64_t lo, uint64_t hi, uint64_t sub);
 

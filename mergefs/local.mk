@@ -3,7 +3,7 @@
 sbin_PROGRAMS += mergefs/mergefs
 mergefs_mergefs_SOURCES = mergefs/mergefs.c mergefs/main.c mergefs/mergefs.h \
 	mergefs/files.c mergefs/proc.c mergefs/target.c mergefs/sender.c \
-	mergefs/render.c mergefs/auto.c mergefs/auto_survey.c mergefs/auto.h \
+	mergefs/render.c mergefs/auto.c mergefs/auto_plan.c mergefs/auto_survey.c mergefs/auto.h \
 	mergefs/limits.c \
 	mergefs/metrics.c mergefs/unmerge.c \
 	mergefs/attach.c cli/attach/record.c
