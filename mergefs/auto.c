@@ -159,7 +159,8 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 		int done = 0;
 		if (cmds + __builtin_popcount(c->sub_plan & ~(c->sub_plan << 1)) > MAX_CMDS)
 			return MAX_CMDS;	/* its runs do not fit */
-		uint64_t d = c->sub_plan ? auto_restart(&c->sub_level, &c->sub_kept_at, reprobe, now) : 0;
+		uint64_t d = 0;	/* the batch's delay: auto_restart() once a
+				 * command of it came back (not busy) */
 		for (unsigned b = 0; b < SUBS && c->sub_plan; b++) {
 			unsigned e = b;
 			if (!(c->sub_plan & (1u << b)))
@@ -173,6 +174,8 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 				return -1;
 			done = r > done ? r : done;
 			if (r) {
+				if (!d)
+					d = auto_restart(&c->sub_level, &c->sub_kept_at, reprobe, now);
 				c->sub |= auto_sub_bits(b * sub, (e + 1) * sub, sub);
 				c->sub_probe_at = now + d;
 			}
