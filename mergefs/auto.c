@@ -115,11 +115,16 @@ static void counted(struct proc *p, struct chunk *c, int r)
 }
 
 /* One command for sub-units: 2 if it took effect, 1 if it found none of
- * the library's records (no change), 0 if busy, -1 to stop. */
+ * the library's records (no change), 0 if busy, -1 to stop. -ENOSPC (the
+ * library's region table had no slot for a split) may have restated some
+ * of the records and not others: taken as done, the next survey reads
+ * what each record became (3: counted as neither). */
 static int sub_command(struct proc *p, struct target *t, int cmd,
 		       uint64_t addr, uint64_t len)
 {
 	int r = target_command(t, cmd, addr, len, 0, 1000);
+	if (r == -ENOSPC)
+		return 3;
 	if (r && r != -ENOENT)
 		return r == -EBUSY ? 0 : -1;
 	pthread_mutex_lock(&totals_lock);
@@ -137,7 +142,7 @@ static int sub_command(struct proc *p, struct target *t, int cmd,
 /* A chunk's sub-units changed (one change per cycle, whatever the runs). */
 static void sub_counted(struct proc *p, struct chunk *c, int done)
 {
-	if (done < 2)
+	if (done != 2)
 		return;
 	pthread_mutex_lock(&totals_lock);
 	counted(p, c, 0);
@@ -172,7 +177,7 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 			cmds++;
 			if (r < 0)
 				return -1;
-			done = r > done ? r : done;
+			done = r == 2 || done == 2 ? 2 : r > done ? 1 : done;
 			if (r) {
 				if (!d)
 					d = auto_restart(&c->sub_level, &c->sub_kept_at, reprobe, now);
@@ -189,7 +194,10 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 		if (r < 0)
 			return -1;
 		sub_counted(p, c, r);
-		if (r) {
+		if (r == 3) {	/* some still pruned: offered again later */
+			c->sub_probe_at = now + auto_restart(&c->sub_level, &c->sub_kept_at,
+							     reprobe, now);
+		} else if (r) {
 			c->sub_was = c->sub;
 			c->sub = 0;
 			c->since = full;
@@ -244,6 +252,20 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 				p->probes += r == 0 ? j - i : 0;
 			}
 			pthread_mutex_unlock(&totals_lock);
+		} else if (r == -ENOSPC) {
+			/* The library's region table had no slot for a split:
+			 * some records may be restated, others not. Taken as
+			 * pruned, to be probed after a back-off: the next
+			 * survey reads each record's state (a chunk still
+			 * advised in part is judged again, and not pruned
+			 * before that probe; what is pruned of it is probed
+			 * then), instead of this command again at every look. */
+			for (size_t k = i; k < j; k++) {
+				struct chunk *c = &p->c[k];
+				c->pruned = 1;
+				c->sub = 0;
+				c->probe_at = now + auto_restart(&c->level, &c->kept_at, reprobe, now);
+			}
 		} else if (r != -EBUSY) {
 			cmds = -1;	/* unmerged, gone, no agent: next cycle */
 			break;

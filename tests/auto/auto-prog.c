@@ -20,6 +20,11 @@
  *   bogus START LEN            write a record of START, LEN (hex) into
  *                              the library's state block, as a hostile
  *                              program may: the block is its memory
+ *   crowd                      map 64 KiB mappings apart (each one record
+ *                              of the library's) until its region table
+ *                              is full (regions_dropped grows): a prune
+ *                              or probe that splits a record then fails
+ *                              with ENOSPC
  *   quit
  *
  * Prints "ready ADDR LEN" (LEN: to the end of the last chunk) at start and one line per command: "ok ..." or
@@ -139,14 +144,11 @@ static int remap(const char *arg)
 	return 0;
 }
 
-/* A record of our own making in the library's state block, after the
- * records in use (the library keeps to its own count of them). */
-static int bogus(const char *arg)
+/* The library's state block, found in our maps. */
+static struct ksmp_state *state_block(void)
 {
-	unsigned long long start, len, s, e;
+	unsigned long long s, e;
 	char line[512];
-	if (sscanf(arg, "%llx %llx", &start, &len) != 2)
-		return -1;
 	FILE *f = fopen("/proc/self/maps", "re");
 	struct ksmp_state *st = NULL;
 	while (f && !st && fgets(line, sizeof(line), f))
@@ -155,6 +157,36 @@ static int bogus(const char *arg)
 			st = (struct ksmp_state *)(uintptr_t)s;
 	if (f)
 		fclose(f);
+	return st;
+}
+
+/* Fill the library's region table: 64 KiB mappings (advised: merge mmap
+ * min=64K) with a 64 KiB hole above each, until one is not recorded. */
+static int crowd(void)
+{
+	struct ksmp_state *st = state_block();
+	if (!st)
+		return -1;
+	uint64_t dropped = __atomic_load_n(&st->regions_dropped, __ATOMIC_ACQUIRE);
+	for (int k = 0; k < 2 * KSMP_STATE_REGIONS; k++) {
+		unsigned char *m = mmap(NULL, 128 << 10, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED || munmap(m + (64 << 10), 64 << 10) != 0)
+			return -1;
+		if (__atomic_load_n(&st->regions_dropped, __ATOMIC_ACQUIRE) != dropped)
+			return 0;
+	}
+	return -1;
+}
+
+/* A record of our own making in the library's state block, after the
+ * records in use (the library keeps to its own count of them). */
+static int bogus(const char *arg)
+{
+	unsigned long long start, len;
+	if (sscanf(arg, "%llx %llx", &start, &len) != 2)
+		return -1;
+	struct ksmp_state *st = state_block();
 	uint32_t i = st ? st->nregions_hint : KSMP_STATE_REGIONS;
 	if (i >= KSMP_STATE_REGIONS)
 		return -1;
@@ -235,6 +267,8 @@ int main(int argc, char **argv)
 				bad = remap(line + 6) < 0;
 			else if (!strncmp(line, "bogus ", 6))
 				bad = bogus(line + 6) < 0;
+			else if (!strcmp(line, "crowd"))
+				bad = crowd() < 0;
 			else if (!strcmp(line, "check"))
 				bad = verify() < 0 || errno_ok() < 0;
 			else if (!strcmp(line, "quit"))
