@@ -206,12 +206,37 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
 	return cmds;
 }
 
+/* Is the process stopped (a signal or a tracer)? Its agent answers no
+ * command until it runs again: each would cost the sender's timeout. */
+static int stopped(pid_t pid)
+{
+	char path[40], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	const char *e = strrchr(buf, ')');
+	return e && e[1] == ' ' && (e[2] == 'T' || e[2] == 't');
+}
+
+/* Anything planned to send? */
+static int planned(const struct proc *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->c[i].act || p->c[i].sub_plan || p->c[i].sub_probe)
+			return 1;
+	return 0;
+}
+
 /* Send the planned commands, one per run of chunks with the same act.
- * Returns 1 if MAX_CMDS cut them short (more may be planned next time). */
+ * Returns 1 if MAX_CMDS cut them short (more may be planned next time),
+ * -1 if a command failed (stopped, refused, gone: none sent then if the
+ * process is stopped). */
 static int act(struct proc *p, struct target *t, uint64_t chunk,
 	       unsigned reprobe, uint64_t full, uint64_t now)
 {
 	int cmds = 0;
+	if (planned(p) && stopped(p->pid))
+		return -1;
 	for (size_t i = 0; i < p->n && cmds < MAX_CMDS;) {
 		int what = p->c[i].act;
 		if (!what) {
@@ -275,7 +300,7 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 	if (cmds >= 0 && chunk / SUBS >= MIN_SUB)
 		cmds = act_sub(p, t, chunk, reprobe, full, now, cmds);
 	p->commands = __atomic_load_n(&t->st->ctl.commands, __ATOMIC_ACQUIRE);
-	return cmds >= MAX_CMDS;
+	return cmds < 0 ? -1 : cmds >= MAX_CMDS;
 }
 
 /* Chunks with pages that were not judged yet (ksmd's passes or the
@@ -369,18 +394,47 @@ static void one(struct cycle *cy, pid_t pid, long long merging)
 		auto_plan(p, pol.auto_chunk, pol.auto_vmas, cy->now);
 		more = act(p, t, pol.auto_chunk, pol.auto_reprobe, cy->full, cy->now);
 	}
+	/* Commands failed (a stopped process costs each the timeout, 1 s; a
+	 * refused one its survey): the next passes leave it out, a growing
+	 * number of them, bounded so that it is looked at again soon once
+	 * it answers. */
+	if (more < 0) {
+		if (p->fail_level < SKIP_LEVEL)
+			p->fail_level++;
+		p->skip = 1u << p->fail_level;
+	} else if (n >= 0) {
+		p->fail_level = 0;
+	}
 	/* A young process is pruned as soon as it can be judged, not one
 	 * or two passes later: until then ksmd scans all it advised. */
 	uint64_t end = now_ms();
-	p->quick_at = n >= 0 && (more || (end - p->first_ms < QUICK_FOR_MS && waiting(p))) ?
+	p->quick_at = n >= 0 && more >= 0 &&
+		      (more || (end - p->first_ms < QUICK_FOR_MS && waiting(p))) ?
 		      end + QUICK_MS : 0;
-	p->more = more;
+	p->more = more > 0;
 	p->full_seen = cy->full;
 	pthread_mutex_lock(&totals_lock);
 	totals.chunks_measured += n > 0 ? (uint64_t)n : 0;
 	pthread_mutex_unlock(&totals_lock);
 out:
 	target_put(t);
+}
+
+/* A process whose commands failed, left out of this pass (see one()):
+ * kept (seen), if the pid is still its. */
+static int skipped(pid_t pid)
+{
+	uint64_t start;
+	for (struct proc *p = procs; p; p = p->next) {
+		if (p->pid != pid || !p->skip)
+			continue;
+		if (ksmp_proc_starttime(pid, &start) < 0 || start != p->starttime)
+			return 0;
+		p->skip--;
+		p->seen = 1;
+		return 1;
+	}
+	return 0;
 }
 
 /* Every process that has advised memory (ksm_stat's ksm_mergeable): the
@@ -396,8 +450,8 @@ static void each_mergeable(struct cycle *cy)
 		char *e;
 		long v = strtol(de->d_name, &e, 10);
 		struct pksm k;
-		if (*e || v <= 0 || proc_ksm((pid_t)v, &k) < 0 || !k.valid ||
-		    !k.mergeable)
+		if (*e || v <= 0 || skipped((pid_t)v) ||
+		    proc_ksm((pid_t)v, &k) < 0 || !k.valid || !k.mergeable)
 			continue;
 		one(cy, (pid_t)v, k.merging_pages);
 	}

@@ -21,6 +21,9 @@
 					 * (its block busy, not attachable for
 					 * a while) before its chunks' history
 					 * is dropped */
+#define SKIP_LEVEL	5		/* a process whose commands fail (stopped,
+					 * refused, no agent) is left out of the
+					 * next 2, 4, ... at most 32 passes */
 #define MAX_CMDS	32		/* commands per process and cycle */
 #define QUICK_MS	250		/* a process still being judged, or
 					 * whose commands MAX_CMDS cut short,
@@ -92,6 +95,8 @@ struct proc {
 	uint64_t full_seen;	/* full_scans at the last look */
 	int more;		/* MAX_CMDS cut the last look's commands */
 	unsigned missed;	/* passes in a row that did not see it */
+	uint8_t fail_level;	/* looks in a row whose commands failed */
+	unsigned skip;		/* passes left that do not look at it */
 	struct chunk *c;	/* sorted by addr */
 	size_t n, cap;
 	int seen;
