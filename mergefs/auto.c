@@ -391,7 +391,7 @@ static void one(struct cycle *cy, pid_t pid, long long merging)
 	close(fd);
 	int more = 0;
 	if (n >= 0 && !target_hit(t)) {
-		auto_plan(p, pol.auto_chunk, pol.auto_vmas, cy->now);
+		auto_plan(p, pol.auto_chunk, pol.auto_vmas, pol.auto_reprobe, cy->now);
 		more = act(p, t, pol.auto_chunk, pol.auto_reprobe, cy->full, cy->now);
 	}
 	/* Commands failed (a stopped process costs each the timeout, 1 s; a

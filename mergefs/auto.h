@@ -109,8 +109,9 @@ struct proc {
 int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 		uint64_t full, int fd);
 /* Decide p's prunes and probes (chunk act, sub_plan, sub_probe) for now,
- * within vmas VMAs added. */
-void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now);
+ * within vmas VMAs added; reprobe: the policy's auto-reprobe seconds. */
+void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas,
+	       unsigned reprobe, uint64_t now);
 /* A range pruned again: its delay before the next probe (ms), doubling
  * unless it stayed kept (kept_at) that long; see auto_plan.c. */
 uint64_t auto_restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe,

@@ -84,10 +84,18 @@ uint64_t auto_restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe, uint6
  * Then the VMA budget: an end of a pruned run inside a record costs one,
  * joining a run costs nothing and joining two gives their ends back.
  */
-void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas, uint64_t now)
+void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas,
+	       unsigned reprobe, uint64_t now)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct chunk *c = &p->c[i];
+		/* found pruned, with no history here (mergefs restarted, a
+		 * fork's copy of the records): its first delay, not a probe
+		 * at once of all that was pruned */
+		if (c->pruned && !c->probe_at)
+			c->probe_at = now + (uint64_t)reprobe * 1000;
+		if (c->sub && !c->sub_probe_at)
+			c->sub_probe_at = now + (uint64_t)reprobe * 1000;
 		if (c->pruned && now >= c->probe_at)
 			c->act = 2;
 		if (!c->eligible)
