@@ -341,6 +341,7 @@ int auto_get_proc(pid_t pid, uint64_t start, struct auto_proc *out)
 		out->prunes = p->prunes;
 		out->probes = p->probes;
 		out->max_changes = p->max_changes;
+		out->measured = p->measured;
 		out->followed_ms = now_ms() - p->first_ms;
 		r = 0;
 		break;
@@ -415,6 +416,7 @@ static void one(struct cycle *cy, pid_t pid, long long merging)
 	p->full_seen = cy->full;
 	pthread_mutex_lock(&totals_lock);
 	totals.chunks_measured += n > 0 ? (uint64_t)n : 0;
+	p->measured += n > 0 ? (uint64_t)n : 0;
 	pthread_mutex_unlock(&totals_lock);
 out:
 	target_put(t);

@@ -89,6 +89,7 @@ struct proc {
 	uint64_t merging_since;	/* full_scans when it last changed */
 	uint64_t first_ms;	/* when first seen */
 	uint64_t prunes, probes;	/* its chunks pruned, probed (done: not -ENOENT) */
+	uint64_t measured;	/* its chunks whose pagemap was read */
 	uint32_t max_changes;	/* most changes of one chunk */
 	uint64_t quick_at;	/* look again then, before the next pass
 				 * (0: at the next pass) */

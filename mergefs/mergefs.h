@@ -271,6 +271,7 @@ void auto_get_totals(struct auto_totals *out);
 struct auto_proc {
 	uint64_t prunes, probes;	/* its chunks pruned, probed again (done) */
 	uint32_t max_changes;		/* most prunes + probes of one chunk */
+	uint64_t measured;		/* its chunks whose pagemap was read */
 	uint64_t followed_ms;		/* since the controller first saw it */
 };
 /* The controller's counters for the process pid started at start: 0, or

@@ -384,9 +384,11 @@ int render_stats(struct mbuf *b, const struct fctx *c)
 		struct auto_proc ap;
 		if (auto_get_proc(pid, t->starttime, &ap) == 0)
 			mb_printf(b, "auto_prunes %llu\nauto_probes %llu\n"
-				  "auto_chunk_changes_max %u\nauto_followed_seconds %llu\n",
+				  "auto_chunk_changes_max %u\nauto_followed_seconds %llu\n"
+				  "auto_chunks_measured %llu\n",
 				  (unsigned long long)ap.prunes, (unsigned long long)ap.probes,
-				  ap.max_changes, (unsigned long long)(ap.followed_ms / 1000));
+				  ap.max_changes, (unsigned long long)(ap.followed_ms / 1000),
+				  (unsigned long long)ap.measured);
 	}
 	if (!t)
 		attach_render(b, c);
