@@ -44,9 +44,14 @@
  * .data/.bss the loader touches anyway (relocations, the partial page it
  * clears) instead of each costing a page fault of its own at start
  * (about 1 us each on a VM). On x86-64 the linker puts .lbss after .bss
- * in the same segment; elsewhere the arrays stay where they were.
+ * in the same segment; elsewhere the arrays stay where they were. GCC
+ * only: clang (14) makes a section of that name PROGBITS, a megabyte of
+ * zeros in the file. Not under ASan: it puts no redzones around globals
+ * in a section named by the program, so overflows of these arrays would
+ * go unseen (tests/preload/sections.sh checks both).
  */
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(__SANITIZE_ADDRESS__)
 #define KSMP_BIG __attribute__((section(".lbss")))
 #else
 #define KSMP_BIG
