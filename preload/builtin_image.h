@@ -8,6 +8,7 @@
 
 #include "policy.h"
 
+/* NULL in a cross build (preload/builtin_none.c): nothing to copy */
 extern const struct ksmp_policy *const ksmp_builtin_image;
 extern const char ksmp_builtin_image_text[];
 extern const unsigned long ksmp_builtin_image_text_len;

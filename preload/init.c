@@ -151,7 +151,8 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	int saved = errno;
 	ksmp_busy++;
 	ksmp_need_real();
-	/* the built-in default as the build parsed it: nothing to parse */
+	/* the built-in default as the build parsed it: nothing to parse
+	 * (NULL in a cross build: parsed here) */
 	ksmp_policy_default_image = ksmp_builtin_image;
 	const char *env_policy = secure_getenv("KSMP_POLICY");
 	const char *env_dir = secure_getenv("KSMP_POLICY_DIR");
@@ -208,7 +209,8 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	copy_str(st->policy_source, sizeof(st->policy_source),
 		 r != 0 && env_policy ? env_policy : ksmp_policy.source);
 	size_t n;
-	if (!memcmp(&ksmp_policy, ksmp_builtin_image, sizeof(ksmp_policy))) {
+	if (ksmp_builtin_image &&
+	    !memcmp(&ksmp_policy, ksmp_builtin_image, sizeof(ksmp_policy))) {
 		/* the built-in default: its text as the build formatted it */
 		n = ksmp_builtin_image_text_len;
 		size_t c = n < sizeof(st->policy_text) ? n : sizeof(st->policy_text) - 1;

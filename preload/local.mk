@@ -12,7 +12,11 @@ preload_libksmpreload_so_SOURCES = preload/lib.h \
 	preload/thread.c preload/wait.c preload/write.c preload/init.c \
 	preload/engine.h preload/control.h preload/control.c \
 	preload/builtin_image.h
+if BUILTIN_IMAGE
 nodist_preload_libksmpreload_so_SOURCES = preload/builtin_image.c
+else
+preload_libksmpreload_so_SOURCES += preload/builtin_none.c
+endif
 # builtin_image.c, made in the build tree, includes builtin_image.h
 preload_libksmpreload_so_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/preload
 preload_libksmpreload_so_CFLAGS = $(AM_CFLAGS) -fPIC $(KSMP_VIS_CFLAGS) \
@@ -27,10 +31,14 @@ dist_man_MANS += man/libksmpreload.7
 
 # The built-in default policy parsed and formatted at build time
 # (preload/gen_builtin.c, run on the build machine): the library copies
-# both at start instead of doing either (issue 13, exec cost).
+# both at start instead of doing either (issue 13, exec cost). Not when
+# cross-compiling (configure): gen_builtin, built for the host, cannot run
+# here, and the library parses at start (preload/builtin_none.c).
+if BUILTIN_IMAGE
 noinst_PROGRAMS += preload/gen_builtin
 preload_gen_builtin_SOURCES = preload/gen_builtin.c
 preload_gen_builtin_LDADD = policy/libksmppolicy.a
 preload/builtin_image.c: preload/gen_builtin$(EXEEXT)
 	$(AM_V_GEN)preload/gen_builtin$(EXEEXT) > $@.tmp && mv $@.tmp $@
 CLEANFILES += preload/builtin_image.c preload/builtin_image.c.tmp
+endif
