@@ -340,6 +340,65 @@ static void test_programs(void)
 	}
 }
 
+/* The quick look for a program line (selection passes over files it
+ * rules out) against the parser, on texts made of the pieces that could
+ * fool it: blanks the parser does not split on, control bytes, NUL, CR,
+ * case, byte order marks, comments, lines over the parser's limit. Then
+ * a file of the largest size read, whose program line is its last. */
+static void test_quick_look(void)
+{
+	static const char *const piece[] = {
+		" ", "\t", "\r", "\n", "\v", "\f", "\0", "program", "Program",
+		"PROGRAM", "progra", "m", "#", "\xef\xbb\xbf", "x", "/usr/bin/*",
+		"\\", "\r\n", "mode off", "\"program\"", "\xc2\xa0", "merge any",
+	};
+	static char text[4096];
+	static struct ksmp_policy q;
+	unsigned long seed = 12345, found = 0, missed = 0;
+
+	for (int it = 0; it < 200000; it++) {
+		size_t len = 0;
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		for (unsigned k = (unsigned)(seed >> 60); k; k--) {
+			seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+			const char *w = piece[(seed >> 33) % (sizeof piece / sizeof *piece)];
+			size_t n = *w ? strlen(w) : 1;
+			memcpy(text + len, w, n);
+			len += n;
+		}
+		if ((seed >> 20) % 64 == 0) {	/* a line over 1024 bytes */
+			memset(text + len, ' ', 1030);
+			memcpy(text + len + 1030, "program x\n", 10);
+			len += 1040;
+		}
+		ksmp_policy_parse_programs(&q, "t", text, len);
+		found += q.nprograms > 0;
+		if (q.nprograms && !ksmp_policy_may_have_program(text, len) && !missed++)
+			diag("missed a program line in case %d", it);
+	}
+	ok(missed == 0 && found > 100,
+	   "quick look: no program line the parser reads is missed (%lu found, %lu missed)",
+	   found, missed);
+
+	static char big[KSMP_POLICY_MAX_FILE + 1];
+	static const char last[] = "program /usr/bin/bigprog\n";
+	size_t fill = KSMP_POLICY_MAX_FILE - (sizeof last - 1);
+	for (size_t i = 0; i < fill; i += 64) {
+		size_t n = fill - i < 64 ? fill - i : 64;
+		memset(big + i, '#', n);
+		big[i + n - 1] = '\n';
+	}
+	memcpy(big + fill, last, sizeof last);
+	mkdir(at("big"), 0755);
+	put("big/big.policy", big);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", at("big"));
+	int r = sel(NULL, dir, "/usr/bin/bigprog", NULL);
+	ok(r == 0 && strlen(big) == KSMP_POLICY_MAX_FILE && !strcmp(P.source, at("big/big.policy")),
+	   "a file of the largest size with its program line last is chosen (got %s)",
+	   P.source);
+}
+
 static void cleanup(void)
 {
 	char cmd[PATH_MAX + 16];
@@ -355,6 +414,7 @@ int main(void)
 	test_load();
 	test_precedence();
 	test_programs();
+	test_quick_look();
 	cleanup();
 	tap_plan(tap_n_);
 	return tap_done();
