@@ -22,7 +22,7 @@ ksm_fast "$@"
 pl_tmp
 
 N=2
-plan $((N * 13 + 3 + 3 + 3 + 3 + 5 + 2))
+plan $((N * 15 + 3 + 3 + 3 + 3 + 5 + 2))
 
 mkdir -p "$PL_TMP/empty.d"
 CRYPTO="$PROGS/libcrypto.so.ksmpdata"
@@ -54,6 +54,18 @@ for p in $pids; do
 		"$k: the late object's .bss is recorded as data of libksmpdata.so"
 	bad=$(awk '$1 == "errno" && $3 != 4242' "$out")
 	is "$bad" "" "$k: errno as each call left it"
+	# The library's own static data, its state (the page of .data and
+	# .bss, and the anonymous tail after it, where .lbss lies), is never
+	# data of the program: no advice, no record.
+	own=$(awk '/libksmpreload\.so$/ && $2 ~ /^rw/ { split($1, a, "-"); print a[1]; f = 1; next }
+		f { if (NF == 5) { split($1, a, "-"); print a[1] } exit }' "/proc/$p/maps")
+	got="" recs=""
+	for a in $own; do
+		got="$got $(pl_probe mg "$p" "$a")"
+		recs="$recs$(pl_record "$p" "$a")"
+	done
+	is "$got" " nomg nomg" "$k: the library's own .data/.bss page and bss tail (.lbss) have no mg"
+	is "$recs" "" "$k: ... and no record"
 done
 
 res=$(pl_probe plateau 20 $pids)
