@@ -210,12 +210,16 @@ static int act_sub(struct proc *p, struct target *t, uint64_t chunk,
  * command until it runs again: each would cost the sender's timeout. */
 static int stopped(pid_t pid)
 {
-	char path[40], buf[256];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	const char *e = strrchr(buf, ')');
-	return e && e[1] == ' ' && (e[2] == 'T' || e[2] == 't');
+	char s = ksmp_proc_state(pid);
+	return s == 'T' || s == 't';
+}
+
+/* Chunk c taken as pruned, its probe after the (doubling) back-off. */
+static void pruned(struct chunk *c, unsigned reprobe, uint64_t now)
+{
+	c->pruned = 1;
+	c->sub = 0;
+	c->probe_at = now + auto_restart(&c->level, &c->kept_at, reprobe, now);
 }
 
 /* Anything planned to send? */
@@ -259,10 +263,7 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 				/* -ENOENT: nothing of the library's there, no change */
 				counted(p, c, r);
 				if (what == 1) {
-					c->pruned = 1;
-					c->sub = 0;
-					c->probe_at = now + auto_restart(&c->level, &c->kept_at,
-								    reprobe, now);
+					pruned(c, reprobe, now);
 				} else {
 					c->kept_at = 0;
 					c->pruned = 0;
@@ -285,12 +286,8 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 			 * advised in part is judged again, and not pruned
 			 * before that probe; what is pruned of it is probed
 			 * then), instead of this command again at every look. */
-			for (size_t k = i; k < j; k++) {
-				struct chunk *c = &p->c[k];
-				c->pruned = 1;
-				c->sub = 0;
-				c->probe_at = now + auto_restart(&c->level, &c->kept_at, reprobe, now);
-			}
+			for (size_t k = i; k < j; k++)
+				pruned(&p->c[k], reprobe, now);
 		} else if (r != -EBUSY) {
 			cmds = -1;	/* unmerged, gone, no agent: next cycle */
 			break;

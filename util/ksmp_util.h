@@ -42,6 +42,9 @@ ssize_t ksmp_read_small(const char *path, char *buf, size_t size);
 int ksmp_proc_starttime(pid_t pid, uint64_t *starttime);
 /* The same, and the command name (comm, changed by exec) into comm. */
 int ksmp_proc_stat_id(pid_t pid, uint64_t *starttime, char *comm, size_t commsz);
+/* Its state letter (field 3 of /proc/PID/stat: R, S, T, t, ...), 0 if
+ * unreadable. */
+char ksmp_proc_state(pid_t pid);
 
 /* The value of "KEY VALUE" lines (e.g. /proc/PID/ksm_stat) in text, or
  * -1 when absent. */

@@ -173,25 +173,33 @@ void ksmp_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* Read /proc/PID/stat into buf; the name's '(' in *open_paren, the text
+ * after the name (" S ppid ...") returned, NULL if unreadable. The name
+ * in parentheses may hold spaces and ')': the fields follow the last. */
+static char *proc_stat(pid_t pid, char *buf, size_t size, char **open_paren)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (ksmp_read_small(path, buf, size) <= 0)
+		return NULL;
+	*open_paren = strchr(buf, '(');
+	char *p = strrchr(buf, ')');
+	return p && *open_paren && *open_paren < p ? p + 1 : NULL;
+}
+
 int ksmp_proc_stat_id(pid_t pid, uint64_t *starttime, char *comm, size_t commsz)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (ksmp_read_small(path, buf, sizeof(buf)) <= 0)
-		return -ENOENT;
-	/* the name in parentheses may hold spaces and ')': after the last */
-	char *open_paren = strchr(buf, '(');
-	char *p = strrchr(buf, ')');
-	if (!p || !open_paren || open_paren > p)
+	char buf[1024], *open_paren;
+	char *p = proc_stat(pid, buf, sizeof(buf), &open_paren);
+	if (!p)
 		return -ENOENT;
 	if (comm && commsz) {
-		size_t len = (size_t)(p - open_paren - 1);
+		size_t len = (size_t)(p - 1 - open_paren - 1);
 		if (len >= commsz)
 			len = commsz - 1;
 		memcpy(comm, open_paren + 1, len);
 		comm[len] = '\0';
 	}
-	p++;
 	/* p points at " S ppid ...": field 3 is the first after ')' */
 	for (int field = 2; field < 22; field++) {
 		p = strchr(p, ' ');
@@ -206,6 +214,13 @@ int ksmp_proc_stat_id(pid_t pid, uint64_t *starttime, char *comm, size_t commsz)
 int ksmp_proc_starttime(pid_t pid, uint64_t *starttime)
 {
 	return ksmp_proc_stat_id(pid, starttime, NULL, 0);
+}
+
+char ksmp_proc_state(pid_t pid)
+{
+	char buf[1024], *open_paren;
+	const char *p = proc_stat(pid, buf, sizeof(buf), &open_paren);
+	return p && p[0] == ' ' ? p[1] : 0;
 }
 
 const char *ksmp_text_esc(char *dst, size_t size, const char *s)
