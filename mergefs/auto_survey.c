@@ -15,10 +15,10 @@
 #include "ksmp_state_read.h"
 #include "ksmp_util.h"
 
-/* Binary search among the first n (sorted) chunks. */
-static struct chunk *find(struct proc *p, size_t n, uint64_t addr)
+/* Binary search among chunks [lo, hi), sorted by address. */
+static struct chunk *find(struct proc *p, size_t lo, size_t hi, uint64_t addr)
 {
-	size_t lo = 0, hi = n;
+	size_t end = hi;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (p->c[mid].addr < addr)
@@ -26,7 +26,7 @@ static struct chunk *find(struct proc *p, size_t n, uint64_t addr)
 		else
 			hi = mid;
 	}
-	return lo < n && p->c[lo].addr == addr ? &p->c[lo] : NULL;
+	return lo < end && p->c[lo].addr == addr ? &p->c[lo] : NULL;
 }
 
 static int by_addr(const void *a, const void *b)
@@ -35,28 +35,28 @@ static int by_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* A chunk seen in an advised record: known, or new (since = now). The
- * records come by address (survey()), so a new chunk is the last one
- * added or comes after it, unless records overlap. */
+/* A chunk seen in an advised record: one known before this survey (the
+ * first n - grew, sorted), one this survey added (the rest: in address
+ * order too, since the records come sorted by start, so a chunk not yet
+ * seen lies past every chunk added before it), or a new one (since =
+ * now), added at the end. */
 static struct chunk *chunk_at(struct proc *p, uint64_t addr, uint64_t full,
 			      int pruned, int *grew)
 {
-	struct chunk *c = find(p, p->n - (size_t)*grew, addr);
-	if (!c) {
-		if (*grew && p->c[p->n - 1].addr == addr)
-			return &p->c[p->n - 1];
-		for (size_t i = p->n - *grew; *grew && addr < p->c[p->n - 1].addr && i < p->n; i++)
-			if (p->c[i].addr == addr)
-				return &p->c[i];
-		if (ksmp_grow(&p->c, &p->cap, p->n + 1, sizeof(*p->c), 256) < 0)
-			return NULL;
-		c = &p->c[p->n++];
-		memset(c, 0, sizeof(*c));
-		c->addr = addr;
-		c->since = full;
-		c->pruned = (uint8_t)pruned;
-		(*grew)++;
-	}
+	size_t old = p->n - (size_t)*grew;
+	struct chunk *c = find(p, 0, old, addr);
+	if (!c)
+		c = find(p, old, p->n, addr);
+	if (c)
+		return c;
+	if (ksmp_grow(&p->c, &p->cap, p->n + 1, sizeof(*p->c), 256) < 0)
+		return NULL;
+	c = &p->c[p->n++];
+	memset(c, 0, sizeof(*c));
+	c->addr = addr;
+	c->since = full;
+	c->pruned = (uint8_t)pruned;
+	(*grew)++;
 	return c;
 }
 
