@@ -114,6 +114,27 @@ static void counted(struct proc *p, struct chunk *c, int r)
 		p->max_changes = c->changes;
 }
 
+/* Send one of our commands. ctl.commands counts every command the agent
+ * carried out, ours and others' (an operator's unmerge or merge, through
+ * this mount, another or the CLI): a count that moved, since our last
+ * command or while this one went out, by more than ours means others'
+ * landed in between (p->others: the next look judges afresh). Ours
+ * counts when the agent answered (0, or one of its errors taken as an
+ * answer: ENOENT, ENOSPC). */
+static int send(struct proc *p, struct target *t, uint32_t cmd,
+		uint64_t addr, uint64_t len)
+{
+	const struct ksmp_ctl *c = &t->st->ctl;
+	uint64_t before = __atomic_load_n(&c->commands, __ATOMIC_ACQUIRE);
+	int r = target_command(t, cmd, addr, len, 0, 1000);
+	uint64_t after = __atomic_load_n(&c->commands, __ATOMIC_ACQUIRE);
+	uint64_t mine = r == 0 || r == -ENOENT || r == -ENOSPC;
+	if (before != p->commands || after - before > mine)
+		p->others = 1;
+	p->commands = after;
+	return r;
+}
+
 /* One command for sub-units: 2 if it took effect, 1 if it found none of
  * the library's records (no change), 0 if busy, -1 to stop. -ENOSPC (the
  * library's region table had no slot for a split) may have restated some
@@ -122,7 +143,7 @@ static void counted(struct proc *p, struct chunk *c, int r)
 static int sub_command(struct proc *p, struct target *t, int cmd,
 		       uint64_t addr, uint64_t len)
 {
-	int r = target_command(t, cmd, addr, len, 0, 1000);
+	int r = send(p, t, (uint32_t)cmd, addr, len);
 	if (r == -ENOSPC)
 		return 3;
 	if (r && r != -ENOENT)
@@ -253,8 +274,8 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 		       (j - i + 1) * chunk <= MAX_CMD_BYTES)
 			j++;
 		uint64_t addr = p->c[i].addr, len = p->c[j - 1].addr + chunk - addr;
-		int r = target_command(t, what == 1 ? KSMP_CMD_RANGE_PRUNE :
-				       KSMP_CMD_RANGE_PROBE, addr, len, 0, 1000);
+		int r = send(p, t, what == 1 ? KSMP_CMD_RANGE_PRUNE :
+			     KSMP_CMD_RANGE_PROBE, addr, len);
 		cmds++;
 		if (r == 0 || r == -ENOENT) {
 			pthread_mutex_lock(&totals_lock);
@@ -296,7 +317,6 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 	}
 	if (cmds >= 0 && chunk / SUBS >= MIN_SUB)
 		cmds = act_sub(p, t, chunk, reprobe, full, now, cmds);
-	p->commands = __atomic_load_n(&t->st->ctl.commands, __ATOMIC_ACQUIRE);
 	return cmds < 0 ? -1 : cmds >= MAX_CMDS;
 }
 
@@ -374,10 +394,11 @@ static void one(struct cycle *cy, pid_t pid, long long merging)
 	}
 	/* Commands of others (unmerge, merge) re-advise: judge afresh. */
 	uint64_t cmds = __atomic_load_n(&st->ctl.commands, __ATOMIC_ACQUIRE);
-	if (p->n && cmds != p->commands)
+	if (p->n && (cmds != p->commands || p->others))
 		for (size_t i = 0; i < p->n; i++)
 			p->c[i].since = cy->full;
 	p->commands = cmds;
+	p->others = 0;
 	static struct ksmp_policy pol;
 	bounds(st, &pol);
 	char path[64];

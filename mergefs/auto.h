@@ -85,6 +85,7 @@ struct proc {
 	pid_t pid;
 	uint64_t starttime;
 	uint64_t commands;	/* ctl.commands after our last command */
+	int others;		/* others' commands landed while ours went out */
 	long long merging;	/* ksm_merging_pages at the last look */
 	uint64_t merging_since;	/* full_scans when it last changed */
 	uint64_t first_ms;	/* when first seen */
