@@ -521,6 +521,7 @@ void ksmp_engine_start(void)
 		st->engine = KSMP_ENGINE_OFF;
 		break;
 	}
+	ksmp_early_replay();	/* mmaps of constructors that ran before ours */
 	/* Crypto libraries' allocations must not land in merged memory
 	 * (whole-process merging, inherited or ours, or heap/arena rules). */
 	if (st->engine == KSMP_ENGINE_PROCESS || ksmp_cfg.want_heap ||

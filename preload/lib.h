@@ -11,6 +11,7 @@
  *              implements engine.h
  *   crypto.c, heap.c   malloc calls of crypto libraries, served apart
  *   malloc.c, mmap.c, thread.c   the interposers
+ *   early.c    mmaps made before the engine started, judged at its start
  *   init.c     the constructor
  *
  * Error convention: internal functions return 0 or -errno. Interposers
@@ -299,6 +300,13 @@ static inline void ksmp_spin_unlock(int *l)
 {
 	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
 }
+
+/* early.c: mappings made before the engine started, judged at its start. */
+bool ksmp_early_open(void);
+void ksmp_early_mmap(void *p, size_t len, int prot, int flags, int fd,
+		     const void *ret);
+void ksmp_early_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen);
+void ksmp_early_replay(void);
 
 /* Choose the engine for the loaded policy and start it. */
 void ksmp_engine_start(void);

@@ -9,6 +9,7 @@ ksmplib_PROGRAMS += preload/libksmpreload.so
 preload_libksmpreload_so_SOURCES = preload/lib.h \
 	preload/symbols.c preload/log.c preload/state.c preload/regions.c \
 	preload/apart.c preload/caller.c preload/data.c preload/crypto.c preload/heap.c preload/engine.c preload/malloc.c preload/mmap.c \
+	preload/early.c \
 	preload/thread.c preload/wait.c preload/write.c preload/init.c \
 	preload/engine.h preload/control.h preload/control.c \
 	preload/builtin_image.h

@@ -6,7 +6,8 @@
  *
  * Each returns what the real call returned with its errno; our work runs
  * only after a success, with errno saved (engine.c), and only in the
- * regions engine.
+ * regions engine; before the engine started (other libraries'
+ * constructors run before ours), early.c notes mmaps for it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -25,9 +26,16 @@ static inline bool regions(void)
 static inline void *after_mmap(void *p, size_t len, int prot, int flags, int fd,
 			       const void *ret)
 {
-	if (p != MAP_FAILED && regions() && !ksmp_busy &&
-	    (ksmp_cfg.want_mmap || ksmp_cfg.want_file || (flags & MAP_FIXED)))
-		ksmp_engine_mmap(p, len, prot, flags, fd, ret);
+	if (p == MAP_FAILED || ksmp_busy)
+		return p;
+	if (regions()) {
+		if (ksmp_cfg.want_mmap || ksmp_cfg.want_file || (flags & MAP_FIXED))
+			ksmp_engine_mmap(p, len, prot, flags, fd, ret);
+	} else if (ksmp_early_open()) {	/* before the engine started */
+		int saved = errno;
+		ksmp_early_mmap(p, len, prot, flags, fd, ret);
+		errno = saved;
+	}
 	return p;
 }
 
@@ -58,6 +66,8 @@ KSMP_EXPORT int munmap(void *addr, size_t len)
 		ksmp_regions_forget((uintptr_t)addr, len);
 		ksmp_busy--;
 		errno = saved;
+	} else if (r == 0 && !ksmp_busy && !regions() && ksmp_early_open()) {
+		ksmp_early_moved((uintptr_t)addr, len, 0, 0);
 	}
 	return r;
 }
@@ -81,6 +91,8 @@ KSMP_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...
 		ksmp_regions_moved((uintptr_t)old, oldlen, (uintptr_t)p, newlen);
 		ksmp_busy--;
 		errno = saved;
+	} else if (p != MAP_FAILED && !ksmp_busy && !regions() && ksmp_early_open()) {
+		ksmp_early_moved((uintptr_t)old, oldlen, (uintptr_t)p, newlen);
 	}
 	return p;
 }

@@ -53,6 +53,25 @@ tests_progs_libksmpdlhook_so_SOURCES = tests/progs/libksmpdlhook.c
 tests_progs_libksmpdlhook_so_CFLAGS = $(AM_CFLAGS) -fPIC
 tests_progs_libksmpdlhook_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 tests_progs_libksmpdlhook_so_LDADD = -ldl -lpthread
+# Mappings made by libraries' constructors, which run before the
+# library's (tests/preload/preload_early.sh): the program finds both
+# objects next to it ($ORIGIN), one of them named like a crypto library.
+check_PROGRAMS += tests/progs/ksmp-early tests/progs/libksmpearly.so \
+	tests/progs/libgcrypt.so.ksmpearly
+tests_progs_ksmp_early_SOURCES = tests/progs/ksmp-early.c
+tests_progs_ksmp_early_LDFLAGS = $(AM_LDFLAGS) -Wl,-rpath,'$$ORIGIN'
+tests_progs_ksmp_early_LDADD = tests/progs/libksmpearly.so tests/progs/libgcrypt.so.ksmpearly
+tests_progs_ksmp_early_DEPENDENCIES = tests/progs/libksmpearly.so tests/progs/libgcrypt.so.ksmpearly
+tests_progs_libksmpearly_so_SOURCES = tests/progs/libksmpearly.c
+tests_progs_libksmpearly_so_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_progs_libksmpearly_so_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_progs_libksmpearly_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC -Wl,-soname,libksmpearly.so
+tests_progs_libgcrypt_so_ksmpearly_SOURCES = tests/progs/libksmpearly.c
+tests_progs_libgcrypt_so_ksmpearly_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_progs_libgcrypt_so_ksmpearly_CFLAGS = $(AM_CFLAGS) -fPIC -DEARLY_BASE=10 \
+	-DEARLY_FN=ksmp_early_crypto
+tests_progs_libgcrypt_so_ksmpearly_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC \
+	-Wl,-soname,libgcrypt.so.ksmpearly
 # Forks while other threads take the library's slow paths
 # (tests/preload/preload_forkwalk.sh).
 check_PROGRAMS += tests/progs/ksmp-forkwalk

@@ -1,0 +1,143 @@
+/*
+ * early.c - mappings made before the library's constructor ran.
+ *
+ * The loader runs the constructors of the program's libraries before the
+ * preloaded library's own (dependencies first; the library depends on
+ * none of them), and those constructors may allocate: redis-server's
+ * libgpg-error calls bindtextdomain, whose malloc is jemalloc's, which
+ * maps its first extents (2 and 4 MiB) right then, through our mmap but
+ * before there is a policy to judge them. Every later allocation of that
+ * arena lands in them, so they stayed unadvised for the program's life
+ * (bench-real's redis: ~540 present pages per instance, ~180 of them
+ * merged under whole-process merging). So until the engine starts, the
+ * mmap interposer notes each successful call here (address, length,
+ * protection, flags, caller), munmap and mremap keep the notes in step,
+ * and the engine judges the noted mappings at start as if they had been
+ * made then. A full table drops the mappings beyond it (counted, logged).
+ *
+ * Never: allocate, use stdio, or leave errno changed (callers save it).
+ */
+#include <sys/mman.h>
+
+#include "lib.h"
+
+#define EARLY_MAX 64
+
+struct early {
+	uintptr_t a;
+	size_t len;
+	int prot, flags, fd;
+	const void *ret;
+};
+
+static struct early early[EARLY_MAX];
+static unsigned nearly, early_lost;
+static int early_lock;
+static bool early_closed;
+
+bool ksmp_early_open(void)
+{
+	return !__atomic_load_n(&early_closed, __ATOMIC_ACQUIRE);
+}
+
+static void add(const struct early *e)
+{
+	if (nearly < EARLY_MAX)
+		early[nearly++] = *e;
+	else
+		early_lost++;
+}
+
+/* Drop or trim every note that intersects [a, a+len). */
+static void cut(uintptr_t a, size_t len)
+{
+	uintptr_t b = a + len;
+	for (unsigned i = 0; i < nearly;) {
+		struct early *e = &early[i];
+		uintptr_t lo = e->a, hi = e->a + e->len;
+		if (hi <= a || lo >= b) {
+			i++;
+			continue;
+		}
+		if (lo < a && hi > b) {		/* a hole in the middle */
+			struct early tail = *e;
+			tail.a = b;
+			tail.len = hi - b;
+			e->len = a - lo;
+			add(&tail);
+			i++;
+		} else if (lo < a) {
+			e->len = a - lo;
+			i++;
+		} else if (hi > b) {
+			e->a = b;
+			e->len = hi - b;
+			i++;
+		} else {
+			early[i] = early[--nearly];
+		}
+	}
+}
+
+/* After a successful mmap before the engine started (else straight to
+ * the engine: it started meanwhile). */
+void ksmp_early_mmap(void *p, size_t len, int prot, int flags, int fd,
+		     const void *ret)
+{
+	struct early e = { (uintptr_t)p, len, prot, flags, fd, ret };
+	ksmp_spin_lock(&early_lock);
+	bool closed = early_closed;
+	if (!closed && len) {
+		cut(e.a, len);		/* MAP_FIXED replaced what was there */
+		add(&e);
+	}
+	ksmp_spin_unlock(&early_lock);
+	if (closed && __atomic_load_n(&ksmp_cfg.engine, __ATOMIC_ACQUIRE) ==
+		      KSMP_ENGINE_REGIONS)
+		ksmp_engine_mmap(p, len, prot, flags, fd, ret);
+}
+
+/* munmap (nw == 0) or mremap of [old, old+oldlen) to [nw, nw+newlen)
+ * before the engine started: a moved mapping keeps its note. */
+void ksmp_early_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen)
+{
+	ksmp_spin_lock(&early_lock);
+	if (!early_closed) {
+		struct early e = { 0, 0, 0, 0, 0, NULL };
+		for (unsigned i = 0; i < nearly; i++)
+			if (early[i].a == old)
+				e = early[i];
+		cut(old, oldlen);
+		if (nw && newlen) {
+			cut(nw, newlen);
+			if (e.len) {
+				e.a = nw;
+				e.len = newlen;
+				add(&e);
+			}
+		}
+	}
+	ksmp_spin_unlock(&early_lock);
+}
+
+/* At the engine's start (init.c, ksmp_busy set): no more notes; the
+ * regions engine judges what was noted. */
+void ksmp_early_replay(void)
+{
+	struct early copy[EARLY_MAX];
+	ksmp_spin_lock(&early_lock);
+	__atomic_store_n(&early_closed, true, __ATOMIC_RELEASE);
+	unsigned n = nearly, lost = early_lost;
+	for (unsigned i = 0; i < n; i++)
+		copy[i] = early[i];
+	nearly = 0;
+	ksmp_spin_unlock(&early_lock);
+	if (__atomic_load_n(&ksmp_cfg.engine, __ATOMIC_ACQUIRE) != KSMP_ENGINE_REGIONS)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		ksmp_engine_mmap((void *)copy[i].a, copy[i].len, copy[i].prot,
+				 copy[i].flags, copy[i].fd, copy[i].ret);
+	if (n || lost)
+		ksmp_logf(KSMP_LOG_DEBUG, "%u mappings made before start judged now,"
+			  " %u not noted (table full)", n, lost);
+}
