@@ -523,9 +523,15 @@ void ksmp_engine_start(void)
 	}
 	ksmp_early_replay();	/* mmaps of constructors that ran before ours */
 	/* Crypto libraries' allocations must not land in merged memory
-	 * (whole-process merging, inherited or ours, or heap/arena rules). */
+	 * (whole-process merging, inherited or ours, or heap/arena rules; or
+	 * mmap rules when the malloc we forward to is not glibc's: jemalloc
+	 * after the library, as redis-server links it, maps its extents
+	 * through our mmap, and they are mmap regions of libjemalloc.so). */
+	bool other_malloc = st->engine == KSMP_ENGINE_REGIONS && ksmp_cfg.want_mmap &&
+			    !ksmp_cfg.glibc && !(st->flags & KSMP_STF_HOOKS_BYPASSED);
 	if (st->engine == KSMP_ENGINE_PROCESS || ksmp_cfg.want_heap ||
-	    ksmp_cfg.want_arena || (st->flags & KSMP_STF_PROCESS_INHERITED))
+	    ksmp_cfg.want_arena || (st->flags & KSMP_STF_PROCESS_INHERITED) ||
+	    other_malloc)
 		ksmp_heap_enable();
 	ksmp_logf(KSMP_LOG_INFO, "policy %s (%s): engine %s", ksmp_policy.name,
 		  ksmp_policy.source,

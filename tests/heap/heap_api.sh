@@ -3,8 +3,10 @@
 # library (libcrypto.so.ksmptest) and from the program, crossing over:
 # the same results and errno without the library, with the default policy,
 # and with policies that merge the heap (the built-in default, regions) or
-# everything (process), where the crypto object's blocks must also be in
-# neither [heap] nor a mapping with the mg flag. Also a child forked from
+# everything (process), or with jemalloc after the library (its extents
+# are mmap regions the built-in default advises), where the crypto
+# object's blocks must also be in neither [heap] nor a mapping with the mg
+# flag. Also a child forked from
 # a process that had another thread, which loads the crypto object only
 # after the fork: the library cannot name that caller there (it no longer
 # walks the loader) and keeps its block apart all the same.
@@ -41,6 +43,16 @@ else
 	# the built-in default merges the heap too: its own crypto rules
 	# (not a second copy of them) keep the crypto object's blocks apart
 	run default_seg LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY_DIR="$PL_TMP/empty"
+	# jemalloc after the library (redis-server links it): the calls reach
+	# the library and go on to jemalloc, whose extents the built-in
+	# default advises as mmap regions; the crypto object's blocks must
+	# still be in the crypto heap
+	JE=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+	if [ -f "$JE" ]; then
+		run jemalloc_after LD_PRELOAD="$(ksmp_preload):$JE" KSMP_POLICY_DIR="$PL_TMP/empty"
+	else
+		skip_env 1 "libjemalloc2 not installed ($JE)"
+	fi
 	if [ -r /proc/self/ksm_stat ]; then
 		run process LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY="$POL_PROCESS"
 	else
