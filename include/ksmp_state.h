@@ -12,8 +12,14 @@
  * mergefs (root) finds the block in /proc/PID/maps by its name
  * ("/memfd:ksmpreload-state (deleted)"), opens it through
  * /proc/PID/map_files/START-END and maps it too. It checks magic, version,
- * pid and the process start time (field 22 of /proc/PID/stat) before
- * trusting it, so a reused pid can never be mistaken for the old process.
+ * size and pid before trusting it. A reused pid is told apart by the
+ * reader itself, not by the block (version 3: the library no longer reads
+ * its start time, field 22 of /proc/PID/stat, at start; starttime is 0,
+ * and a nonzero one must match): the reader reads the process's start
+ * time before and after opening a pidfd (so the pidfd names the process
+ * it checked), maps the block from /proc/PID/map_files, and trusts it
+ * only if that pidfd's process is still alive afterwards (so the pid was
+ * not reused while it opened the block: see ksmp_state_read.h).
  *
  * Concurrency: counters are updated with relaxed atomics and read racily
  * (a reader may see a counter one event behind). Region slots use a
@@ -61,7 +67,7 @@
 #include <stdint.h>
 
 #define KSMP_STATE_MAGIC	0x504d534bu	/* "KSMP" little-endian */
-#define KSMP_STATE_VERSION	2u
+#define KSMP_STATE_VERSION	3u
 #define KSMP_STATE_MEMFD_NAME	"ksmpreload-state"
 
 #define KSMP_STATE_KINDS	8	/* >= KSMP_KIND_COUNT (policy.h) */
@@ -172,7 +178,7 @@ struct ksmp_state {
 	uint32_t version;
 	uint32_t size;			/* sizeof(struct ksmp_state) */
 	int32_t pid;
-	uint64_t starttime;		/* /proc/self/stat field 22, clock ticks */
+	uint64_t starttime;		/* 0 (not recorded; v2: field 22 of /proc/self/stat) */
 	uint32_t uid;			/* real uid at start */
 	uint32_t flags;			/* KSMP_STF_* */
 

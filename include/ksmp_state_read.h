@@ -15,9 +15,20 @@
 #include "ksmp_state.h"
 
 /*
- * Whether st (maplen bytes readable) is the block of the process pid
- * (nspid: its pid in its own namespace, or 0) that started at starttime
- * (field 22 of /proc/PID/stat): a reused pid never passes.
+ * Whether st (maplen bytes readable) is a block of this version written
+ * for the process pid (nspid: its pid in its own namespace, or 0), and,
+ * if it records a start time (the library leaves it 0), one of the
+ * process that started at starttime (field 22 of /proc/PID/stat).
+ *
+ * The block cannot prove it belongs to the process now using the pid:
+ * its contents are the process's own word. That is the reader's part:
+ * take the start time, open a pidfd, take the start time again (equal:
+ * the pidfd names that process), read the block from that pid's maps,
+ * then check the pidfd's process is still alive (it was, all along: the
+ * pid was not reused meanwhile); or read through a /proc/PID/mem opened
+ * before, which stays bound to that process's memory. The pid check
+ * here leaves out a block that a process sharing another's memory
+ * (vfork, CLONE_VM) shows in its maps.
  */
 static inline bool ksmp_state_identity_ok(const struct ksmp_state *st,
 					  size_t maplen, pid_t pid, pid_t nspid,
@@ -27,7 +38,7 @@ static inline bool ksmp_state_identity_ok(const struct ksmp_state *st,
 	       st->version == KSMP_STATE_VERSION && st->size >= sizeof(*st) &&
 	       st->size <= maplen &&
 	       (st->pid == pid || (nspid > 0 && st->pid == nspid)) &&
-	       st->starttime == starttime;
+	       (st->starttime == 0 || st->starttime == starttime);
 }
 
 /* How many region slots to look at: the writer's hint, clamped. */

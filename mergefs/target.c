@@ -4,10 +4,12 @@
  *
  * A target is attached by finding "/memfd:ksmpreload-state" in
  * /proc/PID/maps, opening it through /proc/PID/map_files/START-END and
- * mapping it MAP_SHARED. It is trusted only after magic, version, size,
- * pid and start time match, and the start time is read again after a
- * pidfd was opened, so the pidfd names the very process whose block we
- * hold: a reused pid can never receive a command meant for the old one.
+ * mapping it MAP_SHARED. It is trusted only after magic, version, size
+ * and pid match (and a start time, if the block records one), the start
+ * time read from /proc is the same before and after a pidfd was opened,
+ * and that pidfd's process is still alive after the block was mapped, so
+ * the pidfd names the very process whose block we hold: a reused pid can
+ * never receive a command meant for the old one.
  * Entries of exited processes are unmapped by target_sweep(), so a dead
  * process's block does not outlive it for long in mergefs either.
  *
@@ -393,7 +395,7 @@ static struct target *cache_lookup(pid_t pid, uint64_t start, int *none)
 	pthread_mutex_lock(&table_lock);
 	struct target *t = lookup_locked(pid);
 	if (t && t->starttime == start && target_alive(t) && !target_hit(t) &&
-	    t->st->starttime == start) {
+	    (t->st->starttime == 0 || t->st->starttime == start)) {
 		t->refs++;
 		t->used_ms = now_ms();
 		found = t;
@@ -479,6 +481,9 @@ none:
 	t->guard = slot;
 	t->refs = 2;	/* the table's and the caller's */
 	pthread_mutex_init(&t->cmd_lock, NULL);
+	/* Part of the identity check (ksmp_state_read.h): the block does not
+	 * record the start time; alive now, the pidfd's process was alive
+	 * when its map_files entry was opened, so the pid was still its. */
 	if (!target_alive(t)) {
 		target_free(t);
 		*err = -ENOENT;

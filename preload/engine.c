@@ -148,6 +148,26 @@ static void touch(uintptr_t a)
 		;
 }
 
+/*
+ * Where the brk heap begins: where exec put the break (start_brk). While
+ * glibc has never asked for the break (its __curbrk is still NULL: nothing
+ * grew the heap before this constructor, the usual case) the break is
+ * still there, and sbrk(0) tells it with one brk system call, without
+ * /proc; otherwise start_brk from /proc/self/stat. A break moved before
+ * us by a raw brk system call, behind glibc's back, would be taken for the
+ * start (the heap below it left unadvised).
+ */
+static uintptr_t exec_brk(void)
+{
+	if (!__atomic_load_n(&__curbrk, __ATOMIC_RELAXED) && ksmp_real.sbrk) {
+		void *b = ksmp_real.sbrk(0);
+		if (b != (void *)-1)
+			return (uintptr_t)b;
+	}
+	uint64_t b = ksmp_read_start_brk();
+	return b ? (uintptr_t)b : (uintptr_t)__curbrk;
+}
+
 void ksmp_engine_heap_changed(uintptr_t b)
 {
 	if (!ksmp_cfg.want_heap || !b)
@@ -456,7 +476,7 @@ static void start_regions(void)
 		if (ksmp_real.mallopt && ksmp_real.mallopt(M_TOP_PAD, (int)step) && dyn)
 			dyn_threshold = 128ul << 10;	/* glibc's starting value */
 		dyn_pad = step > dyn_threshold ? step - dyn_threshold : 0;
-		heap_base = ksmp_start_brk ? ksmp_start_brk : (uintptr_t)__curbrk;
+		heap_base = exec_brk();
 		heap_adv_end = page_down(heap_base);
 		/* A heap that does not exist yet is split and advised after
 		 * the first allocation that creates it (ksmp_after_alloc sees

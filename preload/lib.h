@@ -128,8 +128,8 @@ void ksmp_state_clear_flag(uint32_t f);
  * the private fallback). The order of the after-fork steps is init.c's. */
 void ksmp_state_fork_prepare(void);
 bool ksmp_state_after_fork(void);
-/* Parsed at start from /proc/self/stat. */
-extern uint64_t ksmp_start_brk;
+/* start_brk from /proc/self/stat (0: unreadable). */
+uint64_t ksmp_read_start_brk(void);
 
 /* ------------------------------------------------------------ regions.c */
 /* Record an advised range; coalesces with an adjacent record of the same

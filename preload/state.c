@@ -12,9 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -22,14 +20,11 @@
 
 static struct ksmp_state private_state KSMP_BIG;
 struct ksmp_state *ksmp_st = &private_state;
-uint64_t ksmp_start_brk;
 
-/* Snapshot taken by the fork prepare handler (private memory), and
- * CLOCK_BOOTTIME then (ns; 0 = unknown). glibc runs the prepare, parent
- * and child handlers of one fork under one lock: a second fork cannot
- * overwrite them before this one's child has used them. */
+/* Snapshot taken by the fork prepare handler (private memory). glibc
+ * runs the prepare, parent and child handlers of one fork under one lock:
+ * a second fork cannot overwrite it before this one's child has used it. */
 static struct ksmp_state fork_snap KSMP_BIG;
-static uint64_t fork_boot_ns;
 
 static struct ksmp_state *map_block(void)
 {
@@ -52,80 +47,45 @@ static struct ksmp_state *map_block(void)
 	return p;
 }
 
-/* Read /proc/self/stat: field 22 (starttime) and 47 (start_brk). */
-static void read_stat(uint64_t *starttime, uint64_t *start_brk)
+/* start_brk, field 47 of /proc/self/stat: where exec put the program
+ * break; 0 when it cannot be read. */
+uint64_t ksmp_read_start_brk(void)
 {
 	char buf[1024];
 	if (ksmp_read_small("/proc/self/stat", buf, sizeof(buf)) <= 0)
-		return;
+		return 0;
 	char *s = strrchr(buf, ')');
 	if (!s)
-		return;
+		return 0;
 	int field = 2;
 	for (; *s; s++) {
-		if (*s != ' ')
-			continue;
-		field++;
-		if (field != 22 && field != 47)
+		if (*s != ' ' || ++field != 47)
 			continue;
 		uint64_t v = 0;
 		for (char *d = s + 1; *d >= '0' && *d <= '9'; d++)
 			v = v * 10 + (uint64_t)(*d - '0');
-		if (field == 22)
-			*starttime = v;
-		else
-			*start_brk = v;
+		return v;
 	}
-}
-
-static uint64_t boot_ns(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return 0;
 }
 
 /*
- * A forked child's start time without /proc (whose first use in a new
- * process costs more than the rest of the child's set-up): the kernel
- * stamps the child with CLOCK_BOOTTIME during fork and shows it in whole
- * clock ticks (field 22 of /proc/PID/stat). The stamp lies between
- * fork_boot_ns (taken before fork) and now, so when both fall in the same
- * tick, that tick is the start time. False (read /proc) otherwise: the
- * pair straddles a tick boundary, or the tick does not divide a second.
- * A child put in a new time namespace reads the clock with its offset;
- * the answer is still the tick /proc/self/stat would show it, unless the
- * offset is negative and smaller in size than the fork took (a larger
- * negative one makes t1 < t0: /proc is read).
+ * Fill the identity (in a new process, or a forked child's own block).
+ * The start time is not recorded (0): reading /proc/self/stat, the first
+ * /proc access of a new process, was the dearest step of start-up, and
+ * readers do not need it: they check the process's start time around
+ * opening its pidfd themselves, and that the pidfd's process is still
+ * alive once the block is mapped (include/ksmp_state_read.h). The pid
+ * tells this block from the one a process sharing our memory (vfork,
+ * clone with CLONE_VM) shows in its maps.
  */
-static bool child_starttime(uint64_t *start)
-{
-	uint64_t hz = getauxval(AT_CLKTCK);
-	uint64_t t0 = fork_boot_ns, t1 = boot_ns();
-	if (!t0 || !t1 || t1 < t0 || hz == 0 || 1000000000u % hz)
-		return false;
-	uint64_t per = 1000000000u / hz;
-	if (t0 / per != t1 / per)
-		return false;
-	*start = t1 / per;
-	return true;
-}
-
-/* Fill the identity; forked: in a forked child (ksmp_start_brk, used
- * only at start, is left as it was). */
-static void fill_identity(bool forked)
+static void fill_identity(void)
 {
 	struct ksmp_state *st = ksmp_st;
-	uint64_t start = 0, sbrk0 = 0;
-	if (!forked || !child_starttime(&start))
-		read_stat(&start, &sbrk0);
-	if (!forked)
-		ksmp_start_brk = sbrk0;
 	st->size = sizeof(*st);
 	st->version = KSMP_STATE_VERSION;
 	st->pid = (int32_t)getpid();
-	st->starttime = start;
+	st->starttime = 0;
 	st->uid = (uint32_t)getuid();
 	if (!st->exe[0]) {
 		ssize_t n = readlink("/proc/self/exe", st->exe, sizeof(st->exe) - 1);
@@ -137,7 +97,7 @@ static void fill_identity(bool forked)
 
 void ksmp_state_fill_identity(void)
 {
-	fill_identity(false);
+	fill_identity();
 }
 
 /* Copy the parts of a block in use: the header, the policy text, the
@@ -195,10 +155,8 @@ void ksmp_state_clear_flag(uint32_t f)
 /* ------------------------------------------------------------------ fork */
 void ksmp_state_fork_prepare(void)
 {
-	if (ksmp_st != &private_state) {
+	if (ksmp_st != &private_state)
 		snap_copy(&fork_snap, ksmp_st);
-		fork_boot_ns = boot_ns();	/* last: as close to fork as we can */
-	}
 }
 
 bool ksmp_state_after_fork(void)
@@ -214,6 +172,6 @@ bool ksmp_state_after_fork(void)
 	blk->signo = 0;
 	memset(&blk->ctl, 0, sizeof(blk->ctl));
 	ksmp_st = blk;
-	fill_identity(true);
+	fill_identity();
 	return blk != &private_state;
 }
