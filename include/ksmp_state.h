@@ -189,7 +189,7 @@ struct ksmp_state {
 	int32_t signo;			/* control signal, 0 = no control */
 	char policy_name[64];
 	char policy_source[256];	/* path, or "built-in default" */
-	char exe[256];			/* /proc/self/exe at start */
+	char exe[256];			/* /proc/self/exe once the library needed it, "" before */
 
 	struct ksmp_ctl ctl;
 

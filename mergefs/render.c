@@ -356,7 +356,18 @@ int render_stats(struct mbuf *b, const struct fctx *c)
 		MB_LIT(b, "\npolicy_source ");
 		mb_field(b, st->policy_source, sizeof(st->policy_source));
 		MB_LIT(b, "\nexe ");
-		mb_field(b, st->exe, sizeof(st->exe));
+		char exe[sizeof(st->exe)];
+		memcpy(exe, st->exe, sizeof(exe));
+		exe[sizeof(exe) - 1] = '\0';
+		if (!exe[0]) {
+			/* not recorded yet: the library reads it when it first
+			 * needs it; the kernel's word meanwhile */
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+			ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+			exe[n > 0 ? n : 0] = '\0';
+		}
+		mb_field(b, exe, sizeof(exe));
 		mb_printf(b, "\nmerge_state %u\nflags ", ld32(&st->merge_state));
 		flags_str(b, ld32(&st->flags));
 		uint64_t total = advised_bytes(st), nreg = 0;

@@ -231,10 +231,15 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
  *     ksmp_policy_default_secure (the file was not written for a
  *     privileged program: e.g. a node policy for a node given a file
  *     capability).
+ * KSMP_SELECT_SELF_EXE  exe is NULL: the calling process's own executable
+ *     (/proc/self/exe) is read only when a file's program line is to be
+ *     matched (most files have none, and the readlink, the first /proc
+ *     access of a new process, is dear at every exec).
  */
 #define KSMP_SELECT_PRIVILEGED 1u
 #define KSMP_SELECT_SECURE 2u
 #define KSMP_SELECT_SECURE_EXEC 4u
+#define KSMP_SELECT_SELF_EXE 8u
 int ksmp_policy_select_flags(struct ksmp_policy *p, const char *env_policy,
 			     const char *env_dir, const char *exe,
 			     const char *argv0, unsigned flags, char *buf,

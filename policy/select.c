@@ -479,7 +479,7 @@ static int select_in_dirs(struct ksmp_policy *p, int afd, const char *admin,
 			  const char *argv0, unsigned flags, char *buf,
 			  size_t bufsz, ksmp_diag_fn diag, void *ctx)
 {
-	char last[256] = "", name[256], path[4096];
+	char last[256] = "", name[256], path[4096], self[4096];
 	struct listing al, vl;
 	int src, type, dfd;
 
@@ -509,6 +509,11 @@ static int select_in_dirs(struct ksmp_policy *p, int afd, const char *admin,
 		if (r < 0 || !ksmp_policy_may_have_program(buf, len))
 			continue;
 		ksmp_policy_parse_programs(p, path, buf, len);
+		if (!exe && (flags & KSMP_SELECT_SELF_EXE)) {
+			ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+			self[n > 0 ? n : 0] = '\0';
+			exe = self;
+		}
 		if (!ksmp_policy_matches_program(p, exe, argv0))
 			continue;
 		r = ksmp_policy_parse(p, path, buf, len, diag, ctx);

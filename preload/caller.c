@@ -37,7 +37,9 @@ unsigned ksmp_caller_epoch;
 
 void ksmp_object_name(const char *dlpi_name, char *buf, size_t size)
 {
-	const char *name = dlpi_name && dlpi_name[0] ? dlpi_name : ksmp_st->exe;
+	char tmp[sizeof(ksmp_st->exe)];
+	const char *name = dlpi_name && dlpi_name[0] ? dlpi_name :
+			   ksmp_self_exe(tmp, sizeof(tmp));
 	const char *b = strrchr(name, '/');
 	name = b ? b + 1 : name;
 	size_t n = strlen(name);

@@ -175,9 +175,11 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	/* ... and one in secure execution keeps the heap out of KSM. */
 	if (secure)
 		flags |= KSMP_SELECT_SECURE | KSMP_SELECT_SECURE_EXEC;
+	/* the executable's path only if a program line asks for it */
+	flags |= KSMP_SELECT_SELF_EXE;
 	struct diag d = { .n = 0 };
 	int r = ksmp_policy_select_flags(&ksmp_policy, env_policy, env_dir,
-					 st->exe, argv0, flags, policy_buf,
+					 NULL, argv0, flags, policy_buf,
 					 sizeof(policy_buf), diag_cb, &d);
 	if (r != 0) {
 		bool strict = env_strict && !strcmp(env_strict, "1");

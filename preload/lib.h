@@ -128,6 +128,9 @@ void ksmp_state_clear_flag(uint32_t f);
  * the private fallback). The order of the after-fork steps is init.c's. */
 void ksmp_state_fork_prepare(void);
 bool ksmp_state_after_fork(void);
+/* The executable's path, read when first asked for (tmp: where to read
+ * it meanwhile). */
+const char *ksmp_self_exe(char *tmp, size_t size);
 /* start_brk from /proc/self/stat (0: unreadable). */
 uint64_t ksmp_read_start_brk(void);
 

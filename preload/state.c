@@ -87,12 +87,45 @@ static void fill_identity(void)
 	st->pid = (int32_t)getpid();
 	st->starttime = 0;
 	st->uid = (uint32_t)getuid();
-	if (!st->exe[0]) {
-		ssize_t n = readlink("/proc/self/exe", st->exe, sizeof(st->exe) - 1);
-		st->exe[n > 0 ? n : 0] = '\0';
-	}
 	/* magic last: readers check it first */
 	__atomic_store_n(&st->magic, KSMP_STATE_MAGIC, __ATOMIC_RELEASE);
+}
+
+/* The executable's path, once read; its claim (0 free, 1 taken). */
+static char exe_buf[sizeof(private_state.exe)];
+static const char *exe_known;
+static int exe_claim;
+
+/*
+ * The executable's path (/proc/self/exe), read the first time something
+ * needs it (naming the main program's objects: caller walks, data
+ * regions), not at start: the first /proc access of a new process is the
+ * dearest step of an exec, and a program that never allocates never
+ * needs it. Never waits: while another thread (or the code a signal
+ * interrupted) reads it, the path is read into tmp (size bytes) instead.
+ * Also copied into the state block for readers. "" when unreadable.
+ */
+const char *ksmp_self_exe(char *tmp, size_t size)
+{
+	const char *e = __atomic_load_n(&exe_known, __ATOMIC_ACQUIRE);
+	if (e)
+		return e;
+	int zero = 0;
+	bool mine = __atomic_compare_exchange_n(&exe_claim, &zero, 1, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	char *dst = mine ? exe_buf : tmp;
+	size_t sz = mine ? sizeof(exe_buf) : size;
+	if (sz == 0)
+		return "";
+	int saved = errno;
+	ssize_t n = readlink("/proc/self/exe", dst, sz - 1);
+	errno = saved;
+	dst[n > 0 ? n : 0] = '\0';
+	if (mine) {
+		memcpy(ksmp_st->exe, exe_buf, sizeof(exe_buf));
+		__atomic_store_n(&exe_known, exe_buf, __ATOMIC_RELEASE);
+	}
+	return dst;
 }
 
 void ksmp_state_fill_identity(void)
@@ -173,5 +206,7 @@ bool ksmp_state_after_fork(void)
 	memset(&blk->ctl, 0, sizeof(blk->ctl));
 	ksmp_st = blk;
 	fill_identity();
+	if (!__atomic_load_n(&exe_known, __ATOMIC_RELAXED))
+		exe_claim = 0;	/* a thread reading it in the parent is gone */
 	return blk != &private_state;
 }

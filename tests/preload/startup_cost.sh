@@ -10,7 +10,8 @@
 # library process). A program that allocates still has its heap advised.
 # No process reads /proc/self/stat at start (the block records no start
 # time: readers check it themselves); a forked child's block must still
-# pass the readers' identity check.
+# pass the readers' identity check. Nor is /proc/self/exe read by a
+# program that never needs its name.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 pl_need_lib
@@ -18,14 +19,14 @@ command -v strace >/dev/null 2>&1 || skip_all_env "strace not installed"
 strace -qq -o /dev/null true 2>/dev/null || skip_all_env "strace cannot trace here (ptrace refused)"
 sanitized && skip_all "ASan's runtime sets its heap up itself"
 pl_tmp
-plan 9
+plan 10
 
 E="$PL_TMP/empty"
 mkdir "$E"
 T=$(command -v true)
 case "$T" in /*) ;; *) T=/bin/true ;; esac
 strace -f -qq -e trace=brk -o "$PL_TMP/none" "$T"
-strace -f -qq -e trace=brk,openat,memfd_create -o "$PL_TMP/lib" \
+strace -f -qq -e trace=brk,openat,memfd_create,readlink,readlinkat -o "$PL_TMP/lib" \
 	-E LD_PRELOAD="$(ksmp_lib)" -E KSMP_POLICY_DIR="$E" "$T"
 bn=$(grep 'brk(' "$PL_TMP/none" | grep -v -c 'brk(NULL)')
 bl=$(grep 'brk(' "$PL_TMP/lib" | grep -v -c 'brk(NULL)')
@@ -34,6 +35,8 @@ is "$(grep -c 'brk(NULL)' "$PL_TMP/lib")" "$(($(grep -c 'brk(NULL)' "$PL_TMP/non
 	"... and one brk(NULL) more: where the heap will start"
 is "$(grep -c overflowuid "$PL_TMP/lib")" 1 "/proc/sys/kernel/overflowuid read once, at start"
 ok "the state block is still created" grep -q 'memfd_create("ksmpreload-state"' "$PL_TMP/lib"
+is "$(grep -c '/proc/self/exe' "$PL_TMP/lib")" 0 \
+	"/proc/self/exe not read (no program line to match, nothing allocated to name)"
 diag "$(grep -c . "$PL_TMP/lib") traced calls (brk, openat, memfd_create) under the library"
 
 if [ -e /sys/kernel/mm/ksm/run ]; then
