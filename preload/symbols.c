@@ -20,7 +20,11 @@
 
 struct ksmp_real ksmp_real;
 volatile int ksmp_resolved;
-static KSMP_TLS int in_dlsym;
+/* volatile: glibc declares dlsym leaf (__THROW), so the compiler may
+ * take it that dlsym cannot reach this file again and drop the increment
+ * in front of it (GCC 12 did: the pool never served dlsym's allocations,
+ * which ran a second resolution inside the first instead). */
+static KSMP_TLS volatile int in_dlsym;
 
 bool ksmp_in_dlsym(void)
 {

@@ -72,6 +72,14 @@ tests_progs_libgcrypt_so_ksmpearly_CFLAGS = $(AM_CFLAGS) -fPIC -DEARLY_BASE=10 \
 	-DEARLY_FN=ksmp_early_crypto
 tests_progs_libgcrypt_so_ksmpearly_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC \
 	-Wl,-soname,libgcrypt.so.ksmpearly
+# A dlsym that allocates, preloaded before the library: the allocations
+# made during the library's lookups come from the bootstrap pool
+# (tests/preload/preload_pool.sh).
+check_PROGRAMS += tests/progs/libksmpdlwrap.so
+tests_progs_libksmpdlwrap_so_SOURCES = tests/progs/libksmpdlwrap.c
+tests_progs_libksmpdlwrap_so_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_progs_libksmpdlwrap_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+tests_progs_libksmpdlwrap_so_LDADD = -ldl
 # Forks while other threads take the library's slow paths
 # (tests/preload/preload_forkwalk.sh).
 check_PROGRAMS += tests/progs/ksmp-forkwalk

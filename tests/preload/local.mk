@@ -14,6 +14,7 @@ PRELOAD_TESTS = tests/preload/preload_rules.sh tests/preload/preload_regions.sh 
 	tests/preload/preload_mmthresh.sh tests/preload/preload_reserve.sh \
 	tests/preload/preload_data.sh tests/preload/preload_tstack.sh \
 	tests/preload/preload_early.sh \
-	tests/preload/preload_forkwalk.sh tests/preload/sections.sh
+	tests/preload/preload_forkwalk.sh tests/preload/sections.sh \
+	tests/preload/preload_pool.sh
 TESTS += $(PRELOAD_TESTS)
 EXTRA_DIST += $(PRELOAD_TESTS)
