@@ -84,8 +84,21 @@ static unsigned nsegs;			/* published with release */
 static struct seg *cur;			/* bump segment */
 static void *freelist[NCLS];
 static struct run *runs;		/* free large runs, by address */
-/* Bounding box of all segments: the quick test in free(). */
-uintptr_t ksmp_heap_lo = UINTPTR_MAX, ksmp_heap_hi;
+/* Bounding box of all segments and of the bootstrap pool's blocks: the
+ * quick test in free(). */
+uintptr_t ksmp_own_lo = UINTPTR_MAX, ksmp_own_hi;
+
+void ksmp_own_add(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t b = __atomic_load_n(&ksmp_own_lo, __ATOMIC_RELAXED);
+	while (lo < b && !__atomic_compare_exchange_n(&ksmp_own_lo, &b, lo, false,
+						      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	b = __atomic_load_n(&ksmp_own_hi, __ATOMIC_RELAXED);
+	while (hi > b && !__atomic_compare_exchange_n(&ksmp_own_hi, &b, hi, false,
+						      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
 
 static void die(const char *what)
 {
@@ -130,10 +143,7 @@ static struct seg *seg_new(size_t need)
 	struct seg *s = &segs[nsegs];
 	s->lo = s->bump = s->committed = lo;
 	s->hi = lo + len;
-	if (lo < ksmp_heap_lo)
-		__atomic_store_n(&ksmp_heap_lo, lo, __ATOMIC_RELAXED);
-	if (lo + len > ksmp_heap_hi)
-		__atomic_store_n(&ksmp_heap_hi, lo + len, __ATOMIC_RELAXED);
+	ksmp_own_add(lo, lo + len);
 	__atomic_store_n(&nsegs, nsegs + 1, __ATOMIC_RELEASE);
 	return s;
 }

@@ -35,10 +35,17 @@
 
 #include "policy.h"
 
+/* Everything declared below is the library's own: hidden, so that each
+ * use of a variable is one RIP-relative access, not a load of its
+ * address from the GOT first (the malloc fast path reads several). */
+#pragma GCC visibility push(hidden)
+
 #define KSMP_EXPORT __attribute__((visibility("default")))
 #define KSMP_TLS __thread __attribute__((tls_model("initial-exec")))
 #define KSMP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define KSMP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* A slow path kept out of the fast path's code (and its frame). */
+#define KSMP_COLD __attribute__((noinline, cold))
 /*
  * Large zero-initialised arrays (a KiB and more): placed after every
  * small variable, so that the small ones share the one or two pages of
@@ -226,7 +233,13 @@ bool ksmp_malloc_reached(void);	/* do malloc calls reach our malloc? */
 #define KSMP_HEAP_VERDICTS 1024
 extern bool ksmp_heap_on;		/* set once by ksmp_heap_enable */
 extern uint64_t ksmp_heap_verdicts[KSMP_HEAP_VERDICTS];
-extern uintptr_t ksmp_heap_lo, ksmp_heap_hi;	/* bounding box */
+/* Bounding box of the memory the library hands out itself: the crypto
+ * heap's segments and the bootstrap pool's blocks (heap.c; lo only falls,
+ * hi only rises). */
+extern uintptr_t ksmp_own_lo, ksmp_own_hi;
+/* Widen the box to hold [lo, hi) before a block there is handed out;
+ * lock-free. */
+void ksmp_own_add(uintptr_t lo, uintptr_t hi);
 /* Switch segregation on (engine start, when merging may reach the heap). */
 void ksmp_heap_enable(void);
 bool ksmp_heap_crypto_slow(uintptr_t ret);
@@ -262,15 +275,22 @@ static inline bool ksmp_heap_crypto(const void *ret)
 	return ksmp_heap_crypto_slow(r);
 }
 
-/* Is p a block of the crypto heap? Lock-free; false at once when the
- * crypto heap was never used. */
-static inline bool ksmp_heap_owns(const void *p)
+/* Could p be a block the library handed out itself (pool, crypto heap)?
+ * Lock-free; false at once when neither was ever used. A block is in the
+ * box before anyone can hold it: each bound is read at least as new as
+ * when the block was handed out, and either bound alone only widens. */
+static inline bool ksmp_own_maybe(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	uintptr_t lo = __atomic_load_n(&ksmp_heap_lo, __ATOMIC_RELAXED);
-	if (KSMP_LIKELY(a - lo >= __atomic_load_n(&ksmp_heap_hi, __ATOMIC_RELAXED) - lo))
-		return false;
-	return ksmp_heap_owns_slow(a);
+	uintptr_t lo = __atomic_load_n(&ksmp_own_lo, __ATOMIC_RELAXED);
+	return KSMP_UNLIKELY(a - lo < __atomic_load_n(&ksmp_own_hi, __ATOMIC_RELAXED) - lo);
+}
+
+/* Is p a block of the crypto heap? Lock-free; false at once when the
+ * crypto heap and the pool were never used. */
+static inline bool ksmp_heap_owns(const void *p)
+{
+	return ksmp_own_maybe(p) && ksmp_heap_owns_slow((uintptr_t)p);
 }
 
 /* ------------------------------------------------------------- engine.c */
@@ -343,7 +363,8 @@ void ksmp_engine_data(uintptr_t lo, size_t len, const char *obj);
  * take back its advice (unless whole-process merging owns it). */
 void ksmp_engine_data_drop(uintptr_t lo, size_t len);
 
-extern void *__curbrk;			/* glibc: current program break */
+/* glibc: current program break */
+extern void *__curbrk __attribute__((visibility("default")));
 extern KSMP_TLS uintptr_t ksmp_tls_arena;	/* this thread's last arena heap */
 extern uintptr_t ksmp_heap_seen;	/* last __curbrk the engine saw */
 
@@ -381,5 +402,7 @@ static inline void ksmp_after_alloc(void *p, const void *ret)
 			ksmp_engine_heap_apart(p, head);
 	}
 }
+
+#pragma GCC visibility pop
 
 #endif

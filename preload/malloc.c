@@ -48,16 +48,20 @@ static inline void *done(void *p, const void *ret)
 
 /* Forget an mmapped chunk that free/realloc is about to give back; free
  * also raises glibc's dynamic mmap threshold, as glibc would. */
+KSMP_COLD static void mmapped_leaving(void *p, size_t h, bool freeing)
+{
+	if (ksmp_cfg.want_chunk)
+		ksmp_engine_chunk_gone(p, h);
+	if (freeing)
+		ksmp_engine_mmapped_freed(h & ~(size_t)KSMP_CHUNK_FLAGS);
+}
+
 static inline void chunk_leaving(void *p, bool freeing)
 {
-	if (p && hooks() && !ksmp_busy) {
+	if (p && hooks()) {
 		size_t h = ksmp_chunk_head(p);
-		if (!(h & KSMP_CHUNK_MMAPPED))
-			return;
-		if (ksmp_cfg.want_chunk)
-			ksmp_engine_chunk_gone(p, h);
-		if (freeing)
-			ksmp_engine_mmapped_freed(h & ~(size_t)KSMP_CHUNK_FLAGS);
+		if (KSMP_UNLIKELY(h & KSMP_CHUNK_MMAPPED) && !ksmp_busy)
+			mmapped_leaving(p, h, freeing);
 	}
 }
 
@@ -105,13 +109,10 @@ KSMP_EXPORT void *malloc(size_t size)
 	return done(ksmp_real.malloc(size), RET);
 }
 
-KSMP_EXPORT void free(void *p)
+/* free's whole way, for p != NULL: the library's own blocks, the
+ * bootstrap, a chunk leaving. */
+KSMP_COLD static void free_at(void *p)
 {
-	if (!p) {
-		if (KSMP_UNLIKELY(probing))
-			probing = 2;
-		return;
-	}
 	if (KSMP_UNLIKELY(ksmp_pool_owns(p)))
 		return;
 	if (KSMP_UNLIKELY(ksmp_heap_owns(p))) {
@@ -121,6 +122,23 @@ KSMP_EXPORT void free(void *p)
 	if (bootstrap() && !ksmp_real.free)
 		return;		/* cannot happen with a sane libc: leak */
 	chunk_leaving(p, true);
+	ksmp_real.free(p);
+}
+
+KSMP_EXPORT void free(void *p)
+{
+	if (!p) {
+		if (KSMP_UNLIKELY(probing))
+			probing = 2;
+		return;
+	}
+	/* The common case: not the library's own block, the real functions
+	 * known, and not an mmapped chunk that the engine must hear of. */
+	if (ksmp_own_maybe(p) || KSMP_UNLIKELY(!ksmp_resolved) ||
+	    (hooks() && KSMP_UNLIKELY(ksmp_chunk_head(p) & KSMP_CHUNK_MMAPPED))) {
+		free_at(p);
+		return;
+	}
 	ksmp_real.free(p);
 }
 

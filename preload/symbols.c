@@ -56,6 +56,8 @@ void *ksmp_pool_alloc(size_t size, size_t align)
 						__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 			size_t *hdr = (size_t *)(pool + start) - 1;
 			*hdr = size;
+			/* free() tells our blocks by this box first */
+			ksmp_own_add((uintptr_t)pool, (uintptr_t)pool + POOL_SIZE);
 			return pool + start;
 		}
 	}

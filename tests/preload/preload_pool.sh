@@ -2,12 +2,13 @@
 # preload_pool.sh - the bootstrap pool (preload/symbols.c): what is
 # allocated while the library looks up the real functions with dlsym is
 # served from a static pool, and free, realloc, calloc and
-# malloc_usable_size must recognise those blocks. Nothing of the pool may
-# reach the real free, which would abort. The dlsym of
+# malloc_usable_size must recognise those blocks (free finds them, and the
+# crypto heap's, by one bounding box first: preload/heap.c). Nothing of
+# the pool may reach the real free, which would abort. The dlsym of
 # tests/progs/libksmpdlwrap.so, preloaded before the library, allocates
 # on every call; the program then runs ordinary allocations (threads:
 # arenas) and, under the built-in default, crypto heap blocks
-# (tests/heap's crypto-named object).
+# (tests/heap's crypto-named object), which join the pool in the box.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 pl_need_lib
