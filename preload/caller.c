@@ -33,7 +33,7 @@ static unsigned gen;		/* odd while rebuilding */
 static int rlock;
 static int dirty = 1;
 static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
-unsigned ksmp_caller_epoch;
+uint64_t ksmp_caller_epoch;
 
 void ksmp_object_name(const char *dlpi_name, char *buf, size_t size)
 {
@@ -224,7 +224,11 @@ bool ksmp_caller_name(const void *addr, char *buf, size_t size)
 
 void ksmp_caller_invalidate(void)
 {
-	__atomic_fetch_add(&ksmp_caller_epoch, 1, __ATOMIC_RELEASE);
+	uint64_t e = __atomic_load_n(&ksmp_caller_epoch, __ATOMIC_RELAXED), n;
+	do	/* the count stays in its bits: bit 63 is a verdict's */
+		n = (e + (1ull << KSMP_CALLER_EPOCH_SHIFT)) & KSMP_CALLER_EPOCH_MASK;
+	while (!__atomic_compare_exchange_n(&ksmp_caller_epoch, &e, n, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	__atomic_store_n(&dirty, 1, __ATOMIC_RELEASE);
 }
 

@@ -20,8 +20,7 @@
  */
 #include "lib.h"
 
-#define EPOCH_MASK 0x7fffull
-#define ADDR_MASK ((1ull << 48) - 1)
+#define ADDR_MASK ((1ull << KSMP_CALLER_EPOCH_SHIFT) - 1)
 
 bool ksmp_heap_on;
 uint64_t ksmp_heap_verdicts[KSMP_HEAP_VERDICTS] KSMP_BIG;
@@ -41,7 +40,7 @@ static bool crypto_name(const char *name)
 
 bool ksmp_heap_crypto_slow(uintptr_t r)
 {
-	unsigned epoch = __atomic_load_n(&ksmp_caller_epoch, __ATOMIC_ACQUIRE);
+	uint64_t epoch = __atomic_load_n(&ksmp_caller_epoch, __ATOMIC_ACQUIRE);
 	char name[KSMP_STATE_CALLER_MAX];
 	bool sure = ksmp_caller_name((const void *)r, name, sizeof(name));
 	/* A caller that cannot be named for sure (a forked child that must
@@ -49,7 +48,7 @@ bool ksmp_heap_crypto_slow(uintptr_t r)
 	 * out, as if it were a crypto library's: the safe side. */
 	bool c = name[0] ? crypto_name(name) : !sure;
 	if (sure && r && r <= ADDR_MASK) {	/* not sure: ask again next time */
-		uint64_t e = (uint64_t)r | ((uint64_t)epoch & EPOCH_MASK) << 48 |
+		uint64_t e = (uint64_t)r | (epoch & KSMP_CALLER_EPOCH_MASK) |
 			     (uint64_t)c << 63;
 		__atomic_store_n(&ksmp_heap_verdicts[ksmp_heap_slot(r)], e,
 				 __ATOMIC_RELAXED);

@@ -194,7 +194,11 @@ void ksmp_regions_after_fork(void);
  * the cache could not be refreshed (another thread at it, a fork). */
 bool ksmp_caller_name(const void *addr, char *buf, size_t size);
 void ksmp_caller_invalidate(void);	/* after dlclose */
-extern unsigned ksmp_caller_epoch;	/* bumped by ksmp_caller_invalidate */
+/* Bumped by ksmp_caller_invalidate; the count is kept in bits 48-62
+ * (0x7fff << 48), where crypto.c's verdict words hold it. */
+#define KSMP_CALLER_EPOCH_SHIFT 48
+#define KSMP_CALLER_EPOCH_MASK (0x7fffull << KSMP_CALLER_EPOCH_SHIFT)
+extern uint64_t ksmp_caller_epoch;
 void ksmp_caller_after_fork(void);
 /* The basename of a loaded object (dlpi_name; "" is the executable). */
 void ksmp_object_name(const char *dlpi_name, char *buf, size_t size);
@@ -262,16 +266,31 @@ static inline unsigned ksmp_heap_slot(uintptr_t r)
 	return (unsigned)((r ^ (r >> 10)) & (KSMP_HEAP_VERDICTS - 1));
 }
 
-/* Is the call that returns to ret made by a crypto library? */
+/* Does the verdict table say that the call returning to ret is not made
+ * by a crypto library? (False: a crypto library's, or not known yet.) */
+static inline bool ksmp_heap_known_plain(const void *ret)
+{
+	uintptr_t r = (uintptr_t)ret;
+	return KSMP_LIKELY(__atomic_load_n(&ksmp_heap_verdicts[ksmp_heap_slot(r)],
+					   __ATOMIC_RELAXED) ==
+			   ((uint64_t)r | __atomic_load_n(&ksmp_caller_epoch, __ATOMIC_RELAXED)));
+}
+
+/* Is the call that returns to ret made by a crypto library? A verdict
+ * word is the address (48 bits), the caller cache's epoch (bits 48-62,
+ * kept there by caller.c) and the verdict (bit 63): a call from a known
+ * non-crypto caller costs one load and one compare. */
 static inline bool ksmp_heap_crypto(const void *ret)
 {
 	uintptr_t r = (uintptr_t)ret;
 	uint64_t e = __atomic_load_n(&ksmp_heap_verdicts[ksmp_heap_slot(r)],
 				     __ATOMIC_RELAXED);
 	uint64_t want = (uint64_t)r |
-		((uint64_t)__atomic_load_n(&ksmp_caller_epoch, __ATOMIC_RELAXED) & 0x7fff) << 48;
-	if (KSMP_LIKELY((e & ~(1ull << 63)) == want))
-		return e >> 63;
+		__atomic_load_n(&ksmp_caller_epoch, __ATOMIC_RELAXED);
+	if (KSMP_LIKELY(e == want))
+		return false;
+	if (e == (want | 1ull << 63))
+		return true;
 	return ksmp_heap_crypto_slow(r);
 }
 
@@ -381,24 +400,28 @@ static inline size_t ksmp_chunk_head(const void *p)
 	return ((const size_t *)p)[-1];
 }
 
-/* The fast path after every allocation: one load and a few compares. */
+/* The fast path after every allocation: one load and a few compares;
+ * ksmp_busy (the library's own calls) is only looked at before the
+ * engine would be called. */
 static inline void ksmp_after_alloc(void *p, const void *ret)
 {
-	if (!p || ksmp_busy)
+	if (!p)
 		return;
 	size_t head = ksmp_chunk_head(p);
 	if (head & KSMP_CHUNK_MMAPPED) {
-		if (ksmp_cfg.want_chunk)
+		if (ksmp_cfg.want_chunk && !ksmp_busy)
 			ksmp_engine_alloc_slow(p, head, ret);
 	} else if (head & KSMP_CHUNK_NONMAIN) {
 		if (ksmp_cfg.want_arena &&
-		    ((uintptr_t)p & ~(KSMP_ARENA_HEAP_MAX - 1)) != ksmp_tls_arena)
+		    KSMP_UNLIKELY(((uintptr_t)p & ~(KSMP_ARENA_HEAP_MAX - 1)) != ksmp_tls_arena) &&
+		    !ksmp_busy)
 			ksmp_engine_alloc_slow(p, head, ret);
 	} else if (ksmp_cfg.want_heap) {
 		uintptr_t b = (uintptr_t)__atomic_load_n(&__curbrk, __ATOMIC_RELAXED);
-		if (KSMP_UNLIKELY(b != __atomic_load_n(&ksmp_heap_seen, __ATOMIC_RELAXED)))
+		if (KSMP_UNLIKELY(b != __atomic_load_n(&ksmp_heap_seen, __ATOMIC_RELAXED)) &&
+		    !ksmp_busy)
 			ksmp_engine_heap_changed(b);
-		if (KSMP_UNLIKELY((uintptr_t)p >= b))
+		if (KSMP_UNLIKELY((uintptr_t)p >= b) && !ksmp_busy)
 			ksmp_engine_heap_apart(p, head);
 	}
 }

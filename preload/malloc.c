@@ -71,6 +71,17 @@ static inline bool crypto(const void *ret)
 	       (ksmp_heap_crypto(ret) || KSMP_UNLIKELY(ksmp_tramp_alloc));
 }
 
+/* The common case, in a few compares: the real functions are known, and
+ * the crypto heap is off or the caller known not to be a crypto
+ * library's. Otherwise the interposer takes the whole way (bootstrap,
+ * crypto), which looks at everything again. */
+static inline bool plain(const void *ret)
+{
+	return KSMP_LIKELY(ksmp_resolved) &&
+	       (KSMP_LIKELY(!__atomic_load_n(&ksmp_heap_on, __ATOMIC_RELAXED)) ||
+		(ksmp_heap_known_plain(ret) && KSMP_LIKELY(!ksmp_tramp_alloc)));
+}
+
 /* Alignments the crypto heap takes; anything odd goes to the real
  * allocator, which answers it as it always did. */
 static inline bool aligned_ok(size_t align)
@@ -96,7 +107,7 @@ bool ksmp_malloc_reached(void)
 	return reached;
 }
 
-KSMP_EXPORT void *malloc(size_t size)
+KSMP_COLD static void *malloc_at(size_t size, const void *ret)
 {
 	if (bootstrap()) {
 		void *p = ksmp_pool_alloc(size, 16);
@@ -104,8 +115,15 @@ KSMP_EXPORT void *malloc(size_t size)
 			errno = ENOMEM;
 		return p;
 	}
-	if (crypto(RET))
+	if (crypto(ret))
 		return ksmp_heap_malloc(size);
+	return done(ksmp_real.malloc(size), ret);
+}
+
+KSMP_EXPORT void *malloc(size_t size)
+{
+	if (KSMP_UNLIKELY(!plain(RET)))
+		return malloc_at(size, RET);
 	return done(ksmp_real.malloc(size), RET);
 }
 
@@ -142,7 +160,7 @@ KSMP_EXPORT void free(void *p)
 	ksmp_real.free(p);
 }
 
-KSMP_EXPORT void *calloc(size_t n, size_t size)
+KSMP_COLD static void *calloc_at(size_t n, size_t size, const void *ret)
 {
 	if (bootstrap()) {
 		size_t total;
@@ -153,8 +171,15 @@ KSMP_EXPORT void *calloc(size_t n, size_t size)
 			errno = ENOMEM;
 		return p;
 	}
-	if (crypto(RET))
+	if (crypto(ret))
 		return ksmp_heap_calloc(n, size);
+	return done(ksmp_real.calloc(n, size), ret);
+}
+
+KSMP_EXPORT void *calloc(size_t n, size_t size)
+{
+	if (KSMP_UNLIKELY(!plain(RET)))
+		return calloc_at(n, size, RET);
 	return done(ksmp_real.calloc(n, size), RET);
 }
 
