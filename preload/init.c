@@ -227,6 +227,7 @@ static void ksmp_init(int argc, char **argv, char **envp)
 
 	if (ksmp_state_publish() < 0)
 		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", errno);
+	ksmp_self_exe_init(secure);
 	pthread_atfork(before_fork, NULL, after_fork);
 	ksmp_engine_start();
 	if (ksmp_policy.control) {

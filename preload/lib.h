@@ -138,6 +138,8 @@ bool ksmp_state_after_fork(void);
 /* The executable's path, read when first asked for (tmp: where to read
  * it meanwhile). */
 const char *ksmp_self_exe(char *tmp, size_t size);
+/* At start: know it from now on (secure: privileged, see init.c). */
+void ksmp_self_exe_init(bool secure);
 /* start_brk from /proc/self/stat (0: unreadable). */
 uint64_t ksmp_read_start_brk(void);
 

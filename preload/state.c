@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -97,13 +98,12 @@ static const char *exe_known;
 static int exe_claim;
 
 /*
- * The executable's path (/proc/self/exe), read the first time something
- * needs it (naming the main program's objects: caller walks, data
- * regions), not at start: the first /proc access of a new process is the
- * dearest step of an exec, and a program that never allocates never
- * needs it. Never waits: while another thread (or the code a signal
- * interrupted) reads it, the path is read into tmp (size bytes) instead.
- * Also copied into the state block for readers. "" when unreadable.
+ * The executable's path, for naming the main program's objects (caller
+ * walks, data regions) and for readers of the state block. Known from
+ * start (ksmp_self_exe_init()); read here, from /proc/self/exe, only if
+ * asked for before that. Never waits: while another thread (or the code
+ * a signal interrupted) reads it, the path is read into tmp (size bytes)
+ * instead. "" when unreadable.
  */
 const char *ksmp_self_exe(char *tmp, size_t size)
 {
@@ -126,6 +126,34 @@ const char *ksmp_self_exe(char *tmp, size_t size)
 		__atomic_store_n(&exe_known, exe_buf, __ATOMIC_RELEASE);
 	}
 	return dst;
+}
+
+/*
+ * Know the executable's path at start, never later: by then the program
+ * may have entered a seccomp sandbox where the readlink kills it, or a
+ * chroot without /proc (tests/preload/preload_sandbox). The path it was
+ * executed by (AT_EXECFN, no system call: /proc/self/exe, the first /proc
+ * access of a new process, is the dearest step of an exec) when that is
+ * absolute; /proc/self/exe when it is relative (to a directory the
+ * program may have left) or in a privileged process (secure: the
+ * invoker chose that path, as it chooses argv[0]).
+ */
+void ksmp_self_exe_init(bool secure)
+{
+	const char *fn = secure ? NULL : (const char *)getauxval(AT_EXECFN);
+	int zero = 0;
+	if (fn && fn[0] == '/' &&
+	    __atomic_compare_exchange_n(&exe_claim, &zero, 1, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		size_t n = strnlen(fn, sizeof(exe_buf) - 1);
+		memcpy(exe_buf, fn, n);
+		exe_buf[n] = '\0';
+		memcpy(ksmp_st->exe, exe_buf, sizeof(exe_buf));
+		__atomic_store_n(&exe_known, exe_buf, __ATOMIC_RELEASE);
+		return;
+	}
+	char tmp[sizeof(exe_buf)];
+	ksmp_self_exe(tmp, sizeof(tmp));
 }
 
 void ksmp_state_fill_identity(void)

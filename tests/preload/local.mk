@@ -13,8 +13,14 @@ PRELOAD_TESTS = tests/preload/preload_rules.sh tests/preload/preload_regions.sh 
 	tests/preload/env_fifo.sh tests/preload/env_garbage.sh \
 	tests/preload/preload_mmthresh.sh tests/preload/preload_reserve.sh \
 	tests/preload/preload_data.sh tests/preload/preload_tstack.sh \
-	tests/preload/preload_early.sh \
+	tests/preload/preload_early.sh tests/preload/preload_sandbox.sh \
 	tests/preload/preload_forkwalk.sh tests/preload/sections.sh \
 	tests/preload/preload_pool.sh
 TESTS += $(PRELOAD_TESTS)
 EXTRA_DIST += $(PRELOAD_TESTS)
+if HAVE_SECCOMP
+check_PROGRAMS += tests/preload/ksmp-sandboxed
+tests_preload_ksmp_sandboxed_SOURCES = tests/preload/ksmp-sandboxed.c
+tests_preload_ksmp_sandboxed_CFLAGS = -std=gnu11 $(KSMP_WARN_CFLAGS)
+tests_preload_ksmp_sandboxed_LDADD = -lseccomp
+endif
