@@ -135,8 +135,8 @@ void ksmp_state_clear_flag(uint32_t f);
  * the private fallback). The order of the after-fork steps is init.c's. */
 void ksmp_state_fork_prepare(void);
 bool ksmp_state_after_fork(void);
-/* The executable's path, read when first asked for (tmp: where to read
- * it meanwhile). */
+/* The executable's path, known from start (read here only if asked for
+ * before ksmp_self_exe_init; tmp: where to read it meanwhile). */
 const char *ksmp_self_exe(char *tmp, size_t size);
 /* At start: know it from now on (secure: privileged, see init.c). */
 void ksmp_self_exe_init(bool secure);

@@ -97,6 +97,14 @@ static char exe_buf[sizeof(private_state.exe)];
 static const char *exe_known;
 static int exe_claim;
 
+/* exe_buf (ours by the claim) is the path: into the block for readers,
+ * and known from now on. */
+static void exe_publish(void)
+{
+	memcpy(ksmp_st->exe, exe_buf, sizeof(exe_buf));
+	__atomic_store_n(&exe_known, exe_buf, __ATOMIC_RELEASE);
+}
+
 /*
  * The executable's path, for naming the main program's objects (caller
  * walks, data regions) and for readers of the state block. Known from
@@ -121,10 +129,8 @@ const char *ksmp_self_exe(char *tmp, size_t size)
 	ssize_t n = readlink("/proc/self/exe", dst, sz - 1);
 	errno = saved;
 	dst[n > 0 ? n : 0] = '\0';
-	if (mine) {
-		memcpy(ksmp_st->exe, exe_buf, sizeof(exe_buf));
-		__atomic_store_n(&exe_known, exe_buf, __ATOMIC_RELEASE);
-	}
+	if (mine)
+		exe_publish();
 	return dst;
 }
 
@@ -148,8 +154,7 @@ void ksmp_self_exe_init(bool secure)
 		size_t n = strnlen(fn, sizeof(exe_buf) - 1);
 		memcpy(exe_buf, fn, n);
 		exe_buf[n] = '\0';
-		memcpy(ksmp_st->exe, exe_buf, sizeof(exe_buf));
-		__atomic_store_n(&exe_known, exe_buf, __ATOMIC_RELEASE);
+		exe_publish();
 		return;
 	}
 	char tmp[sizeof(exe_buf)];
