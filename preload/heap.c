@@ -19,7 +19,11 @@
  * 16 bytes have a second header that points back to the block.
  *
  * One mutex guards everything (crypto code allocates little, compared
- * with the rest of a program); fork takes it in the prepare handler.
+ * with the rest of a program); fork takes it in the prepare handler, and
+ * the forking thread then holds it until its parent or child handler:
+ * fork handlers registered before ours (a crypto library's constructor
+ * runs before the library's) run inside that span, and their allocations
+ * go on under the hold instead of waiting for it for ever.
  * Ownership (ksmp_heap_owns) is lock-free: segments are only ever added.
  *
  * Never: call the malloc family, the library's interposers or stdio here.
@@ -79,6 +83,7 @@ static const uint32_t cls_size[] = {
 #define NCLS (sizeof(cls_size) / sizeof(cls_size[0]))
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static KSMP_TLS bool fork_held;		/* this thread holds mu across a fork */
 static struct seg segs[MAX_SEGS] KSMP_BIG;
 static unsigned nsegs;			/* published with release */
 static struct seg *cur;			/* bump segment */
@@ -309,6 +314,18 @@ static size_t usable(void *p)
 }
 
 /* --------------------------------------------------------------- API */
+static void lock(void)
+{
+	if (!fork_held)
+		pthread_mutex_lock(&mu);
+}
+
+static void unlock(void)
+{
+	if (!fork_held)
+		pthread_mutex_unlock(&mu);
+}
+
 bool ksmp_heap_owns_slow(uintptr_t a)
 {
 	unsigned n = __atomic_load_n(&nsegs, __ATOMIC_ACQUIRE);
@@ -330,9 +347,9 @@ bool ksmp_heap_overlaps(uintptr_t lo, uintptr_t hi)
 void *ksmp_heap_malloc(size_t size)
 {
 	int e = errno;
-	pthread_mutex_lock(&mu);
+	lock();
 	void *p = alloc_locked(size);
-	pthread_mutex_unlock(&mu);
+	unlock();
 	errno = p ? e : ENOMEM;
 	return p;
 }
@@ -360,7 +377,7 @@ void *ksmp_heap_memalign(size_t align, size_t size)
 		return NULL;
 	}
 	int e = errno;
-	pthread_mutex_lock(&mu);
+	lock();
 	char *p = alloc_locked(size + align);
 	char *q = p;
 	if (p) {
@@ -372,7 +389,7 @@ void *ksmp_heap_memalign(size_t align, size_t size)
 			a->size = (uint64_t)(q - p);
 		}
 	}
-	pthread_mutex_unlock(&mu);
+	unlock();
 	errno = p ? e : ENOMEM;
 	return q;
 }
@@ -381,9 +398,9 @@ void ksmp_heap_free(void *p)
 {
 	if (!p)
 		return;
-	pthread_mutex_lock(&mu);
+	lock();
 	free_locked(p);
-	pthread_mutex_unlock(&mu);
+	unlock();
 }
 
 size_t ksmp_heap_usable(void *p)
@@ -426,15 +443,18 @@ void ksmp_heap_reseal(void)
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&mu);
+	fork_held = true;
 }
 
 static void fork_parent(void)
 {
+	fork_held = false;
 	pthread_mutex_unlock(&mu);
 }
 
 static void fork_child(void)
 {
+	fork_held = false;
 	pthread_mutex_init(&mu, NULL);
 }
 

@@ -20,6 +20,10 @@
  *       such a child, so it cannot name the caller) and mallocs 1 MiB
  *       through it: "ok forkload ..." when the block is neither in
  *       [heap] nor in a mapping with mg, else "not ok forkload ...".
+ *   heap-check LIB fork
+ *       forks; the child allocates through the crypto object and exits;
+ *       the parent too, then prints "fork ok" (with KT_ATFORK=1 the
+ *       crypto object's fork handlers allocate around the fork).
  *   heap-check LIB stress THREADS SECONDS [nofork]
  *       threads allocate, grow and free blocks on both sides and free
  *       each other's; one thread forks now and then (the child allocates
@@ -453,6 +457,27 @@ static int forkload(const char *lib)
 	return WEXITSTATUS(st);
 }
 
+static int fork_plain(void)
+{
+	pid_t c = fork();
+	if (c < 0)
+		return 2;
+	if (c == 0) {
+		void *p = k_malloc(50);
+		k_free(p);
+		_exit(p ? 0 : 1);
+	}
+	int st;
+	if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 1;
+	void *p = k_malloc(50);
+	k_free(p);
+	if (!p)
+		return 1;
+	printf("fork ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -470,6 +495,8 @@ int main(int argc, char **argv)
 		api_errors(seg);
 		return failures != 0;
 	}
+	if (!strcmp(argv[2], "fork"))
+		return fork_plain();
 	if (!strcmp(argv[2], "hold") && argc == 4)
 		return hold((unsigned)atoi(argv[3]));
 	if (!strcmp(argv[2], "stress") && (argc == 5 || argc == 6)) {

@@ -2,13 +2,15 @@
  * heap_unit - preload/heap.c on its own, linked into this program (not
  * preloaded), so that the sanitizer build checks its code too: blocks of
  * every size class and large runs, alignment, realloc, reuse after free,
- * large-run coalescing, reseal, and 4 threads at once. TAP.
+ * large-run coalescing, reseal, 4 threads at once, and fork handlers
+ * registered before the heap's that allocate from it. TAP.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -64,9 +66,49 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Fork handlers registered before the heap's own, as a crypto library's
+ * constructor registers them before the library's: they run while the
+ * forking thread holds the heap for the fork (prepare after the heap's,
+ * parent and child before its), and allocate from it. */
+static void *held;
+static void early_prepare(void)
+{
+	held = ksmp_heap_malloc(100);
+}
+
+static void early_parent(void)
+{
+	ksmp_heap_free(held);
+	ksmp_heap_free(ksmp_heap_malloc(3000));
+}
+
+static void early_child(void)
+{
+	ksmp_heap_free(held);
+	ksmp_heap_free(ksmp_heap_malloc(3000));
+}
+
+static int fork_with_handlers(void)
+{
+	alarm(20);	/* a deadlock: killed, the plan unfinished */
+	pid_t c = fork();
+	if (c == 0) {
+		void *p = ksmp_heap_malloc(50);
+		_exit(p ? 0 : 1);
+	}
+	int st = -1;
+	if (c < 0 || waitpid(c, &st, 0) != c)
+		return 0;
+	void *p = ksmp_heap_malloc(50);	/* the parent's heap is free again */
+	ksmp_heap_free(p);
+	alarm(0);
+	return p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 int main(void)
 {
-	tap_plan(12);
+	tap_plan(13);
+	pthread_atfork(early_prepare, early_parent, early_child);
 	ksmp_heap_atfork();
 	int x;
 	ok(!ksmp_heap_owns(&x) && !ksmp_heap_owns(NULL), "nothing owned before use");
@@ -132,5 +174,7 @@ int main(void)
 	ksmp_heap_reseal();
 	ok(ksmp_heap_overlaps((uintptr_t)a, (uintptr_t)a + 1) &&
 	   !ksmp_heap_overlaps((uintptr_t)&x, (uintptr_t)&x + 1), "overlaps");
+	ok(fork_with_handlers(), "fork: handlers registered before the heap's allocate "
+	   "from it in prepare, parent and child");
 	return tap_done();
 }
