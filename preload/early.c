@@ -18,6 +18,7 @@
  * Never: allocate, use stdio, or leave errno changed (callers save it).
  */
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "lib.h"
 
@@ -48,10 +49,15 @@ static void add(const struct early *e)
 		early_lost++;
 }
 
-/* Drop or trim every note that intersects [a, a+len). */
+/* Drop or trim every note that intersects [a, a+len), len rounded up to
+ * whole pages as the kernel unmaps them (munmap(p, 100) takes a page):
+ * a note trimmed to an address inside a page could never be advised. */
 static void cut(uintptr_t a, size_t len)
 {
-	uintptr_t b = a + len;
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t b = a + ((len + ps - 1) & ~(ps - 1));
+	if (b < a)
+		b = UINTPTR_MAX;
 	for (unsigned i = 0; i < nearly;) {
 		struct early *e = &early[i];
 		uintptr_t lo = e->a, hi = e->a + e->len;

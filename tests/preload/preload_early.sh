@@ -6,12 +6,14 @@
 # the built-in default (an empty policy directory). 2 instances of
 # ksmp-early, whose libksmpearly.so and libgcrypt.so.ksmpearly map 1 MiB
 # regions in their constructors (libksmpearly.c): a plain mmap, the
-# middle of a trimmed one, one grown by mremap, and a mapping the library
-# cannot see made where a noted one was unmapped. Per process: the premise
-# (the plain region had no mg right after its mmap: the constructor ran
-# before the library's); mg and a record naming libksmpearly.so on the
-# first three; none on the unseen one or on the crypto library's; KSM
-# pages in the first three at the plateau, none in the others.
+# middle of a trimmed one, one grown by mremap, a mapping the library
+# cannot see made where a noted one was unmapped, and the rest of one
+# whose first page went by a munmap of 100 bytes (whole pages go). Per
+# process: the premise (the plain region had no mg right after its mmap:
+# the constructor ran before the library's); mg and a record naming
+# libksmpearly.so on the plain, trimmed, remapped and unaligned ones;
+# none on the unseen one or on the crypto library's; KSM pages in the
+# first three at the plateau, none in the others.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 need_root
@@ -21,7 +23,7 @@ ksm_fast "$@"
 pl_tmp
 
 N=2
-plan $((N * 17))
+plan $((N * 19))
 
 mkdir -p "$PL_TMP/empty.d"
 seed=$(( $$ % 100000 + 1 ))
@@ -39,7 +41,7 @@ for p in $pids; do
 	pl_wait_ready "$out" || true
 	is "$(awk '$1 == "premise" { printf "%s%s", s, $3; s = " " }' "$out")" "nomg nomg" \
 		"$k: premise: both constructors ran before the library's (no mg right after their mmap)"
-	for r in 0:plain 1:trimmed 2:remapped; do
+	for r in 0:plain 1:trimmed 2:remapped 4:unaligned; do
 		a=$(pl_addr "$out" "${r%%:*}")
 		is "$(pl_probe mg "$p" "$a")" mg "$k: the ${r#*:} early region has mg"
 		is "$(pl_record "$p" "$a")" "mmap libksmpearly.so" \
@@ -49,8 +51,8 @@ for p in $pids; do
 		"$k: the mapping made unseen where a noted one was unmapped has no mg"
 	is "$(pl_record "$p" "$(pl_addr "$out" 3)")" "" "$k: ... and no record"
 	got=""
-	for r in 10 11 12 13; do got="$got $(pl_probe mg "$p" "$(pl_addr "$out" $r)")"; done
-	is "$got" " nomg nomg nomg nomg" "$k: the crypto library's early regions have no mg"
+	for r in 10 11 12 13 14; do got="$got $(pl_probe mg "$p" "$(pl_addr "$out" $r)")"; done
+	is "$got" " nomg nomg nomg nomg nomg" "$k: the crypto library's early regions have no mg"
 done
 
 res=$(pl_probe plateau 20 $pids)
@@ -64,8 +66,8 @@ for p in $pids; do
 	done
 	is "$(pl_probe ksmkb "$p" "$(pl_addr "$out" 3)")" 0 "$k: no KSM pages in the unseen mapping"
 	got=""
-	for r in 10 11 12 13; do got="$got $(pl_probe ksmkb "$p" "$(pl_addr "$out" $r)")"; done
-	is "$got" " 0 0 0 0" "$k: no KSM pages in the crypto library's early regions"
+	for r in 10 11 12 13 14; do got="$got $(pl_probe ksmkb "$p" "$(pl_addr "$out" $r)")"; done
+	is "$got" " 0 0 0 0 0" "$k: no KSM pages in the crypto library's early regions"
 	m=$(echo "$res" | awk -v p="$p" '$1 == p { print $2 }')
 	pl_ge "$m" $((3 * 256 * 90 / 100)) "$k: ksm_merging_pages $m"
 	is "$(grep -c '^early-error' "$out")" 0 "$k: the constructors' calls all succeeded"

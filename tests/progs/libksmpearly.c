@@ -15,6 +15,8 @@
  *   +2 remapped  a 512 KiB mmap grown by mremap (it may move)
  *   +3 unseen    a 1 MiB mmap is unmapped, and a mapping the library
  *                cannot see (a raw system call) takes its place
+ *   +4 unaligned the rest of a 1 MiB + 4 KiB mmap whose first page goes
+ *                by a munmap of 100 bytes (the kernel unmaps whole pages)
  * Writes (write(2), before main) "premise I mg|nomg": VmFlags of the plain
  * region right after its mmap, and "region I NAME MIDDLE LEN" and "span I
  * START LEN" (hex addresses, no 0x) per region; "early-error WHAT" on a
@@ -127,6 +129,11 @@ static void early_init(void)
 	if (v != (long)(uintptr_t)u)
 		fail("unseen");
 	done(i + 3, "unseen", u, MIB, seed);
+
+	unsigned char *g = anon(MIB + 4096);
+	if (munmap(g, 100) != 0)
+		fail("munmap 100");
+	done(i + 4, "unaligned", g + 4096, MIB, seed);
 }
 
 /* Something for ksmp-early to call: each build has its own name. */
