@@ -67,15 +67,20 @@ static uintptr_t page_up(uintptr_t a)
 	return (a + pagesize - 1) & ~(pagesize - 1);
 }
 
-/* madvise; 0 or -errno, counted either way. */
+/* madvise; 0 or -errno, counted either way. The crypto heap is never
+ * merged, whatever range asks for it (a command's, such as mergefs's
+ * undoing of a stopped unmerge, or a record whose mapping went unseen and
+ * whose addresses the crypto heap took): after MADV_MERGEABLE over any
+ * of it, it is sealed again. */
 static int advise(uintptr_t start, size_t len, int advice)
 {
 	__atomic_fetch_add(&ksmp_st->madvise_calls, 1, __ATOMIC_RELAXED);
-	if (madvise((void *)start, len, advice) == 0)
-		return 0;
-	int e = errno;
-	ksmp_state_count_error(e);
-	return -e;
+	int r = madvise((void *)start, len, advice) == 0 ? 0 : -errno;
+	if (r)
+		ksmp_state_count_error(-r);
+	if (advice == MADV_MERGEABLE && ksmp_heap_overlaps(start, start + len))
+		ksmp_heap_reseal();
+	return r;
 }
 
 /* The matcher's verdict on a region whose caller is named (NULL or ""
@@ -660,11 +665,8 @@ int ksmp_engine_range(uint64_t addr, uint64_t len, int advice)
 {
 	if (!range_ok(addr, len, advice))
 		return -EINVAL;
-	int ret = ksmp_engine_pages(addr, len, advice);
+	int ret = ksmp_engine_pages(addr, len, advice);	/* the crypto heap: advise() */
 	int saved = errno;
-	if (advice == MADV_MERGEABLE &&
-	    ksmp_heap_overlaps((uintptr_t)addr, (uintptr_t)(addr + len)))
-		ksmp_heap_reseal();	/* the crypto heap is never merged */
 	if (!ret) {
 		bool any = false;
 		uintptr_t hi = (uintptr_t)(addr + len);

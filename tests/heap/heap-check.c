@@ -24,6 +24,13 @@
  *       forks; the child allocates through the crypto object and exits;
  *       the parent too, then prints "fork ok" (with KT_ATFORK=1 the
  *       crypto object's fork handlers allocate around the fork).
+ *   heap-check LIB command CMD
+ *       a crypto block, then the control command CMD (pagesmerge,
+ *       rangemerge) over its mapping, sent by the program to its own
+ *       control agent as mergefs would (the state block mapped through
+ *       /proc/self/map_files: root): "ok command ..." when the block is
+ *       still not exposed, "not ok command ..." when it is, "skip
+ *       command ..." without a control agent.
  *   heap-check LIB stress THREADS SECONDS [nofork]
  *       threads allocate, grow and free blocks on both sides and free
  *       each other's; one thread forks now and then (the child allocates
@@ -32,15 +39,20 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ksmp_state.h"
 
 static void *(*k_malloc)(size_t);
 static void *(*k_calloc)(size_t, size_t);
@@ -478,6 +490,68 @@ static int fork_plain(void)
 	return 0;
 }
 
+/* The mapping of /proc/self/maps holding a (or, with a NULL a, named
+ * like name): [*lo, *hi). */
+static int mapping_of(uintptr_t a, const char *name, unsigned long *lo, unsigned long *hi)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	int found = 0;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", lo, hi) != 2)
+			continue;
+		found = name ? strstr(line, name) != NULL : a >= *lo && a < *hi;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* One control command to our own agent, through the real protocol. */
+static int self_command(const char *what, uint64_t addr, uint64_t len)
+{
+	unsigned long lo, hi;
+	char path[80];
+	if (!mapping_of(0, "/memfd:" KSMP_STATE_MEMFD_NAME, &lo, &hi))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", lo, hi);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct ksmp_state *st = mmap(NULL, hi - lo, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (st == MAP_FAILED || !st->signo)
+		return -1;
+	struct ksmp_ctl *c = &st->ctl;
+	uint32_t req = c->ack_seq + 1;
+	c->cmd = !strcmp(what, "pagesmerge") ? KSMP_CMD_PAGES_MERGE : KSMP_CMD_RANGE_MERGE;
+	c->addr = addr;
+	c->len = len;
+	__atomic_store_n(&c->req_seq, req, __ATOMIC_RELEASE);
+	union sigval v = { .sival_int = (int)req };
+	if (sigqueue(getpid(), st->signo, v) != 0 ||
+	    __atomic_load_n(&c->ack_seq, __ATOMIC_ACQUIRE) != req)
+		return -1;
+	return c->result;
+}
+
+static int command(const char *what)
+{
+	unsigned char *p = k_malloc(100);
+	unsigned long lo, hi;
+	if (!p || exposed(p) || !mapping_of((uintptr_t)p, NULL, &lo, &hi))
+		return 2;
+	int r = self_command(what, lo, hi - lo);
+	if (r < 0) {
+		printf("skip command %s: no control agent to take it (%d)\n", what, r);
+		return 0;
+	}
+	int out = exposed(p);
+	printf("%s command %s over the crypto block's mapping: the block is not "
+	       "exposed\n", out ? "not ok" : "ok", what);
+	return out;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -495,6 +569,8 @@ int main(int argc, char **argv)
 		api_errors(seg);
 		return failures != 0;
 	}
+	if (!strcmp(argv[2], "command") && argc == 4)
+		return command(argv[3]);
 	if (!strcmp(argv[2], "fork"))
 		return fork_plain();
 	if (!strcmp(argv[2], "hold") && argc == 4)

@@ -10,7 +10,7 @@ tests_heap_libcrypto_so_ksmptest_CFLAGS = $(AM_CFLAGS) -fPIC \
 	-fno-optimize-sibling-calls -fno-builtin
 tests_heap_libcrypto_so_ksmptest_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 HEAP_TESTS = tests/heap/heap_api.sh tests/heap/heap_stress.sh \
-	tests/heap/heap_atfork.sh \
+	tests/heap/heap_atfork.sh tests/heap/heap_command.sh \
 	tests/heap/heap_python.sh \
 	tests/heap/heap_ksm.sh
 TESTS += $(HEAP_TESTS)
