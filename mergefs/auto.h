@@ -48,6 +48,10 @@
 #define MAX_CHUNKS	(1u << 18)	/* a process whose records span more
 					 * chunks (512 GiB of 2 MiB) is left
 					 * as advised: its block is its own */
+#define REFILL		8		/* a pruned chunk that gained 1/REFILL
+					 * of its pages since it was pruned is
+					 * probed before its delay is out */
+#define NO_COUNT	UINT32_MAX
 #define USER_END	(1ull << 57)	/* above any user address */
 #define AUTO_LOCK	"/run/mergefs-auto.lock"
 #define PM_PRESENT	(1ull << 63)
@@ -57,6 +61,11 @@ struct chunk {
 	uint64_t addr;
 	uint64_t since;		/* full_scans when advised or probed */
 	uint64_t probe_at;	/* pruned: when to probe again (ms) */
+	uint64_t look_at;	/* pruned: when to count its present pages
+				 * again (ms), to probe early if it filled */
+	uint32_t look_ms;	/* ... every this many ms: the probe delay/4 */
+	uint32_t at_prune;	/* pruned: its present pages then (NO_COUNT:
+				 * not known, the first look sets it) */
 	uint32_t present;	/* present pages now */
 	uint32_t last;		/* present pages at the last look */
 	uint32_t shared;	/* of which mapped more than once */
@@ -67,6 +76,9 @@ struct chunk {
 	uint64_t kept_at;	/* judged and kept since (ms; 0: not) */
 	uint8_t mark;		/* seen this cycle */
 	uint8_t act;		/* this cycle: 1 prune, 2 probe */
+	uint8_t look;		/* pruned: the next survey counts its
+				 * present pages (into present) */
+	uint8_t looked;		/* ... this survey did */
 	uint8_t cut_lo, cut_hi;	/* a run ending at its low (high) edge
 				 * splits a VMA: a record goes on there */
 	uint8_t starts, ends;	/* a record starts at its low edge, ends
@@ -118,6 +130,9 @@ void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas,
  * unless it stayed kept (kept_at) that long; see auto_plan.c. */
 uint64_t auto_restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe,
 		      uint64_t now);
+/* Chunk c pruned with present pages (NO_COUNT: not known) and a delay
+ * of d ms before its probe: when to count its pages (auto_plan.c). */
+void auto_look(struct chunk *c, uint32_t present, uint64_t d, uint64_t now);
 /* The sub-units (of sub bytes) that [lo, hi) overlaps, offsets in a chunk. */
 uint32_t auto_sub_bits(uint64_t lo, uint64_t hi, uint64_t sub);
 

@@ -163,8 +163,11 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 		c->mark = c->act = c->eligible = 0;
 		c->cut_lo = c->cut_hi = c->starts = c->ends = 0;
 		c->live = c->sh = c->sub_plan = c->sub_probe = 0;
+		c->looked = 0;
 		if (!c->pruned)
 			c->present = c->shared = c->sub = 0; /* sub: from the records */
+		else if (c->look)
+			c->present = 0;	/* counted again below */
 	}
 	for (int i = 0; i < nr; i++) {
 		uint8_t state = recs[i].state;
@@ -184,10 +187,22 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 			if (state == KSMP_REGION_PRUNED) {
 				if (!c->pruned && sub)	/* a kept chunk's sub-units */
 					c->sub |= auto_sub_bits(lo - a, hi - a, sub);
+				else if (c->pruned && c->look) {
+					/* present pages only: has it filled
+					 * since it was pruned? (auto_plan()) */
+					unsigned present = 0, shared = 0;
+					if (measure(fd, lo, hi - lo, &present, &shared,
+						    a, 0, c) == 0) {
+						c->present += present;
+						c->looked = 1;
+					}
+				}
 				continue;
 			}
 			if (c->pruned) {	/* mapped afresh in part */
 				c->pruned = 0;
+				c->present = c->shared = 0;
+				c->live = c->sh = 0;
 				c->since = full;
 				/* what is still pruned of it (seen as
 				 * pruned sub-units now) keeps the chunk's
@@ -202,6 +217,8 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 			c->shared += shared;
 		}
 	}
+	for (size_t i = 0; i < p->n; i++)
+		p->c[i].look = 0;
 	if (grew)
 		qsort(p->c, p->n, sizeof(*p->c), by_addr);
 	/* forget chunks no record covers any more */

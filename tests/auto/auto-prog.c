@@ -4,7 +4,8 @@
  * (S: derived from the chunk index only) or with content of its own
  * (U: derived from the pid too), or mixed (M: its first 30 pages S, the
  * rest U; H: its first half S, the rest U; A: its 64 KiB pieces S and U
- * in turn, S first), driven by commands on
+ * in turn, S first; E: its first 16 pages U, the rest not present),
+ * driven by commands on
  * standard input:
  *
  *   auto-prog MIB PATTERN [apart]  e.g. auto-prog 16 SSSSUUUU
@@ -58,19 +59,28 @@ static uint64_t mix(uint64_t x)
 
 static uint64_t word(size_t chunk, size_t i)
 {
-	int u = pattern[chunk] == 'U' || (pattern[chunk] == 'M' && i >= 30 * 512) ||
+	int u = pattern[chunk] == 'U' || pattern[chunk] == 'E' ||
+		(pattern[chunk] == 'M' && i >= 30 * 512) ||
 		(pattern[chunk] == 'H' && i >= CHUNK / 16) ||
 		(pattern[chunk] == 'A' && (i / 8192) % 2);
 	uint64_t own = u ? (uint64_t)getpid() << 40 : 0;
 	return mix(0x6175746f70726f67ull ^ own ^ (chunk << 32) ^ i) | 1;
 }
 
+/* Words of chunk c that hold content (the rest: not present). */
+static size_t words(size_t c)
+{
+	return pattern[c] == 'E' ? 16 * 4096 / 8 : CHUNK / 8;
+}
+
 static void fill(void)
 {
 	for (size_t c = 0; c < nchunks; c++) {
 		uint64_t *w = (uint64_t *)(mem + c * stride);
-		for (size_t i = 0; i < CHUNK / 8; i++)
+		for (size_t i = 0; i < words(c); i++)
 			w[i] = word(c, i);
+		if (words(c) < CHUNK / 8)
+			madvise(w + words(c), CHUNK - words(c) * 8, MADV_DONTNEED);
 	}
 }
 
@@ -78,7 +88,7 @@ static int verify(void)
 {
 	for (size_t c = 0; c < nchunks; c++) {
 		const uint64_t *w = (const uint64_t *)(mem + c * stride);
-		for (size_t i = 0; i < CHUNK / 8; i++)
+		for (size_t i = 0; i < words(c); i++)
 			if (w[i] != word(c, i))
 				return -1;
 	}
@@ -204,7 +214,7 @@ static int bogus(const char *arg)
 static int set_pattern(const char *s)
 {
 	size_t n = strcspn(s, " \n");
-	if (n != nchunks || strspn(s, "SUMHA") < n)
+	if (n != nchunks || strspn(s, "SUMHAE") < n)
 		return -1;
 	memcpy(pattern, s, n);
 	pattern[n] = '\0';

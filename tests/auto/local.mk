@@ -4,10 +4,13 @@ check_PROGRAMS += tests/auto/auto-prog
 tests_auto_auto_prog_SOURCES = tests/auto/auto-prog.c
 TESTS += tests/auto/auto_prune.sh tests/auto/auto_quick.sh tests/auto/auto_backoff.sh \
 	tests/auto/auto_stopped.sh tests/auto/auto_hostile.sh tests/auto/auto_batch.sh tests/auto/auto_readvise.sh \
-	tests/auto/auto_enospc.sh tests/auto/auto_unresponsive.sh tests/auto/auto_restart.sh
+	tests/auto/auto_enospc.sh tests/auto/auto_unresponsive.sh tests/auto/auto_restart.sh tests/auto/auto_refill.sh
 EXTRA_DIST += tests/auto/auto_prune.sh tests/auto/auto_quick.sh tests/auto/auto_backoff.sh tests/auto/auto_stopped.sh tests/auto/auto_hostile.sh tests/auto/auto_batch.sh tests/auto/auto_readvise.sh \
-	tests/auto/auto_enospc.sh tests/auto/auto_unresponsive.sh tests/auto/auto_restart.sh tests/auto/auto_common.sh
+	tests/auto/auto_enospc.sh tests/auto/auto_unresponsive.sh tests/auto/auto_restart.sh tests/auto/auto_refill.sh tests/auto/auto_common.sh
 check_PROGRAMS += tests/auto/auto_policy
 TESTS += tests/auto/auto_policy
 tests_auto_auto_policy_SOURCES = tests/auto/auto_policy.c
 tests_auto_auto_policy_LDADD = policy/libksmppolicy.a
+check_PROGRAMS += tests/auto/auto_plan_unit
+TESTS += tests/auto/auto_plan_unit
+tests_auto_auto_plan_unit_SOURCES = tests/auto/auto_plan_unit.c mergefs/auto_plan.c
