@@ -192,13 +192,28 @@ static int sig_free(int sig, const sigset_t *blocked)
 	return !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
 }
 
-/* Install the handler on the highest free RT signal other than avoid.
- * Returns the signal or 0. */
-static int take_signal(int avoid)
+/* The initial thread's blocked signals at start, when the agent starts
+ * later (ksmp_control_note_start). */
+static sigset_t start_blocked;
+static int start_noted;
+
+void ksmp_control_note_start(void)
+{
+	sigemptyset(&start_blocked);
+	start_noted = sigprocmask(SIG_BLOCK, NULL, &start_blocked) == 0;
+}
+
+/* Install the handler on the highest free RT signal other than avoid, of
+ * those not in *mask (NULL: those this thread does not block). Returns
+ * the signal or 0. */
+static int take_signal(int avoid, const sigset_t *mask)
 {
 	sigset_t blocked;
 	sigemptyset(&blocked);
-	sigprocmask(SIG_BLOCK, NULL, &blocked);
+	if (mask)
+		blocked = *mask;
+	else
+		sigprocmask(SIG_BLOCK, NULL, &blocked);
 	for (int sig = SIGRTMAX; sig >= SIGRTMIN; sig--) {
 		if (sig == avoid || !sig_free(sig, &blocked))
 			continue;
@@ -264,7 +279,9 @@ int ksmp_control_init(struct ksmp_state *st)
 	if (!st)
 		return -EINVAL;
 	int saved = errno;
-	int sig = take_signal(0);
+	/* started when the block was first needed, perhaps in a thread that
+	 * blocks every signal: chosen as it would have been at start */
+	int sig = take_signal(0, start_noted ? &start_blocked : NULL);
 	(void)overflow_uid();
 	ctl_signo = sig;
 	ctl_state = st;
@@ -293,7 +310,7 @@ static int before_set(int sig, int is_default)
 	if (is_default)
 		return 1;	/* keep it: the program did not take it */
 	claim(sig);
-	int nsig = take_signal(sig);
+	int nsig = take_signal(sig, NULL);
 	ctl_signo = nsig;
 	publish(ctl_state, nsig);
 	return 1;

@@ -7,10 +7,14 @@
 
 struct ksmp_state;
 
-/* Called once from the library constructor after the state block is
- * published, when the policy allows control. Installs the agent, sets
- * st->signo and KSMP_STF_CONTROL. Returns 0 or -errno; never fatal. */
+/* Called once after the state block is published (in the constructor,
+ * or when the block is first needed), when the policy allows control.
+ * Installs the agent, sets st->signo and KSMP_STF_CONTROL. Returns 0 or
+ * -errno; never fatal. */
 int ksmp_control_init(struct ksmp_state *st);
+/* In the constructor when the agent starts later: the initial thread's
+ * blocked signals now, which the agent's choice of signal goes by. */
+void ksmp_control_note_start(void);
 
 /* Called in the child after fork, once the child's new state block is
  * published. */

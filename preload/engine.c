@@ -74,6 +74,7 @@ static uintptr_t page_up(uintptr_t a)
  * of it, it is sealed again. */
 static int advise(uintptr_t start, size_t len, int advice)
 {
+	ksmp_state_need();	/* the block, if made when first needed */
 	__atomic_fetch_add(&ksmp_st->madvise_calls, 1, __ATOMIC_RELAXED);
 	int r = madvise((void *)start, len, advice) == 0 ? 0 : -errno;
 	if (r)
@@ -513,9 +514,9 @@ void ksmp_engine_start(void)
 	 * sets it for a service: an administrator's choice, kept unless the
 	 * policy explicitly says "inherited-merge off". */
 	if (ksmp_policy.mode != KSMP_MODE_PROCESS &&
-	    prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1) {
+	    ksmp_prctl(PR_GET_MEMORY_MERGE, 0) == 1) {
 		if (ksmp_policy.inherited_off) {
-			prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0);
+			ksmp_prctl(PR_SET_MEMORY_MERGE, 0);
 			ksmp_logf(KSMP_LOG_ERROR, "inherited whole-process merging "
 				  "(MemoryKSM= or a parent's PR_SET_MEMORY_MERGE) turned "
 				  "off: policy %s says inherited-merge off",
@@ -527,7 +528,7 @@ void ksmp_engine_start(void)
 	}
 	switch (ksmp_policy.mode) {
 	case KSMP_MODE_PROCESS:
-		if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) == 0) {
+		if (ksmp_prctl(PR_SET_MEMORY_MERGE, 1) == 0) {
 			st->engine = KSMP_ENGINE_PROCESS;
 			ksmp_cfg.engine = KSMP_ENGINE_PROCESS;
 			break;
@@ -613,7 +614,7 @@ int ksmp_engine_unmerge_all(void)
 	__atomic_store_n(&st->merge_state, 0, __ATOMIC_RELEASE);
 	ksmp_state_set_flag(KSMP_STF_UNMERGED);
 	if (whole_process(st) &&
-	    prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0) != 0) {
+	    ksmp_prctl(PR_SET_MEMORY_MERGE, 0) != 0) {
 		ret = -errno;
 		ksmp_state_count_error(errno);
 	}
@@ -632,7 +633,7 @@ int ksmp_engine_merge_all(void)
 	struct ksmp_state *st = ksmp_st;
 	int saved = errno, ret = 0;
 	if (whole_process(st)) {
-		if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0) {
+		if (ksmp_prctl(PR_SET_MEMORY_MERGE, 1) != 0) {
 			ret = -errno;
 			ksmp_state_count_error(errno);
 		}

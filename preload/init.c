@@ -211,8 +211,9 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	copy_str(st->policy_source, sizeof(st->policy_source),
 		 r != 0 && env_policy ? env_policy : ksmp_policy.source);
 	size_t n;
-	if (ksmp_builtin_image &&
-	    !memcmp(&ksmp_policy, ksmp_builtin_image, sizeof(ksmp_policy))) {
+	bool builtin = r == 0 && ksmp_builtin_image &&
+		       !memcmp(&ksmp_policy, ksmp_builtin_image, sizeof(ksmp_policy));
+	if (builtin) {
 		/* the built-in default: its text as the build formatted it */
 		n = ksmp_builtin_image_text_len;
 		size_t c = n < sizeof(st->policy_text) ? n : sizeof(st->policy_text) - 1;
@@ -225,12 +226,26 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	st->policy_text_len = (uint32_t)(n < sizeof(st->policy_text) ?
 					 n : sizeof(st->policy_text) - 1);
 
-	if (ksmp_state_publish() < 0)
+	/* Under the built-in default, the block (and the agent) when first
+	 * needed: most programs that advise nothing are short-lived commands
+	 * (state.c). A policy a file chose, or one with errors, is shown from
+	 * start. */
+	if (builtin) {
+		ksmp_state_defer();
+		if (ksmp_policy.control)
+			ksmp_control_note_start();
+	} else if (ksmp_state_publish() < 0)
 		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", errno);
 	ksmp_self_exe_init(secure);
 	pthread_atfork(before_fork, NULL, after_fork);
 	ksmp_engine_start();
-	if (ksmp_policy.control) {
+	if (builtin) {
+		/* whole-process merging (inherited) needs no advice, and
+		 * mergefs must be able to stop it */
+		if (ksmp_st->engine == KSMP_ENGINE_PROCESS ||
+		    (ksmp_st->flags & KSMP_STF_PROCESS_INHERITED))
+			ksmp_state_need();
+	} else if (ksmp_policy.control) {
 		int e = ksmp_control_init(ksmp_st);
 		if (e < 0)
 			ksmp_logf(KSMP_LOG_DEBUG, "no control agent: error %d", -e);

@@ -27,7 +27,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "ksmp_state.h"
 #include <signal.h>
@@ -99,6 +101,17 @@ extern volatile int ksmp_resolved;
 
 /* Look every real function up (idempotent, safe to race). */
 void ksmp_symbols_resolve(void);
+/* The next definition of name after the library (dlsym RTLD_NEXT, its
+ * allocations served by the bootstrap pool), looked up once into *cache:
+ * for interposers that are called rarely (prctl, chroot). NULL if none. */
+void *ksmp_real_lazy(void **cache, const char *name);
+/* prctl for the library's own calls: the system call itself, not the
+ * interposer (state.c), which may look the next one up (never in the
+ * control signal's handler). */
+static inline int ksmp_prctl(int option, unsigned long arg)
+{
+	return (int)syscall(SYS_prctl, option, arg, 0ul, 0ul, 0ul);
+}
 static inline void ksmp_need_real(void)
 {
 	if (KSMP_UNLIKELY(!ksmp_resolved))
@@ -126,6 +139,10 @@ size_t ksmp_fmt(char *buf, size_t size, const char *fmt, ...)
 /* -------------------------------------------------------------- state.c */
 extern struct ksmp_state *ksmp_st;	/* never NULL */
 int ksmp_state_publish(void);		/* create the memfd block */
+/* Or make it (and start the control agent on it) when first needed:
+ * ksmp_state_need(), before each advice, makes it the first time. */
+void ksmp_state_defer(void);
+void ksmp_state_need(void);
 void ksmp_state_fill_identity(void);
 void ksmp_state_count_error(int err);	/* madvise/prctl failure */
 void ksmp_state_set_flag(uint32_t f);
@@ -188,6 +205,9 @@ int ksmp_regions_restate(uintptr_t lo, uintptr_t hi, int from, int to,
 			 int (*fn)(uintptr_t start, size_t len), bool *any);
 /* After fork: rebuild the private index from the (copied) state block. */
 void ksmp_regions_after_fork(void);
+/* Hold the table's lock: no record is being written meanwhile. */
+void ksmp_regions_lock(void);
+void ksmp_regions_unlock(void);
 
 /* ------------------------------------------------------------- caller.c */
 /* Basename of the object containing addr into buf ("" when unknown).

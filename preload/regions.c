@@ -432,6 +432,16 @@ int ksmp_regions_restate(uintptr_t lo, uintptr_t hi, int from, int to,
 	return first;
 }
 
+void ksmp_regions_lock(void)
+{
+	ksmp_spin_lock(&tlock);
+}
+
+void ksmp_regions_unlock(void)
+{
+	ksmp_spin_unlock(&tlock);
+}
+
 void ksmp_regions_after_fork(void)
 {
 	uint32_t old = hint;

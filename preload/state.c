@@ -6,12 +6,26 @@
  * created, e.g. under a seccomp filter), ksmp_st points at a private
  * static block, so writers never test for NULL.
  *
- * Never: allocate, use stdio, or take locks here; the counters are relaxed
- * atomics because the control signal handler and every thread update them.
+ * Under the built-in default the block is made when first needed
+ * (ksmp_state_defer, ksmp_state_need): before the first madvise, or
+ * before the program restricts itself (prctl PR_SET_NO_NEW_PRIVS or
+ * PR_SET_SECCOMP, chroot), after which the system calls that make it
+ * (and the control agent's read of /proc) might kill it. A program that
+ * never advises anything (most short-lived commands: LD_PRELOAD reaches
+ * every child) pays for no block: making one, its pages and their
+ * teardown at exit were about 35 us of each exec (issue 13).
+ *
+ * Never: allocate, use stdio, or take locks here (but the region table's,
+ * to make the block when first needed); the counters are relaxed atomics
+ * because the control signal handler and every thread update them.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -195,6 +209,103 @@ int ksmp_state_publish(void)
 	return 0;
 }
 
+/* The block made when first needed: 0 not waited for (made at start, or
+ * made since), 1 waited for, 2 being made. */
+static int pending;
+
+/* Publish the block (the region table's lock held: no record is being
+ * written into the private block meanwhile), then start the control
+ * agent on it. */
+static void open_block(void)
+{
+	ksmp_regions_lock();
+	int r = ksmp_state_publish();
+	ksmp_regions_unlock();
+	if (r < 0)
+		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", -r);
+	__atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+	if (ksmp_policy.control) {
+		int e = ksmp_control_init(ksmp_st);
+		if (e < 0)
+			ksmp_logf(KSMP_LOG_DEBUG, "no control agent: error %d", -e);
+	}
+}
+
+void ksmp_state_defer(void)
+{
+	__atomic_store_n(&pending, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Make the block now if it is waited for. Another thread making it is
+ * waited for (it only makes system calls), so that no count or record
+ * goes to the private block after the copy. Never called with the region
+ * table's lock held: the engine advises under it only for commands, and
+ * there are none before the block (and the agent) exist. Keeps errno.
+ */
+void ksmp_state_need(void)
+{
+	int one = 1;
+	if (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) == 0)
+		return;
+	if (!__atomic_compare_exchange_n(&pending, &one, 2, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) == 2)
+			sched_yield();
+		return;
+	}
+	int saved = errno;
+	ksmp_busy++;
+	open_block();
+	ksmp_busy--;
+	errno = saved;
+}
+
+/*
+ * Before the program restricts itself: no new privileges (which an
+ * unprivileged seccomp filter or Landlock needs first), a seccomp filter,
+ * a chroot (where /proc may be missing). The block is made first, while
+ * its system calls are still allowed. Only when the library's own code is
+ * not under way in this thread (a signal handler of the program that
+ * interrupted it): then the block waits for the next advice.
+ */
+static void before_restrict(void)
+{
+	if (!ksmp_busy)
+		ksmp_state_need();
+}
+
+static void *real_prctl, *real_chroot;
+
+/* prctl: the option and up to four unsigned long arguments, as glibc's
+ * own wrapper reads them, handed to the next definition (the system call
+ * itself if there is none). */
+KSMP_EXPORT int prctl(int option, ...)
+{
+	va_list ap;
+	va_start(ap, option);
+	unsigned long a2 = va_arg(ap, unsigned long);
+	unsigned long a3 = va_arg(ap, unsigned long);
+	unsigned long a4 = va_arg(ap, unsigned long);
+	unsigned long a5 = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (option == PR_SET_NO_NEW_PRIVS || option == PR_SET_SECCOMP)
+		before_restrict();
+	int (*f)(int, ...) = (int (*)(int, ...))ksmp_real_lazy(&real_prctl, "prctl");
+	if (!f)
+		return (int)syscall(SYS_prctl, option, a2, a3, a4, a5);
+	return f(option, a2, a3, a4, a5);
+}
+
+KSMP_EXPORT int chroot(const char *path)
+{
+	before_restrict();
+	int (*f)(const char *) = (int (*)(const char *))ksmp_real_lazy(&real_chroot, "chroot");
+	if (!f)
+		return (int)syscall(SYS_chroot, path);
+	return f(path);
+}
+
 void ksmp_state_count_error(int err)
 {
 	int slot;
@@ -227,8 +338,14 @@ void ksmp_state_fork_prepare(void)
 
 bool ksmp_state_after_fork(void)
 {
-	if (ksmp_st == &private_state)
+	if (ksmp_st == &private_state) {
+		/* a thread making it in the parent is gone: made when needed */
+		int two = 2;
+		__atomic_compare_exchange_n(&pending, &two, 1, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 		return false;
+	}
+	__atomic_store_n(&pending, 0, __ATOMIC_RELAXED);
 	/* the parent's block is not mapped here (MADV_DONTFORK) */
 	struct ksmp_state *blk = map_block();
 	if (!blk)

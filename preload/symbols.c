@@ -100,6 +100,18 @@ static void *next(const char *name, bool required)
 	return f;
 }
 
+void *ksmp_real_lazy(void **cache, const char *name)
+{
+	void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+	if (!f) {
+		int saved = errno;
+		f = next(name, false);
+		errno = saved;
+		__atomic_store_n(cache, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
 #define GET(field, name, req) \
 	__atomic_store_n((void **)&ksmp_real.field, next(name, req), __ATOMIC_RELAXED)
 

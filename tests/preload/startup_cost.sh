@@ -4,10 +4,13 @@
 # default (an empty policy directory): a program that never allocates
 # gets no heap (no brk that moves the break: the heap is split and advised
 # after the first allocation instead; the library asks where the break is
-# with one brk(NULL), not /proc/self/stat), /proc/sys/kernel/overflowuid is
-# read once at start (not in the signal handler, where a sandbox the
-# program entered since could kill it), and the state block is still created (mergefs lists every
-# library process). A program that allocates still has its heap advised.
+# with one brk(NULL), not /proc/self/stat), and no state block is made,
+# nor /proc/sys/kernel/overflowuid read for its control agent: both wait
+# for the first advice (issue 13: about 35 us of each exec). A program
+# that allocates still has its heap advised, and its block. One that sets
+# no-new-privileges (what a seccomp filter or Landlock needs first) gets
+# its block before that, while making it is still allowed; the agent
+# reads overflowuid then too, never in the signal handler.
 # No process reads /proc/self/stat at start (the block records no start
 # time: readers check it themselves); a forked child's block must still
 # pass the readers' identity check. Nor is /proc/self/exe read by a
@@ -19,7 +22,7 @@ command -v strace >/dev/null 2>&1 || skip_all_env "strace not installed"
 strace -qq -o /dev/null true 2>/dev/null || skip_all_env "strace cannot trace here (ptrace refused)"
 sanitized && skip_all "ASan's runtime sets its heap up itself"
 pl_tmp
-plan 10
+plan 13
 
 E="$PL_TMP/empty"
 mkdir "$E"
@@ -33,8 +36,15 @@ bl=$(grep 'brk(' "$PL_TMP/lib" | grep -v -c 'brk(NULL)')
 is "$bl" "$bn" "true under the library: as many brk calls that move the break as without it ($bn)"
 is "$(grep -c 'brk(NULL)' "$PL_TMP/lib")" "$(($(grep -c 'brk(NULL)' "$PL_TMP/none") + 1))" \
 	"... and one brk(NULL) more: where the heap will start"
-is "$(grep -c overflowuid "$PL_TMP/lib")" 1 "/proc/sys/kernel/overflowuid read once, at start"
-ok "the state block is still created" grep -q 'memfd_create("ksmpreload-state"' "$PL_TMP/lib"
+is "$(grep -c overflowuid "$PL_TMP/lib")" 0 "/proc/sys/kernel/overflowuid not read (no control agent yet)"
+is "$(grep -c 'memfd_create(' "$PL_TMP/lib")" 0 "no state block made: nothing advised"
+strace -f -qq -e trace=memfd_create,prctl,openat -o "$PL_TMP/nnp" \
+	-E LD_PRELOAD="$(ksmp_lib)" -E KSMP_POLICY_DIR="$E" "$PROGS/ksmp-misc" nnp > "$PL_TMP/nnp.out"
+is "$(cat "$PL_TMP/nnp.out")" "ok nnp" "a program that sets no-new-privileges runs"
+is "$(grep -E 'memfd_create\("ksmpreload-state"|overflowuid|PR_SET_NO_NEW_PRIVS' "$PL_TMP/nnp" |
+	sed -E 's/.*(memfd_create|overflowuid|PR_SET_NO_NEW_PRIVS).*/\1/' | tr '\n' ' ')" \
+	"memfd_create overflowuid PR_SET_NO_NEW_PRIVS " \
+	"... its block is made and overflowuid read before it sets no-new-privileges"
 is "$(grep -c '/proc/self/exe' "$PL_TMP/lib")" 0 \
 	"/proc/self/exe not read (no program line to match, nothing allocated to name)"
 diag "$(grep -c . "$PL_TMP/lib") traced calls (brk, openat, memfd_create) under the library"
@@ -45,18 +55,20 @@ if [ -e /sys/kernel/mm/ksm/run ]; then
 	pl_wait_ready "$PL_TMP/a.out"
 	is "$(pl_probe mg "$PL_LAST" '[heap]')" mg \
 		"built-in default: the heap of a program that allocates is advised"
+	ok "... and it has its state block" grep -q '/memfd:ksmpreload-state' "/proc/$PL_LAST/maps"
 	pl_stop
 else
-	skip 1 "kernel without KSM: madvise(MADV_MERGEABLE) fails"
+	skip 2 "kernel without KSM: madvise(MADV_MERGEABLE) fails"
 fi
 # forked children: subshells that stay without exec, blocked opening a
-# FIFO nobody writes (no child of their own to leave behind). Reading a
-# block through /proc/PID/map_files needs CAP_SYS_ADMIN, as for mergefs.
+# FIFO nobody writes (no child of their own to leave behind), of a shell
+# with a policy file (its block made at start). Reading a block through
+# /proc/PID/map_files needs CAP_SYS_ADMIN, as for mergefs.
 mkfifo "$PL_TMP/ff"
 if [ "$(id -u)" -eq 0 ]; then
 	pids=""
 	for i in $(seq 20); do
-		p=$(env LD_PRELOAD="$(ksmp_lib)" KSMP_POLICY_DIR="$E" FF="$PL_TMP/ff" \
+		p=$(env LD_PRELOAD="$(ksmp_lib)" KSMP_POLICY="$KSMP_SRCDIR/policy/default.policy" FF="$PL_TMP/ff" \
 			sh -c '(read x < "$FF"; :) >/dev/null 2>&1 & echo $!')
 		pids="$pids $p"
 		PL_PIDS="$PL_PIDS $p"

@@ -15,6 +15,7 @@
  *   preload     print LD_PRELOAD and whether the library is mapped
  *   state       print the library's state block (policy name, engine)
  *   work        malloc/mmap a little, print "ok work"
+ *   nnp         prctl(PR_SET_NO_NEW_PRIVS) before any allocation of its own
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -306,6 +308,9 @@ int main(int argc, char **argv)
 		return do_preload();
 	if (!strcmp(c, "state"))
 		return do_state();
+	if (!strcmp(c, "nnp"))
+		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? pass("nnp") :
+		       fail("nnp", "prctl");
 	if (!strcmp(c, "work"))
 		return churn(5, 300) == 0 ? pass("work") : fail("work", "churn");
 	if (!strcmp(c, "exec") && argc >= 3) {
