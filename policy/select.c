@@ -268,14 +268,15 @@ static void consider(const char *name, unsigned char dtype, const char *last,
 	*type = dtype;
 }
 
-/* Walk the directory from its start; each candidate goes to fn. Returns
- * false on a bad entry. */
-static bool walk_dir(int dfd, void (*fn)(void *, const char *, unsigned char),
-		     void *arg)
+/* Walk the directory from its start (rewind: it has been read before;
+ * a directory just opened is at its start); each candidate goes to fn.
+ * Returns false on a bad entry. */
+static bool walk_dir(int dfd, bool rewind,
+		     void (*fn)(void *, const char *, unsigned char), void *arg)
 {
 	char dbuf[4096] __attribute__((aligned(8)));
 
-	if (lseek(dfd, 0, SEEK_SET) < 0)
+	if (rewind && lseek(dfd, 0, SEEK_SET) < 0)
 		return false;
 	for (;;) {
 		long n = syscall(SYS_getdents64, dfd, dbuf, sizeof dbuf);
@@ -312,7 +313,7 @@ static void list_dir(int dfd, struct listing *l)
 {
 	l->whole = true;
 	l->n = 0;
-	if (dfd >= 0 && !walk_dir(dfd, list_one, l))
+	if (dfd >= 0 && !walk_dir(dfd, false, list_one, l))
 		l->n = 0;
 }
 
@@ -345,7 +346,7 @@ static int next_name(int dfd, const struct listing *l, const char *last,
 				 bestsz, &k.type);
 		return k.type;
 	}
-	if (!walk_dir(dfd, pick_one, &k))
+	if (!walk_dir(dfd, true, pick_one, &k))
 		return -1;
 	return k.type;
 }
