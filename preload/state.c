@@ -248,13 +248,20 @@ void ksmp_state_need(void)
 	int one = 1;
 	if (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) == 0)
 		return;
+	/* A child sharing our memory (vfork, clone with CLONE_VM) before
+	 * its exec: the block would be mapped into the parent, with an agent
+	 * whose handler the parent does not have. Its parent makes it. */
+	int saved = errno;
+	bool other = ksmp_st->pid != (int32_t)getpid();
+	errno = saved;
+	if (other)
+		return;
 	if (!__atomic_compare_exchange_n(&pending, &one, 2, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		while (__atomic_load_n(&pending, __ATOMIC_ACQUIRE) == 2)
 			sched_yield();
 		return;
 	}
-	int saved = errno;
 	ksmp_busy++;
 	open_block();
 	ksmp_busy--;
@@ -339,10 +346,12 @@ void ksmp_state_fork_prepare(void)
 bool ksmp_state_after_fork(void)
 {
 	if (ksmp_st == &private_state) {
-		/* a thread making it in the parent is gone: made when needed */
+		/* made when needed (a thread making it in the parent is gone),
+		 * by this process: its own pid */
 		int two = 2;
 		__atomic_compare_exchange_n(&pending, &two, 1, false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		fill_identity();
 		return false;
 	}
 	__atomic_store_n(&pending, 0, __ATOMIC_RELAXED);

@@ -10,7 +10,9 @@
 # that allocates still has its heap advised, and its block. One that sets
 # no-new-privileges (what a seccomp filter or Landlock needs first) gets
 # its block before that, while making it is still allowed; the agent
-# reads overflowuid then too, never in the signal handler.
+# reads overflowuid then too, never in the signal handler. A vfork child
+# (which shares the parent's memory but not its signal handlers) never
+# makes it: the agent's handler would be in the child's table only.
 # No process reads /proc/self/stat at start (the block records no start
 # time: readers check it themselves); a forked child's block must still
 # pass the readers' identity check. Nor is /proc/self/exe read by a
@@ -22,7 +24,7 @@ command -v strace >/dev/null 2>&1 || skip_all_env "strace not installed"
 strace -qq -o /dev/null true 2>/dev/null || skip_all_env "strace cannot trace here (ptrace refused)"
 sanitized && skip_all "ASan's runtime sets its heap up itself"
 pl_tmp
-plan 13
+plan 14
 
 E="$PL_TMP/empty"
 mkdir "$E"
@@ -45,6 +47,8 @@ is "$(grep -E 'memfd_create\("ksmpreload-state"|overflowuid|PR_SET_NO_NEW_PRIVS'
 	sed -E 's/.*(memfd_create|overflowuid|PR_SET_NO_NEW_PRIVS).*/\1/' | tr '\n' ' ')" \
 	"memfd_create overflowuid PR_SET_NO_NEW_PRIVS " \
 	"... its block is made and overflowuid read before it sets no-new-privileges"
+is "$(env LD_PRELOAD="$(ksmp_lib)" KSMP_POLICY_DIR="$E" "$PROGS/ksmp-misc" vfork)" "ok vfork" \
+	"a vfork child that allocates leaves the block to its parent, whose table catches the block's signal"
 is "$(grep -c '/proc/self/exe' "$PL_TMP/lib")" 0 \
 	"/proc/self/exe not read (no program line to match, nothing allocated to name)"
 diag "$(grep -c . "$PL_TMP/lib") traced calls (brk, openat, memfd_create) under the library"

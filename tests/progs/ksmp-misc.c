@@ -16,6 +16,9 @@
  *   state       print the library's state block (policy name, engine)
  *   work        malloc/mmap a little, print "ok work"
  *   nnp         prctl(PR_SET_NO_NEW_PRIVS) before any allocation of its own
+ *   vfork       a vfork child allocates before its _exit; then the parent
+ *               allocates: if it has a state block with a control signal,
+ *               the parent's own signal table must catch that signal
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -259,6 +262,52 @@ static int do_preload(void)
 	return 0;
 }
 
+/* The vfork case: the block a child sharing our memory might have made
+ * would name a signal only the child's table catches. */
+static int do_vfork(void)
+{
+	pid_t p = vfork();
+	if (p == 0) {
+		volatile char *x = malloc(1 << 20);
+		if (x)
+			x[0] = 1;
+		_exit(0);
+	}
+	if (p < 0 || waitpid(p, NULL, 0) != p)
+		return fail("vfork", "vfork");
+	char *z = malloc(4 << 20);
+	if (!z)
+		return fail("vfork", "malloc");
+	memset(z, 1, 4 << 20);
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[1024];
+	unsigned long long s = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "/memfd:" KSMP_STATE_MEMFD_NAME) &&
+		    sscanf(line, "%llx-", &s) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (!s)
+		return pass("vfork");	/* no block: nothing to steer */
+	const struct ksmp_state *st = (const struct ksmp_state *)(uintptr_t)s;
+	int sig = st->signo;
+	if (st->pid != getpid())
+		return fail("vfork", "the block names another pid");
+	if (sig <= 0)
+		return pass("vfork");
+	unsigned long long cgt = 0;
+	f = fopen("/proc/self/status", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigCgt: %llx", &cgt) == 1)
+			break;
+	if (f)
+		fclose(f);
+	free(z);
+	return (cgt >> (sig - 1)) & 1 ? pass("vfork") :
+	       fail("vfork", "the block's signal is not caught here");
+}
+
 static int do_state(void)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
@@ -308,6 +357,8 @@ int main(int argc, char **argv)
 		return do_preload();
 	if (!strcmp(c, "state"))
 		return do_state();
+	if (!strcmp(c, "vfork"))
+		return do_vfork();
 	if (!strcmp(c, "nnp"))
 		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? pass("nnp") :
 		       fail("nnp", "prctl");
