@@ -14,12 +14,15 @@
 # an unrelated tiny preloaded library (tests/progs/libksmpcaller.so), the
 # floor that any LD_PRELOAD costs. Needs no root and no KSM.
 # EXEC_BENCH_ROUNDS (default 9), EXEC_BENCH_LIB (another build of the
-# library, to compare builds).
+# library, to compare builds), EXEC_BENCH_BEFORE (a second build measured
+# in the same rounds, its ratios in two more columns: before and after
+# side by side in one run).
 # Targets: true <= 1.10, python3 <= 1.05, malloc <= 1.05.
 set -u
 B=${KSMP_BUILDDIR:?run through make bench}
 S=${KSMP_SRCDIR:?run through make bench}
 LIB=${EXEC_BENCH_LIB:-$B/preload/libksmpreload.so}
+BEFORE=${EXEC_BENCH_BEFORE:-}
 OTHER="$B/tests/progs/libksmpcaller.so"
 MB="$B/bench/ksmp-mbench"
 PY=/usr/bin/python3
@@ -27,6 +30,7 @@ ROUNDS=${EXEC_BENCH_ROUNDS:-9}
 DIR="$S/policy"
 
 [ -f "$LIB" ] || { echo "exec_bench: $LIB not built"; exit 1; }
+[ -z "$BEFORE" ] || [ -f "$BEFORE" ] || { echo "exec_bench: $BEFORE not found"; exit 1; }
 
 now_us() { echo $(($(date +%s%N) / 1000)); }
 
@@ -40,7 +44,16 @@ run_us() {
 
 med() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# bench NAME CMD: rounds of none / library / other preload
+# before_us CMD...: the same under EXEC_BENCH_BEFORE (0 when unset)
+before_us() {
+	if [ -n "$BEFORE" ]; then
+		run_us LD_PRELOAD="$BEFORE" KSMP_POLICY_DIR="$DIR" "$@"
+	else
+		echo 0
+	fi
+}
+
+# bench NAME CMD: rounds of none / library / other preload (/ before)
 bench() {
 	name=$1; shift
 	: > "$T/r"
@@ -51,28 +64,40 @@ bench() {
 			a=$(run_us -u LD_PRELOAD "$@")
 			l=$(run_us LD_PRELOAD="$LIB" KSMP_POLICY_DIR="$DIR" "$@")
 			o=$(run_us LD_PRELOAD="$OTHER" "$@")
+			b=$(before_us "$@")
 		else
+			b=$(before_us "$@")
 			o=$(run_us LD_PRELOAD="$OTHER" "$@")
 			l=$(run_us LD_PRELOAD="$LIB" KSMP_POLICY_DIR="$DIR" "$@")
 			a=$(run_us -u LD_PRELOAD "$@")
 		fi
-		echo "$a $l $o" >> "$T/r"
+		echo "$a $l $o $b" >> "$T/r"
 	done
 	a=$(awk '{ print $1 }' "$T/r" | med)
 	l=$(awk '{ print $2 }' "$T/r" | med)
 	rl=$(awk '{ print $2 / $1 }' "$T/r" | med)
 	ro=$(awk '{ print $3 / $1 }' "$T/r" | med)
-	printf '| %s | %.1f | %.1f | %.3f | %.3f |\n' "$name" \
+	printf '| %s | %.1f | %.1f | %.3f | %.3f |' "$name" \
 		"$(echo "$a" | awk '{ print $1 / 1000 }')" \
 		"$(echo "$l" | awk '{ print $1 / 1000 }')" "$rl" "$ro"
+	[ -z "$BEFORE" ] || printf ' %.1f | %.3f |' \
+		"$(awk '{ print $4 }' "$T/r" | med | awk '{ print $1 / 1000 }')" \
+		"$(awk '{ print $4 / $1 }' "$T/r" | med)"
+	echo
 }
 
 T=$(mktemp -d /tmp/ksmp-exec-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
 
 echo "exec_bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), nproc $(nproc), $ROUNDS rounds"
-echo "| workload | ms without | ms with library | ratio library | ratio other preload |"
-echo "|---|---|---|---|---|"
+[ -n "$BEFORE" ] && echo "before: $BEFORE"
+if [ -n "$BEFORE" ]; then
+	echo "| workload | ms without | ms with library | ratio library | ratio other preload | ms before | ratio before |"
+	echo "|---|---|---|---|---|---|---|"
+else
+	echo "| workload | ms without | ms with library | ratio library | ratio other preload |"
+	echo "|---|---|---|---|---|"
+fi
 bench "200 x /bin/true (target <= 1.10)" sh -c "i=0; while [ \$i -lt 200 ]; do /bin/true; i=\$((i + 1)); done"
 if [ -x "$PY" ]; then
 	bench "20 x python3 -c pass (target <= 1.05)" sh -c "i=0; while [ \$i -lt 20 ]; do $PY -c pass; i=\$((i + 1)); done"
@@ -87,8 +112,14 @@ while [ $k -lt "$ROUNDS" ]; do
 	k=$((k + 1))
 	a=$("$MB" malloc 1 2000000 | awk '{ print $2 }')
 	l=$(LD_PRELOAD="$LIB" KSMP_POLICY="$DIR/default.policy" "$MB" malloc 1 2000000 | awk '{ print $2 }')
-	echo "$a $l" >> "$T/m"
+	b=0
+	[ -z "$BEFORE" ] ||
+		b=$(LD_PRELOAD="$BEFORE" KSMP_POLICY="$DIR/default.policy" "$MB" malloc 1 2000000 | awk '{ print $2 }')
+	echo "$a $l $b" >> "$T/m"
 done
-printf '| malloc/free 16 B-64 KiB, default.policy, ns/op (target <= 1.05) | %s | %s | %.3f | |\n' \
+printf '| malloc/free 16 B-64 KiB, default.policy, ns/op (target <= 1.05) | %s | %s | %.3f | |' \
 	"$(awk '{ print $1 }' "$T/m" | med)" "$(awk '{ print $2 }' "$T/m" | med)" \
 	"$(awk '{ print $2 / $1 }' "$T/m" | med)"
+[ -z "$BEFORE" ] || printf ' %s | %.3f |' "$(awk '{ print $3 }' "$T/m" | med)" \
+	"$(awk '{ print $3 / $1 }' "$T/m" | med)"
+echo
