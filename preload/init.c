@@ -112,6 +112,18 @@ static bool creds_differ(void)
 	return ru != eu || ru != su || rg != eg || rg != sg;
 }
 
+/* The built-in default's text as the build formatted it, into the
+ * (private) block: state.c, just before it makes the block when first
+ * needed; until then nobody reads it. */
+void ksmp_state_builtin_text(struct ksmp_state *st)
+{
+	size_t n = ksmp_builtin_image_text_len;
+	size_t c = n < sizeof(st->policy_text) ? n : sizeof(st->policy_text) - 1;
+	memcpy(st->policy_text, ksmp_builtin_image_text, c);
+	st->policy_text[c] = '\0';
+	st->policy_text_len = (uint32_t)c;
+}
+
 /* Before fork: note whether the child may walk the loaded objects
  * (caller.c), then snapshot the state block, last, as close to fork as
  * we can. Neither allocates, waits or takes a lock. */
@@ -210,21 +222,14 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	copy_str(st->policy_name, sizeof(st->policy_name), ksmp_policy.name);
 	copy_str(st->policy_source, sizeof(st->policy_source),
 		 r != 0 && env_policy ? env_policy : ksmp_policy.source);
-	size_t n;
 	bool builtin = r == 0 && ksmp_builtin_image &&
 		       !memcmp(&ksmp_policy, ksmp_builtin_image, sizeof(ksmp_policy));
-	if (builtin) {
-		/* the built-in default: its text as the build formatted it */
-		n = ksmp_builtin_image_text_len;
-		size_t c = n < sizeof(st->policy_text) ? n : sizeof(st->policy_text) - 1;
-		memcpy(st->policy_text, ksmp_builtin_image_text, c);
-		st->policy_text[c] = '\0';
-	} else {
-		n = ksmp_policy_format(&ksmp_policy, st->policy_text,
-				       sizeof(st->policy_text));
+	if (!builtin) {	/* the built-in default's: when the block is made */
+		size_t n = ksmp_policy_format(&ksmp_policy, st->policy_text,
+					      sizeof(st->policy_text));
+		st->policy_text_len = (uint32_t)(n < sizeof(st->policy_text) ?
+						 n : sizeof(st->policy_text) - 1);
 	}
-	st->policy_text_len = (uint32_t)(n < sizeof(st->policy_text) ?
-					 n : sizeof(st->policy_text) - 1);
 
 	/* Under the built-in default, the block (and the agent) when first
 	 * needed: most programs that advise nothing are short-lived commands

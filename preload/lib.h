@@ -143,6 +143,8 @@ int ksmp_state_publish(void);		/* create the memfd block */
  * ksmp_state_need(), before each advice, makes it the first time. */
 void ksmp_state_defer(void);
 void ksmp_state_need(void);
+/* init.c: the built-in default's text into st (the deferred block's). */
+void ksmp_state_builtin_text(struct ksmp_state *st);
 void ksmp_state_fill_identity(void);
 void ksmp_state_count_error(int err);	/* madvise/prctl failure */
 void ksmp_state_set_flag(uint32_t f);

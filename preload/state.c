@@ -218,6 +218,7 @@ static int pending;
  * agent on it. */
 static void open_block(void)
 {
+	ksmp_state_builtin_text(ksmp_st);	/* only the built-in default waits */
 	ksmp_regions_lock();
 	int r = ksmp_state_publish();
 	ksmp_regions_unlock();
