@@ -138,7 +138,8 @@ for prog in order:
             prog, var, f(num(v, "saved"), "%.0f"),
             f(ratio(num(v, "saved"), num(pv, "saved")), "%.3f"), f(num(v, "rmap"), "%.0f"),
             f(ratio(num(v, "rmap"), num(pv, "rmap")), "%.3f"), f(num(v, "ksmd_s")),
-            f(num(v, "ctl_s")), f(num(v, "t_plateau"), "%.1f"),
+            f(num(v, "ctl_s")) + (" (not acting)" if v.get("ctl_acting") == "0" else ""),
+            f(num(v, "t_plateau"), "%.1f"),
             "yes" if v.get("plateau") == "1" else "cap", f(num(v, "ksm"), "%.0f"),
             f(num(v, "present"), "%.0f"), f(used, "%.0f"), f(ratio(used, pused), "%.3f"),
             v.get("rps", "-").replace(",", ", ")))
