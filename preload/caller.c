@@ -177,6 +177,13 @@ static bool refresh(void)
 			done = false;
 		}
 		__atomic_fetch_add(&gen, 1, __ATOMIC_RELEASE);
+	} else if (!done && inval && nobjs) {
+		/* no walks at all (a child), and a dlclose voided the cache
+		 * (before the fork, with no lookup since): an unloaded
+		 * object's span may hold another object now */
+		__atomic_fetch_add(&gen, 1, __ATOMIC_ACQ_REL);
+		nobjs = 0;
+		__atomic_fetch_add(&gen, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&rlock, 0, __ATOMIC_RELEASE);
 	return done;
@@ -230,6 +237,11 @@ void ksmp_caller_invalidate(void)
 	while (!__atomic_compare_exchange_n(&ksmp_caller_epoch, &e, n, false,
 					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	__atomic_store_n(&dirty, 1, __ATOMIC_RELEASE);
+	/* Rebuilt now, while this process may walk, if it was ever built:
+	 * a child forked before the next lookup could not rebuild it, and
+	 * would name the unloaded objects' spans after them. */
+	if (__atomic_load_n(&nobjs, __ATOMIC_RELAXED))
+		refresh();
 }
 
 void ksmp_caller_after_fork(void)

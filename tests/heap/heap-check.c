@@ -31,6 +31,13 @@
  *       /proc/self/map_files: root): "ok command ..." when the block is
  *       still not exposed, "not ok command ..." when it is, "skip
  *       command ..." without a control agent.
+ *   heap-check LIB forkstale PLAIN
+ *       starts and joins a thread; loads PLAIN (the same object under a
+ *       name no rule knows), allocates through it, unloads it and forks
+ *       at once; the child loads LIB, which usually lands where PLAIN
+ *       was, and allocates 100 bytes through it: "premise same|moved"
+ *       (where it landed), then "ok forkstale ..." when the block is
+ *       neither in [heap] nor in a mapping with mg, else "not ok ...".
  *   heap-check LIB stress THREADS SECONDS [nofork]
  *       threads allocate, grow and free blocks on both sides and free
  *       each other's; one thread forks now and then (the child allocates
@@ -443,23 +450,41 @@ static void *idle(void *arg)
 	return arg;
 }
 
-static int forkload(const char *lib)
+/* plain: an object loaded, used and unloaded just before the fork
+ * (forkstale), or NULL (forkload). */
+static int forkload(const char *lib, const char *plain)
 {
 	pthread_t t;
+	uintptr_t was = 0;
 	if (pthread_create(&t, NULL, idle, NULL) != 0 || pthread_join(t, NULL) != 0)
 		return 2;
+	if (plain) {
+		load(plain);
+		was = (uintptr_t)k_malloc;
+		free(k_malloc(100));
+		void *h = dlopen(plain, RTLD_NOW | RTLD_NOLOAD);
+		if (!h || dlclose(h) != 0 || dlclose(h) != 0)	/* load()'s and ours */
+			return 2;
+	}
 	pid_t c = fork();
 	if (c < 0)
 		return 2;
 	if (c == 0) {
 		load(lib);
-		unsigned char *p = k_malloc(1 << 20);
+		size_t n = plain ? 100 : 1 << 20;	/* in [heap], or a chunk */
+		unsigned char *p = k_malloc(n);
 		if (!p)
 			_exit(2);
-		fill(p, 1 << 20, 7);
+		fill(p, n, 7);
 		int out = exposed(p);
-		printf("%s forkload: a crypto object loaded after the fork: its block is "
-		       "not in [heap], no mg\n", out ? "not ok" : "ok");
+		if (plain)
+			printf("premise %s\n%s forkstale: a crypto object loaded after the fork "
+			       "where another was unloaded before it: its block is not in "
+			       "[heap], no mg\n", (uintptr_t)k_malloc == was ? "same" : "moved",
+			       out ? "not ok" : "ok");
+		else
+			printf("%s forkload: a crypto object loaded after the fork: its block is "
+			       "not in [heap], no mg\n", out ? "not ok" : "ok");
 		fflush(stdout);
 		_exit(out);
 	}
@@ -560,7 +585,9 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(argv[2], "forkload"))
-		return forkload(argv[1]);
+		return forkload(argv[1], NULL);
+	if (!strcmp(argv[2], "forkstale") && argc == 4)
+		return forkload(argv[1], argv[3]);
 	load(argv[1]);
 	if (!strcmp(argv[2], "api")) {
 		int seg = argc > 3 && !strcmp(argv[3], "segregated");

@@ -9,7 +9,8 @@
 # flag. Also a child forked from
 # a process that had another thread, which loads the crypto object only
 # after the fork: the library cannot name that caller there (it no longer
-# walks the loader) and keeps its block apart all the same.
+# walks the loader) and keeps its block apart all the same, also when the
+# parent unloaded another object where it lands just before the fork.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 . "$KSMP_SRCDIR/tests/heap/heap_common.sh"
@@ -63,6 +64,18 @@ else
 	fl=$(env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY_DIR="$PL_TMP/empty" "$HC" "$HLIB" forkload 2>&1)
 	is "$?/$fl" "0/ok forkload: a crypto object loaded after the fork: its block is not in [heap], no mg" \
 		"default: a crypto object loaded in a forked child of a threaded process is kept apart"
+	# ... also where the parent unloaded another object just before the
+	# fork: the child cannot walk the loader, and the names it inherited
+	# must not give the unloaded object's name to the crypto object
+	PLIB="$KSMP_BUILDDIR/tests/heap/libksmpplain.so.ksmptest"
+	fs=$(env LD_PRELOAD="$(ksmp_preload)" KSMP_POLICY_DIR="$PL_TMP/empty" "$HC" "$HLIB" forkstale "$PLIB" 2>&1)
+	rc=$?
+	if echo "$fs" | grep -qx "premise same"; then
+		is "$rc/$(echo "$fs" | grep forkstale)" "0/ok forkstale: a crypto object loaded after the fork where another was unloaded before it: its block is not in [heap], no mg" \
+			"default: ... also where the parent unloaded another object just before the fork"
+	else
+		skip 1 "the crypto object did not land where the unloaded one was: $fs"
+	fi
 fi
 plan "$tap_n"
 done_testing
