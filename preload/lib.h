@@ -93,6 +93,7 @@ struct ksmp_real {
 	int (*sigsuspend)(const sigset_t *);
 	ssize_t (*write)(int, const void *, size_t);
 	ssize_t (*writev)(int, const struct iovec *, int);
+	long (*syscall)(long, ...);
 	int (*mallopt)(int, int);
 	void *libc_malloc;	/* glibc's own malloc, to recognise it */
 };

@@ -24,6 +24,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <string.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/auxv.h>
@@ -303,6 +304,40 @@ KSMP_EXPORT int prctl(int option, ...)
 	if (!f)
 		return (int)syscall(SYS_prctl, option, a2, a3, a4, a5);
 	return f(option, a2, a3, a4, a5);
+}
+
+/*
+ * syscall(3): a program may restrict itself through it, bypassing the
+ * prctl wrapper: libseccomp loads its filter with syscall(SYS_seccomp),
+ * and does not set no-new-privileges first when told not to (a program
+ * with CAP_SYS_ADMIN need not). A filter that kills memfd_create then
+ * killed the program at its first advice, where the block is made. Six
+ * arguments read as glibc's own syscall does; the library's own system
+ * calls come here too, and find the real function resolved at start
+ * (symbols.c) before any control signal can arrive.
+ */
+static void *real_syscall;
+
+KSMP_EXPORT long syscall(long number, ...)
+{
+	va_list ap;
+	va_start(ap, number);
+	long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
+	long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+	va_end(ap);
+	if ((number == SYS_seccomp && (a1 == SECCOMP_SET_MODE_FILTER ||
+				      a1 == SECCOMP_SET_MODE_STRICT)) ||
+	    (number == SYS_prctl && (a1 == PR_SET_NO_NEW_PRIVS || a1 == PR_SET_SECCOMP)) ||
+	    number == SYS_chroot)
+		before_restrict();
+	long (*f)(long, ...) = ksmp_real.syscall;
+	if (KSMP_UNLIKELY(!f) && !ksmp_in_dlsym())
+		f = (long (*)(long, ...))ksmp_real_lazy(&real_syscall, "syscall");
+	if (KSMP_UNLIKELY(!f)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return f(number, a1, a2, a3, a4, a5, a6);
 }
 
 KSMP_EXPORT int chroot(const char *path)

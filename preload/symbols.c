@@ -120,6 +120,10 @@ void ksmp_symbols_resolve(void)
 	int saved = errno;
 	if (in_dlsym)
 		return;
+	/* first: the library's own system calls go through the interposer
+	 * (state.c), also in the control signal's handler, where no
+	 * lookup may run */
+	GET(syscall, "syscall", false);
 	GET(malloc, "malloc", true);
 	GET(free, "free", true);
 	GET(calloc, "calloc", true);

@@ -9,19 +9,55 @@
  *
  *   ksmp-sandboxed          as above
  *   ksmp-sandboxed selftest the filter, then a readlink: must be killed
+ *   ksmp-sandboxed raw      the filter (built here, no libseccomp, so no
+ *                           allocation before it) also kills
+ *                           memfd_create, and is loaded with
+ *                           syscall(SYS_seccomp) alone, without
+ *                           no-new-privileges (needs CAP_SYS_ADMIN)
+ *   ksmp-sandboxed rawtest  as raw, then a memfd_create: must be killed
  */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static char data[1 << 20];
 
-static int sandbox(void)
+/* The raw filter: kill on these system call numbers, allow the rest. */
+#define KILL_IF(nr) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)
+
+static int sandbox_raw(void)
 {
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		KILL_IF(__NR_memfd_create),
+#ifdef __NR_open
+		KILL_IF(__NR_open),
+#endif
+		KILL_IF(__NR_openat),
+#ifdef __NR_readlink
+		KILL_IF(__NR_readlink),
+#endif
+		KILL_IF(__NR_readlinkat),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0 ? 0 : -1;
+}
+
+static int sandbox(int raw)
+{
+	if (raw)
+		return sandbox_raw();
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -1;
@@ -37,7 +73,8 @@ static int sandbox(void)
 
 int main(int argc, char **argv)
 {
-	if (sandbox() != 0) {
+	int raw = argc > 1 && !strncmp(argv[1], "raw", 3);
+	if (sandbox(raw) != 0) {
 		static const char msg[] = "cannot load the filter\n";
 		ssize_t w = write(2, msg, sizeof(msg) - 1);
 		(void)w;
@@ -47,6 +84,11 @@ int main(int argc, char **argv)
 		char buf[64];
 		ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf));
 		(void)n;
+		return 3;	/* not reached: killed */
+	}
+	if (argc > 1 && !strcmp(argv[1], "rawtest")) {
+		int fd = (int)syscall(SYS_memfd_create, "t", 0);
+		(void)fd;
 		return 3;	/* not reached: killed */
 	}
 	void *p[32];

@@ -12,7 +12,7 @@ SB="$B/tests/preload/ksmp-sandboxed"
 [ -x "$SB" ] || skip_all "built without libseccomp"
 # the sanitizer runtime reads /proc itself (at exit: the leak check)
 sanitized && skip_all "under the sanitizer runtime, which reads /proc on its own"
-plan 5
+plan 8
 T=$(mktemp -d /tmp/ksmp-sandbox.XXXXXX) || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM HUP
@@ -31,3 +31,19 @@ is "$(cat "$T/rel.rc"):$(cat "$T/rel")" "0:ok" "run by a relative path: it lives
 printf 'mode regions\nmerge mmap min=1M caller=ksmp-sandboxed\nmerge heap caller=*\n' > "$T/caller.policy"
 LD_PRELOAD=$(ksmp_preload) KSMP_POLICY="$T/caller.policy" "$SB" > "$T/cal" 2>&1
 is "$?:$(cat "$T/cal")" "0:ok" "under a policy with caller= rules: it lives"
+
+# loaded through syscall(SYS_seccomp) alone (no prctl: libseccomp told not
+# to set no-new-privileges, as a program with CAP_SYS_ADMIN may), with
+# memfd_create killed too: the block, made when first needed under the
+# built-in default, must be made before the filter (it was made at the
+# first advice, after it: SIGSYS)
+if [ "$(id -u)" -eq 0 ]; then
+	"$SB" rawtest > /dev/null 2>&1
+	is "$?" 159 "raw: the filter is real: memfd_create after it kills (SIGSYS)"
+	LD_PRELOAD=$(ksmp_preload) KSMP_POLICY_DIR="$T/none" "$SB" raw > "$T/raw" 2>&1
+	is "$?:$(cat "$T/raw")" "0:ok" "raw, under the built-in default: it lives, output unchanged"
+	LD_PRELOAD=$(ksmp_preload) KSMP_POLICY_DIR="$T/none" KSMP_LOG=debug "$SB" raw > "$T/rawlog" 2> "$T/rawlog.err"
+	ok "raw: the library advised the program's memory (its log says so)" grep -qi "advis\|mergeable" "$T/rawlog.err"
+else
+	skip_env 3 "loading a filter without no-new-privileges needs root"
+fi
