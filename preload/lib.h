@@ -106,9 +106,10 @@ void ksmp_symbols_resolve(void);
  * allocations served by the bootstrap pool), looked up once into *cache:
  * for interposers that are called rarely (prctl, chroot). NULL if none. */
 void *ksmp_real_lazy(void **cache, const char *name);
-/* prctl for the library's own calls: the system call itself, not the
- * interposer (state.c), which may look the next one up (never in the
- * control signal's handler). */
+/* prctl for the library's own calls: through syscall(), whose real
+ * function is resolved at start, not the prctl interposer (state.c),
+ * which may look the next one up (never in the control signal's
+ * handler). */
 static inline int ksmp_prctl(int option, unsigned long arg)
 {
 	return (int)syscall(SYS_prctl, option, arg, 0ul, 0ul, 0ul);

@@ -284,6 +284,12 @@ static void before_restrict(void)
 		ksmp_state_need();
 }
 
+/* prctl options that restrict the process (prctl() and syscall()). */
+static bool restricting(long option)
+{
+	return option == PR_SET_NO_NEW_PRIVS || option == PR_SET_SECCOMP;
+}
+
 static void *real_prctl, *real_chroot;
 
 /* prctl: the option and up to four unsigned long arguments, as glibc's
@@ -298,7 +304,7 @@ KSMP_EXPORT int prctl(int option, ...)
 	unsigned long a4 = va_arg(ap, unsigned long);
 	unsigned long a5 = va_arg(ap, unsigned long);
 	va_end(ap);
-	if (option == PR_SET_NO_NEW_PRIVS || option == PR_SET_SECCOMP)
+	if (restricting(option))
 		before_restrict();
 	int (*f)(int, ...) = (int (*)(int, ...))ksmp_real_lazy(&real_prctl, "prctl");
 	if (!f)
@@ -316,8 +322,6 @@ KSMP_EXPORT int prctl(int option, ...)
  * calls come here too, and find the real function resolved at start
  * (symbols.c) before any control signal can arrive.
  */
-static void *real_syscall;
-
 KSMP_EXPORT long syscall(long number, ...)
 {
 	va_list ap;
@@ -327,12 +331,12 @@ KSMP_EXPORT long syscall(long number, ...)
 	va_end(ap);
 	if ((number == SYS_seccomp && (a1 == SECCOMP_SET_MODE_FILTER ||
 				      a1 == SECCOMP_SET_MODE_STRICT)) ||
-	    (number == SYS_prctl && (a1 == PR_SET_NO_NEW_PRIVS || a1 == PR_SET_SECCOMP)) ||
+	    (number == SYS_prctl && restricting(a1)) ||
 	    number == SYS_chroot)
 		before_restrict();
 	long (*f)(long, ...) = ksmp_real.syscall;
 	if (KSMP_UNLIKELY(!f) && !ksmp_in_dlsym())
-		f = (long (*)(long, ...))ksmp_real_lazy(&real_syscall, "syscall");
+		f = (long (*)(long, ...))ksmp_real_lazy((void **)&ksmp_real.syscall, "syscall");
 	if (KSMP_UNLIKELY(!f)) {
 		errno = ENOSYS;
 		return -1;
