@@ -238,11 +238,9 @@ static int stopped(pid_t pid)
 /* Chunk c taken as pruned, its probe after the (doubling) back-off. */
 static void pruned(struct chunk *c, unsigned reprobe, uint64_t now)
 {
-	uint64_t d = auto_restart(&c->level, &c->kept_at, reprobe, now);
 	c->pruned = 1;
 	c->sub = 0;
-	c->probe_at = now + d;
-	auto_look(c, c->present, d, now);
+	auto_look(c, c->present, auto_restart(&c->level, &c->kept_at, reprobe, now), now);
 }
 
 /* Anything planned to send? */

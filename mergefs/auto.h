@@ -131,7 +131,8 @@ void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas,
 uint64_t auto_restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe,
 		      uint64_t now);
 /* Chunk c pruned with present pages (NO_COUNT: not known) and a delay
- * of d ms before its probe: when to count its pages (auto_plan.c). */
+ * of d ms before its probe: its probe_at, and when to count its pages
+ * (auto_plan.c). */
 void auto_look(struct chunk *c, uint32_t present, uint64_t d, uint64_t now);
 /* The sub-units (of sub bytes) that [lo, hi) overlaps, offsets in a chunk. */
 uint32_t auto_sub_bits(uint64_t lo, uint64_t hi, uint64_t sub);

@@ -71,10 +71,11 @@ uint64_t auto_restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe, uint6
 }
 
 /* Chunk c pruned with present pages (NO_COUNT: not known) and a delay
- * of d ms before its probe: its present pages are counted every d/4 (at
- * least 1 s) meanwhile, for filled(). */
+ * of d ms before its probe: the probe is due then, and its present pages
+ * are counted every d/4 (at least 1 s) meanwhile, for filled(). */
 void auto_look(struct chunk *c, uint32_t present, uint64_t d, uint64_t now)
 {
+	c->probe_at = now + d;
 	c->at_prune = present;
 	c->look_ms = (uint32_t)(d / 4 < 1000 ? 1000 : d / 4 > UINT32_MAX ? UINT32_MAX : d / 4);
 	c->look_at = now + c->look_ms;
@@ -125,10 +126,8 @@ void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas,
 		/* found pruned, with no history here (mergefs restarted, a
 		 * fork's copy of the records): its first delay, not a probe
 		 * at once of all that was pruned */
-		if (c->pruned && !c->probe_at) {
-			c->probe_at = now + (uint64_t)reprobe * 1000;
-			auto_look(c, NO_COUNT, reprobe * 1000ull, now);
-		}
+		if (c->pruned && !c->probe_at)
+			auto_look(c, NO_COUNT, (uint64_t)reprobe * 1000, now);
 		if (c->sub && !c->sub_probe_at)
 			c->sub_probe_at = now + (uint64_t)reprobe * 1000;
 		if (c->pruned && (now >= c->probe_at || filled(c, chunk)))

@@ -26,9 +26,7 @@ static void prune(uint64_t t0, uint32_t at)
 	c->addr = 64 * CHUNK;
 	c->pruned = 1;
 	c->present = at;
-	uint64_t d = auto_restart(&c->level, &c->kept_at, REPROBE, t0);
-	c->probe_at = t0 + d;
-	auto_look(c, at, d, t0);
+	auto_look(c, at, auto_restart(&c->level, &c->kept_at, REPROBE, t0), t0);
 }
 
 /* A cycle at now: the survey counted `present` pages if looked. */
