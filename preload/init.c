@@ -250,10 +250,8 @@ static void ksmp_init(int argc, char **argv, char **envp)
 		if (ksmp_st->engine == KSMP_ENGINE_PROCESS ||
 		    (ksmp_st->flags & KSMP_STF_PROCESS_INHERITED))
 			ksmp_state_need();
-	} else if (ksmp_policy.control) {
-		int e = ksmp_control_init(ksmp_st);
-		if (e < 0)
-			ksmp_logf(KSMP_LOG_DEBUG, "no control agent: error %d", -e);
+	} else {
+		ksmp_state_start_agent();
 	}
 	ksmp_busy--;
 	errno = saved;

@@ -145,6 +145,9 @@ int ksmp_state_publish(void);		/* create the memfd block */
  * ksmp_state_need(), before each advice, makes it the first time. */
 void ksmp_state_defer(void);
 void ksmp_state_need(void);
+/* The control agent on the published block, if the policy allows control
+ * (a failure is logged, never fatal): at start, or when the block is made. */
+void ksmp_state_start_agent(void);
 /* init.c: the built-in default's text into st (the deferred block's). */
 void ksmp_state_builtin_text(struct ksmp_state *st);
 void ksmp_state_fill_identity(void);

@@ -9,7 +9,8 @@
  * Under the built-in default the block is made when first needed
  * (ksmp_state_defer, ksmp_state_need): before the first madvise, or
  * before the program restricts itself (prctl PR_SET_NO_NEW_PRIVS or
- * PR_SET_SECCOMP, chroot), after which the system calls that make it
+ * PR_SET_SECCOMP, chroot, the same through syscall(), SYS_seccomp),
+ * after which the system calls that make it
  * (and the control agent's read of /proc) might kill it. A program that
  * never advises anything (most short-lived commands: LD_PRELOAD reaches
  * every child) pays for no block: making one, its pages and their
@@ -226,11 +227,16 @@ static void open_block(void)
 	if (r < 0)
 		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", -r);
 	__atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
-	if (ksmp_policy.control) {
-		int e = ksmp_control_init(ksmp_st);
-		if (e < 0)
-			ksmp_logf(KSMP_LOG_DEBUG, "no control agent: error %d", -e);
-	}
+	ksmp_state_start_agent();
+}
+
+void ksmp_state_start_agent(void)
+{
+	if (!ksmp_policy.control)
+		return;
+	int e = ksmp_control_init(ksmp_st);
+	if (e < 0)
+		ksmp_logf(KSMP_LOG_DEBUG, "no control agent: error %d", -e);
 }
 
 void ksmp_state_defer(void)
