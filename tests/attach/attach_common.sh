@@ -12,7 +12,10 @@
 #   at_wait_blocked PID      wait until its main thread sleeps in a system call
 #   at_reap PID              wait for a started process to end
 #   at_wait_pause ERRFILE    wait until the attacher, run with
-#                            KSMP_TEST_ATTACH_PAUSE, says it paused
+#                            KSMP_TEST_ATTACH_PAUSE, says it paused; empty
+#                            ERRFILE before starting it (`: > ERRFILE`):
+#                            its own 2> truncates only once it runs, and a
+#                            line left by an earlier attacher would pass
 #   K, TGT, SEC, PROBE       the command and the test programs
 K="$KSMP_BUILDDIR/cli/ksmpreload"
 TGT="$KSMP_BUILDDIR/tests/attach/attach_target"

@@ -13,6 +13,7 @@ plan 14
 for stage in stop call; do
 	at_start s$stage "$TGT" readloop; P=$AT_PID
 	at_wait_blocked $P
+	: > "$T/e"
 	KSMP_TEST_ATTACH_PAUSE=$stage:500 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 	A=$!
 	at_wait_pause "$T/e"
@@ -30,6 +31,7 @@ done
 # SIGSTOP during the injection: the process ends up stopped, as it would
 at_start st "$TGT" read; P=$AT_PID
 at_wait_blocked $P
+: > "$T/e"
 KSMP_TEST_ATTACH_PAUSE=call:3000 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 A=$!
 at_wait_pause "$T/e"
@@ -46,6 +48,7 @@ is "$(grep '^read ' "$T/st.out" | head -n 1)" "read 5 cont" "SIGSTOP/SIGCONT: it
 # the attacher killed by SIGKILL while the target is stopped
 at_start kl "$TGT" readloop; P=$AT_PID
 at_wait_blocked $P
+: > "$T/e"
 KSMP_TEST_ATTACH_PAUSE=stop "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 A=$!
 at_wait_pause "$T/e"
@@ -61,6 +64,7 @@ is "$(sed -n 2p "$T/kl.out")" "read 6 alive eintr 0 handled 0" "attacher killed:
 # the target killed in the middle of the injection
 at_start tk "$TGT" read; P=$AT_PID
 at_wait_blocked $P
+: > "$T/e"
 KSMP_TEST_ATTACH_PAUSE=call:3000 "$K" attach --mode process $P > "$T/o" 2> "$T/e" &
 A=$!
 at_wait_pause "$T/e"

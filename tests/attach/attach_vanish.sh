@@ -15,6 +15,7 @@ plan 14
 # paused at STAGE (3 s), kill VICTIM meanwhile; its status in $rc
 paused_kill() {
 	stage=$1 victim=$2; shift 2
+	: > "$T/e"
 	KSMP_TEST_ATTACH_PAUSE=$stage:3000 "$@" > "$T/o" 2> "$T/e" &
 	kp=$!
 	at_wait_pause "$T/e"
@@ -43,6 +44,7 @@ sed 's/^/# /' "$T/e"
 at_start c "$T/$name" read; C=$AT_PID
 "$K" attach --mode process $C > "$T/o" 2> "$T/e"
 is "$(merge_any $C)" yes "a second process of the name is attached by pid"
+: > "$T/e"
 KSMP_TEST_ATTACH_PAUSE=call:3000 "$K" detach --json "$name" > "$T/o" 2> "$T/e" &
 K2=$!
 at_wait_pause "$T/e"
