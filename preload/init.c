@@ -127,9 +127,15 @@ void ksmp_state_builtin_text(struct ksmp_state *st)
 /* Before fork: note whether the child may walk the loaded objects
  * (caller.c), then snapshot the state block, last, as close to fork as
  * we can. Neither allocates, waits or takes a lock. */
+static bool fork_ready;		/* the constructor got this far */
+static bool fork_prepared;	/* before_fork ran (copied into the child) */
+
 static void before_fork(void)
 {
+	if (!__atomic_load_n(&fork_ready, __ATOMIC_ACQUIRE))
+		return;		/* a fork from a constructor run before ours */
 	int saved = errno;
+	fork_prepared = true;
 	ksmp_loader_fork_prepare();
 	ksmp_state_fork_prepare();
 	errno = saved;
@@ -142,6 +148,8 @@ static void before_fork(void)
  * agent on the new block. */
 static void after_fork(void)
 {
+	if (!fork_prepared)
+		return;
 	int saved = errno;
 	bool closing = ksmp_loader_fork_child();
 	ksmp_engine_after_fork();
@@ -154,6 +162,54 @@ static void after_fork(void)
 	if (shared && ksmp_policy.control)
 		ksmp_control_after_fork(ksmp_st);
 	errno = saved;
+}
+
+/*
+ * Our fork handlers come before everyone else's. glibc runs the child
+ * handlers in the order they were registered (prepare handlers in the
+ * reverse order), and libraries whose constructors run before ours (the
+ * program's own, those preloaded after us) may register theirs first: a
+ * child handler of theirs that maps or allocates would then find the
+ * parent's state block still in ksmp_st (not mapped in the child:
+ * MADV_DONTFORK) and locks held by threads that do not exist in the child.
+ * pthread_atfork (in libc_nonshared, linked into each caller) registers
+ * through __register_atfork: whoever calls it first, ours go in first.
+ * The handlers do nothing until the constructor got to where it used to
+ * register them (fork_ready).
+ */
+extern void *__dso_handle __attribute__((weak, visibility("hidden")));
+static int handlers_in;		/* 0, 1: being registered, 2: registered */
+
+static void register_ours(void)
+{
+	int zero = 0;
+	if (__atomic_compare_exchange_n(&handlers_in, &zero, 1, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		ksmp_need_real();
+		int (*f)(void (*)(void), void (*)(void), void (*)(void), void *) =
+			ksmp_real.register_atfork;
+		if (f)
+			f(before_fork, NULL, after_fork,
+			  &__dso_handle ? __dso_handle : NULL);
+		/* not found yet (a lookup under way): at the next call */
+		__atomic_store_n(&handlers_in, f ? 2 : 0, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&handlers_in, __ATOMIC_ACQUIRE) == 1)
+		sched_yield();	/* another thread registers ours first */
+}
+
+int __register_atfork(void (*prepare)(void), void (*parent)(void),
+		      void (*child)(void), void *dso);
+
+KSMP_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void),
+				  void (*child)(void), void *dso)
+{
+	int saved = errno;
+	register_ours();
+	errno = saved;
+	return ksmp_real.register_atfork ?
+	       ksmp_real.register_atfork(prepare, parent, child, dso) : ENOMEM;
 }
 
 __attribute__((constructor))
@@ -242,7 +298,8 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	} else if (ksmp_state_publish() < 0)
 		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", errno);
 	ksmp_self_exe_init(secure);
-	pthread_atfork(before_fork, NULL, after_fork);
+	register_ours();	/* if no one did before */
+	__atomic_store_n(&fork_ready, true, __ATOMIC_RELEASE);
 	ksmp_engine_start();
 	if (builtin) {
 		/* whole-process merging (inherited) needs no advice, and

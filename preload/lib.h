@@ -89,6 +89,7 @@ struct ksmp_real {
 	int (*pthread_create)(pthread_t *, const pthread_attr_t *,
 			      void *(*)(void *), void *);
 	int (*dlclose)(void *);
+	int (*register_atfork)(void (*)(void), void (*)(void), void (*)(void), void *);
 	int (*pause)(void);
 	int (*sigsuspend)(const sigset_t *);
 	ssize_t (*write)(int, const void *, size_t);

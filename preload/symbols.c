@@ -143,6 +143,7 @@ void ksmp_symbols_resolve(void)
 	GET(sbrk, "sbrk", false);
 	GET(pthread_create, "pthread_create", false);
 	GET(dlclose, "dlclose", false);
+	GET(register_atfork, "__register_atfork", false);
 	GET(pause, "pause", false);
 	GET(sigsuspend, "sigsuspend", false);
 	GET(write, "write", false);

@@ -85,6 +85,15 @@ tests_progs_libksmpdlwrap_so_LDADD = -ldl
 check_PROGRAMS += tests/progs/ksmp-forkwalk
 tests_progs_ksmp_forkwalk_SOURCES = tests/progs/ksmp-forkwalk.c
 tests_progs_ksmp_forkwalk_LDADD = -ldl -lpthread
+# A child fork handler registered before the library's
+# (tests/preload/preload_forkorder.sh, preloaded after the library); it
+# does what ksmp-forkwalk's children do (ksmp-childwork.h).
+check_PROGRAMS += tests/progs/libksmpforkhook.so
+tests_progs_libksmpforkhook_so_SOURCES = tests/progs/libksmpforkhook.c
+tests_progs_libksmpforkhook_so_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_progs_libksmpforkhook_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+tests_progs_libksmpforkhook_so_LDADD = -lpthread
+noinst_HEADERS += tests/progs/ksmp-childwork.h
 
 # ---------------------------------------------------- estimate, profile
 # estimate_hold holds known memory of every kind. It is built without the

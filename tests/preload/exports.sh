@@ -10,7 +10,7 @@ syms=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TWiV]$/ { print $3 }' | sed 's
 want="malloc free calloc realloc reallocarray memalign posix_memalign
 aligned_alloc valloc pvalloc malloc_usable_size mmap mmap64 munmap mremap
 brk sbrk pthread_create dlclose sigaction signal bsd_signal sysv_signal sigset
-pause sigsuspend write writev mallopt"
+pause sigsuspend write writev mallopt __register_atfork"
 plan 3
 missing=""
 for s in $want; do

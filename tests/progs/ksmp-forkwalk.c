@@ -6,8 +6,9 @@
  * objects, on a new mmap record, a dlopen or dlclose) blocked for ever on
  * its own first look.
  *
- * ksmp-forkwalk FORKS SECONDS DSO: 4 threads loop on mmap(1 MiB)/munmap,
- * one on dlopen(DSO)/dlclose; main forks up to FORKS times for at most
+ * ksmp-forkwalk FORKS SECONDS DSO [THREADS]: 4 threads loop on mmap(1
+ * MiB)/munmap, one on dlopen(DSO)/dlclose (THREADS 0: none, a
+ * single-threaded parent); main forks up to FORKS times for at most
  * SECONDS; each child, under alarm(5), maps and unmaps 1 MiB, mallocs and
  * frees 1 MiB, and exits 0. Prints "forks N hung H"; exit 0 when every
  * child exited 0, 1 when one was killed by SIGALRM (or failed).
@@ -22,6 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "ksmp-childwork.h"
 
 #define MIB (1u << 20)
 
@@ -54,30 +56,21 @@ static void *loader(void *arg)
 static void child(void)
 {
 	alarm(5);
-	void *p = mmap(NULL, MIB, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		_exit(3);
-	memset(p, 1, 4096);
-	munmap(p, MIB);
-	char *m = malloc(MIB);
-	if (!m)
-		_exit(4);
-	m[0] = 1;
-	free(m);
-	_exit(0);
+	int r = ksmp_child_work();
+	_exit(r ? r + 2 : 0);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: ksmp-forkwalk FORKS SECONDS DSO\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: ksmp-forkwalk FORKS SECONDS DSO [THREADS]\n");
 		return 2;
 	}
 	long forks = atol(argv[1]), secs = atol(argv[2]);
 	dso = argv[3];
+	int nth = argc == 5 && atoi(argv[4]) == 0 ? 0 : 5;
 	pthread_t th[5];
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < nth; i++)
 		if (pthread_create(&th[i], NULL, i < 4 ? mapper : loader, NULL) != 0) {
 			perror("pthread_create");
 			return 2;
@@ -106,7 +99,7 @@ int main(int argc, char **argv)
 		}
 	}
 	stop = 1;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 	printf("forks %ld hung %ld\n", n, hung);
 	return hung || bad ? 1 : 0;
