@@ -35,3 +35,9 @@ bench_ksmp_stall_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/policy -I$(top_srcdir
 bench_ksmp_stall_LDADD = -lpthread
 BENCHES += bench/stall_bench.sh
 EXTRA_DIST += bench/stall_bench.sh
+
+# What the mode auto controller pays to count a record's present pages:
+# every pagemap entry read, or PAGEMAP_SCAN's present runs (issue 13).
+check_PROGRAMS += bench/ksmp-pmscan
+bench_ksmp_pmscan_SOURCES = bench/ksmp-pmscan.c
+BENCHES += bench/ksmp-pmscan

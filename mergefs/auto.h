@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ksmp_pagemap.h"
 #include "ksmp_state.h"
 #include "policy.h"
 
@@ -54,8 +55,6 @@
 #define NO_COUNT	UINT32_MAX
 #define USER_END	(1ull << 57)	/* above any user address */
 #define AUTO_LOCK	"/run/mergefs-auto.lock"
-#define PM_PRESENT	(1ull << 63)
-#define PM_EXCLUSIVE	(1ull << 56)
 
 struct chunk {
 	uint64_t addr;
