@@ -186,9 +186,10 @@ int ksmp_regions_add_nowait(uintptr_t start, size_t len, int kind, int rule,
 void ksmp_regions_forget(uintptr_t start, size_t len);
 /* The same for the records of one kind only. */
 void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind);
-/* mremap moved/resized [old, old+oldlen) to [new, new+newlen). */
+/* mremap moved/resized [old, old+oldlen) to [new, new+newlen); kept:
+ * the old range stays mapped (MREMAP_DONTUNMAP) and keeps its records. */
 void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw,
-			size_t newlen);
+			size_t newlen, bool kept);
 /* The length of the record of this kind that holds all of
  * [start, start+len), its state in *state; 0 when there is none. */
 size_t ksmp_regions_holder(uintptr_t start, size_t len, int kind, int *state);

@@ -16,6 +16,9 @@
 
 #include "lib.h"
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 #define RET __builtin_return_address(0)
 
 static inline bool regions(void)
@@ -88,7 +91,8 @@ KSMP_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...
 		ksmp_busy++;
 		if (flags & MREMAP_FIXED)
 			ksmp_regions_forget((uintptr_t)p, newlen);	/* replaced */
-		ksmp_regions_moved((uintptr_t)old, oldlen, (uintptr_t)p, newlen);
+		ksmp_regions_moved((uintptr_t)old, oldlen, (uintptr_t)p, newlen,
+				   (flags & MREMAP_DONTUNMAP) != 0);
 		ksmp_busy--;
 		errno = saved;
 	} else if (p != MAP_FAILED && !ksmp_busy && !regions() && ksmp_early_open()) {

@@ -149,15 +149,11 @@ static bool same_owner(uint32_t i, int kind, int rule, const char *caller,
 	       !strncmp(r->caller, caller ? caller : "", sizeof(r->caller) - 1);
 }
 
-static int add(uintptr_t start, size_t len, int kind, int rule,
-	       const char *caller, uint64_t pc, int state, bool wait)
+/* Record [start, end) (page-aligned), the lock held; newregion: counted
+ * as a region advised (not one that moved). */
+static int add_locked(uintptr_t start, uintptr_t end, int kind, int rule,
+		      const char *caller, uint64_t pc, int state, int newregion)
 {
-	uintptr_t end = start + round_len(len);
-	int ret = 0;
-	if (wait)
-		ksmp_spin_lock(&tlock);
-	else if (__atomic_exchange_n(&tlock, 1, __ATOMIC_ACQUIRE))
-		return -EBUSY;
 	/* one pass: already recorded (a reused stack, advice again)? else a
 	 * neighbour of the same owner to extend? */
 	int64_t grow = -1;
@@ -167,7 +163,7 @@ static int add(uintptr_t start, size_t len, int kind, int rule,
 			continue;
 		if (idx[i].start <= start && idx[i].end >= end &&
 		    ksmp_st->regions[i].kind == kind)
-			goto out;
+			return 0;
 		if (grow < 0 && (idx[i].end == start || idx[i].start == end) &&
 		    same_owner(i, kind, rule, caller, pc, state)) {
 			grow = i;
@@ -175,21 +171,32 @@ static int add(uintptr_t start, size_t len, int kind, int rule,
 		}
 	}
 	if (state == KSMP_REGION_MERGEABLE)
-		count(kind, rule, (int64_t)(end - start), 1);
+		count(kind, rule, (int64_t)(end - start), newregion);
 	if (grow >= 0) {
 		uint32_t i = (uint32_t)grow;
 		if (forward)
 			set_range(i, idx[i].start, end);
 		else
 			set_range(i, start, idx[i].end);
-		goto out;
+		return 0;
 	}
 	if (new_slot(start, end, kind, rule, caller, pc, state) < 0) {
 		ksmp_state_set_flag(KSMP_STF_TABLE_FULL);
 		__atomic_fetch_add(&ksmp_st->regions_dropped, 1, __ATOMIC_RELAXED);
-		ret = -ENOSPC;
+		return -ENOSPC;
 	}
-out:
+	return 0;
+}
+
+static int add(uintptr_t start, size_t len, int kind, int rule,
+	       const char *caller, uint64_t pc, int state, bool wait)
+{
+	if (wait)
+		ksmp_spin_lock(&tlock);
+	else if (__atomic_exchange_n(&tlock, 1, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	int ret = add_locked(start, start + round_len(len), kind, rule, caller,
+			     pc, state, 1);
 	ksmp_spin_unlock(&tlock);
 	return ret;
 }
@@ -272,25 +279,69 @@ void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind)
 	ksmp_spin_unlock(&tlock);
 }
 
-void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen)
+/* A piece of a record that mremap carried to a new place. */
+struct piece {
+	uintptr_t start, end;
+	int kind, rule, state;
+	uint64_t pc;
+	char caller[KSMP_STATE_CALLER_MAX];
+};
+#define MAX_PIECES 16
+
+/* The parts of the records inside [old, oend), at their places in
+ * [nw, nend) (the last page's record takes what the range grew by); at
+ * most MAX_PIECES, the rest left out (then only forgotten). */
+static unsigned moved_pieces(uintptr_t old, uintptr_t oend, uintptr_t nw,
+			     uintptr_t nend, struct piece *pc)
+{
+	unsigned n = 0;
+	for (uint32_t i = 0; i < hint && n < MAX_PIECES; i++) {
+		if (!used[i] || idx[i].end <= old || idx[i].start >= oend)
+			continue;
+		const struct ksmp_region *r = &ksmp_st->regions[i];
+		uintptr_t os = idx[i].start > old ? idx[i].start : old;
+		uintptr_t oe = idx[i].end < oend ? idx[i].end : oend;
+		uintptr_t ns = nw + (os - old);
+		uintptr_t ne = oe == oend ? nend : nw + (oe - old);
+		if (ne > nend)
+			ne = nend;
+		if (ns >= ne)
+			continue;	/* shrunk away */
+		pc[n] = (struct piece){ ns, ne, r->kind, r->rule, r->state, r->caller_pc, "" };
+		memcpy(pc[n].caller, r->caller, sizeof(pc[n].caller) - 1);
+		n++;
+	}
+	return n;
+}
+
+void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen,
+			bool kept)
 {
 	if (!ksmp_regions_maybe(old, oldlen))
 		return;
-	uintptr_t oend = old + round_len(oldlen);
+	uintptr_t oend = old + round_len(oldlen), nend = nw + round_len(newlen);
 	ksmp_spin_lock(&tlock);
-	for (uint32_t i = 0; i < hint; i++) {
+	for (uint32_t i = 0; i < hint && !kept; i++) {
 		if (!used[i] || idx[i].start != old || idx[i].end != oend)
 			continue;
 		struct ksmp_region *r = &ksmp_st->regions[i];
 		if (r->state == KSMP_REGION_MERGEABLE)
-			count(r->kind, r->rule,
-			      (int64_t)round_len(newlen) - (int64_t)(oend - old), 0);
-		set_range(i, nw, nw + round_len(newlen));
+			count(r->kind, r->rule, (int64_t)(nend - nw) - (int64_t)(oend - old), 0);
+		set_range(i, nw, nend);
 		ksmp_spin_unlock(&tlock);
 		return;
 	}
-	/* not one whole record: what moved is no longer where we advised */
-	forget_locked(old, oend, -1);
+	/* Parts of records (coalesced neighbours), or the old range kept
+	 * (MREMAP_DONTUNMAP: still mapped, its flags as before): each part
+	 * is recorded where it went too, with its kind, rule and state, and
+	 * no longer where it was unless the old range stays. */
+	struct piece pc[MAX_PIECES];
+	unsigned n = moved_pieces(old, oend, nw, nend, pc);
+	if (!kept)
+		forget_locked(old, oend, -1);
+	for (unsigned k = 0; k < n; k++)
+		add_locked(pc[k].start, pc[k].end, pc[k].kind, pc[k].rule, pc[k].caller,
+			   pc[k].pc, pc[k].state, 0);
 	ksmp_spin_unlock(&tlock);
 }
 

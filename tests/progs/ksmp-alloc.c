@@ -16,6 +16,9 @@
  *   stack    a thread with a SIZE + 1 MiB stack that fills SIZE of it
  *   lib      mmap(SIZE) made inside libksmpcaller.so (dlopened)
  *   remap    mmap(SIZE/2), then mremap to SIZE (MREMAP_MAYMOVE)
+ *   dontunmap  mmap(SIZE), filled, moved by mremap with MREMAP_DONTUNMAP
+ *            (the old range stays mapped, empty), then the old range
+ *            filled again: two addresses, the new range's and the old's
  *   sbrk     sbrk(SIZE): the program's own brk memory
  *   walled   a small mapping put right above the program break, then
  *            mallocs of 4-64 KiB until SIZE: brk cannot grow, so glibc
@@ -43,6 +46,9 @@
 #include <unistd.h>
 #include "ksmtest.h"
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 #define NTHREADS 4
 #define MAX_SPECS 16
 
@@ -280,6 +286,20 @@ int main(int argc, char **argv)
 				die("mremap");
 			ksmt_fill(p, sp->size, sp->seed);
 			sp->addr[0] = p + sp->size / 2;
+		} else if (!strcmp(k, "dontunmap")) {
+			p = mmap(NULL, sp->size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				die("mmap");
+			ksmt_fill(p, sp->size, sp->seed);
+			char *q = mremap(p, sp->size, sp->size,
+					 MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+			if (q == MAP_FAILED)
+				die("mremap");
+			ksmt_fill(p, sp->size, sp->seed);
+			sp->addr[0] = q + sp->size / 2;
+			sp->addr[1] = p + sp->size / 2;
+			sp->naddr = 2;
 		} else if (!strcmp(k, "sbrk")) {
 			p = sbrk((intptr_t)sp->size);
 			if (p == (void *)-1)
