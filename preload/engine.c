@@ -287,14 +287,26 @@ void ksmp_engine_alloc_slow(void *p, size_t head, const void *ret)
 	errno = saved;
 }
 
-void ksmp_engine_chunk_gone(void *p, size_t head)
+void ksmp_engine_chunk_gone(void *p, size_t head, struct ksmp_piece *kept)
 {
 	int saved = errno;
 	ksmp_busy++;
 	size_t prev = chunk_prev_size(p);
 	uintptr_t start = (uintptr_t)p - 2 * sizeof(size_t) - prev;
 	size_t len = (head & ~(size_t)KSMP_CHUNK_FLAGS) + prev;
-	ksmp_regions_forget(start, len);
+	if (kept)
+		ksmp_regions_take(start, len, kept);
+	else
+		ksmp_regions_forget(start, len);
+	ksmp_busy--;
+	errno = saved;
+}
+
+void ksmp_engine_chunk_back(const struct ksmp_piece *kept)
+{
+	int saved = errno;
+	ksmp_busy++;
+	ksmp_regions_put_back(kept);
 	ksmp_busy--;
 	errno = saved;
 }

@@ -186,6 +186,19 @@ int ksmp_regions_add_nowait(uintptr_t start, size_t len, int kind, int rule,
 void ksmp_regions_forget(uintptr_t start, size_t len);
 /* The same for the records of one kind only. */
 void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind);
+/* A part of a record, with what it was recorded with. */
+struct ksmp_piece {
+	uintptr_t start, end;
+	int kind, rule, state;
+	uint64_t pc;
+	char caller[KSMP_STATE_CALLER_MAX];
+};
+/* Forget [start, start+len) as ksmp_regions_forget does; the part of its
+ * first record inside it in *kept (kept->end stays 0 when there is none),
+ * for ksmp_regions_put_back. */
+void ksmp_regions_take(uintptr_t start, size_t len, struct ksmp_piece *kept);
+/* Record a part taken out again, as it was (not counted as a new region). */
+void ksmp_regions_put_back(const struct ksmp_piece *kept);
 /* mremap moved/resized [old, old+oldlen) to [new, new+newlen); kept:
  * the old range stays mapped (MREMAP_DONTUNMAP) and keeps its records. */
 void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw,
@@ -385,8 +398,11 @@ void ksmp_early_replay(void);
 void ksmp_engine_start(void);
 /* After a malloc-family call returned p (non-NULL, glibc chunk). */
 void ksmp_engine_alloc_slow(void *p, size_t head, const void *ret);
-/* Before free(p) / realloc(p) of a glibc mmapped chunk. */
-void ksmp_engine_chunk_gone(void *p, size_t head);
+/* Before free(p) / realloc(p) of a glibc mmapped chunk; kept (NULL for
+ * free) receives its record, for ksmp_engine_chunk_back. */
+void ksmp_engine_chunk_gone(void *p, size_t head, struct ksmp_piece *kept);
+/* A realloc that failed left the chunk as it was: its record back. */
+void ksmp_engine_chunk_back(const struct ksmp_piece *kept);
 /* free(p) of a glibc mmapped chunk of size bytes: glibc's dynamic mmap
  * threshold, kept by the engine while its heap step holds M_TOP_PAD. */
 void ksmp_engine_mmapped_freed(size_t size);

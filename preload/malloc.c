@@ -46,23 +46,35 @@ static inline void *done(void *p, const void *ret)
 	return p;
 }
 
-/* Forget an mmapped chunk that free/realloc is about to give back; free
+/* Forget an mmapped chunk that free/realloc is about to give back (a
+ * realloc keeps its record in *kept, to put back should it fail); free
  * also raises glibc's dynamic mmap threshold, as glibc would. */
-KSMP_COLD static void mmapped_leaving(void *p, size_t h, bool freeing)
+KSMP_COLD static void mmapped_leaving(void *p, size_t h, bool freeing,
+				      struct ksmp_piece *kept)
 {
 	if (ksmp_cfg.want_chunk)
-		ksmp_engine_chunk_gone(p, h);
+		ksmp_engine_chunk_gone(p, h, kept);
 	if (freeing)
 		ksmp_engine_mmapped_freed(h & ~(size_t)KSMP_CHUNK_FLAGS);
 }
 
-static inline void chunk_leaving(void *p, bool freeing)
+static inline void chunk_leaving(void *p, bool freeing, struct ksmp_piece *kept)
 {
 	if (p && hooks()) {
 		size_t h = ksmp_chunk_head(p);
 		if (KSMP_UNLIKELY(h & KSMP_CHUNK_MMAPPED) && !ksmp_busy)
-			mmapped_leaving(p, h, freeing);
+			mmapped_leaving(p, h, freeing, kept);
 	}
+}
+
+/* What a realloc returned: one that failed (NULL for a size other than 0:
+ * kept->end set) left the block as it was, and its record goes back. */
+static inline void *realloc_done(void *q, const struct ksmp_piece *kept,
+				 const void *ret)
+{
+	if (KSMP_UNLIKELY(!q && kept->end))
+		ksmp_engine_chunk_back(kept);
+	return done(q, ret);
 }
 
 static inline bool crypto(const void *ret)
@@ -139,7 +151,7 @@ KSMP_COLD static void free_at(void *p)
 	}
 	if (bootstrap() && !ksmp_real.free)
 		return;		/* cannot happen with a sane libc: leak */
-	chunk_leaving(p, true);
+	chunk_leaving(p, true, NULL);
 	ksmp_real.free(p);
 }
 
@@ -202,7 +214,7 @@ static void *realloc_into_heap(void *p, size_t size)
 	if (!ksmp_real.malloc_usable_size)
 		return NULL;
 	if (size == 0) {
-		chunk_leaving(p, true);
+		chunk_leaving(p, true, NULL);
 		ksmp_real.free(p);
 		return NULL;
 	}
@@ -211,7 +223,7 @@ static void *realloc_into_heap(void *p, size_t size)
 		return NULL;
 	size_t old = ksmp_real.malloc_usable_size(p);
 	memcpy(q, p, old < size ? old : size);
-	chunk_leaving(p, true);
+	chunk_leaving(p, true, NULL);
 	ksmp_real.free(p);
 	return q;
 }
@@ -230,8 +242,10 @@ static void *realloc_at(void *p, size_t size, const void *ret)
 	}
 	if (crypto(ret) && (!p || ksmp_real.malloc_usable_size))
 		return realloc_into_heap(p, size);
-	chunk_leaving(p, size == 0);	/* realloc(p, 0) frees p */
-	return done(ksmp_real.realloc(p, size), ret);
+	struct ksmp_piece kept;
+	kept.end = 0;
+	chunk_leaving(p, size == 0, size ? &kept : NULL);	/* realloc(p, 0) frees p */
+	return realloc_done(ksmp_real.realloc(p, size), &kept, ret);
 }
 
 KSMP_EXPORT void *realloc(void *p, size_t size)
@@ -251,9 +265,11 @@ KSMP_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		return realloc_at(p, total, RET);
 	}
 	/* glibc leaves p alone when the product overflows: no chunk leaves */
-	if (!__builtin_mul_overflow(n, size, &total))
-		chunk_leaving(p, n == 0 || size == 0);	/* realloc(p, 0) frees p */
-	return done(ksmp_real.reallocarray(p, n, size), RET);
+	struct ksmp_piece kept;
+	kept.end = 0;
+	if (!__builtin_mul_overflow(n, size, &total))	/* realloc(p, 0) frees p */
+		chunk_leaving(p, total == 0, total ? &kept : NULL);
+	return realloc_done(ksmp_real.reallocarray(p, n, size), &kept, RET);
 }
 
 /* The program's own malloc settings: the engine stops raising the mmap

@@ -279,23 +279,16 @@ void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind)
 	ksmp_spin_unlock(&tlock);
 }
 
-/* A piece of a record that mremap carried to a new place. */
-struct piece {
-	uintptr_t start, end;
-	int kind, rule, state;
-	uint64_t pc;
-	char caller[KSMP_STATE_CALLER_MAX];
-};
 #define MAX_PIECES 16
 
 /* The parts of the records inside [old, oend), at their places in
  * [nw, nend) (the last page's record takes what the range grew by); at
- * most MAX_PIECES, the rest left out (then only forgotten). */
+ * most max, the rest left out (then only forgotten). */
 static unsigned moved_pieces(uintptr_t old, uintptr_t oend, uintptr_t nw,
-			     uintptr_t nend, struct piece *pc)
+			     uintptr_t nend, struct ksmp_piece *pc, unsigned max)
 {
 	unsigned n = 0;
-	for (uint32_t i = 0; i < hint && n < MAX_PIECES; i++) {
+	for (uint32_t i = 0; i < hint && n < max; i++) {
 		if (!used[i] || idx[i].end <= old || idx[i].start >= oend)
 			continue;
 		const struct ksmp_region *r = &ksmp_st->regions[i];
@@ -307,7 +300,8 @@ static unsigned moved_pieces(uintptr_t old, uintptr_t oend, uintptr_t nw,
 			ne = nend;
 		if (ns >= ne)
 			continue;	/* shrunk away */
-		pc[n] = (struct piece){ ns, ne, r->kind, r->rule, r->state, r->caller_pc, "" };
+		pc[n] = (struct ksmp_piece){ ns, ne, r->kind, r->rule, r->state,
+					     r->caller_pc, "" };
 		memcpy(pc[n].caller, r->caller, sizeof(pc[n].caller) - 1);
 		n++;
 	}
@@ -335,13 +329,31 @@ void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newle
 	 * (MREMAP_DONTUNMAP: still mapped, its flags as before): each part
 	 * is recorded where it went too, with its kind, rule and state, and
 	 * no longer where it was unless the old range stays. */
-	struct piece pc[MAX_PIECES];
-	unsigned n = moved_pieces(old, oend, nw, nend, pc);
+	struct ksmp_piece pc[MAX_PIECES];
+	unsigned n = moved_pieces(old, oend, nw, nend, pc, MAX_PIECES);
 	if (!kept)
 		forget_locked(old, oend, -1);
 	for (unsigned k = 0; k < n; k++)
 		add_locked(pc[k].start, pc[k].end, pc[k].kind, pc[k].rule, pc[k].caller,
 			   pc[k].pc, pc[k].state, 0);
+	ksmp_spin_unlock(&tlock);
+}
+
+void ksmp_regions_take(uintptr_t start, size_t len, struct ksmp_piece *kept)
+{
+	if (!ksmp_regions_maybe(start, len))
+		return;
+	uintptr_t end = start + round_len(len);
+	ksmp_spin_lock(&tlock);
+	moved_pieces(start, end, start, end, kept, 1);
+	forget_locked(start, end, -1);
+	ksmp_spin_unlock(&tlock);
+}
+
+void ksmp_regions_put_back(const struct ksmp_piece *k)
+{
+	ksmp_spin_lock(&tlock);
+	add_locked(k->start, k->end, k->kind, k->rule, k->caller, k->pc, k->state, 0);
 	ksmp_spin_unlock(&tlock);
 }
 

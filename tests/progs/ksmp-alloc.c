@@ -16,6 +16,9 @@
  *   stack    a thread with a SIZE + 1 MiB stack that fills SIZE of it
  *   lib      mmap(SIZE) made inside libksmpcaller.so (dlopened)
  *   remap    mmap(SIZE/2), then mremap to SIZE (MREMAP_MAYMOVE)
+ *   reallocfail  malloc(SIZE) (a malloc chunk), then realloc and
+ *            reallocarray of it to 1 PiB, which must fail with ENOMEM and
+ *            leave it as it was
  *   dontunmap  mmap(SIZE), filled, moved by mremap with MREMAP_DONTUNMAP
  *            (the old range stays mapped, empty), then the old range
  *            filled again: two addresses, the new range's and the old's
@@ -284,6 +287,19 @@ int main(int argc, char **argv)
 			p = mremap(p, sp->size / 2, sp->size, MREMAP_MAYMOVE);
 			if (p == MAP_FAILED)
 				die("mremap");
+			ksmt_fill(p, sp->size, sp->seed);
+			sp->addr[0] = p + sp->size / 2;
+		} else if (!strcmp(k, "reallocfail")) {
+			p = malloc(sp->size);
+			if (!p)
+				die(k);
+			ksmt_fill(p, sp->size, sp->seed);
+			errno = 0;
+			if (realloc(p, (size_t)1 << 50) || errno != ENOMEM)
+				die("realloc to 1 PiB did not fail with ENOMEM");
+			errno = 0;
+			if (reallocarray(p, (size_t)1 << 25, (size_t)1 << 25) || errno != ENOMEM)
+				die("reallocarray to 1 PiB did not fail with ENOMEM");
 			ksmt_fill(p, sp->size, sp->seed);
 			sp->addr[0] = p + sp->size / 2;
 		} else if (!strcmp(k, "dontunmap")) {
