@@ -13,6 +13,10 @@
 # the ratio printed is the median of the per-round ratios. Also shown:
 # an unrelated tiny preloaded library (tests/progs/libksmpcaller.so), the
 # floor that any LD_PRELOAD costs. Needs no root and no KSM.
+# The policy directory is indexed first, as an install does (`ksmpreload
+# index`, ksmpreload.policy(5)); EXEC_BENCH_INDEX=0 removes its index
+# instead (what a library without the index, or an install without it,
+# costs).
 # EXEC_BENCH_ROUNDS (default 9), EXEC_BENCH_LIB (another build of the
 # library, to compare builds), EXEC_BENCH_BEFORE (a second build measured
 # in the same rounds, its ratios in two more columns: before and after
@@ -86,10 +90,19 @@ bench() {
 	echo
 }
 
+if [ "${EXEC_BENCH_INDEX:-1}" = 0 ]; then
+	"$B/cli/ksmpreload" index --remove "$DIR"
+	INDEXED="no index"
+elif "$B/cli/ksmpreload" index "$DIR"; then
+	INDEXED="indexed"
+else
+	INDEXED="no index (ksmpreload index failed)"
+fi
+
 T=$(mktemp -d /tmp/ksmp-exec-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
 
-echo "exec_bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), nproc $(nproc), $ROUNDS rounds"
+echo "exec_bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), nproc $(nproc), $ROUNDS rounds, policy directory $INDEXED"
 [ -n "$BEFORE" ] && echo "before: $BEFORE"
 if [ -n "$BEFORE" ]; then
 	echo "| workload | ms without | ms with library | ratio library | ratio other preload | ms before | ratio before |"

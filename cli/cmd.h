@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 int ksmp_cmd_check(int argc, char **argv);	/* cmd_check.c */
+int ksmp_cmd_index(int argc, char **argv);	/* cmd_index.c */
 int ksmp_cmd_run(int argc, char **argv);	/* cmd_run.c */
 int ksmp_cmd_estimate(int argc, char **argv);	/* estimate/ */
 int ksmp_cmd_profile(int argc, char **argv);	/* profile/ */

@@ -2,6 +2,7 @@
  * ksmpreload - the command: dispatches to its subcommands.
  *
  *   ksmpreload check [--program PATH] FILE...
+ *   ksmpreload index [-r] [DIR]...
  *   ksmpreload estimate [--json] PID|NAME...
  *   ksmpreload profile [-o POLICY] [-n N] [--settle S] [--json]
  *                      [--report FILE] -- COMMAND [ARG]...
@@ -19,6 +20,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: ksmpreload [-n] [-p POLICY|NAME] [--] COMMAND [ARG]...\n"
 		"       ksmpreload check [--program PATH] FILE...\n"
+		"       ksmpreload index [-r] [DIR]...\n"
 		"       ksmpreload estimate [--json] [--by kind|process] PID|NAME...\n"
 		"       ksmpreload profile [-o POLICY] [-n N] [--settle S] [--json]\n"
 		"                          [--report FILE] -- COMMAND [ARG]...\n"
@@ -32,6 +34,7 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  check FILE...     validate policy files, show what they select\n"
+		"  index [DIR]...    index policy directories: faster start of programs\n"
 		"  estimate PID|NAME...  what KSM merging could save on running processes\n"
 		"  profile -- COMMAND    run COMMAND recording what merges, suggest a policy\n"
 		"  ksm               show ksmd's knobs and counters; start, stop, tune it\n"
@@ -53,6 +56,7 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } subcommands[] = {
 	{ "check", ksmp_cmd_check },
+	{ "index", ksmp_cmd_index },
 	{ "estimate", ksmp_cmd_estimate },
 	{ "ksm", ksmp_cmd_ksm },
 	{ "profile", ksmp_cmd_profile },

@@ -2,7 +2,7 @@
 # policy library and libelf, never libksmpreload.so's own code.
 bin_PROGRAMS += cli/ksmpreload
 cli_ksmpreload_SOURCES = cli/ksmpreload.c cli/cmd.h \
-	cli/cmd_check.c cli/cmd_run.c cli/cmd_ksm.c cli/procsel.c \
+	cli/cmd_check.c cli/cmd_index.c cli/cmd_run.c cli/cmd_ksm.c cli/procsel.c \
 	cli/estimate/estimate.h cli/estimate/main.c cli/estimate/target.c \
 	cli/estimate/maps.c cli/estimate/scan.c cli/estimate/hash.c \
 	cli/estimate/count.c cli/estimate/report.c \

@@ -3,7 +3,7 @@
 noinst_LIBRARIES += policy/libksmppolicy.a
 policy_libksmppolicy_a_SOURCES = policy/policy.h policy/policy-int.h \
 	policy/policy.c policy/rule.c policy/names.c policy/builtin.c policy/glob.c \
-	policy/match.c policy/format.c policy/select.c
+	policy/match.c policy/format.c policy/select.c policy/index.c
 # Linked into libksmpreload.so, so position-independent.
 policy_libksmppolicy_a_CFLAGS = $(AM_CFLAGS) -fPIC $(KSMP_VIS_CFLAGS)
 
@@ -18,7 +18,8 @@ FUZZ_SRCS = $(top_srcdir)/policy/fuzz_policy.c $(top_srcdir)/policy/policy.c \
 	$(top_srcdir)/policy/names.c $(top_srcdir)/policy/rule.c \
 	$(top_srcdir)/policy/builtin.c \
 	$(top_srcdir)/policy/glob.c $(top_srcdir)/policy/match.c \
-	$(top_srcdir)/policy/format.c $(top_srcdir)/policy/select.c
+	$(top_srcdir)/policy/format.c $(top_srcdir)/policy/select.c \
+	$(top_srcdir)/policy/index.c
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 .PHONY: fuzz
@@ -55,4 +56,14 @@ policy-fuzz-clean:
 
 # ------------------------------------------------ shipped policies, man pages
 dist_vendorpolicy_DATA += policy/default.policy
+# The installed vendor directory's index (ksmpreload.policy(5), Index),
+# written by the command just built; not in a staged install (DESTDIR),
+# whose directory is not the one programs will read: a package runs
+# `ksmpreload index` after installing.
+install-data-hook: install-policy-index
+.PHONY: install-policy-index
+install-policy-index:
+	@if test -z '$(DESTDIR)'; then \
+		cli/ksmpreload$(EXEEXT) index '$(vendorpolicydir)' || \
+		echo "warning: no index of $(vendorpolicydir): programs will list it at start"; fi
 dist_man_MANS += man/ksmpreload.policy.5 man/ksmpreload.1

@@ -87,8 +87,31 @@ const char *ksmp_errno_text(int err)
 	case ENXIO: return "No such device or address";
 	case EINVAL: return "Invalid argument";
 	case ENODEV: return "No such device";
+	case ENOTSUP: return "Operation not supported";
+	case EROFS: return "Read-only file system";
 	default: return "Unknown error";
 	}
+}
+
+void ksmp_diag_errno(ksmp_diag_fn diag, void *ctx, const char *file,
+		     const char *what, int err)
+{
+	char msg[160];
+	struct ksmp_sb sb;
+
+	if (!diag)
+		return;
+	ksmp_sb_init(&sb, msg, sizeof msg);
+	ksmp_sb_puts(&sb, what);
+	if (err == EFBIG) {
+		ksmp_sb_puts(&sb, ": file too big (more than ");
+		ksmp_sb_putu(&sb, KSMP_POLICY_MAX_FILE);
+		ksmp_sb_puts(&sb, " bytes)");
+	} else if (err) {
+		ksmp_sb_puts(&sb, ": ");
+		ksmp_sb_puts(&sb, ksmp_errno_text(err));
+	}
+	diag(ctx, file, 0, msg);
 }
 
 /* ---------------------------------------------------------------- sizes */

@@ -106,6 +106,44 @@ extern const char *const ksmp_mode_names[KSMP_MODE_COUNT];
 extern const char *const ksmp_kind_names[KSMP_KIND_COUNT];
 extern const char *const ksmp_log_names[KSMP_LOG_COUNT];
 
+/* ------------------------------------------- directory index (index.c) */
+#define KSMP_INDEX_XATTR "user.ksmpreload.index"
+#define KSMP_INDEX_MAX 4000	/* bytes: one block of most file systems */
+#define KSMP_INDEX_SETTLE 2	/* s: how old a time the writer records */
+
+struct stat;
+/* One record of an index (index.c has the format). */
+struct ksmp_index_rec {
+	bool fp;		/* fingerprinted regular file */
+	bool program;		/* may have a program line */
+	unsigned char dtype;	/* d_type as the listing gave it */
+	uint64_t dev, ino, size, mtime_s, mtime_ns, ctime_s, ctime_ns;
+	const char *name;	/* not NUL-terminated */
+	size_t namelen;
+};
+/* The length of the header line when the index is current for the
+ * directory dir (its fstat), else 0. */
+size_t ksmp_index_header(const char *t, size_t len, const struct stat *dir);
+/* The record at *pos, *pos advanced: false at the end, or with *bad on a
+ * malformed record. */
+bool ksmp_index_record(const char *t, size_t len, size_t *pos,
+		       struct ksmp_index_rec *r, bool *bad);
+/* Is the file (fstatat, symbolic links followed) as recorded? */
+bool ksmp_index_fresh(const struct ksmp_index_rec *r, const struct stat *st);
+
+/* select.c: "*.policy", not hidden; and the directory's candidates, each
+ * to fn (rewind: from the start of a directory read before). False on a
+ * bad entry. */
+bool ksmp_policy_candidate_name(const char *name, size_t n);
+/* "what: the errno text" (err 0: "what") through diag, if any, as one
+ * report about file. */
+void ksmp_diag_errno(ksmp_diag_fn diag, void *ctx, const char *file,
+		     const char *what, int err);
+/* Policy files opened to be read, for the tests: an index saves opens. */
+extern unsigned ksmp_policy_opens;
+bool ksmp_policy_walk_dir(int dfd, bool rewind,
+			  void (*fn)(void *, const char *, unsigned char), void *arg);
+
 /* ------------------------------------------------ parser (policy.c) */
 struct tok {
 	const char *s;

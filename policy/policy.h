@@ -252,6 +252,20 @@ int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,
 		       char *path, size_t size);
 
 /*
+ * The index of a policy directory (an extended attribute of it, which
+ * selection uses while it is current: names added, removed or changed
+ * since are noticed, and the directory is then read as without one).
+ * Writes the index of dir (text: at least 4 KiB; fbuf: for reading each
+ * file, at least KSMP_POLICY_MAX_FILE + 1 bytes); waits while a file or
+ * the directory changed in the last 2 s. 0, or -errno after one report
+ * through diag (and the old index removed).
+ */
+int ksmp_policy_index_write(const char *dir, char *text, size_t tsize,
+			    char *fbuf, size_t fsize, ksmp_diag_fn diag, void *ctx);
+/* Remove dir's index (none: 0). 0 or -errno. */
+int ksmp_policy_index_remove(const char *dir);
+
+/*
  * The matcher. First matching rule wins; no match means skip. Returns the
  * rule index (>= 0) of the matching rule and stores its action in *action,
  * or -1 when no rule matched (*action = KSMP_ACT_SKIP). Async-signal-safe,

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "policy-int.h"
@@ -32,27 +33,6 @@
 #ifndef KSMP_VENDORPOLICYDIR
 #define KSMP_VENDORPOLICYDIR "/usr/lib/ksmpreload/policy.d"
 #endif
-
-static void diag_errno(ksmp_diag_fn diag, void *ctx, const char *file,
-		       const char *what, int err)
-{
-	char msg[160];
-	struct ksmp_sb sb;
-
-	if (!diag)
-		return;
-	ksmp_sb_init(&sb, msg, sizeof msg);
-	ksmp_sb_puts(&sb, what);
-	ksmp_sb_puts(&sb, ": ");
-	if (err == EFBIG) {
-		ksmp_sb_puts(&sb, "file too big (more than ");
-		ksmp_sb_putu(&sb, KSMP_POLICY_MAX_FILE);
-		ksmp_sb_puts(&sb, " bytes)");
-	} else {
-		ksmp_sb_puts(&sb, ksmp_errno_text(err));
-	}
-	diag(ctx, file, 0, msg);
-}
 
 #define KSMP_OVERFLOW_UID 65534
 
@@ -102,6 +82,8 @@ static int check_trust(const struct stat *st, unsigned flags, const char *path,
 	return -EPERM;
 }
 
+unsigned ksmp_policy_opens;
+
 /* Read the policy file name, relative to dfd (or AT_FDCWD), into buf;
  * *len gets its size; path names it in reports. 0, or -errno (reported
  * through diag, which may be NULL). A privileged process (flags) checks
@@ -110,6 +92,7 @@ static int read_text(int dfd, const char *name, const char *path, bool regular,
 		     unsigned flags, char *buf, size_t bufsz, size_t *len,
 		     ksmp_diag_fn diag, void *ctx)
 {
+	ksmp_policy_opens++;
 	size_t cap = bufsz < KSMP_POLICY_MAX_FILE + 1 ? bufsz :
 		KSMP_POLICY_MAX_FILE + 1;
 	size_t n = 0;
@@ -123,7 +106,7 @@ static int read_text(int dfd, const char *name, const char *path, bool regular,
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) {
 		err = errno;
-		diag_errno(diag, ctx, path, "cannot open", err);
+		ksmp_diag_errno(diag, ctx, path, "cannot open", err);
 		return -err;
 	}
 	/* regular: the directory listing said so (d_type); a file swapped
@@ -167,7 +150,7 @@ static int read_text(int dfd, const char *name, const char *path, bool regular,
 		err = EFBIG;
 	close(fd);
 	if (err) {
-		diag_errno(diag, ctx, path, err == EFBIG ? "cannot load" :
+		ksmp_diag_errno(diag, ctx, path, err == EFBIG ? "cannot load" :
 			   "cannot read", err);
 		return -err;
 	}
@@ -182,7 +165,7 @@ static int load_flags(struct ksmp_policy *p, const char *path, unsigned flags,
 
 	if (!path || !*path) {
 		ksmp_policy_parse(p, "(none)", NULL, 0, NULL, NULL);
-		diag_errno(diag, ctx, path ? path : "(null)", "cannot open",
+		ksmp_diag_errno(diag, ctx, path ? path : "(null)", "cannot open",
 			   ENOENT);
 		return -ENOENT;
 	}
@@ -234,22 +217,30 @@ struct dirent64_ {
 #define DT_UNKNOWN_ 0
 
 /* "*.policy", not hidden (editors leave ".#x.policy" behind). */
-static bool candidate_name(const char *name, size_t n)
+bool ksmp_policy_candidate_name(const char *name, size_t n)
 {
 	return n > 7 && name[0] != '.' && memcmp(name + n - 7, ".policy", 7) == 0;
 }
 
-/* The candidate names of a directory, read with one pass of getdents64
- * (whole = false when they do not all fit: then each next_name call reads
- * the directory again). */
+/* The candidate names of a directory, from its index when that is
+ * current (index.c), else read with one pass of getdents64 (whole =
+ * false when they do not all fit: then each next_name call reads the
+ * directory again). */
 #define LIST_BYTES 4096
 #define LIST_MAX 128
-struct listing {
+struct listing {	/* what a short listing touches first: one page */
 	bool whole;
+	bool indexed;		/* names (in index) from the index */
 	unsigned n;
-	uint16_t off[LIST_MAX];
+	size_t ilen;
+	const char *base;	/* names: names[] or index[] */
+	uint16_t off[LIST_MAX];	/* each name in base */
+	uint16_t rec[LIST_MAX];	/* indexed: each name's record in index */
 	unsigned char type[LIST_MAX];
-	char names[LIST_BYTES];
+	union {			/* an index that fails is not used */
+		char index[KSMP_INDEX_MAX + 1];
+		char names[LIST_BYTES];
+	};
 };
 
 /* Offer one directory entry: keep it in best when it is the smallest
@@ -258,7 +249,7 @@ static void consider(const char *name, unsigned char dtype, const char *last,
 		     char *best, size_t bestsz, int *type)
 {
 	size_t len = strnlen(name, 256);
-	if (len >= bestsz || !candidate_name(name, len))
+	if (len >= bestsz || !ksmp_policy_candidate_name(name, len))
 		return;
 	if (last[0] && strcmp(name, last) <= 0)
 		return;
@@ -271,8 +262,8 @@ static void consider(const char *name, unsigned char dtype, const char *last,
 /* Walk the directory from its start (rewind: it has been read before;
  * a directory just opened is at its start); each candidate goes to fn.
  * Returns false on a bad entry. */
-static bool walk_dir(int dfd, bool rewind,
-		     void (*fn)(void *, const char *, unsigned char), void *arg)
+bool ksmp_policy_walk_dir(int dfd, bool rewind,
+			  void (*fn)(void *, const char *, unsigned char), void *arg)
 {
 	char dbuf[4096] __attribute__((aligned(8)));
 
@@ -288,7 +279,7 @@ static bool walk_dir(int dfd, bool rewind,
 				return false;
 			off += d->d_reclen;
 			size_t len = strnlen(d->d_name, 256);
-			if (candidate_name(d->d_name, len))
+			if (ksmp_policy_candidate_name(d->d_name, len))
 				fn(arg, d->d_name, d->d_type);
 		}
 	}
@@ -304,17 +295,91 @@ static void list_one(void *arg, const char *name, unsigned char dtype)
 		return;
 	}
 	memcpy(l->names + used, name, len);
+	l->base = l->names;
 	l->off[l->n] = (uint16_t)used;
 	l->type[l->n++] = dtype;
 }
 
+/* The names of a current index into l (true), or false: no index, a
+ * stale or malformed one, or more names than a listing holds. dst: the
+ * directory's fstat when the caller has it (else NULL). The names stay
+ * in the index text, each NUL-terminated in place. */
+static bool list_index(int dfd, const struct stat *dst, struct listing *l)
+{
+	struct stat st;
+	struct ksmp_index_rec r;
+	bool bad;
+
+	ssize_t len = fgetxattr(dfd, KSMP_INDEX_XATTR, l->index, KSMP_INDEX_MAX);
+	if (len <= 0)
+		return false;
+	if (!dst) {
+		if (fstat(dfd, &st) < 0)
+			return false;
+		dst = &st;
+	}
+	size_t pos = ksmp_index_header(l->index, (size_t)len, dst);
+	if (!pos)
+		return false;
+	l->ilen = (size_t)len;
+	l->base = l->index;
+	for (size_t at = pos; ksmp_index_record(l->index, l->ilen, &pos, &r, &bad);
+	     at = pos) {
+		char *name = l->index + (r.name - l->index);
+		name[r.namelen] = '\0';
+		if (l->n == LIST_MAX || r.namelen > 255 ||
+		    !ksmp_policy_candidate_name(name, r.namelen) ||
+		    strlen(name) != r.namelen)
+			return false;
+		l->off[l->n] = (uint16_t)(r.name - l->index);
+		l->rec[l->n] = (uint16_t)at;
+		l->type[l->n++] = r.dtype;
+	}
+	return !bad;
+}
+
 /* List a directory's candidates (nothing for fd -1). */
-static void list_dir(int dfd, struct listing *l)
+static void list_dir(int dfd, const struct stat *dst, struct listing *l)
 {
 	l->whole = true;
 	l->n = 0;
-	if (dfd >= 0 && !walk_dir(dfd, false, list_one, l))
+	l->indexed = false;
+	if (dfd < 0)
+		return;
+	if (list_index(dfd, dst, l)) {
+		l->indexed = true;
+		return;
+	}
+	l->whole = true;
+	l->n = 0;
+	if (!ksmp_policy_walk_dir(dfd, false, list_one, l))
 		l->n = 0;
+}
+
+/* Can the file name of the directory dfd, listed in l, be passed over
+ * without reading it? Only when l came from a current index whose record
+ * says the file has no program line, and an fstatat shows it unchanged
+ * (and, in a privileged process, trusted: an untrusted one is read, and
+ * refused there with its report). */
+static bool index_skips(int dfd, const struct listing *l, const char *name,
+			unsigned flags)
+{
+	struct ksmp_index_rec r;
+	struct stat st;
+	bool bad;
+
+	if (!l->indexed)
+		return false;
+	for (unsigned i = 0; i < l->n; i++) {
+		if (strcmp(l->base + l->off[i], name) != 0)
+			continue;
+		size_t pos = l->rec[i];
+		return ksmp_index_record(l->index, l->ilen, &pos, &r, &bad) &&
+		       r.fp && !r.program && fstatat(dfd, name, &st, 0) == 0 &&
+		       ksmp_index_fresh(&r, &st) &&
+		       check_trust(&st, flags, name, NULL, NULL) == 0;
+	}
+	return false;
 }
 
 struct pick {
@@ -342,11 +407,11 @@ static int next_name(int dfd, const struct listing *l, const char *last,
 	best[0] = '\0';
 	if (l->whole) {
 		for (unsigned i = 0; i < l->n; i++)
-			consider(l->names + l->off[i], l->type[i], last, best,
+			consider(l->base + l->off[i], l->type[i], last, best,
 				 bestsz, &k.type);
 		return k.type;
 	}
-	if (!walk_dir(dfd, true, pick_one, &k))
+	if (!ksmp_policy_walk_dir(dfd, true, pick_one, &k))
 		return -1;
 	return k.type;
 }
@@ -457,40 +522,71 @@ static int path_of(int src, int type, bool admin_whole, int afd,
 }
 
 /* A privileged process's check of an open policy directory (dfd < 0:
- * none, nothing to check). */
+ * none, nothing to check); *have: its fstat is in st (for the index). */
 static int check_dir(int dfd, const char *dir, unsigned flags,
-		     ksmp_diag_fn diag, void *ctx)
+		     ksmp_diag_fn diag, void *ctx, struct stat *st, bool *have)
 {
-	struct stat st;
+	*have = false;
 	if (dfd < 0 || !(flags & KSMP_SELECT_PRIVILEGED))
 		return 0;
-	if (fstat(dfd, &st) < 0) {
+	if (fstat(dfd, st) < 0) {
 		int err = errno;
-		diag_errno(diag, ctx, dir, "cannot open policy directory", err);
+		ksmp_diag_errno(diag, ctx, dir, "cannot open policy directory", err);
 		return -err;
 	}
-	return check_trust(&st, flags, dir, diag, ctx);
+	*have = true;
+	return check_trust(st, flags, dir, diag, ctx);
+}
+
+/* An open directory and its fstat, when check_dir took it. */
+struct dir {
+	int fd;
+	const char *path;
+	bool have;
+	struct stat st;
+};
+
+/* Does p's program line match exe, argv0 (exe NULL with
+ * KSMP_SELECT_SELF_EXE: the executable's path, read only now)? Apart, so
+ * that the path's buffer is no part of select_in_dirs' frame, which every
+ * process's stack holds while it lists the directories. */
+static __attribute__((noinline)) bool matches(const struct ksmp_policy *p,
+					      const char *exe, const char *argv0,
+					      unsigned flags)
+{
+	char self[4096];
+	if (!exe && (flags & KSMP_SELECT_SELF_EXE)) {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 ? n : 0] = '\0';
+		exe = self;
+	}
+	return ksmp_policy_matches_program(p, exe, argv0);
 }
 
 /* The first file of the two directories whose program line matches, or
  * the default. A file a privileged process must refuse ends the search:
  * it could be the one meant for this program. */
-static int select_in_dirs(struct ksmp_policy *p, int afd, const char *admin,
-			  int vfd, const char *vendor, const char *exe,
+static int select_in_dirs(struct ksmp_policy *p, const struct dir *a,
+			  const struct dir *v, const char *exe,
 			  const char *argv0, unsigned flags, char *buf,
 			  size_t bufsz, ksmp_diag_fn diag, void *ctx)
 {
-	char last[256] = "", name[256], path[4096], self[4096];
+	char last[256] = "", name[256], path[4096];
 	struct listing al, vl;
 	int src, type, dfd;
+	int afd = a->fd, vfd = v->fd;
+	const char *admin = a->path, *vendor = v->path;
 
-	list_dir(afd, &al);
-	list_dir(vfd, &vl);
+	list_dir(afd, a->have ? &a->st : NULL, &al);
+	list_dir(vfd, v->have ? &v->st : NULL, &vl);
 	while ((src = next_of_two(afd, &al, vfd, &vl, last, name, sizeof name,
 				  &type)) != 0) {
 		memcpy(last, name, sizeof last);
 		if (path_of(src, type, al.whole, afd, admin, vfd, vendor, name,
 			    path, sizeof path, &dfd) != 0)
+			continue;
+		/* unchanged since indexed, without a program line */
+		if (index_skips(dfd, dfd == afd ? &al : &vl, name, flags))
 			continue;
 		/* Quietly, and only its program line first: problems in files
 		 * for other programs are not this program's business. A
@@ -510,12 +606,7 @@ static int select_in_dirs(struct ksmp_policy *p, int afd, const char *admin,
 		if (r < 0 || !ksmp_policy_may_have_program(buf, len))
 			continue;
 		ksmp_policy_parse_programs(p, path, buf, len);
-		if (!exe && (flags & KSMP_SELECT_SELF_EXE)) {
-			ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-			self[n > 0 ? n : 0] = '\0';
-			exe = self;
-		}
-		if (!ksmp_policy_matches_program(p, exe, argv0))
+		if (!matches(p, exe, argv0, flags))
 			continue;
 		r = ksmp_policy_parse(p, path, buf, len, diag, ctx);
 		if (r != 0)
@@ -548,20 +639,22 @@ static int select_dirs(struct ksmp_policy *p, const char *env_policy,
 		/* The compiled-in directories may well not exist; a directory
 		 * the user named must. */
 		ksmp_policy_default(p);
-		diag_errno(diag, ctx, admin, "cannot open policy directory", err);
+		ksmp_diag_errno(diag, ctx, admin, "cannot open policy directory", err);
 		fail_reset(p);
 		return -err;
 	}
-	int vfd = open_dir(vendor);
-	int r = check_dir(afd, admin, flags, diag, ctx);
+	struct dir a = { .fd = afd, .path = admin }, v = { .path = vendor };
+	v.fd = open_dir(vendor);
+	int vfd = v.fd;
+	int r = check_dir(afd, admin, flags, diag, ctx, &a.st, &a.have);
 	if (!r)
-		r = check_dir(vfd, vendor, flags, diag, ctx);
+		r = check_dir(vfd, vendor, flags, diag, ctx, &v.st, &v.have);
 	if (r) {
 		ksmp_policy_default(p);
 		fail_reset(p);
 	} else {
-		r = select_in_dirs(p, afd, admin, vfd, vendor, exe, argv0, flags,
-				   buf, bufsz, diag, ctx);
+		r = select_in_dirs(p, &a, &v, exe, argv0, flags, buf, bufsz,
+				   diag, ctx);
 	}
 	if (afd >= 0)
 		close(afd);

@@ -63,7 +63,7 @@ fresh() { # a fresh policy directory $D, root's, 0755
 refused='refused in a privileged process: '
 off="0 1" # mode off, one line on stderr
 
-plan 18
+plan 19
 fresh
 printf '%s' "$good" > "$D/a.policy"
 run KSMP_POLICY_DIR="$D"
@@ -114,6 +114,19 @@ chmod 646 "$D/0.policy"
 run KSMP_POLICY_DIR="$D"
 is "$R" "0 $off" \
 	"a refused file before the matching one: refused too (it could be meant for this program)"
+
+# the directory's index (ksmpreload index) says a.policy has no program
+# line: a file others can write is refused all the same
+fresh
+printf '%s' "$good" > "$D/b.policy"
+printf 'name zzz\n' > "$D/a.policy"
+chmod 666 "$D/a.policy"
+if "$B/cli/ksmpreload" index "$D" 2> "$T/index.err"; then
+	run KSMP_POLICY_DIR="$D"
+	is "$R" "a $off" "an indexed directory: a 0666 file without a program line still refused"
+else
+	skip 1 "ksmpreload index: $(cat "$T/index.err")"
+fi
 
 fresh
 printf '%s' "$good" > "$D/a.policy"

@@ -138,5 +138,25 @@ run check --program /usr/bin/brk --policy-dir "$T/d"
 ok "chosen file broken: exit 1, its error shown" test "$rc" -eq 1 -a -n "$(grep 'brk.policy:2: unknown mode' "$T/err")"
 run check --program /usr/bin/brk --policy-dir "$T/nodir"
 ok "missing --policy-dir: exit 1" test "$rc" -eq 1 -a -n "$(grep 'cannot open policy directory' "$T/err")"
+
+# --- ksmpreload index: the library's view through it (policy_select.c
+# tests what it records and when it is stale)
+touch -d '1 hour ago' "$P"/*.policy "$P"
+run index --help
+ok "index --help exits 0 with usage on stdout" sh -c "test $rc -eq 0 && grep -q '^Usage: ksmpreload index' '$T/out'"
+run index --frob
+is "$rc" 2 "index: unknown option: exit 2"
+run index "$T/nodir"
+ok "index of a missing directory: exit 1, said why" test "$rc" -eq 1 -a -n "$(grep 'nodir: cannot open policy directory' "$T/err")"
+run index "$P"
+if [ "$rc" -eq 1 ] && grep -q 'not supported' "$T/err"; then
+	skip 3 "no user extended attributes on $T"
+else
+	is "$rc:$err" "0:" "index of a directory: exit 0, silent"
+	run check --program /usr/bin/python3.11 --policy-dir "$P"
+	ok "check --program through the index: python.policy chosen" grep -q "chosen *$P/python.policy" "$T/out"
+	KSMP_POLICY_DIR="$P" run index --remove
+	ok "index --remove (KSMP_POLICY_DIR): exit 0" test "$rc" -eq 0 -a -z "$err"
+fi
 plan "$tap_n"
 done_testing

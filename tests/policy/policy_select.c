@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include <sys/xattr.h>
+
+#include "policy-int.h"
 #include "../tap.h"
 
 static char diags[16384];
@@ -399,6 +401,118 @@ static void test_quick_look(void)
 	   P.source);
 }
 
+/* The directory index (index.c): selection with a current index opens
+ * only the files that may have a program line; a file changed in place,
+ * added or removed since, or an index that is malformed or another
+ * directory's, is noticed and the directory read as without one; the
+ * trust checks of a privileged process still apply. */
+static char text[4096], fbuf[KSMP_POLICY_MAX_FILE + 1];
+
+static int index_dir(const char *dir)
+{
+	reset_diags();
+	return ksmp_policy_index_write(dir, text, sizeof text, fbuf, sizeof fbuf,
+				       collect, NULL);
+}
+
+/* select from dir for exe with flags: the file chosen ("" for none) and
+ * the number of files opened */
+static const char *pick(const char *dir, const char *exe, unsigned flags,
+			unsigned *opens, int *ret)
+{
+	reset_diags();
+	unsigned before = ksmp_policy_opens;
+	*ret = ksmp_policy_select_flags(&P, NULL, dir, exe, NULL, flags, buf,
+					sizeof buf, collect, NULL);
+	*opens = ksmp_policy_opens - before;
+	const char *slash = strrchr(P.source, '/');
+	return slash ? slash + 1 : "";
+}
+
+static void test_index(void)
+{
+	char d[PATH_MAX];
+	unsigned opens;
+	const char *got;
+	int r;
+
+	snprintf(d, sizeof d, "%s", at("idx"));
+	if (mkdir(d, 0755) != 0)
+		tap_bail("mkdir");
+	put("idx/a.policy", "program /usr/bin/alpha\nmode process\n");
+	put("idx/b.policy", "# no program line here\nmode process\n");
+	put("idx/c.policy", "mode off\n");
+	put("idx/notes.conf", "program /usr/bin/zeta\n");
+	if (setxattr(d, "user.ksmpreload.probe", "x", 1, 0) != 0) {
+		tap_skip(13, "no user extended attributes here");
+		return;
+	}
+	removexattr(d, "user.ksmpreload.probe");
+
+	/* without an index: every candidate opened */
+	got = pick(d, "/usr/bin/zeta", 0, &opens, &r);
+	ok(!strcmp(got, "") && r == 0 &&
+	   opens == 3, "no index: the three files opened (%u), built-in default", opens);
+	r = index_dir(d);
+	ok(r == 0 && !ndiags, "index written (%d) %s", r, diags);
+	got = pick(d, "/usr/bin/zeta", 0, &opens, &r);
+	ok(!strcmp(got, "") && r == 0 &&
+	   opens == 1, "current index: only the file with a program line opened (%u)", opens);
+	got = pick(d, "/usr/bin/alpha", 0, &opens, &r);
+	ok(!strcmp(got, "a.policy") && r == 0 &&
+	   P.mode == KSMP_MODE_PROCESS, "current index: alpha still gets a.policy");
+
+	/* changed in place: same inode, the directory's time unchanged */
+	put("idx/b.policy", "program /usr/bin/zeta\nmode off\n");
+	got = pick(d, "/usr/bin/zeta", 0, &opens, &r);
+	ok(!strcmp(got, "b.policy") && r == 0 &&
+	   P.mode == KSMP_MODE_OFF, "a file changed in place since indexed: read, chosen (%u opens)",
+	   opens);
+	put("idx/b.policy", "# no program line here\nmode process\n");
+	r = index_dir(d);
+	ok(r == 0, "indexed again");
+
+	/* added, then removed, since indexed */
+	put("idx/0.policy", "program /usr/bin/zeta\n");
+	got = pick(d, "/usr/bin/zeta", 0, &opens, &r);
+	ok(!strcmp(got, "0.policy") && r == 0,
+	   "a file added since indexed: chosen");
+	if (unlink(at("idx/0.policy")) != 0 || unlink(at("idx/a.policy")) != 0)
+		tap_bail("unlink");
+	got = pick(d, "/usr/bin/alpha", 0, &opens, &r);
+	ok(!strcmp(got, "") && r == 0 &&
+	   opens == 2, "files removed since indexed: not chosen, directory read (%u opens)", opens);
+
+	/* malformed, or another directory's (or time's) */
+	const char *bad[] = { "junk", "ksmpreload-index 1 1 2 3 4\n",
+			      "ksmpreload-index 2 0 0 0 0\n" };
+	bool all = true;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		setxattr(d, KSMP_INDEX_XATTR, bad[i], strlen(bad[i]), 0);
+		pick(d, "/usr/bin/zeta", 0, &opens, &r);
+		all = all && r == 0 && opens == 2;
+	}
+	ok(all, "a malformed index, or one not this directory's: ignored");
+
+	/* a privileged process: a file others can write is refused even
+	 * when the index says it has no program line */
+	put("idx/d.policy", "program /usr/bin/alpha\n");
+	chmod(at("idx/b.policy"), 0666);
+	r = index_dir(d);
+	ok(r == 0, "indexed with a 0666 file");
+	got = pick(d, "/usr/bin/alpha", 0, &opens, &r);
+	ok(!strcmp(got, "d.policy") && r == 0 &&
+	   opens == 1, "unprivileged: the 0666 file passed over unopened (%u opens)", opens);
+	pick(d, "/usr/bin/alpha", KSMP_SELECT_PRIVILEGED, &opens, &r);
+	ok(r == -EPERM && strstr(diags, "b.policy:0: refused in a privileged process: writable"),
+	   "privileged: the 0666 file refused as without an index (%d) %s", r, diags);
+
+	/* removed */
+	ok(ksmp_policy_index_remove(d) == 0 &&
+	   getxattr(d, KSMP_INDEX_XATTR, NULL, 0) < 0 && errno == ENODATA,
+	   "index removed");
+}
+
 static void cleanup(void)
 {
 	char cmd[PATH_MAX + 16];
@@ -415,6 +529,7 @@ int main(void)
 	test_precedence();
 	test_programs();
 	test_quick_look();
+	test_index();
 	cleanup();
 	tap_plan(tap_n_);
 	return tap_done();
