@@ -235,11 +235,17 @@ int ksmp_policy_select_dirs(struct ksmp_policy *p, const char *env_policy,
  *     (/proc/self/exe) is read only when a file's program line is to be
  *     matched (most files have none, and the readlink, the first /proc
  *     access of a new process, is dear at every exec).
+ * KSMP_SELECT_BUILTIN_IMAGE  when the choice is the built-in default and
+ *     ksmp_policy_default_image is set, return KSMP_POLICY_BUILTIN and
+ *     leave p unwritten: the caller uses the image itself (the library:
+ *     no copy of it in every process).
  */
 #define KSMP_SELECT_PRIVILEGED 1u
 #define KSMP_SELECT_SECURE 2u
 #define KSMP_SELECT_SECURE_EXEC 4u
 #define KSMP_SELECT_SELF_EXE 8u
+#define KSMP_SELECT_BUILTIN_IMAGE 16u
+#define KSMP_POLICY_BUILTIN 0x7fffffff
 int ksmp_policy_select_flags(struct ksmp_policy *p, const char *env_policy,
 			     const char *env_dir, const char *exe,
 			     const char *argv0, unsigned flags, char *buf,

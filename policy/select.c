@@ -617,6 +617,8 @@ static int select_in_dirs(struct ksmp_policy *p, const struct dir *a,
 	}
 	if (flags & KSMP_SELECT_SECURE)
 		ksmp_policy_default_secure(p);
+	else if ((flags & KSMP_SELECT_BUILTIN_IMAGE) && ksmp_policy_default_image)
+		return KSMP_POLICY_BUILTIN;	/* p unwritten */
 	else
 		ksmp_policy_default(p);
 	return 0;

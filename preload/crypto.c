@@ -34,8 +34,8 @@ static const struct ksmp_policy *builtin_p;
 static bool crypto_name(const char *name)
 {
 	const struct ksmp_policy *b = __atomic_load_n(&builtin_p, __ATOMIC_ACQUIRE);
-	return (b && b != &ksmp_policy && ksmp_policy_skips_caller(b, name)) ||
-	       ksmp_policy_skips_caller(&ksmp_policy, name);
+	return (b && b != ksmp_pol && ksmp_policy_skips_caller(b, name)) ||
+	       ksmp_policy_skips_caller(ksmp_pol, name);
 }
 
 bool ksmp_heap_crypto_slow(uintptr_t r)
@@ -60,9 +60,9 @@ void ksmp_heap_enable(void)
 {
 	if (ksmp_heap_on)
 		return;
-	if (!ksmp_policy.builtin_rules)
+	if (!ksmp_pol->builtin_rules)
 		ksmp_policy_default(&builtin);
-	__atomic_store_n(&builtin_p, ksmp_policy.builtin_rules ? &ksmp_policy : &builtin,
+	__atomic_store_n(&builtin_p, ksmp_pol->builtin_rules ? ksmp_pol : &builtin,
 			 __ATOMIC_RELEASE);
 	ksmp_heap_atfork();
 	__atomic_store_n(&ksmp_heap_on, true, __ATOMIC_RELEASE);

@@ -42,7 +42,6 @@
 #endif
 
 struct ksmp_engine_cfg ksmp_cfg;
-struct ksmp_policy ksmp_policy KSMP_BIG;
 KSMP_TLS int ksmp_busy;
 uintptr_t ksmp_heap_seen;
 
@@ -93,7 +92,7 @@ static int decide_named(int kind, uint64_t size, int prot, const char *caller)
 				.prot = prot,
 				.caller = caller && caller[0] ? caller : NULL };
 	enum ksmp_action act = KSMP_ACT_SKIP;
-	int rule = ksmp_policy_match(&ksmp_policy, &q, &act);
+	int rule = ksmp_policy_match(ksmp_pol, &q, &act);
 	return act == KSMP_ACT_MERGE && rule >= 0 ? rule : -1;
 }
 
@@ -453,7 +452,7 @@ void ksmp_engine_data(uintptr_t lo, size_t len, const char *obj)
 /* ------------------------------------------------------------------ start */
 static bool want(int kind)
 {
-	return (ksmp_policy.kinds_merged >> kind) & 1;
+	return (ksmp_pol->kinds_merged >> kind) & 1;
 }
 
 static void start_regions(void)
@@ -465,8 +464,8 @@ static void start_regions(void)
 		ksmp_state_set_flag(KSMP_STF_HOOKS_BYPASSED);
 	c.glibc = !bypassed && ksmp_real.libc_malloc &&
 		  (void *)ksmp_real.malloc == ksmp_real.libc_malloc;
-	c.callers = ksmp_policy.has_caller_rules || ksmp_profile;
-	c.heap_step = ksmp_policy.heap_step ? ksmp_policy.heap_step : (64ul << 20);
+	c.callers = ksmp_pol->has_caller_rules || ksmp_profile;
+	c.heap_step = ksmp_pol->heap_step ? ksmp_pol->heap_step : (64ul << 20);
 	c.heap_rule = c.arena_rule = -1;
 	if (c.glibc && want(KSMP_KIND_HEAP)) {
 		c.heap_rule = decide(KSMP_KIND_HEAP, c.heap_step,
@@ -520,25 +519,25 @@ void ksmp_engine_start(void)
 {
 	pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
 	struct ksmp_state *st = ksmp_st;
-	st->mode = ksmp_policy.mode;
+	st->mode = ksmp_pol->mode;
 	st->merge_state = 1;
 	/* PR_SET_MEMORY_MERGE survives execve, and systemd's MemoryKSM=yes
 	 * sets it for a service: an administrator's choice, kept unless the
 	 * policy explicitly says "inherited-merge off". */
-	if (ksmp_policy.mode != KSMP_MODE_PROCESS &&
+	if (ksmp_pol->mode != KSMP_MODE_PROCESS &&
 	    ksmp_prctl(PR_GET_MEMORY_MERGE, 0) == 1) {
-		if (ksmp_policy.inherited_off) {
+		if (ksmp_pol->inherited_off) {
 			ksmp_prctl(PR_SET_MEMORY_MERGE, 0);
 			ksmp_logf(KSMP_LOG_ERROR, "inherited whole-process merging "
 				  "(MemoryKSM= or a parent's PR_SET_MEMORY_MERGE) turned "
 				  "off: policy %s says inherited-merge off",
-				  ksmp_policy.name);
+				  ksmp_pol->name);
 		} else {
 			ksmp_state_set_flag(KSMP_STF_PROCESS_INHERITED);
 			ksmp_logf(KSMP_LOG_INFO, "inherited whole-process merging kept");
 		}
 	}
-	switch (ksmp_policy.mode) {
+	switch (ksmp_pol->mode) {
 	case KSMP_MODE_PROCESS:
 		if (ksmp_prctl(PR_SET_MEMORY_MERGE, 1) == 0) {
 			st->engine = KSMP_ENGINE_PROCESS;
@@ -571,8 +570,8 @@ void ksmp_engine_start(void)
 	    ksmp_cfg.want_arena || (st->flags & KSMP_STF_PROCESS_INHERITED) ||
 	    other_malloc)
 		ksmp_heap_enable();
-	ksmp_logf(KSMP_LOG_INFO, "policy %s (%s): engine %s", ksmp_policy.name,
-		  ksmp_policy.source,
+	ksmp_logf(KSMP_LOG_INFO, "policy %s (%s): engine %s", ksmp_pol->name,
+		  ksmp_pol->source,
 		  ksmp_engine_name(st->engine));
 }
 

@@ -2,8 +2,9 @@
  * gen_builtin.c - a build tool, not part of the library: writes on stdout
  * the C source of the built-in default policy as ksmp_policy_default()
  * parses it (policy/builtin.c), byte for byte, and of its canonical text
- * (ksmp_policy_format). The library copies them at start instead of
- * parsing and formatting (issue 13: exec cost). Built and run by make
+ * (ksmp_policy_format). The library uses the first as it is, and copies
+ * the text only when it makes its state block, instead of parsing and
+ * formatting (issue 13: exec cost). Built and run by make
  * whenever the policy library changes, so they cannot drift apart.
  */
 #include <stdio.h>

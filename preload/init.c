@@ -31,6 +31,9 @@
 
 static char policy_buf[KSMP_POLICY_MAX_FILE + 1] KSMP_BIG;
 static struct ksmp_policy strict_probe KSMP_BIG;
+/* the policy a file gave (or the default parsed in a cross build) */
+static struct ksmp_policy policy_store KSMP_BIG;
+const struct ksmp_policy *ksmp_pol = &policy_store;
 bool ksmp_profile;
 
 struct diag {
@@ -159,7 +162,7 @@ static void after_fork(void)
 	ksmp_regions_after_fork();
 	if (closing)	/* as dlclose would have (thread.c): the child cannot walk */
 		ksmp_after_unload();
-	if (shared && ksmp_policy.control)
+	if (shared && ksmp_pol->control)
 		ksmp_control_after_fork(ksmp_st);
 	errno = saved;
 }
@@ -246,9 +249,17 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	/* the executable's path only if a program line asks for it */
 	flags |= KSMP_SELECT_SELF_EXE;
 	struct diag d = { .n = 0 };
-	int r = ksmp_policy_select_flags(&ksmp_policy, env_policy, env_dir,
+	/* the built-in default: its image, not a copy (builtin_image.h) */
+	if (ksmp_builtin_image)
+		flags |= KSMP_SELECT_BUILTIN_IMAGE;
+	int r = ksmp_policy_select_flags(&policy_store, env_policy, env_dir,
 					 NULL, argv0, flags, policy_buf,
 					 sizeof(policy_buf), diag_cb, &d);
+	bool builtin = r == KSMP_POLICY_BUILTIN;
+	if (builtin) {
+		ksmp_pol = ksmp_builtin_image;
+		r = 0;
+	}
 	if (r != 0) {
 		bool strict = env_strict && !strcmp(env_strict, "1");
 		if (!strict && env_policy && r > 0 &&
@@ -270,18 +281,16 @@ static void ksmp_init(int argc, char **argv, char **envp)
 		if (strict)
 			_exit(127);
 		ksmp_state_set_flag(KSMP_STF_POLICY_ERROR);
-		ksmp_policy.mode = KSMP_MODE_OFF;
+		policy_store.mode = KSMP_MODE_OFF;
 	} else if (env_level < 0) {
-		ksmp_loglevel = ksmp_policy.loglevel;
+		ksmp_loglevel = ksmp_pol->loglevel;
 	}
 
-	copy_str(st->policy_name, sizeof(st->policy_name), ksmp_policy.name);
+	copy_str(st->policy_name, sizeof(st->policy_name), ksmp_pol->name);
 	copy_str(st->policy_source, sizeof(st->policy_source),
-		 r != 0 && env_policy ? env_policy : ksmp_policy.source);
-	bool builtin = r == 0 && ksmp_builtin_image &&
-		       !memcmp(&ksmp_policy, ksmp_builtin_image, sizeof(ksmp_policy));
+		 r != 0 && env_policy ? env_policy : ksmp_pol->source);
 	if (!builtin) {	/* the built-in default's: when the block is made */
-		size_t n = ksmp_policy_format(&ksmp_policy, st->policy_text,
+		size_t n = ksmp_policy_format(ksmp_pol, st->policy_text,
 					      sizeof(st->policy_text));
 		st->policy_text_len = (uint32_t)(n < sizeof(st->policy_text) ?
 						 n : sizeof(st->policy_text) - 1);
@@ -293,7 +302,7 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	 * start. */
 	if (builtin) {
 		ksmp_state_defer();
-		if (ksmp_policy.control)
+		if (ksmp_pol->control)
 			ksmp_control_note_start();
 	} else if (ksmp_state_publish() < 0)
 		ksmp_logf(KSMP_LOG_INFO, "cannot publish state (memfd): error %d", errno);

@@ -369,7 +369,10 @@ struct ksmp_engine_cfg {
 };
 extern struct ksmp_engine_cfg ksmp_cfg;
 extern bool ksmp_profile;		/* KSMP_PROFILE=1: always record callers */
-extern struct ksmp_policy ksmp_policy;
+/* The policy in use: the build's image of the built-in default, shared
+ * read-only (most programs: no copy at start), or the one a file gave
+ * (init.c). Set once, in the constructor. */
+extern const struct ksmp_policy *ksmp_pol;
 extern KSMP_TLS int ksmp_busy;		/* recursion guard */
 extern KSMP_TLS bool ksmp_tramp_alloc;	/* thread.c: its own calls */
 

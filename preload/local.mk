@@ -31,8 +31,8 @@ preload_libksmpreload_so_LDADD = policy/libksmppolicy.a $(DL_LIBS) \
 dist_man_MANS += man/libksmpreload.7
 
 # The built-in default policy parsed and formatted at build time
-# (preload/gen_builtin.c, run on the build machine): the library copies
-# both at start instead of doing either (issue 13, exec cost). Not when
+# (preload/gen_builtin.c, run on the build machine): the library uses
+# them as they are instead of doing either (issue 13, exec cost). Not when
 # cross-compiling (configure): gen_builtin, built for the host, cannot run
 # here, and the library parses at start (preload/builtin_none.c).
 if BUILTIN_IMAGE

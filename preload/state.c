@@ -232,7 +232,7 @@ static void open_block(void)
 
 void ksmp_state_start_agent(void)
 {
-	if (!ksmp_policy.control)
+	if (!ksmp_pol->control)
 		return;
 	int e = ksmp_control_init(ksmp_st);
 	if (e < 0)
