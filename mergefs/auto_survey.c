@@ -271,7 +271,7 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 	for (int i = 0; i < nr; i++) {
 		uint8_t state = recs[i].state;
 		uint64_t start = recs[i].start, len = recs[i].len;
-		int scanned = 0;
+		int scanned = -1;	/* not decided; 0: read whole; 1: runs in rs */
 		for (uint64_t a = start & ~(chunk - 1); a < start + len; a += chunk) {
 			struct chunk *c = chunk_at(p, a, full,
 						   state == KSMP_REGION_PRUNED, &grew);
@@ -310,11 +310,13 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 				c->sub_probe_at = c->probe_at;
 			}
 			unsigned present = 0, shared = 0;
-			if (!scanned && sparse(p, start, len, chunk, (size_t)(p->n - (size_t)grew))) {
-				int r = present_runs(fd, start, start + len, &rs);
+			/* once a record: sparse() looks at all its chunks */
+			if (scanned < 0) {
+				scanned = sparse(p, start, len, chunk,
+						 (size_t)(p->n - (size_t)grew));
+				int r = scanned ? present_runs(fd, start, start + len, &rs) : 0;
 				if (r < 0)
 					return r;
-				scanned = 1;
 			}
 			if ((scanned ? measure_runs(fd, &rs, lo, hi - lo, &present, &shared, a, sub, c) :
 			     measure(fd, lo, hi - lo, &present, &shared, a, sub, c)) < 0)
