@@ -115,8 +115,8 @@ static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
  * as a read does, and costs more where most are present
  * (bench/ksmp-pmscan, CPU time against a plain read: 4 GiB with 16 runs
  * of 4 MiB present 0.32-0.39x, 1 GiB half present 1.16-1.21x, 256 MiB
- * all present 1.20-1.27x). Where the ioctl is not there, the whole record
- * counts as one run.
+ * all present 1.20-1.27x). Where the ioctl is not there, or fails, the
+ * record is read whole.
  */
 #define SCAN_WINDOW	(64ull << 20)
 
@@ -127,11 +127,19 @@ struct runs {
 
 static int scan_missing;	/* the kernel has no PAGEMAP_SCAN */
 
-/* The present runs of [s, e) into rs (sorted). 0 or -errno. */
+/* The present runs of [s, e) into rs (sorted), the range widened to
+ * whole pages (the kernel refuses an unaligned start, and would end the
+ * walk past an unaligned end): 0, or -errno when they are not known (the
+ * caller reads the range whole). The records come from the target's
+ * memory: an error of one (a range past the user addresses) is no reason
+ * to fail its survey, nor to stop scanning others' records. */
 static int present_runs(int fd, uint64_t s, uint64_t e, struct runs *rs)
 {
 	rs->n = rs->next = 0;
-	for (uint64_t at = s; at < e && !scan_missing;) {
+	e = (e + 4095) & ~4095ull;
+	for (uint64_t at = s & ~4095ull; at < e;) {
+		if (scan_missing)
+			return -ENOTTY;
 		if (ksmp_grow(&rs->r, &rs->cap, rs->n + 64, sizeof(*rs->r), 256) < 0)
 			return -ENOMEM;
 		struct ksmp_pm_scan_arg arg = {
@@ -143,22 +151,14 @@ static int present_runs(int fd, uint64_t s, uint64_t e, struct runs *rs)
 			.return_mask = KSMP_PAGE_IS_PRESENT,
 		};
 		int n = ioctl(fd, KSMP_PAGEMAP_SCAN, &arg);
-		if (n < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)) {
+		if (n < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP))
 			scan_missing = 1;
-			break;
-		}
 		if (n < 0)
 			return -errno;
 		rs->n += (size_t)n;
 		if (arg.walk_end <= at || arg.walk_end > arg.end)
 			return -EIO;
 		at = arg.walk_end;
-	}
-	if (scan_missing) {
-		if (ksmp_grow(&rs->r, &rs->cap, 1, sizeof(*rs->r), 256) < 0)
-			return -ENOMEM;
-		rs->r[0] = (struct ksmp_page_region){ s, e, KSMP_PAGE_IS_PRESENT };
-		rs->n = 1;
 	}
 	return 0;
 }
@@ -314,9 +314,8 @@ int auto_survey(struct proc *p, const struct ksmp_state *st, uint64_t chunk,
 			if (scanned < 0) {
 				scanned = sparse(p, start, len, chunk,
 						 (size_t)(p->n - (size_t)grew));
-				int r = scanned ? present_runs(fd, start, start + len, &rs) : 0;
-				if (r < 0)
-					return r;
+				if (scanned && present_runs(fd, start, start + len, &rs) < 0)
+					scanned = 0;	/* read whole */
 			}
 			if ((scanned ? measure_runs(fd, &rs, lo, hi - lo, &present, &shared, a, sub, c) :
 			     measure(fd, lo, hi - lo, &present, &shared, a, sub, c)) < 0)
