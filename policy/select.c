@@ -295,7 +295,6 @@ static void list_one(void *arg, const char *name, unsigned char dtype)
 		return;
 	}
 	memcpy(l->names + used, name, len);
-	l->base = l->names;
 	l->off[l->n] = (uint16_t)used;
 	l->type[l->n++] = dtype;
 }
@@ -350,8 +349,8 @@ static void list_dir(int dfd, const struct stat *dst, struct listing *l)
 		l->indexed = true;
 		return;
 	}
-	l->whole = true;
-	l->n = 0;
+	l->n = 0;		/* what list_index took before it gave up */
+	l->base = l->names;
 	if (!ksmp_policy_walk_dir(dfd, false, list_one, l))
 		l->n = 0;
 }
