@@ -235,14 +235,6 @@ static int stopped(pid_t pid)
 	return s == 'T' || s == 't';
 }
 
-/* Chunk c taken as pruned, its probe after the (doubling) back-off. */
-static void pruned(struct chunk *c, unsigned reprobe, uint64_t now)
-{
-	c->pruned = 1;
-	c->sub = 0;
-	auto_look(c, c->present, auto_restart(&c->level, &c->kept_at, reprobe, now), now);
-}
-
 /* Anything planned to send? */
 static int planned(const struct proc *p)
 {
@@ -284,7 +276,7 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 				/* -ENOENT: nothing of the library's there, no change */
 				counted(p, c, r);
 				if (what == 1) {
-					pruned(c, reprobe, now);
+					auto_pruned(c, reprobe, now);
 				} else {
 					c->kept_at = 0;
 					c->pruned = 0;
@@ -308,7 +300,7 @@ static int act(struct proc *p, struct target *t, uint64_t chunk,
 			 * before that probe; what is pruned of it is probed
 			 * then), instead of this command again at every look. */
 			for (size_t k = i; k < j; k++)
-				pruned(&p->c[k], reprobe, now);
+				auto_pruned(&p->c[k], reprobe, now);
 		} else if (r != -EBUSY) {
 			cmds = -1;	/* unmerged, gone, no agent: next cycle */
 			break;

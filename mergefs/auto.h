@@ -129,6 +129,9 @@ void auto_plan(struct proc *p, uint64_t chunk, unsigned vmas,
  * unless it stayed kept (kept_at) that long; see auto_plan.c. */
 uint64_t auto_restart(uint8_t *level, uint64_t *kept_at, unsigned reprobe,
 		      uint64_t now);
+/* Chunk c taken as pruned (a prune command went through): its back-off
+ * and its counts (auto_plan.c). */
+void auto_pruned(struct chunk *c, unsigned reprobe, uint64_t now);
 /* Chunk c pruned with present pages (NO_COUNT: not known) and a delay
  * of d ms before its probe: its probe_at, and when to count its pages
  * (auto_plan.c). */

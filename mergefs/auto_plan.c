@@ -83,6 +83,24 @@ void auto_look(struct chunk *c, uint32_t present, uint64_t d, uint64_t now)
 }
 
 /*
+ * Chunk c taken as pruned, its probe after the (doubling) back-off. Its
+ * present pages are the base that filled() compares later counts with
+ * only when the survey counted them all: in a chunk some of whose
+ * sub-units were pruned, only the rest was counted (a pruned record part
+ * of a kept chunk gives its sub-units, not its pages), and the whole chunk
+ * counted at the first look seemed to have filled: tests/auto/auto_backoff
+ * saw such a chunk probed at that look, 6 s after a prune whose probe was
+ * due 20 s later. Its first count is the base then.
+ */
+void auto_pruned(struct chunk *c, unsigned reprobe, uint64_t now)
+{
+	uint32_t base = c->sub ? NO_COUNT : c->present;
+	c->pruned = 1;
+	c->sub = 0;
+	auto_look(c, base, auto_restart(&c->level, &c->kept_at, reprobe, now), now);
+}
+
+/*
  * A pruned chunk counted by this survey (auto_survey()) that gained
  * 1/REFILL of its pages since it was pruned: new contents, probed before
  * its delay is out. The back-off still holds: pruned again, its delay

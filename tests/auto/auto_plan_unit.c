@@ -4,8 +4,9 @@
  * quarter of its delay; one that gained 1/8 of its pages since it was
  * pruned is probed before its delay is out, one that gained less or was
  * not counted is not; a chunk found pruned with no history takes its
- * first count as the base; the back-off doubles the delay and the time
- * between counts.
+ * first count as the base, and so does one that had sub-units pruned
+ * (its count then left them out); the back-off doubles the delay and the
+ * time between counts.
  */
 #include <stdint.h>
 #include <string.h>
@@ -19,14 +20,20 @@
 static struct chunk c[1];
 static struct proc p = { .c = c, .n = 1, .cap = 1 };
 
-/* One chunk pruned at t0 with `at` present pages, as auto.c does. */
-static void prune(uint64_t t0, uint32_t at)
+/* One chunk pruned at t0 with `at` present pages counted, sub-units sub
+ * pruned before. */
+static void prune_sub(uint64_t t0, uint32_t at, uint32_t sub)
 {
 	memset(c, 0, sizeof(c));
 	c->addr = 64 * CHUNK;
-	c->pruned = 1;
 	c->present = at;
-	auto_look(c, at, auto_restart(&c->level, &c->kept_at, REPROBE, t0), t0);
+	c->sub = sub;
+	auto_pruned(c, REPROBE, t0);
+}
+
+static void prune(uint64_t t0, uint32_t at)
+{
+	prune_sub(t0, at, 0);
 }
 
 /* A cycle at now: the survey counted `present` pages if looked. */
@@ -42,7 +49,7 @@ static int plan(uint64_t now, int looked, uint32_t present)
 
 int main(void)
 {
-	tap_plan(10);
+	tap_plan(12);
 	prune(1000, 16);
 	is_int(c->look_ms, 15000, "counted every quarter of the 60 s delay");
 	plan(2000, 0, 0);
@@ -63,6 +70,14 @@ int main(void)
 	ok(plan(20000, 1, 400) == 0 && c->at_prune == 400,
 	   "its first count is the base, not a reason to probe");
 	ok(plan(40000, 1, 464) == 2, "64 pages more than that base: probed");
+
+	/* 8 of its 32 sub-units pruned before (128 pages not counted): the
+	 * whole chunk counted at the first look has not filled */
+	prune_sub(1000, 384, 0xff);
+	ok(c->pruned && !c->sub && c->at_prune == NO_COUNT,
+	   "sub-units pruned before: no base at the prune");
+	ok(plan(16000, 1, 512) == 0 && c->at_prune == 512,
+	   "the whole chunk counted at the first look: the base, not a probe");
 
 	/* pruned a second time without having stayed kept: doubled */
 	prune(1000, 16);
