@@ -21,6 +21,12 @@
 # library, to compare builds), EXEC_BENCH_BEFORE (a second build measured
 # in the same rounds, its ratios in two more columns: before and after
 # side by side in one run).
+# First, exec by exec (bench/ksmp-spawn: posix_spawn, every variant once
+# per round in rotating order, EXEC_BENCH_SPAWN_ROUNDS rounds, default
+# 2000 for /bin/true, a tenth of that for python3): median us per exec
+# and median ratio to none for the tiny preload, EXEC_BENCH_BEFORE and
+# the library. The shell loops below time whole loops and, on a busy
+# machine, move by 0.1 between runs; these move by about 0.01.
 # Targets: true <= 1.10, python3 <= 1.05, malloc <= 1.05.
 set -u
 B=${KSMP_BUILDDIR:?run through make bench}
@@ -29,6 +35,8 @@ LIB=${EXEC_BENCH_LIB:-$B/preload/libksmpreload.so}
 BEFORE=${EXEC_BENCH_BEFORE:-}
 OTHER="$B/tests/progs/libksmpcaller.so"
 MB="$B/bench/ksmp-mbench"
+SPAWN="$B/bench/ksmp-spawn"
+SPAWN_ROUNDS=${EXEC_BENCH_SPAWN_ROUNDS:-2000}
 PY=/usr/bin/python3
 ROUNDS=${EXEC_BENCH_ROUNDS:-9}
 DIR="$S/policy"
@@ -104,6 +112,21 @@ trap 'rm -rf "$T"' EXIT INT TERM
 
 echo "exec_bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), nproc $(nproc), $ROUNDS rounds, policy directory $INDEXED"
 [ -n "$BEFORE" ] && echo "before: $BEFORE"
+# spawn ROUNDS PROGRAM...: exec by exec, every variant in the same rounds
+spawn() {
+	r=$1; shift
+	if [ -n "$BEFORE" ]; then
+		"$SPAWN" -r "$r" tiny="$OTHER" -e KSMP_POLICY_DIR="$DIR" \
+			before="$BEFORE" library="$LIB" -- "$@"
+	else
+		"$SPAWN" -r "$r" tiny="$OTHER" -e KSMP_POLICY_DIR="$DIR" \
+			library="$LIB" -- "$@"
+	fi || echo "exec_bench: ksmp-spawn $* failed"
+	echo
+}
+spawn "$SPAWN_ROUNDS" /bin/true
+[ ! -x "$PY" ] || spawn $((SPAWN_ROUNDS / 10 + 1)) "$PY" -c pass
+
 if [ -n "$BEFORE" ]; then
 	echo "| workload | ms without | ms with library | ratio library | ratio other preload | ms before | ratio before |"
 	echo "|---|---|---|---|---|---|---|"

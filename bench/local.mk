@@ -23,6 +23,10 @@ bench_mergefs_bench_DEPENDENCIES = mergefs/mergefs$(EXEEXT) tests/progs/mergefs_
 
 # Start-up cost (200 x /bin/true, python3 -c pass) and the malloc fast
 # path, with / without the library, side by side (issue 13).
+# bench/ksmp-spawn times each exec (posix_spawn, every variant once per
+# round in rotating order): exec_bench.sh runs it first.
+check_PROGRAMS += bench/ksmp-spawn
+bench_ksmp_spawn_SOURCES = bench/ksmp-spawn.c
 BENCHES += bench/exec_bench.sh
 EXTRA_DIST += bench/exec_bench.sh
 
