@@ -1,7 +1,7 @@
 # policy: the policy language library (parser, selection, matcher) and the
 # shipped policies.
 noinst_LIBRARIES += policy/libksmppolicy.a
-policy_libksmppolicy_a_SOURCES = policy/policy.h policy/policy-int.h \
+policy_libksmppolicy_a_SOURCES = policy/policy.h policy/policy-int.h policy/sys.h \
 	policy/policy.c policy/rule.c policy/names.c policy/builtin.c policy/glob.c \
 	policy/match.c policy/format.c policy/select.c policy/index.c
 # Linked into libksmpreload.so, so position-independent.

@@ -22,10 +22,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "policy-int.h"
+#include "sys.h"
 
 #ifndef KSMP_POLICYDIR
 #define KSMP_POLICYDIR "/etc/ksmpreload/policy.d"
@@ -48,7 +48,7 @@ static int check_trust(const struct stat *st, unsigned flags, const char *path,
 {
 	if (!(flags & KSMP_SELECT_PRIVILEGED))
 		return 0;
-	uid_t euid = geteuid();
+	uid_t euid = ksmp_sys_geteuid();
 	bool owner_ok = st->st_uid == 0 || st->st_uid == euid;
 	bool mode_ok = !(st->st_mode & (S_IWGRP | S_IWOTH));
 	char msg[256];
@@ -102,7 +102,7 @@ static int read_text(int dfd, const char *name, const char *path, bool regular,
 	 * constructor; anything but a regular file (or a directory, which
 	 * read() reports as EISDIR) is refused before it is read. */
 	do
-		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		fd = ksmp_sys_openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) {
 		err = errno;
@@ -114,15 +114,15 @@ static int read_text(int dfd, const char *name, const char *path, bool regular,
 	struct stat st = { .st_mode = S_IFREG };
 	if (flags & KSMP_SELECT_PRIVILEGED)
 		regular = false;	/* its owner and mode are needed */
-	if (!regular && (fstat(fd, &st) < 0 ||
+	if (!regular && (ksmp_sys_fstat(fd, &st) < 0 ||
 			 (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))) {
-		close(fd);
+		ksmp_sys_close(fd);
 		if (diag)
 			diag(ctx, path, 0, "cannot open: not a regular file");
 		return -EINVAL;
 	}
 	if ((err = check_trust(&st, flags, path, diag, ctx)) < 0) {
-		close(fd);
+		ksmp_sys_close(fd);
 		return err;
 	}
 	for (;;) {
@@ -130,7 +130,7 @@ static int read_text(int dfd, const char *name, const char *path, bool regular,
 			err = EFBIG;
 			break;
 		}
-		ssize_t r = read(fd, buf + n, cap - n);
+		ssize_t r = ksmp_sys_read(fd, buf + n, cap - n);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -148,7 +148,7 @@ static int read_text(int dfd, const char *name, const char *path, bool regular,
 	}
 	if (!err && n > KSMP_POLICY_MAX_FILE)
 		err = EFBIG;
-	close(fd);
+	ksmp_sys_close(fd);
 	if (err) {
 		ksmp_diag_errno(diag, ctx, path, err == EFBIG ? "cannot load" :
 			   "cannot read", err);
@@ -267,10 +267,10 @@ bool ksmp_policy_walk_dir(int dfd, bool rewind,
 {
 	char dbuf[4096] __attribute__((aligned(8)));
 
-	if (rewind && lseek(dfd, 0, SEEK_SET) < 0)
+	if (rewind && ksmp_sys_lseek(dfd, 0, SEEK_SET) < 0)
 		return false;
 	for (;;) {
-		long n = syscall(SYS_getdents64, dfd, dbuf, sizeof dbuf);
+		long n = ksmp_sys_getdents64(dfd, dbuf, sizeof dbuf);
 		if (n <= 0)
 			return true;
 		for (long off = 0; off < n;) {
@@ -309,11 +309,11 @@ static bool list_index(int dfd, const struct stat *dst, struct listing *l)
 	struct ksmp_index_rec r;
 	bool bad;
 
-	ssize_t len = fgetxattr(dfd, KSMP_INDEX_XATTR, l->index, KSMP_INDEX_MAX);
+	ssize_t len = ksmp_sys_fgetxattr(dfd, KSMP_INDEX_XATTR, l->index, KSMP_INDEX_MAX);
 	if (len <= 0)
 		return false;
 	if (!dst) {
-		if (fstat(dfd, &st) < 0)
+		if (ksmp_sys_fstat(dfd, &st) < 0)
 			return false;
 		dst = &st;
 	}
@@ -374,7 +374,7 @@ static bool index_skips(int dfd, const struct listing *l, const char *name,
 			continue;
 		size_t pos = l->rec[i];
 		return ksmp_index_record(l->index, l->ilen, &pos, &r, &bad) &&
-		       r.fp && !r.program && fstatat(dfd, name, &st, 0) == 0 &&
+		       r.fp && !r.program && ksmp_sys_fstatat(dfd, name, &st, 0) == 0 &&
 		       ksmp_index_fresh(&r, &st) &&
 		       check_trust(&st, flags, name, NULL, NULL) == 0;
 	}
@@ -423,7 +423,7 @@ enum entry { E_NONE, E_FILE, E_MASKED };
 static enum entry admin_entry(int dfd, const char *name)
 {
 	struct stat st;
-	if (dfd < 0 || fstatat(dfd, name, &st, 0) < 0)
+	if (dfd < 0 || ksmp_sys_fstatat(dfd, name, &st, 0) < 0)
 		return E_NONE;
 	if (S_ISCHR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))
 		return E_MASKED;
@@ -433,7 +433,7 @@ static enum entry admin_entry(int dfd, const char *name)
 static bool regular_at(int dfd, const char *name)
 {
 	struct stat st;
-	return dfd >= 0 && fstatat(dfd, name, &st, 0) == 0 && S_ISREG(st.st_mode);
+	return dfd >= 0 && ksmp_sys_fstatat(dfd, name, &st, 0) == 0 && S_ISREG(st.st_mode);
 }
 
 static bool join(char *out, size_t size, const char *dir, const char *name)
@@ -469,7 +469,7 @@ static int open_dir(const char *dir)
 	if (!dir)
 		return -1;
 	do
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		dfd = ksmp_sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	while (dfd < 0 && errno == EINTR);
 	return dfd;
 }
@@ -480,9 +480,9 @@ int ksmp_policy_lookup(const char *admin, const char *vendor, const char *name,
 	int afd = open_dir(admin), vfd = open_dir(vendor), dfd;
 	int r = resolve_name(afd, admin, vfd, vendor, name, path, size, &dfd);
 	if (afd >= 0)
-		close(afd);
+		ksmp_sys_close(afd);
 	if (vfd >= 0)
-		close(vfd);
+		ksmp_sys_close(vfd);
 	return r;
 }
 
@@ -528,7 +528,7 @@ static int check_dir(int dfd, const char *dir, unsigned flags,
 	*have = false;
 	if (dfd < 0 || !(flags & KSMP_SELECT_PRIVILEGED))
 		return 0;
-	if (fstat(dfd, st) < 0) {
+	if (ksmp_sys_fstat(dfd, st) < 0) {
 		int err = errno;
 		ksmp_diag_errno(diag, ctx, dir, "cannot open policy directory", err);
 		return -err;
@@ -555,7 +555,7 @@ static __attribute__((noinline)) bool matches(const struct ksmp_policy *p,
 {
 	char self[4096];
 	if (!exe && (flags & KSMP_SELECT_SELF_EXE)) {
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		ssize_t n = ksmp_sys_readlink("/proc/self/exe", self, sizeof(self) - 1);
 		self[n > 0 ? n : 0] = '\0';
 		exe = self;
 	}
@@ -658,9 +658,9 @@ static int select_dirs(struct ksmp_policy *p, const char *env_policy,
 				   diag, ctx);
 	}
 	if (afd >= 0)
-		close(afd);
+		ksmp_sys_close(afd);
 	if (vfd >= 0)
-		close(vfd);
+		ksmp_sys_close(vfd);
 	return r;
 }
 

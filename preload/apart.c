@@ -61,7 +61,7 @@ void ksmp_engine_heap_apart(void *p, size_t head)
 	unsigned n = __atomic_load_n(&npieces, __ATOMIC_ACQUIRE);
 	if (n >= PIECES || known(a, n))
 		return;
-	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t ps = ksmp_pagesize();
 	uintptr_t chunk = a - 2 * sizeof(size_t);
 	uintptr_t next = chunk + (head & ~(size_t)KSMP_CHUNK_FLAGS);
 	if (next <= chunk || (next & 15))

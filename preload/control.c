@@ -48,6 +48,7 @@
 #include "ksmp_state.h"
 #include "control.h"
 #include "engine.h"
+#include "sys.h"
 
 #define KSMP_EXPORT __attribute__((visibility("default")))
 
@@ -199,8 +200,7 @@ static int start_noted;
 
 void ksmp_control_note_start(void)
 {
-	sigemptyset(&start_blocked);
-	start_noted = sigprocmask(SIG_BLOCK, NULL, &start_blocked) == 0;
+	start_noted = ksmp_sys_sigmask(&start_blocked) == 0;
 }
 
 /* Install the handler on the highest free RT signal other than avoid, of

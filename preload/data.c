@@ -117,7 +117,7 @@ static bool has(const struct range *set, unsigned n, const struct range *r)
 static bool scan(void)
 {
 	if (!pagesize)
-		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+		pagesize = ksmp_pagesize();
 	nfound = 0;
 	if (!ksmp_loader_walk(scan_cb, NULL))
 		return false;

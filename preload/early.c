@@ -54,7 +54,7 @@ static void add(const struct early *e)
  * a note trimmed to an address inside a page could never be advised. */
 static void cut(uintptr_t a, size_t len)
 {
-	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	size_t ps = (size_t)ksmp_pagesize();
 	uintptr_t b = a + ((len + ps - 1) & ~(ps - 1));
 	if (b < a)
 		b = UINTPTR_MAX;

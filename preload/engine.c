@@ -517,7 +517,7 @@ static void start_regions(void)
 
 void ksmp_engine_start(void)
 {
-	pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+	pagesize = ksmp_pagesize();
 	struct ksmp_state *st = ksmp_st;
 	st->mode = ksmp_pol->mode;
 	st->merge_state = 1;
@@ -668,7 +668,7 @@ int ksmp_engine_merge_all(void)
 static bool range_ok(uint64_t addr, uint64_t len, int advice)
 {
 	if (!pagesize)
-		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+		pagesize = ksmp_pagesize();
 	return (advice == MADV_MERGEABLE || advice == MADV_UNMERGEABLE) &&
 	       !(addr & (pagesize - 1)) && len && addr + len >= addr;
 }
@@ -704,7 +704,7 @@ int ksmp_engine_auto(uint64_t addr, uint64_t len, int prune)
 {
 	struct ksmp_state *st = ksmp_st;
 	if (!pagesize)
-		pagesize = (uintptr_t)sysconf(_SC_PAGESIZE);
+		pagesize = ksmp_pagesize();
 	if (st->engine != KSMP_ENGINE_REGIONS || st->mode != KSMP_MODE_AUTO)
 		return -EOPNOTSUPP;
 	if ((addr & (pagesize - 1)) || !len || addr + len < addr)

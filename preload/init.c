@@ -28,6 +28,7 @@
 #include "builtin_image.h"
 #include "control.h"
 #include "lib.h"
+#include "sys.h"
 
 static char policy_buf[KSMP_POLICY_MAX_FILE + 1] KSMP_BIG;
 static struct ksmp_policy strict_probe KSMP_BIG;
@@ -110,7 +111,8 @@ static bool creds_differ(void)
 
 	if (getauxval(AT_SECURE))
 		return true;
-	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0)
+	if (ksmp_sys_getresuid(&ru, &eu, &su) != 0 ||
+	    ksmp_sys_getresgid(&rg, &eg, &sg) != 0)
 		return true;
 	return ru != eu || ru != su || rg != eg || rg != sg;
 }
@@ -242,7 +244,7 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	bool secure = creds_differ();
 	const char *argv0 = argc > 0 && argv && !secure ? argv[0] : NULL;
 	/* A privileged process refuses policy files that others can change. */
-	unsigned flags = secure || geteuid() == 0 ? KSMP_SELECT_PRIVILEGED : 0;
+	unsigned flags = secure || ksmp_sys_geteuid() == 0 ? KSMP_SELECT_PRIVILEGED : 0;
 	/* ... and one in secure execution keeps the heap out of KSM. */
 	if (secure)
 		flags |= KSMP_SELECT_SECURE | KSMP_SELECT_SECURE_EXEC;

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -114,6 +115,14 @@ void *ksmp_real_lazy(void **cache, const char *name);
 static inline int ksmp_prctl(int option, unsigned long arg)
 {
 	return (int)syscall(SYS_prctl, option, arg, 0ul, 0ul, 0ul);
+}
+/* The page size: the loader's AT_PAGESZ, which sysconf(_SC_PAGESIZE)
+ * returns too (getauxval is bound at start already; sysconf's code is a
+ * page of libc's to fault in). */
+static inline uintptr_t ksmp_pagesize(void)
+{
+	unsigned long p = getauxval(AT_PAGESZ);
+	return p ? (uintptr_t)p : (uintptr_t)sysconf(_SC_PAGESIZE);
 }
 static inline void ksmp_need_real(void)
 {

@@ -37,7 +37,7 @@ static uintptr_t pagesz(void)
 {
 	static uintptr_t ps;
 	if (!ps)
-		ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+		ps = ksmp_pagesize();
 	return ps;
 }
 

@@ -34,6 +34,7 @@
 
 #include "control.h"
 #include "lib.h"
+#include "sys.h"
 
 static struct ksmp_state private_state KSMP_BIG;
 struct ksmp_state *ksmp_st = &private_state;
@@ -101,9 +102,9 @@ static void fill_identity(void)
 	struct ksmp_state *st = ksmp_st;
 	st->size = sizeof(*st);
 	st->version = KSMP_STATE_VERSION;
-	st->pid = (int32_t)getpid();
+	st->pid = (int32_t)ksmp_sys_getpid();
 	st->starttime = 0;
-	st->uid = (uint32_t)getuid();
+	st->uid = (uint32_t)ksmp_sys_getuid();
 	/* magic last: readers check it first */
 	__atomic_store_n(&st->magic, KSMP_STATE_MAGIC, __ATOMIC_RELEASE);
 }

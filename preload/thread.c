@@ -93,7 +93,7 @@ static void *trampoline(void *p)
 		pthread_attr_destroy(&a);
 	}
 	ksmp_tramp_alloc = false;
-	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t ps = ksmp_pagesize();
 	uintptr_t top = ((uintptr_t)__builtin_frame_address(0) & ~(ps - 1)) - ps;
 	struct stack_rec rec = { 0, 0 };
 	if (lo && top > lo && top <= hi) {
