@@ -171,25 +171,31 @@ if held:
     say("Held after the plateau (BENCH_HOLDFOR): the instances kept running; ksmp-pagestat sampled the "
         "saving every %s s. mean = time-weighted mean saving over the window (pages), vs whole = its "
         "ratio to the process variant's mean over its own window; series = one sample a minute; "
-        "sample s = time one sample took; ksmd s, ctl s = CPU seconds over the window; prunes, probes = "
+        "sample s = time one sample took; ksmd s, ctl s = CPU seconds over the window; cpu vs whole = "
+        "(ksmd s + ctl s) per second of the window over the process variant's ksmd s per second of its "
+        "window (what selection saves ksmd once merging has settled); prunes, probes = "
         "the controller's, Σ over the instances' lives (mergefs PID/stats), in window = those within the "
         "window; max/chunk = most prunes + probes of any one 2 MiB chunk (over its life, so an upper "
         "bound for the window), per min = that over the window's minutes; madvise = the library's "
         "madvise calls within the window." % os.environ.get("HOLDEVERY", "10"))
     say("")
     say("| program | variant | window s | samples | mean | vs whole | min | max | sample s | ksmd s "
-        "| ctl s | prunes | probes | in window | max/chunk | per min | madvise | series |")
-    say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        "| ctl s | cpu vs whole | prunes | probes | in window | max/chunk | per min | madvise | series |")
+    say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for prog, var in held:
         v, pv = res[prog][var], res[prog].get("process", {})
         win = num(v, "hold_s")
         mx = num(v, "churn_max")
-        say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        pk, pwin = num(pv, "hold_ksmd_s"), num(pv, "hold_s")
+        k = num(v, "hold_ksmd_s")
+        cpu = ((k + (num(v, "hold_ctl_s") or 0)) / win) / (pk / pwin) \
+            if k is not None and win and pk and pwin else None
+        say("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             prog, var, f(win, "%.0f"), v.get("hold_n", "-"), f(num(v, "hold_mean"), "%.0f"),
             f(ratio(num(v, "hold_mean"), num(pv, "hold_mean")), "%.3f"),
             f(num(v, "hold_min"), "%.0f"), f(num(v, "hold_max"), "%.0f"),
             f(num(v, "hold_sample_s")), f(num(v, "hold_ksmd_s")), f(num(v, "hold_ctl_s")),
-            v.get("churn_prunes", "-"), v.get("churn_probes", "-"), v.get("churn_window", "-"),
+            f(cpu, "%.3f"), v.get("churn_prunes", "-"), v.get("churn_probes", "-"), v.get("churn_window", "-"),
             v.get("churn_max", "-"), f(mx / (win / 60) if mx is not None and win else None),
             v.get("madvise_window", "-"), v.get("hold_series", "-").replace(",", ", ")))
 print("\n".join(out))
