@@ -31,7 +31,7 @@ struct early {
 	const void *ret;
 };
 
-static struct early early[EARLY_MAX];
+static struct early early[EARLY_MAX] KSMP_BIG;
 static unsigned nearly, early_lost;
 static int early_lock;
 static bool early_closed;
@@ -126,14 +126,13 @@ void ksmp_early_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen)
 	ksmp_spin_unlock(&early_lock);
 }
 
-/* At the engine's start (init.c, ksmp_busy set): no more notes; the
- * regions engine judges what was noted. */
-void ksmp_early_replay(void)
+/* The n mappings noted (the table no longer changes: closed), judged
+ * now; apart, so that its copy of the table is no part of the start's
+ * stack unless there is something to judge. */
+static KSMP_COLD void replay(unsigned n, unsigned lost)
 {
 	struct early copy[EARLY_MAX];
 	ksmp_spin_lock(&early_lock);
-	__atomic_store_n(&early_closed, true, __ATOMIC_RELEASE);
-	unsigned n = nearly, lost = early_lost;
 	for (unsigned i = 0; i < n; i++)
 		copy[i] = early[i];
 	nearly = 0;
@@ -146,4 +145,16 @@ void ksmp_early_replay(void)
 	if (n || lost)
 		ksmp_logf(KSMP_LOG_DEBUG, "%u mappings made before start judged now,"
 			  " %u not noted (table full)", n, lost);
+}
+
+/* At the engine's start (init.c, ksmp_busy set): no more notes; the
+ * regions engine judges what was noted. */
+void ksmp_early_replay(void)
+{
+	ksmp_spin_lock(&early_lock);
+	__atomic_store_n(&early_closed, true, __ATOMIC_RELEASE);
+	unsigned n = nearly, lost = early_lost;
+	ksmp_spin_unlock(&early_lock);
+	if (n || lost)
+		replay(n, lost);
 }

@@ -36,7 +36,10 @@
 #include "lib.h"
 #include "sys.h"
 
-static struct ksmp_state private_state KSMP_BIG;
+/* Page-aligned: what the start writes (the identity, the policy's name
+ * and source, the executable's path: its first 700 bytes) is one page's
+ * fault, not two. */
+static struct ksmp_state private_state KSMP_BIG __attribute__((aligned(4096)));
 struct ksmp_state *ksmp_st = &private_state;
 
 /* Snapshot taken by the fork prepare handler (private memory). glibc
