@@ -228,20 +228,17 @@ bool ksmp_policy_candidate_name(const char *name, size_t n)
  * directory again). */
 #define LIST_BYTES 4096
 #define LIST_MAX 128
-struct listing {	/* what a short listing touches first: one page */
+struct listing {
 	bool whole;
-	bool indexed;		/* names (in index) from the index */
+	bool indexed;		/* names (in text) from the index */
 	unsigned n;
-	size_t ilen;
-	const char *base;	/* names: names[] or index[] */
-	uint16_t off[LIST_MAX];	/* each name in base */
-	uint16_t rec[LIST_MAX];	/* indexed: each name's record in index */
+	size_t ilen;		/* indexed: the index's length */
+	char *text;		/* LIST_BYTES: the index, or the names */
+	uint16_t off[LIST_MAX];	/* each name in text */
+	uint16_t rec[LIST_MAX];	/* indexed: each name's record in text */
 	unsigned char type[LIST_MAX];
-	union {			/* an index that fails is not used */
-		char index[KSMP_INDEX_MAX + 1];
-		char names[LIST_BYTES];
-	};
 };
+_Static_assert(LIST_BYTES >= KSMP_INDEX_MAX + 1, "a listing's text holds an index");
 
 /* Offer one directory entry: keep it in best when it is the smallest
  * candidate greater than last so far. */
@@ -289,12 +286,12 @@ static void list_one(void *arg, const char *name, unsigned char dtype)
 {
 	struct listing *l = arg;
 	size_t len = strlen(name) + 1;
-	size_t used = l->n ? l->off[l->n - 1] + strlen(l->names + l->off[l->n - 1]) + 1 : 0;
+	size_t used = l->n ? l->off[l->n - 1] + strlen(l->text + l->off[l->n - 1]) + 1 : 0;
 	if (!l->whole || l->n == LIST_MAX || used + len > LIST_BYTES) {
 		l->whole = false;
 		return;
 	}
-	memcpy(l->names + used, name, len);
+	memcpy(l->text + used, name, len);
 	l->off[l->n] = (uint16_t)used;
 	l->type[l->n++] = dtype;
 }
@@ -309,7 +306,7 @@ static bool list_index(int dfd, const struct stat *dst, struct listing *l)
 	struct ksmp_index_rec r;
 	bool bad;
 
-	ssize_t len = ksmp_sys_fgetxattr(dfd, KSMP_INDEX_XATTR, l->index, KSMP_INDEX_MAX);
+	ssize_t len = ksmp_sys_fgetxattr(dfd, KSMP_INDEX_XATTR, l->text, KSMP_INDEX_MAX);
 	if (len <= 0)
 		return false;
 	if (!dst) {
@@ -317,20 +314,19 @@ static bool list_index(int dfd, const struct stat *dst, struct listing *l)
 			return false;
 		dst = &st;
 	}
-	size_t pos = ksmp_index_header(l->index, (size_t)len, dst);
+	size_t pos = ksmp_index_header(l->text, (size_t)len, dst);
 	if (!pos)
 		return false;
 	l->ilen = (size_t)len;
-	l->base = l->index;
-	for (size_t at = pos; ksmp_index_record(l->index, l->ilen, &pos, &r, &bad);
+	for (size_t at = pos; ksmp_index_record(l->text, l->ilen, &pos, &r, &bad);
 	     at = pos) {
-		char *name = l->index + (r.name - l->index);
+		char *name = l->text + (r.name - l->text);
 		name[r.namelen] = '\0';
 		if (l->n == LIST_MAX || r.namelen > 255 ||
 		    !ksmp_policy_candidate_name(name, r.namelen) ||
 		    strlen(name) != r.namelen)
 			return false;
-		l->off[l->n] = (uint16_t)(r.name - l->index);
+		l->off[l->n] = (uint16_t)(r.name - l->text);
 		l->rec[l->n] = (uint16_t)at;
 		l->type[l->n++] = r.dtype;
 	}
@@ -350,7 +346,6 @@ static void list_dir(int dfd, const struct stat *dst, struct listing *l)
 		return;
 	}
 	l->n = 0;		/* what list_index took before it gave up */
-	l->base = l->names;
 	if (!ksmp_policy_walk_dir(dfd, false, list_one, l))
 		l->n = 0;
 }
@@ -370,10 +365,10 @@ static bool index_skips(int dfd, const struct listing *l, const char *name,
 	if (!l->indexed)
 		return false;
 	for (unsigned i = 0; i < l->n; i++) {
-		if (strcmp(l->base + l->off[i], name) != 0)
+		if (strcmp(l->text + l->off[i], name) != 0)
 			continue;
 		size_t pos = l->rec[i];
-		return ksmp_index_record(l->index, l->ilen, &pos, &r, &bad) &&
+		return ksmp_index_record(l->text, l->ilen, &pos, &r, &bad) &&
 		       r.fp && !r.program && ksmp_sys_fstatat(dfd, name, &st, 0) == 0 &&
 		       ksmp_index_fresh(&r, &st) &&
 		       check_trust(&st, flags, name, NULL, NULL) == 0;
@@ -406,7 +401,7 @@ static int next_name(int dfd, const struct listing *l, const char *last,
 	best[0] = '\0';
 	if (l->whole) {
 		for (unsigned i = 0; i < l->n; i++)
-			consider(l->base + l->off[i], l->type[i], last, best,
+			consider(l->text + l->off[i], l->type[i], last, best,
 				 bestsz, &k.type);
 		return k.type;
 	}
@@ -436,8 +431,11 @@ static bool regular_at(int dfd, const char *name)
 	return dfd >= 0 && ksmp_sys_fstatat(dfd, name, &st, 0) == 0 && S_ISREG(st.st_mode);
 }
 
+/* dir/name into out (nothing when out is NULL: only which file is asked) */
 static bool join(char *out, size_t size, const char *dir, const char *name)
 {
+	if (!out)
+		return true;
 	size_t dl = strlen(dir), nl = strlen(name);
 	if (dl + 1 + nl + 1 > size)
 		return false;
@@ -448,7 +446,8 @@ static bool join(char *out, size_t size, const char *dir, const char *name)
 }
 
 /* Which file NAME stands for: the admin directory's, unless it masks the
- * name, else the vendor directory's; *dfd tells which directory. */
+ * name, else the vendor directory's; *dfd tells which directory, path
+ * (unless NULL) gets its path. */
 static int resolve_name(int afd, const char *admin, int vfd, const char *vendor,
 			const char *name, char *path, size_t size, int *dfd)
 {
@@ -507,7 +506,8 @@ static int next_of_two(int afd, const struct listing *al, int vfd,
 
 /* The file a name stands for, without a stat when the listings already
  * tell: a regular file in the admin directory (an empty one, which masks
- * the name, reads as empty), or one only in the vendor directory. */
+ * the name, reads as empty), or one only in the vendor directory. *dfd
+ * tells which directory, path (unless NULL) gets its path. */
 static int path_of(int src, int type, bool admin_whole, int afd,
 		   const char *admin, int vfd, const char *vendor,
 		   const char *name, char *path, size_t size, int *dfd)
@@ -570,22 +570,38 @@ static int select_in_dirs(struct ksmp_policy *p, const struct dir *a,
 			  const char *argv0, unsigned flags, char *buf,
 			  size_t bufsz, ksmp_diag_fn diag, void *ctx)
 {
-	char last[256] = "", name[256], path[4096];
-	struct listing al, vl;
+	/* Every process's start runs this: what a pass over indexed
+	 * directories touches (names, the listings, the first admin
+	 * directory's index text) lies together at the frame's low end,
+	 * beside the callees' frames, and the buffers it may never touch
+	 * (path: a file not passed over) above, so that the start faults
+	 * in one new page of stack or two, not three. */
+	struct {
+		char last[256], name[256];
+		struct listing al, vl;
+		char atext[LIST_BYTES], vtext[LIST_BYTES], path[4096];
+	} f;
+	char *const last = f.last, *const name = f.name, *const path = f.path;
+	struct listing *const al = &f.al, *const vl = &f.vl;
 	int src, type, dfd;
 	int afd = a->fd, vfd = v->fd;
 	const char *admin = a->path, *vendor = v->path;
 
-	list_dir(afd, a->have ? &a->st : NULL, &al);
-	list_dir(vfd, v->have ? &v->st : NULL, &vl);
-	while ((src = next_of_two(afd, &al, vfd, &vl, last, name, sizeof name,
+	last[0] = '\0';
+	al->text = f.atext;
+	vl->text = f.vtext;
+	list_dir(afd, a->have ? &a->st : NULL, al);
+	list_dir(vfd, v->have ? &v->st : NULL, vl);
+	while ((src = next_of_two(afd, al, vfd, vl, last, name, sizeof f.name,
 				  &type)) != 0) {
-		memcpy(last, name, sizeof last);
-		if (path_of(src, type, al.whole, afd, admin, vfd, vendor, name,
-			    path, sizeof path, &dfd) != 0)
+		memcpy(last, name, sizeof f.last);
+		if (path_of(src, type, al->whole, afd, admin, vfd, vendor, name,
+			    NULL, 0, &dfd) != 0)
 			continue;
 		/* unchanged since indexed, without a program line */
-		if (index_skips(dfd, dfd == afd ? &al : &vl, name, flags))
+		if (index_skips(dfd, dfd == afd ? al : vl, name, flags))
+			continue;
+		if (!join(path, sizeof f.path, dfd == afd ? admin : vendor, name))
 			continue;
 		/* Quietly, and only its program line first: problems in files
 		 * for other programs are not this program's business. A
