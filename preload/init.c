@@ -3,7 +3,7 @@
  * allocate), choose the policy (ksmp_policy_select, into a static buffer),
  * publish the state block, start the engine and the control agent.
  *
- * Environment (secure_getenv: ignored in setuid programs):
+ * Environment (as secure_getenv reads it: ignored in setuid programs):
  *   KSMP_POLICY      policy file, whatever its program line says
  *   KSMP_POLICY_DIR  directory searched for NAME.policy files
  *   KSMP_LOG         none | error | info | debug; overrides the policy
@@ -74,6 +74,44 @@ static int parse_level(const char *s)
 	if (s[0] >= '0' && s[0] <= '3' && !s[1])
 		return s[0] - '0';
 	return -1;
+}
+
+/*
+ * The library's variables, each as secure_getenv gives it: the first
+ * definition in the environment, none at all in secure execution (the
+ * kernel's AT_SECURE). One pass over the environment for all of them,
+ * which every program's start makes.
+ */
+enum { ENV_POLICY, ENV_DIR, ENV_LOG, ENV_STRICT, ENV_PROFILE, ENV_N };
+
+static void read_env(const char *v[ENV_N])
+{
+	static const char names[ENV_N][12] = {
+		[ENV_POLICY] = "POLICY", [ENV_DIR] = "POLICY_DIR",
+		[ENV_LOG] = "LOG", [ENV_STRICT] = "STRICT",
+		[ENV_PROFILE] = "PROFILE",
+	};
+	for (int i = 0; i < ENV_N; i++)
+		v[i] = NULL;
+	if (getauxval(AT_SECURE))
+		return;
+	for (char **e = environ; e && *e; e++) {
+		const char *s = *e;
+		if (s[0] != 'K' || s[1] != 'S' || s[2] != 'M' || s[3] != 'P' ||
+		    s[4] != '_')
+			continue;
+		s += 5;
+		for (int i = 0; i < ENV_N; i++) {
+			size_t n = 0;
+			while (names[i][n] && s[n] == names[i][n])
+				n++;
+			if (!names[i][n] && s[n] == '=') {
+				if (!v[i])
+					v[i] = s + n + 1;
+				break;
+			}
+		}
+	}
 }
 
 static void say(const char *text)
@@ -227,11 +265,13 @@ static void ksmp_init(int argc, char **argv, char **envp)
 	/* the built-in default as the build parsed it: nothing to parse
 	 * (NULL in a cross build: parsed here) */
 	ksmp_policy_default_image = ksmp_builtin_image;
-	const char *env_policy = secure_getenv("KSMP_POLICY");
-	const char *env_dir = secure_getenv("KSMP_POLICY_DIR");
-	int env_level = parse_level(secure_getenv("KSMP_LOG"));
-	const char *env_strict = secure_getenv("KSMP_STRICT");
-	const char *env_profile = secure_getenv("KSMP_PROFILE");
+	const char *env[ENV_N];
+	read_env(env);
+	const char *env_policy = env[ENV_POLICY];
+	const char *env_dir = env[ENV_DIR];
+	int env_level = parse_level(env[ENV_LOG]);
+	const char *env_strict = env[ENV_STRICT];
+	const char *env_profile = env[ENV_PROFILE];
 	ksmp_profile = env_profile && env_profile[0] == '1' && !env_profile[1];
 	if (env_policy && !*env_policy)
 		env_policy = NULL;
