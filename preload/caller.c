@@ -84,8 +84,11 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
  * and the data records what it unloaded; init.c voids both at once
  * instead (ksmp_loader_fork_child says so). A child of a
  * single-threaded process walks as before. vfork and posix_spawn run no fork handlers: their child
- * only execs; a raw clone() child that goes on running the program is as
- * unsafe for the library as for glibc's own locks.
+ * only execs; a child made without them that goes on running the
+ * program (_Fork, syscall(SYS_fork), clone without CLONE_VM) never walks
+ * either (init.c resets it at its first use of the library), and is as
+ * unsafe for the library as for glibc's own locks when the parent had
+ * other threads.
  */
 static int walks_off;		/* a child that must not walk */
 static int closing;		/* dlclose calls under way (thread.c) */
@@ -112,11 +115,11 @@ void ksmp_loader_closing(int delta)
 	__atomic_fetch_add(&closing, delta, __ATOMIC_SEQ_CST);
 }
 
-bool ksmp_loader_fork_child(void)
+bool ksmp_loader_fork_child(bool prepared)
 {
 	bool c = __atomic_load_n(&closing, __ATOMIC_SEQ_CST) != 0;
 	__atomic_store_n(&closing, 0, __ATOMIC_RELAXED);
-	if (walking || fork_threaded || c)
+	if (walking || fork_threaded || c || !prepared)
 		__atomic_store_n(&walks_off, 1, __ATOMIC_RELAXED);
 	return c;
 }

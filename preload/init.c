@@ -167,43 +167,81 @@ void ksmp_state_builtin_text(struct ksmp_state *st)
 	st->policy_text_len = (uint32_t)c;
 }
 
-/* Before fork: note whether the child may walk the loaded objects
+/*
+ * Before fork: note whether the child may walk the loaded objects
  * (caller.c), then snapshot the state block, last, as close to fork as
- * we can. Neither allocates, waits or takes a lock. */
+ * we can. Neither allocates, waits or takes a lock. What the prepare
+ * handler took is this thread's (fork_snap): two threads may fork at
+ * once, and only a child whose forking thread ran it uses it; the parent
+ * handler gives it back. A fork from a signal handler that interrupted
+ * this thread's fork after its snapshot (fork_nest) uses that one.
+ */
 static bool fork_ready;		/* the constructor got this far */
-static bool fork_prepared;	/* before_fork ran (copied into the child) */
+#define FORK_NOT_PREPARED (-100)
+static KSMP_TLS int fork_snap = FORK_NOT_PREPARED;
+static KSMP_TLS unsigned fork_nest;
 
 static void before_fork(void)
 {
 	if (!__atomic_load_n(&fork_ready, __ATOMIC_ACQUIRE))
 		return;		/* a fork from a constructor run before ours */
+	if (fork_snap != FORK_NOT_PREPARED) {
+		fork_nest++;
+		return;
+	}
 	int saved = errno;
-	fork_prepared = true;
 	ksmp_loader_fork_prepare();
-	ksmp_state_fork_prepare();
+	int snap = ksmp_state_fork_prepare();
+	fork_snap = snap;	/* once whole */
 	errno = saved;
+}
+
+static void parent_after_fork(void)
+{
+	if (fork_snap == FORK_NOT_PREPARED)
+		return;
+	if (fork_nest) {
+		fork_nest--;
+		return;
+	}
+	ksmp_state_fork_release(fork_snap);
+	fork_snap = FORK_NOT_PREPARED;
 }
 
 /* In a forked child, in this order: loader walks, the engine and caller
  * caches (the threads that held their locks are gone), the state block
  * (a block of its own), the region table, what a dlclose under way at the
  * fork unloaded (its thread is gone: it never tells us), then the control
- * agent on the new block. */
-static void after_fork(void)
+ * agent on the new block. Also in a child the handlers did not see, at
+ * its first use of the block (ksmp_state_orphan), without a snapshot. */
+void ksmp_child_reset(int snap, bool prepared)
 {
-	if (!fork_prepared)
-		return;
-	int saved = errno;
-	bool closing = ksmp_loader_fork_child();
+	ksmp_state_child_begin();
+	bool closing = ksmp_loader_fork_child(prepared);
 	ksmp_engine_after_fork();
 	ksmp_caller_after_fork();
 	ksmp_data_after_fork();
-	bool shared = ksmp_state_after_fork();
+	bool shared = ksmp_state_after_fork(snap);
 	ksmp_regions_after_fork();
 	if (closing)	/* as dlclose would have (thread.c): the child cannot walk */
 		ksmp_after_unload();
 	if (shared && ksmp_pol->control)
 		ksmp_control_after_fork(ksmp_st);
+	ksmp_state_child_end();
+}
+
+/* Only in a child whose forking thread ran before_fork; any other child
+ * (its fork began before the constructor got this far) is reset at its
+ * first use of the block, if the block is not mapped there. */
+static void after_fork(void)
+{
+	int snap = fork_snap;
+	if (snap == FORK_NOT_PREPARED)
+		return;
+	fork_snap = FORK_NOT_PREPARED;
+	fork_nest = 0;
+	int saved = errno;
+	ksmp_child_reset(snap, true);
 	errno = saved;
 }
 
@@ -232,7 +270,7 @@ static void register_ours(void)
 		int (*f)(void (*)(void), void (*)(void), void (*)(void), void *) =
 			ksmp_real.register_atfork;
 		if (f)
-			f(before_fork, NULL, after_fork,
+			f(before_fork, parent_after_fork, after_fork,
 			  &__dso_handle ? __dso_handle : NULL);
 		/* not found yet (a lookup under way): at the next call */
 		__atomic_store_n(&handlers_in, f ? 2 : 0, __ATOMIC_RELEASE);

@@ -149,7 +149,25 @@ size_t ksmp_fmt(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* -------------------------------------------------------------- state.c */
-extern struct ksmp_state *ksmp_st;	/* never NULL */
+/*
+ * The block in use, never NULL: every use goes through ksmp_st_ref(),
+ * which first checks that the block is mapped in this process. A child
+ * made without the library's fork handlers (_Fork, syscall(SYS_fork),
+ * clone without CLONE_VM) inherits the pointer but not the block
+ * (MADV_DONTFORK): ksmp_st_mapped points into a MADV_WIPEONFORK page
+ * that reads 0 there, and the first use rebuilds the child's state
+ * (ksmp_state_orphan: the private block, no region records).
+ */
+extern struct ksmp_state *ksmp_st_;
+extern const volatile int *ksmp_st_mapped;	/* 1: ksmp_st_ is mapped here */
+void ksmp_state_orphan(void);
+static inline struct ksmp_state **ksmp_st_ref(void)
+{
+	if (KSMP_UNLIKELY(*ksmp_st_mapped != 1))
+		ksmp_state_orphan();
+	return &ksmp_st_;
+}
+#define ksmp_st (*ksmp_st_ref())
 int ksmp_state_publish(void);		/* create the memfd block */
 /* Or make it (and start the control agent on it) when first needed:
  * ksmp_state_need(), before each advice, makes it the first time. */
@@ -164,11 +182,21 @@ void ksmp_state_fill_identity(void);
 void ksmp_state_count_error(int err);	/* madvise/prctl failure */
 void ksmp_state_set_flag(uint32_t f);
 void ksmp_state_clear_flag(uint32_t f);
-/* fork: the parent snapshots its block (prepare); the child maps a block
- * of its own from the snapshot, true when it has one (a shared block, not
- * the private fallback). The order of the after-fork steps is init.c's. */
-void ksmp_state_fork_prepare(void);
-bool ksmp_state_after_fork(void);
+/* fork: the parent snapshots its block (prepare) into a buffer of its
+ * own fork (KSMP_SNAP_* when it takes none), which the parent handler
+ * releases; the child maps a block of its own from that snapshot, true
+ * when it has one (a shared block, not the private fallback). Without a
+ * snapshot (KSMP_SNAP_NONE: none free, or a child the handlers did not
+ * see) the child keeps the private block with no region records. The
+ * order of the after-fork steps is init.c's (ksmp_child_reset). */
+#define KSMP_SNAP_PRIVATE (-1)	/* the private block: nothing to copy */
+#define KSMP_SNAP_NONE (-2)	/* a block, but no snapshot of it */
+int ksmp_state_fork_prepare(void);
+void ksmp_state_fork_release(int snap);
+bool ksmp_state_after_fork(int snap);
+void ksmp_child_reset(int snap, bool prepared);	/* init.c */
+void ksmp_state_child_begin(void);
+void ksmp_state_child_end(void);
 /* The executable's path, known from start (read here only if asked for
  * before ksmp_self_exe_init; tmp: where to read it meanwhile). */
 const char *ksmp_self_exe(char *tmp, size_t size);
@@ -266,8 +294,10 @@ bool ksmp_loader_walk(int (*cb)(struct dl_phdr_info *, size_t, void *), void *da
 void ksmp_loader_fork_prepare(void);
 /* In a forked child, first: true when a dlclose was under way at the
  * fork (ksmp_loader_closing(1) before the real dlclose, -1 once the
- * caches and data records were told). */
-bool ksmp_loader_fork_child(void);
+ * caches and data records were told). prepared: the prepare handler ran
+ * for this fork (otherwise the child never walks: it cannot tell
+ * whether the parent had other threads). */
+bool ksmp_loader_fork_child(bool prepared);
 void ksmp_loader_closing(int delta);
 
 /* --------------------------------------------------------------- data.c */

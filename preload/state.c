@@ -40,12 +40,24 @@
  * and source, the executable's path: its first 700 bytes) is one page's
  * fault, not two. */
 static struct ksmp_state private_state KSMP_BIG __attribute__((aligned(4096)));
-struct ksmp_state *ksmp_st = &private_state;
+struct ksmp_state *ksmp_st_ = &private_state;
 
-/* Snapshot taken by the fork prepare handler (private memory). glibc
- * runs the prepare, parent and child handlers of one fork under one lock:
- * a second fork cannot overwrite it before this one's child has used it. */
-static struct ksmp_state fork_snap KSMP_BIG;
+/* 1 while ksmp_st_ is mapped in this process: a static 1 until the first
+ * block, then a MADV_WIPEONFORK page, 0 in every child until the fork
+ * handler or ksmp_state_orphan() (2 while it runs) set it again. */
+static const int always_mapped = 1;
+const volatile int *ksmp_st_mapped = &always_mapped;
+static KSMP_TLS bool orphan_mine;	/* this thread rebuilds the child */
+
+/* Snapshots taken by the fork prepare handler (private memory), one per
+ * fork under way: glibc runs each handler with its lock released (2.36),
+ * so two threads' forks overlap, and a copy into one buffer could be half
+ * done in the other's child. A buffer is taken (snap_busy bit) by the
+ * prepare handler and given back by the parent handler; a third fork at
+ * once takes none and its child does without (KSMP_SNAP_NONE). */
+#define NSNAPS 2
+static struct ksmp_state fork_snaps[NSNAPS] KSMP_BIG;
+static unsigned snap_busy;
 
 static struct ksmp_state *map_block(void)
 {
@@ -202,6 +214,25 @@ static void snap_copy(struct ksmp_state *dst, const struct ksmp_state *src)
 	memcpy(dst->regions, src->regions, n * sizeof(struct ksmp_region));
 }
 
+/* The WIPEONFORK page that tells a child the block is not mapped there,
+ * made with the first block. Without it (a kernel before 4.14) such a
+ * child would find the parent's block gone, as before. */
+static void mapped_token(void)
+{
+	if (ksmp_st_mapped != &always_mapped)
+		return;
+	int *p = ksmp_real.mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, 4096, MADV_WIPEONFORK) != 0) {
+		munmap(p, 4096);
+		return;
+	}
+	*p = 1;
+	__atomic_store_n(&ksmp_st_mapped, p, __ATOMIC_RELEASE);
+}
+
 int ksmp_state_publish(void)
 {
 	struct ksmp_state *blk = map_block();
@@ -210,8 +241,9 @@ int ksmp_state_publish(void)
 	/* carry over what was recorded before the block existed: only the
 	 * parts in use, so that the rest of the block is never touched (a
 	 * memfd page costs when first written; most programs use a few) */
+	mapped_token();
 	snap_copy(blk, ksmp_st);
-	ksmp_st = blk;
+	ksmp_st_ = blk;
 	return 0;
 }
 
@@ -387,15 +419,30 @@ void ksmp_state_clear_flag(uint32_t f)
 }
 
 /* ------------------------------------------------------------------ fork */
-void ksmp_state_fork_prepare(void)
+int ksmp_state_fork_prepare(void)
 {
-	if (ksmp_st != &private_state)
-		snap_copy(&fork_snap, ksmp_st);
+	if (ksmp_st == &private_state)
+		return KSMP_SNAP_PRIVATE;
+	for (int i = 0; i < NSNAPS; i++) {
+		unsigned bit = 1u << i;
+		if (__atomic_fetch_or(&snap_busy, bit, __ATOMIC_ACQUIRE) & bit)
+			continue;
+		snap_copy(&fork_snaps[i], ksmp_st);
+		return i;
+	}
+	return KSMP_SNAP_NONE;
 }
 
-bool ksmp_state_after_fork(void)
+void ksmp_state_fork_release(int snap)
 {
-	if (ksmp_st == &private_state) {
+	if (snap >= 0)
+		__atomic_fetch_and(&snap_busy, ~(1u << snap), __ATOMIC_RELEASE);
+}
+
+bool ksmp_state_after_fork(int snap)
+{
+	__atomic_store_n(&snap_busy, 0, __ATOMIC_RELAXED);	/* theirs are gone */
+	if (ksmp_st_ == &private_state) {
 		/* made when needed (a thread making it in the parent is gone),
 		 * by this process: its own pid */
 		int two = 2;
@@ -405,17 +452,65 @@ bool ksmp_state_after_fork(void)
 		return false;
 	}
 	__atomic_store_n(&pending, 0, __ATOMIC_RELAXED);
-	/* the parent's block is not mapped here (MADV_DONTFORK) */
-	struct ksmp_state *blk = map_block();
-	if (!blk)
+	/* the parent's block is not mapped here (MADV_DONTFORK); without a
+	 * snapshot of it (none taken for this fork, or the block was made
+	 * after the prepare handler), the private block with no records:
+	 * what the child inherited is not advised as far as it knows */
+	struct ksmp_state *blk = snap >= 0 ? map_block() : NULL;
+	if (blk) {
+		snap_copy(blk, &fork_snaps[snap]);
+	} else {
 		blk = &private_state;
-	snap_copy(blk, &fork_snap);
+		if (snap >= 0)
+			snap_copy(blk, &fork_snaps[snap]);
+		else
+			blk->nregions_hint = 0;
+	}
 	blk->flags &= ~KSMP_STF_CONTROL;
 	blk->signo = 0;
 	memset(&blk->ctl, 0, sizeof(blk->ctl));
-	ksmp_st = blk;
+	ksmp_st_ = blk;
 	fill_identity();
 	if (!__atomic_load_n(&exe_known, __ATOMIC_RELAXED))
 		exe_claim = 0;	/* a thread reading it in the parent is gone */
 	return blk != &private_state;
+}
+
+/*
+ * The first use of the block in a child the fork handlers did not see
+ * (ksmp_st_ref): rebuild it as the child handler would have, without a
+ * snapshot. Another thread of the child waits; the rebuilding thread's
+ * own uses go through.
+ */
+void ksmp_state_orphan(void)
+{
+	volatile int *tok = (volatile int *)ksmp_st_mapped;
+	int zero = 0;
+	if (orphan_mine)
+		return;
+	if (!__atomic_compare_exchange_n((int *)tok, &zero, 2, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(tok, __ATOMIC_ACQUIRE) != 1)
+			sched_yield();
+		return;
+	}
+	int saved = errno;
+	ksmp_child_reset(KSMP_SNAP_NONE, false);
+	errno = saved;
+}
+
+/* Around ksmp_child_reset: the block is being rebuilt by this thread
+ * (the page reads 0 in every child, 2 from ksmp_state_orphan). */
+void ksmp_state_child_begin(void)
+{
+	if (ksmp_st_mapped != &always_mapped)
+		*(volatile int *)ksmp_st_mapped = 2;
+	orphan_mine = true;
+}
+
+void ksmp_state_child_end(void)
+{
+	orphan_mine = false;
+	if (ksmp_st_mapped != &always_mapped)
+		__atomic_store_n((int *)ksmp_st_mapped, 1, __ATOMIC_RELEASE);
 }

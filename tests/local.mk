@@ -94,6 +94,10 @@ tests_progs_libksmpforkhook_so_CFLAGS = $(AM_CFLAGS) -fPIC
 tests_progs_libksmpforkhook_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 tests_progs_libksmpforkhook_so_LDADD = -lpthread
 noinst_HEADERS += tests/progs/ksmp-childwork.h
+# Children made without fork handlers: _Fork, syscall(SYS_fork), clone
+# without CLONE_VM (tests/preload/preload_rawfork.sh).
+check_PROGRAMS += tests/progs/ksmp-rawfork
+tests_progs_ksmp_rawfork_SOURCES = tests/progs/ksmp-rawfork.c
 
 # ---------------------------------------------------- estimate, profile
 # estimate_hold holds known memory of every kind. It is built without the

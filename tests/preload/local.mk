@@ -16,7 +16,8 @@ PRELOAD_TESTS = tests/preload/preload_rules.sh tests/preload/preload_regions.sh 
 	tests/preload/preload_early.sh tests/preload/preload_sandbox.sh \
 	tests/preload/preload_forkwalk.sh tests/preload/sections.sh \
 	tests/preload/preload_pool.sh tests/preload/preload_forkorder.sh \
-	tests/preload/preload_remap.sh tests/preload/preload_chunkfail.sh
+	tests/preload/preload_remap.sh tests/preload/preload_chunkfail.sh \
+	tests/preload/preload_rawfork.sh
 TESTS += $(PRELOAD_TESTS)
 EXTRA_DIST += $(PRELOAD_TESTS)
 if HAVE_SECCOMP

@@ -1,0 +1,33 @@
+#!/bin/sh
+# preload_rawfork.sh - children made without fork handlers: _Fork(),
+# syscall(SYS_fork) and clone() without CLONE_VM run no pthread_atfork
+# handler, so the library's child handler never ran there, and the
+# parent's state block (MADV_DONTFORK) is not mapped in them. Such a child
+# died of SIGSEGV at its first mmap or malloc of 1 MiB. Now its first use
+# of the library rebuilds its state (no records, the private block), and
+# a fork() it makes afterwards goes through the handlers as usual. Each
+# child (ksmp-rawfork) maps, mallocs, forks a grandchild that does the
+# same, and must exit 0, under a policy file and the built-in default.
+. "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
+. "$KSMP_SRCDIR/tests/preload_common.sh"
+pl_need_lib
+pl_tmp
+plan 4
+mkdir -p "$PL_TMP/empty.d"
+POL=$(pl_policy any 'mode regions
+merge any')
+
+run() {
+	name=$1; shift
+	out=$(timeout -s KILL 30 env LD_PRELOAD="$(ksmp_preload)" "$@" \
+		"$PROGS/ksmp-rawfork" _Fork sysfork clone 2> "$PL_TMP/err")
+	rc=$?
+	printf '%s\n' "$out" | sed "s/^/# $name: /"
+	[ -s "$PL_TMP/err" ] && head -n 5 "$PL_TMP/err" | sed 's/^/# /'
+	is "$rc" 0 "$name: every child exited 0"
+	is "$(printf '%s\n' "$out" | grep -c ': exit 0$')" 3 "$name: three children ran"
+}
+
+run "policy file" KSMP_POLICY="$POL"
+run "built-in default" KSMP_POLICY_DIR="$PL_TMP/empty.d"
+done_testing

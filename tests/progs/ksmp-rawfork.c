@@ -1,0 +1,93 @@
+/*
+ * ksmp-rawfork - children made without fork handlers (tests/preload/
+ * preload_rawfork.sh): _Fork(), syscall(SYS_fork) and clone() without
+ * CLONE_VM copy the process but run no pthread_atfork handler, so the
+ * library's child handler never ran there. Each child maps, touches and
+ * unmaps 1 MiB and mallocs and frees 1 MiB (ksmp-childwork.h), then forks
+ * a grandchild with fork() that does the same, and exits 0.
+ *
+ * usage: ksmp-rawfork MODE...   (MODE: _Fork, sysfork, clone)
+ * Prints "MODE: exit N" or "MODE: signal N" per child; exits 0 when every
+ * child exited 0.
+ */
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "ksmp-childwork.h"
+
+pid_t _Fork(void);
+
+static int child_main(void *arg)
+{
+	(void)arg;
+	alarm(10);
+	int r = ksmp_child_work();
+	if (r)
+		return r;
+	pid_t g = fork();
+	if (g < 0)
+		return 3;
+	if (g == 0)
+		_exit(ksmp_child_work());
+	int st;
+	if (waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 4;
+	return ksmp_child_work();
+}
+
+static pid_t start(const char *mode)
+{
+	static char stack[256 * 1024] __attribute__((aligned(16)));
+	pid_t p;
+	if (!strcmp(mode, "_Fork"))
+		p = _Fork();
+	else if (!strcmp(mode, "sysfork"))
+		p = (pid_t)syscall(SYS_fork);
+	else if (!strcmp(mode, "clone"))
+		return clone(child_main, stack + sizeof(stack), SIGCHLD, NULL);
+	else
+		return -1;
+	if (p == 0)
+		_exit(child_main(NULL));
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	/* a large mapping first: under the built-in default too, the
+	 * library's state block exists before the children are made */
+	size_t len = 64u << 20;
+	char *a = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		return 2;
+	memset(a, 1, 1u << 20);
+	int bad = 0;
+	for (int i = 1; i < argc; i++) {
+		pid_t p = start(argv[i]);
+		if (p < 0) {
+			printf("%s: cannot start\n", argv[i]);
+			bad = 1;
+			continue;
+		}
+		int st;
+		if (waitpid(p, &st, 0) != p) {
+			printf("%s: waitpid failed\n", argv[i]);
+			bad = 1;
+		} else if (WIFSIGNALED(st)) {
+			printf("%s: signal %d\n", argv[i], WTERMSIG(st));
+			bad = 1;
+		} else {
+			printf("%s: exit %d\n", argv[i], WEXITSTATUS(st));
+			bad |= WEXITSTATUS(st) != 0;
+		}
+	}
+	munmap(a, len);
+	return bad;
+}
