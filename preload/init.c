@@ -293,6 +293,27 @@ KSMP_EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void),
 	       ksmp_real.register_atfork(prepare, parent, child, dso) : ENOMEM;
 }
 
+#ifdef KSMP_ATFORK_COMPAT
+/*
+ * glibc's compat pthread_atfork (a program linked against a glibc where
+ * libc itself defined it, or one that asks for that version) registers
+ * inside libc, where no interposer sees it: the program's handlers went
+ * in before ours, and its child handler found the parent's state block.
+ * Defined here under that version (preload/atfork.map), so that such a
+ * reference binds here; unversioned lookups (dlsym) still find nothing,
+ * as without the library. Never unregistered, as libc's (its own DSO).
+ */
+int ksmp_compat_atfork(void (*prepare)(void), void (*parent)(void),
+		       void (*child)(void));
+__asm__(".symver ksmp_compat_atfork,pthread_atfork@" KSMP_ATFORK_COMPAT);
+
+KSMP_EXPORT int ksmp_compat_atfork(void (*prepare)(void), void (*parent)(void),
+				   void (*child)(void))
+{
+	return __register_atfork(prepare, parent, child, NULL);
+}
+#endif
+
 __attribute__((constructor))
 static void ksmp_init(int argc, char **argv, char **envp)
 {

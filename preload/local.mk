@@ -27,6 +27,13 @@ preload_libksmpreload_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC \
 	-Wl,-z,nodelete -Wl,--exclude-libs,ALL
 preload_libksmpreload_so_LDADD = policy/libksmppolicy.a $(DL_LIBS) \
 	$(PTHREAD_LIBS)
+if KSMP_ATFORK_COMPAT
+# glibc's compat pthread_atfork, defined under its version (init.c)
+preload_libksmpreload_so_LDFLAGS += \
+	-Wl,--version-script=$(top_builddir)/preload/atfork.map
+EXTRA_preload_libksmpreload_so_DEPENDENCIES = preload/atfork.map
+endif
+EXTRA_DIST += preload/atfork.map.in
 
 dist_man_MANS += man/libksmpreload.7
 

@@ -93,6 +93,17 @@ tests_progs_libksmpforkhook_so_SOURCES = tests/progs/libksmpforkhook.c
 tests_progs_libksmpforkhook_so_CFLAGS = $(AM_CFLAGS) -fPIC
 tests_progs_libksmpforkhook_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
 tests_progs_libksmpforkhook_so_LDADD = -lpthread
+if KSMP_ATFORK_COMPAT
+# The same, registered through glibc's compat pthread_atfork (in libc,
+# past the library's __register_atfork): the library defines it too.
+check_PROGRAMS += tests/progs/libksmpforkhookcompat.so
+tests_progs_libksmpforkhookcompat_so_SOURCES = tests/progs/libksmpforkhook.c
+tests_progs_libksmpforkhookcompat_so_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/include -DKSMP_FORKHOOK_COMPAT
+tests_progs_libksmpforkhookcompat_so_CFLAGS = $(AM_CFLAGS) -fPIC
+tests_progs_libksmpforkhookcompat_so_LDFLAGS = $(AM_LDFLAGS) -shared -fPIC
+tests_progs_libksmpforkhookcompat_so_LDADD = -lpthread
+endif
 noinst_HEADERS += tests/progs/ksmp-childwork.h
 # Children made without fork handlers: _Fork, syscall(SYS_fork), clone
 # without CLONE_VM (tests/preload/preload_rawfork.sh).
