@@ -14,6 +14,7 @@ auto_init() {
 		exec "$KSMP_BUILDDIR/tests/ksm-hold" "$@" -- "$SHELL_FOR_TEST" "$0"
 	fi
 	mfs_init root fuse ksm
+	MFS_KEEP_OUTPUT=1	# mergefs's stderr kept, shown on failure
 	plan "$_n"
 }
 # pair POLICY MIB PATTERN: instances a and b of auto-prog alike, fed on

@@ -11,6 +11,7 @@ tests_mergefs_mergefs_agent_CPPFLAGS = $(tests_progs_mergefs_target_CPPFLAGS)
 tests_mergefs_mergefs_agent_LDADD = $(DL_LIBS)
 MERGEFS_TESTS = tests/mergefs/mergefs_basic.sh tests/mergefs/mergefs_ksm.sh \
 	tests/mergefs/mergefs_lib.sh tests/mergefs/mergefs_robust.sh \
-	tests/mergefs/mergefs_formats.sh tests/mergefs/mergefs_shortwrite.sh
+	tests/mergefs/mergefs_formats.sh tests/mergefs/mergefs_shortwrite.sh \
+	tests/mergefs/mergefs_kept.sh
 TESTS += $(MERGEFS_TESTS)
 EXTRA_DIST += $(MERGEFS_TESTS)
