@@ -65,31 +65,32 @@ static struct chunk *chunk_at(struct proc *p, uint64_t addr, uint64_t full,
  * controller's thread alone reads). */
 static unsigned pm_unpaused;
 
-/* Count present and shared pages of [a, a+len) from pagemap, at most
- * 2 MiB per read, with a pause after every 2 MiB of present pages read
- * (PM_PAUSE_US: see the top of auto.c); mark the sub-units (of sub bytes from base, 0:
+/* Count present and shared pages of [a, a+len) from pagemap: the pages
+ * it overlaps (a record the target wrote may start or end inside a page:
+ * the block is its memory), at most 2 MiB per read, with a pause after
+ * every 2 MiB of present pages read (PM_PAUSE_US: see the top of
+ * auto.c); mark the sub-units (of sub bytes from base, page-aligned, 0:
  * none) that have either. */
 static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
 		   unsigned *shared, uint64_t base, uint64_t sub, struct chunk *c)
 {
 	uint64_t e[512];
-	for (uint64_t off = 0; off < len;) {
+	uint64_t pg = a / 4096, end = (a + len + 4095) / 4096;
+	while (pg < end) {
 		if (pm_unpaused >= 512) {
 			struct timespec pause = { 0, PM_PAUSE_US * 1000 };
 			nanosleep(&pause, NULL);
 			pm_unpaused = 0;
 		}
-		uint64_t pages = (len - off) / 4096;
-		if (pages > 512)
-			pages = 512;
-		ssize_t r = pread(fd, e, pages * 8, (off_t)((a + off) / 4096 * 8));
+		uint64_t pages = end - pg < 512 ? end - pg : 512;
+		ssize_t r = pread(fd, e, pages * 8, (off_t)(pg * 8));
 		if (r <= 0)
 			return r < 0 ? -errno : -EIO;
 		for (ssize_t i = 0; i < r / 8; i++) {
 			if (!(e[i] & PM_PRESENT))
 				continue;
 			pm_unpaused++;
-			uint32_t bit = sub ? 1u << ((a + off + (uint64_t)i * 4096 - base) / sub) : 0;
+			uint32_t bit = sub ? 1u << (((pg + (uint64_t)i) * 4096 - base) / sub) : 0;
 			(*present)++;
 			c->live |= bit;
 			if (!(e[i] & PM_EXCLUSIVE)) {
@@ -97,7 +98,7 @@ static int measure(int fd, uint64_t a, uint64_t len, unsigned *present,
 				c->sh |= bit;
 			}
 		}
-		off += (uint64_t)r / 8 * 4096;
+		pg += (uint64_t)r / 8;
 	}
 	return 0;
 }

@@ -9,7 +9,9 @@
  *    entries, not a pass over its chunks for each chunk;
  *  - records the target wrote with an unaligned start or end (the block
  *    is the target's memory) neither fail the survey nor turn the scan
- *    off for the records that come after.
+ *    off for the records that come after;
+ *  - read whole (full at the last look), such records count the pages
+ *    their partial first and last pages are in.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -165,16 +167,22 @@ static void big_full(void)
 	munmap(m, size);
 }
 
+static unsigned char *map_rw(uint64_t size)
+{
+	unsigned char *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		abort();
+	return m;
+}
+
 /* Records with an unaligned start or end, then a sparse 256 GiB one:
  * the survey goes on, counts, and still scans the big one (CPU: reading
  * its 64 Mi entries costs about 0.2 s, scanning it 0.02-0.04 s). */
 static void unaligned(void)
 {
 	const uint64_t chunk = 2 * MIB, size = 8 * MIB;
-	unsigned char *m = mmap(NULL, size + chunk, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		abort();
+	unsigned char *m = map_rw(size + chunk);
 	uint64_t base = ((uint64_t)(uintptr_t)m + chunk - 1) & ~(chunk - 1);
 	unsigned char *b = (unsigned char *)(uintptr_t)base;
 	b[0] = b[PG] = b[5 * MIB] = 1;
@@ -219,9 +227,39 @@ static void unaligned(void)
 	munmap(m, size + chunk);
 }
 
+/* Records with an unaligned end and start, full at the last look (read
+ * whole, not scanned): the last part of the first (1 byte into a chunk)
+ * and both ends of the second are counted. measure() took whole pages
+ * from the length alone: it read no page for the last partial one (a
+ * read of 0 entries, -EIO: that chunk was not measured) and missed the
+ * last page of a record with an unaligned start. */
+static void unaligned_read(void)
+{
+	const uint64_t chunk = 2 * MIB, size = 8 * MIB;
+	unsigned char *m = map_rw(size + chunk);
+	uint64_t base = ((uint64_t)(uintptr_t)m + chunk - 1) & ~(chunk - 1);
+	unsigned char *b = (unsigned char *)(uintptr_t)base;
+	b[0] = b[2 * MIB] = b[4 * MIB] = b[6 * MIB - PG] = 1;
+	static struct proc p;
+	uint64_t s[2] = { base, base + 4 * MIB + 100 };
+	uint64_t l[2] = { 2 * MIB + 1, 2 * MIB - 100 };
+	records(2, s, l);
+	seed(&p, base, 6 * MIB, chunk, (uint32_t)(chunk / PG));
+	int n = auto_survey(&p, st, chunk, 1, fd);
+	is_int(n, 3, "read whole, records with an unaligned end and start: every chunk measured");
+	ok(n == 3 && p.n == 3 && p.c[0].present == 1 && p.c[1].present == 1 &&
+	   p.c[2].present == 2 && p.c[1].live == 1 && p.c[2].live == (1u | 1u << 31),
+	   "... their partial pages counted (%u %u %u present, live %#x %#x)",
+	   p.n > 0 ? p.c[0].present : 0, p.n > 1 ? p.c[1].present : 0,
+	   p.n > 2 ? p.c[2].present : 0, p.n > 1 ? p.c[1].live : 0,
+	   p.n > 2 ? p.c[2].live : 0);
+	proc_reset(&p);
+	munmap(m, size + chunk);
+}
+
 int main(void)
 {
-	tap_plan(7);
+	tap_plan(9);
 	st = calloc(1, sizeof(*st));
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (!st || fd < 0)
@@ -229,5 +267,6 @@ int main(void)
 	same_counts();
 	big_full();
 	unaligned();
+	unaligned_read();
 	return tap_done();
 }
