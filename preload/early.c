@@ -103,25 +103,50 @@ void ksmp_early_mmap(void *p, size_t len, int prot, int flags, int fd,
 		ksmp_engine_mmap(p, len, prot, flags, fd, ret);
 }
 
-/* munmap (nw == 0) or mremap of [old, old+oldlen) to [nw, nw+newlen)
- * before the engine started: a moved mapping keeps its note. */
-void ksmp_early_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen)
+/*
+ * munmap (nw == 0) or mremap of [old, old+oldlen) to [nw, nw+newlen)
+ * before the engine started: each part of a note inside the old range
+ * is noted where it went (a move of part of a mapping too; the last
+ * part takes what the range grew by), and no longer where it was unless
+ * the old range stays mapped (kept: MREMAP_DONTUNMAP, its flags as
+ * before).
+ */
+void ksmp_early_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen,
+		      bool kept)
 {
+	size_t ps = (size_t)ksmp_pagesize();
+	uintptr_t oend = old + ((oldlen + ps - 1) & ~(ps - 1));
+	uintptr_t nend = nw + ((newlen + ps - 1) & ~(ps - 1));
+	static struct early moved[EARLY_MAX] KSMP_BIG;	/* under early_lock */
+	unsigned n = 0;
 	ksmp_spin_lock(&early_lock);
-	if (!early_closed) {
-		struct early e = { 0, 0, 0, 0, 0, NULL };
-		for (unsigned i = 0; i < nearly; i++)
-			if (early[i].a == old)
-				e = early[i];
+	if (early_closed) {
+		ksmp_spin_unlock(&early_lock);
+		return;
+	}
+	for (unsigned i = 0; nw && newlen && i < nearly; i++) {
+		uintptr_t lo = early[i].a, hi = early[i].a + early[i].len;
+		if (hi <= old || lo >= oend)
+			continue;
+		uintptr_t os = lo > old ? lo : old, oe = hi < oend ? hi : oend;
+		uintptr_t ns = nw + (os - old);
+		uintptr_t hr = lo + ((early[i].len + ps - 1) & ~(ps - 1));
+		uintptr_t ne = hr >= oend ? nend : nw + (oe - old);
+		if (ne > nend)
+			ne = nend;
+		if (ns >= ne)
+			continue;	/* shrunk away */
+		moved[n] = early[i];
+		moved[n].a = ns;
+		moved[n].len = ne - ns;
+		n++;
+	}
+	if (!kept)
 		cut(old, oldlen);
-		if (nw && newlen) {
-			cut(nw, newlen);
-			if (e.len) {
-				e.a = nw;
-				e.len = newlen;
-				add(&e);
-			}
-		}
+	if (nw && newlen) {
+		cut(nw, newlen);
+		for (unsigned k = 0; k < n; k++)
+			add(&moved[k]);
 	}
 	ksmp_spin_unlock(&early_lock);
 }

@@ -433,7 +433,8 @@ static inline void ksmp_spin_unlock(int *l)
 bool ksmp_early_open(void);
 void ksmp_early_mmap(void *p, size_t len, int prot, int flags, int fd,
 		     const void *ret);
-void ksmp_early_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen);
+void ksmp_early_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen,
+		      bool kept);
 void ksmp_early_replay(void);
 
 /* Choose the engine for the loaded policy and start it. */

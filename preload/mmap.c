@@ -70,7 +70,7 @@ KSMP_EXPORT int munmap(void *addr, size_t len)
 		ksmp_busy--;
 		errno = saved;
 	} else if (r == 0 && !ksmp_busy && !regions() && ksmp_early_open()) {
-		ksmp_early_moved((uintptr_t)addr, len, 0, 0);
+		ksmp_early_moved((uintptr_t)addr, len, 0, 0, false);
 	}
 	return r;
 }
@@ -96,7 +96,8 @@ KSMP_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...
 		ksmp_busy--;
 		errno = saved;
 	} else if (p != MAP_FAILED && !ksmp_busy && !regions() && ksmp_early_open()) {
-		ksmp_early_moved((uintptr_t)old, oldlen, (uintptr_t)p, newlen);
+		ksmp_early_moved((uintptr_t)old, oldlen, (uintptr_t)p, newlen,
+				 (flags & MREMAP_DONTUNMAP) != 0);
 	}
 	return p;
 }

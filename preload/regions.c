@@ -279,11 +279,9 @@ void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind)
 	ksmp_spin_unlock(&tlock);
 }
 
-#define MAX_PIECES 16
-
 /* The parts of the records inside [old, oend), at their places in
  * [nw, nend) (the last page's record takes what the range grew by); at
- * most max, the rest left out (then only forgotten). */
+ * most max. */
 static unsigned moved_pieces(uintptr_t old, uintptr_t oend, uintptr_t nw,
 			     uintptr_t nend, struct ksmp_piece *pc, unsigned max)
 {
@@ -328,9 +326,12 @@ void ksmp_regions_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newle
 	/* Parts of records (coalesced neighbours), or the old range kept
 	 * (MREMAP_DONTUNMAP: still mapped, its flags as before): each part
 	 * is recorded where it went too, with its kind, rule and state, and
-	 * no longer where it was unless the old range stays. */
-	struct ksmp_piece pc[MAX_PIECES];
-	unsigned n = moved_pieces(old, oend, nw, nend, pc, MAX_PIECES);
+	 * no longer where it was unless the old range stays. One VMA may
+	 * hold as many records as the table (neighbours of other rules or
+	 * callers): room for all, used under the lock (untouched pages
+	 * cost nothing). */
+	static struct ksmp_piece pc[KSMP_STATE_REGIONS] KSMP_BIG;
+	unsigned n = moved_pieces(old, oend, nw, nend, pc, KSMP_STATE_REGIONS);
 	if (!kept)
 		forget_locked(old, oend, -1);
 	for (unsigned k = 0; k < n; k++)

@@ -22,6 +22,12 @@
  *   dontunmap  mmap(SIZE), filled, moved by mremap with MREMAP_DONTUNMAP
  *            (the old range stays mapped, empty), then the old range
  *            filled again: two addresses, the new range's and the old's
+ *   remapmany  a range of SIZE reserved with syscall(SYS_mmap) (no record),
+ *            replaced by 20 mmaps (MAP_FIXED) of SIZE/30 and SIZE/15 in
+ *            turn (one VMA; under a policy whose rules tell the two sizes
+ *            apart, 20 records), filled, moved together by one mremap
+ *            (MREMAP_FIXED, onto a second such reservation): two
+ *            addresses, in the first and the last part where it went
  *   sbrk     sbrk(SIZE): the program's own brk memory
  *   walled   a small mapping put right above the program break, then
  *            mallocs of 4-64 KiB until SIZE: brk cannot grow, so glibc
@@ -45,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "ksmtest.h"
@@ -315,6 +322,26 @@ int main(int argc, char **argv)
 			ksmt_fill(p, sp->size, sp->seed);
 			sp->addr[0] = q + sp->size / 2;
 			sp->addr[1] = p + sp->size / 2;
+			sp->naddr = 2;
+		} else if (!strcmp(k, "remapmany")) {
+			size_t part = sp->size / 30 & ~(size_t)4095, all = part * 30, off = 0;
+			p = (char *)syscall(SYS_mmap, NULL, all, PROT_NONE,
+					    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			char *to = (char *)syscall(SYS_mmap, NULL, all, PROT_NONE,
+						   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED || to == MAP_FAILED)
+				die("mmap");
+			for (int j = 0; j < 20; off += part * (size_t)(1 + (j & 1)), j++)
+				if (mmap(p + off, part * (size_t)(1 + (j & 1)),
+					 PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+					die("mmap");
+			ksmt_fill(p, all, sp->seed);
+			char *q = mremap(p, all, all, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+			if (q == MAP_FAILED)
+				die("mremap");
+			sp->addr[0] = q + part / 2;
+			sp->addr[1] = q + all - part / 2;
 			sp->naddr = 2;
 		} else if (!strcmp(k, "sbrk")) {
 			p = sbrk((intptr_t)sp->size);

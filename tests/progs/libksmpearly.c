@@ -17,6 +17,12 @@
  *                cannot see (a raw system call) takes its place
  *   +4 unaligned the rest of a 1 MiB + 4 KiB mmap whose first page goes
  *                by a munmap of 100 bytes (the kernel unmaps whole pages)
+ *   +5 dontunmap-new  a 1 MiB mmap moved by mremap with MREMAP_DONTUNMAP
+ *   +6 dontunmap-old  ... its old range, which stays mapped, filled again
+ *                (when the kernel refuses the flag: "early-nodontunmap I",
+ *                and +5 and +6 are plain mmaps)
+ *   +7 movedpart the second MiB of a 2 MiB mmap, moved alone by mremap
+ *                (MREMAP_FIXED) onto a range reserved by a raw system call
  * Writes (write(2), before main) "premise I mg|nomg": VmFlags of the plain
  * region right after its mmap, and "region I NAME MIDDLE LEN" and "span I
  * START LEN" (hex addresses, no 0x) per region; "early-error WHAT" on a
@@ -37,6 +43,9 @@
 #endif
 #ifndef EARLY_FN
 #define EARLY_FN ksmp_early_plain
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
 #endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -134,6 +143,26 @@ static void early_init(void)
 	if (munmap(g, 100) != 0)
 		fail("munmap 100");
 	done(i + 4, "unaligned", g + 4096, MIB, seed);
+
+	unsigned char *d = anon(MIB);
+	unsigned char *dn = mremap(d, MIB, MIB, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	if (dn == MAP_FAILED) {
+		snprintf(line, sizeof(line), "early-nodontunmap %u\n", i);
+		say(line);
+		dn = anon(MIB);
+	}
+	done(i + 5, "dontunmap-new", dn, MIB, seed);
+	done(i + 6, "dontunmap-old", d, MIB, seed);
+
+	unsigned char *w = anon(2 * MIB);
+	long to = syscall(SYS_mmap, NULL, MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (to == -1)
+		fail("reserve");
+	unsigned char *mp = mremap(w + MIB, MIB, MIB, MREMAP_MAYMOVE | MREMAP_FIXED,
+				   (void *)to);
+	if (mp == MAP_FAILED)
+		fail("mremap part");
+	done(i + 7, "movedpart", mp, MIB, seed);
 }
 
 /* Something for ksmp-early to call: each build has its own name. */
