@@ -570,6 +570,7 @@ void ksmp_engine_start(void)
 	    ksmp_cfg.want_arena || (st->flags & KSMP_STF_PROCESS_INHERITED) ||
 	    other_malloc)
 		ksmp_heap_enable();
+	ksmp_state_head_kept();
 	ksmp_logf(KSMP_LOG_INFO, "policy %s (%s): engine %s", ksmp_pol->name,
 		  ksmp_pol->source,
 		  ksmp_engine_name(st->engine));
@@ -624,6 +625,7 @@ int ksmp_engine_unmerge_all(void)
 	int saved = errno, ret = 0;
 	__atomic_store_n(&st->merge_state, 0, __ATOMIC_RELEASE);
 	ksmp_state_set_flag(KSMP_STF_UNMERGED);
+	ksmp_state_head_kept();
 	if (whole_process(st) &&
 	    ksmp_prctl(PR_SET_MEMORY_MERGE, 0) != 0) {
 		ret = -errno;
@@ -659,6 +661,7 @@ int ksmp_engine_merge_all(void)
 	if (!ret) {
 		__atomic_store_n(&st->merge_state, 1, __ATOMIC_RELEASE);
 		ksmp_state_clear_flag(KSMP_STF_UNMERGED);
+		ksmp_state_head_kept();
 	}
 	errno = saved;
 	return ret;

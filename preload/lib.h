@@ -182,6 +182,7 @@ void ksmp_state_fill_identity(void);
 void ksmp_state_count_error(int err);	/* madvise/prctl failure */
 void ksmp_state_set_flag(uint32_t f);
 void ksmp_state_clear_flag(uint32_t f);
+void ksmp_state_head_kept(void);	/* engine, mode, merge_state written */
 /* fork: the parent snapshots its block (prepare) into a buffer of its
  * own fork (KSMP_SNAP_* when it takes none), which the parent handler
  * releases; the child maps a block of its own from that snapshot, true

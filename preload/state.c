@@ -408,14 +408,42 @@ void ksmp_state_count_error(int err)
 	__atomic_fetch_add(&ksmp_st->madvise_errors[slot], 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * What runs (flags, engine, mode, merge_state) is kept in the private
+ * block too while the published block is in use: a child that gets no
+ * snapshot (made without the fork handlers, or a third fork at once)
+ * goes on with the private block, and must run as its parent did, not
+ * as the private block stood when the block was published (under a
+ * policy file that is before the engine started: merge_state 0, so it
+ * would advise nothing).
+ */
 void ksmp_state_set_flag(uint32_t f)
 {
-	__atomic_fetch_or(&ksmp_st->flags, f, __ATOMIC_RELAXED);
+	struct ksmp_state *st = ksmp_st;
+	__atomic_fetch_or(&st->flags, f, __ATOMIC_RELAXED);
+	if (st != &private_state)
+		__atomic_fetch_or(&private_state.flags, f, __ATOMIC_RELAXED);
 }
 
 void ksmp_state_clear_flag(uint32_t f)
 {
-	__atomic_fetch_and(&ksmp_st->flags, ~f, __ATOMIC_RELAXED);
+	struct ksmp_state *st = ksmp_st;
+	__atomic_fetch_and(&st->flags, ~f, __ATOMIC_RELAXED);
+	if (st != &private_state)
+		__atomic_fetch_and(&private_state.flags, ~f, __ATOMIC_RELAXED);
+}
+
+/* After the engine wrote engine, mode or merge_state in the block. */
+void ksmp_state_head_kept(void)
+{
+	struct ksmp_state *st = ksmp_st;
+	if (st == &private_state)
+		return;
+	private_state.engine = __atomic_load_n(&st->engine, __ATOMIC_RELAXED);
+	private_state.mode = __atomic_load_n(&st->mode, __ATOMIC_RELAXED);
+	__atomic_store_n(&private_state.merge_state,
+			 __atomic_load_n(&st->merge_state, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELEASE);
 }
 
 /* ------------------------------------------------------------------ fork */

@@ -7,7 +7,11 @@
 # of the library rebuilds its state (no records, the private block), and
 # a fork() it makes afterwards goes through the handlers as usual. Each
 # child (ksmp-rawfork) maps, mallocs, forks a grandchild that does the
-# same, and must exit 0, under a policy file and the built-in default.
+# same, and must exit 0, under a policy file and the built-in default;
+# and each must go on merging as its parent did: a fresh 8 MiB mapping
+# advised (KSMP_TEST_WANT_MG=1; under a policy file such a child once
+# advised nothing: its private block still said "unmerged", as it stood
+# before the engine started).
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 pl_need_lib
@@ -28,6 +32,6 @@ run() {
 	is "$(printf '%s\n' "$out" | grep -c ': exit 0$')" 3 "$name: three children ran"
 }
 
-run "policy file" KSMP_POLICY="$POL"
-run "built-in default" KSMP_POLICY_DIR="$PL_TMP/empty.d"
+run "policy file" KSMP_POLICY="$POL" KSMP_TEST_WANT_MG=1
+run "built-in default" KSMP_POLICY_DIR="$PL_TMP/empty.d" KSMP_TEST_WANT_MG=1
 done_testing

@@ -6,6 +6,10 @@
  * unmaps 1 MiB and mallocs and frees 1 MiB (ksmp-childwork.h), then forks
  * a grandchild with fork() that does the same, and exits 0.
  *
+ * With KSMP_TEST_WANT_MG=1 each child (and grandchild) also maps 8 MiB
+ * and exits 5 unless the library advised it (mg in its VmFlags): such a
+ * child must go on merging as its parent did.
+ *
  * usage: ksmp-rawfork MODE...   (MODE: _Fork, sysfork, clone)
  * Prints "MODE: exit N" or "MODE: signal N" per child; exits 0 when every
  * child exited 0.
@@ -23,22 +27,65 @@
 
 pid_t _Fork(void);
 
+/* 1: the mapping at p has mg in its VmFlags, 0: not, -1: not found */
+static int advised(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	int in = 0, r = -1;
+	unsigned long lo = (unsigned long)p;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = a <= lo && lo < b;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			r = strstr(line, " mg") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/* 0, or 5 when KSMP_TEST_WANT_MG=1 and a fresh 8 MiB mapping is not
+ * advised (6: it could not be made) */
+static int work(void)
+{
+	int r = ksmp_child_work();
+	const char *w = getenv("KSMP_TEST_WANT_MG");
+	if (r || !w || strcmp(w, "1"))
+		return r;
+	size_t len = 8u << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 6;
+	memset(p, 2, len);
+	r = advised(p) == 1 ? 0 : 5;
+	munmap(p, len);
+	return r;
+}
+
 static int child_main(void *arg)
 {
 	(void)arg;
 	alarm(10);
-	int r = ksmp_child_work();
+	int r = work();
 	if (r)
 		return r;
 	pid_t g = fork();
 	if (g < 0)
 		return 3;
 	if (g == 0)
-		_exit(ksmp_child_work());
+		_exit(work());
 	int st;
 	if (waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st))
 		return 4;
-	return ksmp_child_work();
+	return work();
 }
 
 static pid_t start(const char *mode)
