@@ -204,8 +204,13 @@ static void parent_after_fork(void)
 		fork_nest--;
 		return;
 	}
-	ksmp_state_fork_release(fork_snap);
+	/* this thread's slot first: a fork from a signal handler between
+	 * the two must take a buffer of its own, not count as nested in a
+	 * snapshot another thread may be overwriting already */
+	int snap = fork_snap;
 	fork_snap = FORK_NOT_PREPARED;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ksmp_state_fork_release(snap);
 }
 
 /* In a forked child, in this order: loader walks, the engine and caller
