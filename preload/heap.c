@@ -440,22 +440,41 @@ void ksmp_heap_reseal(void)
 	errno = e;
 }
 
+/* mu is held across a fork; a fork from a signal handler inside this
+ * thread's fork (fork_depth 2) finds it this thread's already, and its
+ * child, where the outer fork goes on, holds it again for the outer
+ * fork's parent handler to release. */
+static KSMP_TLS unsigned fork_depth;
+
 static void fork_prepare(void)
 {
+	if (fork_depth++)
+		return;
 	pthread_mutex_lock(&mu);
 	fork_held = true;
 }
 
 static void fork_parent(void)
 {
+	if (fork_depth > 1) {
+		fork_depth--;
+		return;
+	}
+	fork_depth = 0;
 	fork_held = false;
 	pthread_mutex_unlock(&mu);
 }
 
 static void fork_child(void)
 {
-	fork_held = false;
 	pthread_mutex_init(&mu, NULL);
+	if (fork_depth > 1) {
+		fork_depth--;
+		pthread_mutex_lock(&mu);
+		return;
+	}
+	fork_depth = 0;
+	fork_held = false;
 }
 
 void ksmp_heap_atfork(void)

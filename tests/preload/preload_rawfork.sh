@@ -11,12 +11,13 @@
 # and each must go on merging as its parent did: a fresh 8 MiB mapping
 # advised (KSMP_TEST_WANT_MG=1; under a policy file such a child once
 # advised nothing: its private block still said "unmerged", as it stood
-# before the engine started).
+# before the engine started). Then forks nested in a fork (from a
+# signal handler) must not hang.
 . "${KSMP_SRCDIR:-$(dirname "$0")/../..}/tests/tap.sh"
 . "$KSMP_SRCDIR/tests/preload_common.sh"
 pl_need_lib
 pl_tmp
-plan 4
+plan 6
 mkdir -p "$PL_TMP/empty.d"
 POL=$(pl_policy any 'mode regions
 merge any')
@@ -34,4 +35,14 @@ run() {
 
 run "policy file" KSMP_POLICY="$POL" KSMP_TEST_WANT_MG=1
 run "built-in default" KSMP_POLICY_DIR="$PL_TMP/empty.d" KSMP_TEST_WANT_MG=1
+
+# forks from a SIGPROF handler inside this thread's own forks, with the
+# crypto heap on (the built-in default): its fork handlers took their
+# lock a second time in the nested fork and hung there
+out=$(timeout -s KILL 30 env LD_PRELOAD="$(ksmp_preload)" \
+	KSMP_POLICY_DIR="$PL_TMP/empty.d" "$PROGS/ksmp-rawfork" sigfork 2> "$PL_TMP/err")
+rc=$?
+printf '%s\n' "$out" | sed 's/^/# /'
+is "$rc" 0 "nested forks from a signal handler: no hang"
+is "$out" "sigfork: exit 0" "nested forks from a signal handler: the child finished"
 done_testing

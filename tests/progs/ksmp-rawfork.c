@@ -10,7 +10,11 @@
  * and exits 5 unless the library advised it (mg in its VmFlags): such a
  * child must go on merging as its parent did.
  *
- * usage: ksmp-rawfork MODE...   (MODE: _Fork, sysfork, clone)
+ * MODE sigfork: a child forks 300 times in a row while a SIGPROF timer
+ * (every 700 us of CPU) forks from its handler too, so that forks nest
+ * inside this thread's own forks; it must not hang (alarm: 10 s).
+ *
+ * usage: ksmp-rawfork MODE...   (MODE: _Fork, sysfork, clone, sigfork)
  * Prints "MODE: exit N" or "MODE: signal N" per child; exits 0 when every
  * child exited 0.
  */
@@ -20,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <errno.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "ksmp-childwork.h"
@@ -88,6 +94,47 @@ static int child_main(void *arg)
 	return work();
 }
 
+static void onprof(int sig)
+{
+	(void)sig;
+	int e = errno;
+	pid_t p = fork();
+	if (p == 0)
+		_exit(0);
+	if (p > 0)
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+	errno = e;
+}
+
+static int sigfork_main(void)
+{
+	alarm(10);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onprof;
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGPROF, &sa, NULL))
+		return 7;
+	struct itimerval it = { { 0, 700 }, { 0, 700 } };
+	if (setitimer(ITIMER_PROF, &it, NULL))
+		return 7;
+	for (int i = 0; i < 300; i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		if (p < 0)
+			return 3;
+		int st;
+		while (waitpid(p, &st, 0) < 0)
+			if (errno != EINTR)
+				return 4;
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_PROF, &it, NULL);
+	return 0;
+}
+
 static pid_t start(const char *mode)
 {
 	static char stack[256 * 1024] __attribute__((aligned(16)));
@@ -96,7 +143,12 @@ static pid_t start(const char *mode)
 		p = _Fork();
 	else if (!strcmp(mode, "sysfork"))
 		p = (pid_t)syscall(SYS_fork);
-	else if (!strcmp(mode, "clone"))
+	else if (!strcmp(mode, "sigfork")) {
+		p = fork();
+		if (p == 0)
+			_exit(sigfork_main());
+		return p;
+	} else if (!strcmp(mode, "clone"))
 		return clone(child_main, stack + sizeof(stack), SIGCHLD, NULL);
 	else
 		return -1;
