@@ -221,6 +221,9 @@ static void parent_after_fork(void)
  * its first use of the block (ksmp_state_orphan), without a snapshot. */
 void ksmp_child_reset(int snap, bool prepared)
 {
+	/* a signal handler of the program that maps or allocates meanwhile
+	 * goes straight to the real calls, as during the constructor */
+	ksmp_busy++;
 	ksmp_state_child_begin();
 	bool closing = ksmp_loader_fork_child(prepared);
 	ksmp_engine_after_fork();
@@ -233,6 +236,7 @@ void ksmp_child_reset(int snap, bool prepared)
 	if (shared && ksmp_pol->control)
 		ksmp_control_after_fork(ksmp_st);
 	ksmp_state_child_end();
+	ksmp_busy--;
 }
 
 /* Only in a child whose forking thread ran before_fork; any other child
