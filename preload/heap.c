@@ -83,7 +83,9 @@ static const uint32_t cls_size[] = {
 #define NCLS (sizeof(cls_size) / sizeof(cls_size[0]))
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static KSMP_TLS bool fork_held;		/* this thread holds mu across a fork */
+/* This thread's forks under way: while not 0 it holds mu across the
+ * fork (a fork from a signal handler inside its fork nests: 2). */
+static KSMP_TLS unsigned fork_depth;
 static struct seg segs[MAX_SEGS] KSMP_BIG;
 static unsigned nsegs;			/* published with release */
 static struct seg *cur;			/* bump segment */
@@ -316,13 +318,13 @@ static size_t usable(void *p)
 /* --------------------------------------------------------------- API */
 static void lock(void)
 {
-	if (!fork_held)
+	if (!fork_depth)
 		pthread_mutex_lock(&mu);
 }
 
 static void unlock(void)
 {
-	if (!fork_held)
+	if (!fork_depth)
 		pthread_mutex_unlock(&mu);
 }
 
@@ -441,17 +443,17 @@ void ksmp_heap_reseal(void)
 }
 
 /* mu is held across a fork; a fork from a signal handler inside this
- * thread's fork (fork_depth 2) finds it this thread's already, and its
- * child, where the outer fork goes on, holds it again for the outer
- * fork's parent handler to release. */
-static KSMP_TLS unsigned fork_depth;
-
+ * thread's fork finds it this thread's already, and its child, where the
+ * outer fork goes on, holds it again for the outer fork's parent handler
+ * to release. */
 static void fork_prepare(void)
 {
-	if (fork_depth++)
+	if (fork_depth) {
+		fork_depth++;
 		return;
-	pthread_mutex_lock(&mu);
-	fork_held = true;
+	}
+	pthread_mutex_lock(&mu);	/* a handler's malloc meanwhile locks too */
+	fork_depth = 1;
 }
 
 static void fork_parent(void)
@@ -461,7 +463,6 @@ static void fork_parent(void)
 		return;
 	}
 	fork_depth = 0;
-	fork_held = false;
 	pthread_mutex_unlock(&mu);
 }
 
@@ -474,7 +475,6 @@ static void fork_child(void)
 		return;
 	}
 	fork_depth = 0;
-	fork_held = false;
 }
 
 void ksmp_heap_atfork(void)
