@@ -223,6 +223,7 @@ void ksmp_child_reset(int snap, bool prepared)
 {
 	/* a signal handler of the program that maps or allocates meanwhile
 	 * goes straight to the real calls, as during the constructor */
+	int saved = errno;
 	ksmp_busy++;
 	ksmp_state_child_begin();
 	bool closing = ksmp_loader_fork_child(prepared);
@@ -237,6 +238,7 @@ void ksmp_child_reset(int snap, bool prepared)
 		ksmp_control_after_fork(ksmp_st);
 	ksmp_state_child_end();
 	ksmp_busy--;
+	errno = saved;
 }
 
 /* Only in a child whose forking thread ran before_fork; any other child
@@ -249,9 +251,7 @@ static void after_fork(void)
 		return;
 	fork_snap = FORK_NOT_PREPARED;
 	fork_nest = 0;
-	int saved = errno;
 	ksmp_child_reset(snap, true);
-	errno = saved;
 }
 
 /*

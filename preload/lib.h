@@ -195,7 +195,7 @@ void ksmp_state_head_kept(void);	/* engine, mode, merge_state written */
 int ksmp_state_fork_prepare(void);
 void ksmp_state_fork_release(int snap);
 bool ksmp_state_after_fork(int snap);
-void ksmp_child_reset(int snap, bool prepared);	/* init.c */
+void ksmp_child_reset(int snap, bool prepared);	/* init.c; keeps errno */
 void ksmp_state_child_begin(void);
 void ksmp_state_child_end(void);
 /* The executable's path, known from start (read here only if asked for

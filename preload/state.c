@@ -522,9 +522,7 @@ void ksmp_state_orphan(void)
 			sched_yield();
 		return;
 	}
-	int saved = errno;
 	ksmp_child_reset(KSMP_SNAP_NONE, false);
-	errno = saved;
 }
 
 /* Around ksmp_child_reset: the block is being rebuilt by this thread
