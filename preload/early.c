@@ -125,17 +125,11 @@ void ksmp_early_moved(uintptr_t old, size_t oldlen, uintptr_t nw, size_t newlen,
 		return;
 	}
 	for (unsigned i = 0; nw && newlen && i < nearly; i++) {
-		uintptr_t lo = early[i].a, hi = early[i].a + early[i].len;
-		if (hi <= old || lo >= oend)
-			continue;
-		uintptr_t os = lo > old ? lo : old, oe = hi < oend ? hi : oend;
-		uintptr_t ns = nw + (os - old);
+		uintptr_t lo = early[i].a, ns, ne;
 		uintptr_t hr = lo + ((early[i].len + ps - 1) & ~(ps - 1));
-		uintptr_t ne = hr >= oend ? nend : nw + (oe - old);
-		if (ne > nend)
-			ne = nend;
-		if (ns >= ne)
-			continue;	/* shrunk away */
+		if (!ksmp_moved_part(lo, lo + early[i].len, hr, old, oend, nw, nend,
+				     &ns, &ne))
+			continue;
 		moved[n] = early[i];
 		moved[n].a = ns;
 		moved[n].len = ne - ns;

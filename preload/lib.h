@@ -225,6 +225,26 @@ void ksmp_regions_forget(uintptr_t start, size_t len);
 /* The same for the records of one kind only. */
 void ksmp_regions_forget_kind(uintptr_t start, size_t len, int kind);
 /* A part of a record, with what it was recorded with. */
+/*
+ * A range [old, oend) moved to [nw, nend) (mremap): where the part of a
+ * record or note [lo, hi) inside the old range went, in [*ns, *ne). The
+ * part that reaches the old range's end (hr, the page-rounded hi, at or
+ * past oend) takes what the range grew by. False when it has no part
+ * there (outside the old range, or shrunk away). regions.c, early.c.
+ */
+static inline bool ksmp_moved_part(uintptr_t lo, uintptr_t hi, uintptr_t hr,
+				   uintptr_t old, uintptr_t oend, uintptr_t nw,
+				   uintptr_t nend, uintptr_t *ns, uintptr_t *ne)
+{
+	if (hi <= old || lo >= oend)
+		return false;
+	uintptr_t os = lo > old ? lo : old, oe = hi < oend ? hi : oend;
+	*ns = nw + (os - old);
+	*ne = hr >= oend ? nend : nw + (oe - old);
+	if (*ne > nend)
+		*ne = nend;
+	return *ns < *ne;
+}
 struct ksmp_piece {
 	uintptr_t start, end;
 	int kind, rule, state;

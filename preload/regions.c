@@ -287,17 +287,11 @@ static unsigned moved_pieces(uintptr_t old, uintptr_t oend, uintptr_t nw,
 {
 	unsigned n = 0;
 	for (uint32_t i = 0; i < hint && n < max; i++) {
-		if (!used[i] || idx[i].end <= old || idx[i].start >= oend)
+		uintptr_t ns, ne;
+		if (!used[i] || !ksmp_moved_part(idx[i].start, idx[i].end, idx[i].end,
+						 old, oend, nw, nend, &ns, &ne))
 			continue;
 		const struct ksmp_region *r = &ksmp_st->regions[i];
-		uintptr_t os = idx[i].start > old ? idx[i].start : old;
-		uintptr_t oe = idx[i].end < oend ? idx[i].end : oend;
-		uintptr_t ns = nw + (os - old);
-		uintptr_t ne = oe == oend ? nend : nw + (oe - old);
-		if (ne > nend)
-			ne = nend;
-		if (ns >= ne)
-			continue;	/* shrunk away */
 		pc[n] = (struct ksmp_piece){ ns, ne, r->kind, r->rule, r->state,
 					     r->caller_pc, "" };
 		memcpy(pc[n].caller, r->caller, sizeof(pc[n].caller) - 1);
